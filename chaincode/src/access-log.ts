@@ -1,0 +1,211 @@
+import { Info, Returns, Transaction } from 'fabric-contract-api';
+import {
+  ACCESS_ACTIONS,
+  ACCESS_OUTCOMES,
+  canonicalJson,
+  evaluateConsent,
+  isRecordId,
+  isRole,
+  PURPOSES_OF_USE,
+  Roles,
+  type AccessEventRecord,
+  type ConsentScope,
+  type IdentityRef,
+  type PurposeOfUse,
+} from '@phr/common';
+import { PhrContext } from './context';
+import { ChaincodeError, conflict, ErrorCodes, forbidden, invalidArgument, notFound } from './errors';
+import { Keys } from './keys';
+import { loadConsents } from './consent';
+import { requirePatient } from './patient-registry';
+import { PhrContract, type AccessRules } from './phr-contract';
+import { parseJson, requireInstant, requireOneOf, requirePseudonym, requireRecordId, requireScope, requireSha256 } from './validate';
+
+/** Actions a patient's own agent reports about its own records. */
+const PATIENT_ACTIONS: readonly string[] = ['backup', 'restore', 'export', 'recovery', 'delivery-failed'];
+
+interface RequesterInput {
+  id?: string;
+  role?: string;
+  emergency?: boolean;
+}
+
+interface AccessEventInput {
+  eventId: string;
+  pseudonym: string;
+  action: string;
+  outcome: string;
+  purpose?: string;
+  scope?: ConsentScope;
+  references?: string[];
+  queryHash?: string;
+  breakGlass?: boolean;
+  requester?: RequesterInput;
+}
+
+/** Access history (seed 003 SC-3): who did what with whose records, with what outcome. */
+@Info({ title: 'AccessLog', description: 'Append-only access events per patient' })
+export class AccessLogContract extends PhrContract {
+  protected readonly rules: AccessRules = {
+    RecordAccess: [Roles.HospitalGateway, Roles.Clinician, Roles.Researcher, Roles.Patient],
+    ReadAccessEvent: [Roles.Patient, Roles.HospitalGateway, Roles.Admin],
+    ListAccessEvents: [Roles.Patient, Roles.HospitalGateway, Roles.Admin],
+  };
+
+  constructor() {
+    super('AccessLog');
+  }
+
+  /**
+   * Appends an event. A successful pull must be covered by the patient's consent at this moment,
+   * unless it is a flagged break-glass access by an emergency clinician.
+   */
+  @Transaction()
+  @Returns('string')
+  async RecordAccess(ctx: PhrContext, eventJson: string): Promise<string> {
+    const input = parseJson<AccessEventInput | null>(eventJson, 'event');
+    if (!input || typeof input !== 'object') throw invalidArgument('event must be an object');
+    const eventId = requireRecordId(String(input.eventId), 'eventId');
+    const pseudonym = requirePseudonym(String(input.pseudonym));
+    const action = requireOneOf(String(input.action), ACCESS_ACTIONS, 'action');
+    const outcome = requireOneOf(String(input.outcome), ACCESS_OUTCOMES, 'outcome');
+    const purpose =
+      input.purpose === undefined ? undefined : requireOneOf(String(input.purpose), PURPOSES_OF_USE, 'purpose');
+    const scope = input.scope === undefined ? undefined : requireScope(input.scope, 'scope');
+    const references = parseReferences(input.references);
+    const queryHash = input.queryHash === undefined ? undefined : requireSha256(String(input.queryHash), 'queryHash');
+    const breakGlass = input.breakGlass === true;
+    const patient = await requirePatient(ctx, pseudonym);
+
+    const caller = ctx.caller;
+    const requester = resolveRequester(ctx, input.requester);
+
+    if (caller.role === Roles.Patient) {
+      if (patient.owner !== caller.id) throw forbidden("a patient may only log access to their own records");
+      if (!PATIENT_ACTIONS.includes(action)) throw forbidden(`a patient may not log ${action} events`);
+    }
+    if (action === 'push' && caller.role !== Roles.HospitalGateway) throw forbidden('only a hospital gateway logs pushes');
+    if (breakGlass && (action !== 'pull' || purpose !== 'ETREAT' || !requester.emergency)) {
+      throw forbidden('break-glass is only for pulls with purpose ETREAT by a clinician with emergency access');
+    }
+
+    let consentIds: string[] = [];
+    if (action === 'pull' && outcome === 'success') {
+      if (!purpose || !scope) throw invalidArgument('a successful pull must state its purpose and scope');
+      const evaluation = evaluateConsent(
+        await loadConsents(ctx, pseudonym),
+        {
+          requesterOrg: requester.ref.mspId,
+          requesterId: requester.ref.id,
+          purpose,
+          categories: scope.categories,
+          codes: scope.codes,
+        },
+        ctx.now,
+      );
+      if (evaluation.decision === 'permit') consentIds = evaluation.consentIds;
+      else if (!breakGlass) {
+        throw new ChaincodeError(ErrorCodes.ConsentRequired, `the pull is not covered by consent (${evaluation.reason})`);
+      }
+    }
+
+    const existingKey = await ctx.state.get<string>(Keys.accessEventId(eventId));
+    if (existingKey) {
+      const existing = await ctx.state.get<AccessEventRecord>(existingKey);
+      if (existing && existing.pseudonym === pseudonym && existing.action === action && existing.actor.id === caller.id) {
+        return canonicalJson(existing); // retried append
+      }
+      throw conflict(`access event ${eventId} already exists`);
+    }
+
+    const now = ctx.now;
+    const record: AccessEventRecord = {
+      docType: 'access-event',
+      eventId,
+      pseudonym,
+      action,
+      outcome,
+      actor: caller.ref,
+      requester: requester.ref,
+      references,
+      breakGlass,
+      consentIds,
+      recordedAt: now,
+      txId: ctx.stub.getTxID(),
+    };
+    if (purpose) record.purpose = purpose as PurposeOfUse;
+    if (scope) record.scope = scope;
+    if (queryHash) record.queryHash = queryHash;
+    const key = Keys.accessEvent(pseudonym, now, eventId);
+    await ctx.state.put(key, record);
+    await ctx.state.put(Keys.accessEventId(eventId), key);
+    ctx.stub.setEvent(
+      breakGlass ? 'BreakGlassAccess' : 'AccessRecorded',
+      Buffer.from(canonicalJson({ eventId, pseudonym, action, outcome, breakGlass })),
+    );
+    return canonicalJson(record);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async ReadAccessEvent(ctx: PhrContext, eventId: string): Promise<string> {
+    const key = await ctx.state.get<string>(Keys.accessEventId(requireRecordId(eventId, 'eventId')));
+    const record = key ? await ctx.state.get<AccessEventRecord>(key) : undefined;
+    if (!record) throw notFound(`access event ${eventId} does not exist`);
+    await requireOwnerIfPatient(ctx, record.pseudonym);
+    return canonicalJson(record);
+  }
+
+  /** One patient's events in [from, to), oldest first, a page at a time. Empty bounds mean "all". */
+  @Transaction(false)
+  @Returns('string')
+  async ListAccessEvents(
+    ctx: PhrContext,
+    pseudonym: string,
+    from: string,
+    to: string,
+    pageSize: number,
+    bookmark: string,
+  ): Promise<string> {
+    requirePseudonym(pseudonym);
+    await requirePatient(ctx, pseudonym);
+    await requireOwnerIfPatient(ctx, pseudonym);
+    const start = from === '' ? '0' : requireInstant(from, 'from');
+    const end = to === '' ? '9' : requireInstant(to, 'to');
+    const [startKey, endKey] = Keys.accessRange(pseudonym, start, end);
+    return canonicalJson(await ctx.state.pageByRange<AccessEventRecord>(startKey, endKey, pageSize, bookmark));
+  }
+}
+
+async function requireOwnerIfPatient(ctx: PhrContext, pseudonym: string): Promise<void> {
+  if (ctx.caller.role !== Roles.Patient) return;
+  const patient = await requirePatient(ctx, pseudonym);
+  if (patient.owner !== ctx.caller.id) throw forbidden("a patient may only see their own access log");
+}
+
+/**
+ * Gateways log on behalf of users of their own organisation (the MSP is always the caller's);
+ * everyone else is their own requester, with the emergency flag from their certificate.
+ */
+function resolveRequester(ctx: PhrContext, input: RequesterInput | undefined): { ref: IdentityRef; emergency: boolean } {
+  const caller = ctx.caller;
+  if (caller.role !== Roles.HospitalGateway || input === undefined) {
+    return { ref: caller.ref, emergency: caller.role === Roles.Clinician && caller.emergency };
+  }
+  if (typeof input.id !== 'string' || !/^id[0-9a-f]{40}$/.test(input.id)) {
+    throw invalidArgument('requester.id must be an identity key');
+  }
+  if (!isRole(input.role) || input.role === Roles.Patient) throw invalidArgument('requester.role must be a staff role');
+  return {
+    ref: { mspId: caller.mspId, role: input.role, id: input.id },
+    emergency: input.role === Roles.Clinician && input.emergency === true,
+  };
+}
+
+function parseReferences(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 256 || !value.every(isRecordId)) {
+    throw invalidArgument('references must be an array of at most 256 record ids');
+  }
+  return [...new Set(value)].sort();
+}

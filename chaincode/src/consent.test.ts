@@ -1,0 +1,101 @@
+import type { ConsentEvaluation, ConsentRecord } from '@phr/common';
+import { makeWorld, PSEUDONYM_A, PSEUDONYM_B, withPatients, type World } from './testing/world';
+
+const LOINC = 'http://loinc.org';
+const grant = (id: string, opts: { grantee?: object; end?: string; purposes?: string[] } = {}) => [
+  id,
+  JSON.stringify(opts.grantee ?? { kind: 'organization', id: 'Hospital2MSP' }),
+  JSON.stringify({ categories: ['vital-signs'], codes: [{ system: LOINC, code: '2339-0' }] }),
+  JSON.stringify(opts.purposes ?? ['TREAT']),
+  '2026-01-01T00:00:00Z',
+  opts.end ?? '2027-01-01T00:00:00Z',
+];
+const ask = (extra: object = {}) =>
+  JSON.stringify({ purpose: 'TREAT', categories: ['vital-signs'], codes: [{ system: LOINC, code: '2339-0' }], ...extra });
+
+describe('Consent', () => {
+  let w: World;
+  beforeEach(async () => {
+    w = await withPatients(await makeWorld());
+  });
+
+  it("grants for the caller's own pseudonym, never one from arguments", async () => {
+    const rec = await w.ledger.call<ConsentRecord>(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
+    expect(rec).toMatchObject({ pseudonym: PSEUDONYM_A, status: 'active', purposes: ['TREAT'] });
+    expect(rec.period).toEqual({ start: '2026-01-01T00:00:00.000Z', end: '2027-01-01T00:00:00.000Z' });
+    const forB = await w.ledger.call<ConsentRecord>(w.consent, 'GrantConsent', grant('consent-0002'), w.id.patientB);
+    expect(forB.pseudonym).toBe(PSEUDONYM_B);
+  });
+
+  it('only patients grant and revoke, and only their own consents', async () => {
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.h1Gateway)).rejects.toThrow(/FORBIDDEN/);
+    await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
+    await expect(w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-0001'], w.id.patientB)).rejects.toThrow(/only the patient who granted/);
+    await expect(w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-0001'], w.id.h1Admin)).rejects.toThrow(/FORBIDDEN/);
+    await expect(w.ledger.invoke(w.consent, 'ReadConsent', ['consent-0001'], w.id.patientB)).rejects.toThrow(/their own consents/);
+    await expect(w.ledger.invoke(w.consent, 'ListConsents', [PSEUDONYM_A], w.id.patientB)).rejects.toThrow(/their own consents/);
+  });
+
+  it('validates grants', async () => {
+    const badGrantee = grant('consent-0001', { grantee: { kind: 'everyone', id: 'x' } });
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', badGrantee, w.id.patientA)).rejects.toThrow(/grantee.kind/);
+    const badPurpose = grant('consent-0001', { purposes: ['MARKETING'] });
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', badPurpose, w.id.patientA)).rejects.toThrow(/purposes/);
+    const backwards = grant('consent-0001', { end: '2025-01-01T00:00:00Z' });
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', backwards, w.id.patientA)).rejects.toThrow(/end must be after start/);
+    const emptyScope = [...grant('consent-0001')];
+    emptyScope[2] = '{"categories":[],"codes":[]}';
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', emptyScope, w.id.patientA)).rejects.toThrow(/names no category/);
+  });
+
+  it('evaluates active, revoked, expired and out-of-scope consent', async () => {
+    await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
+    const permit = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Clinician);
+    expect(permit).toMatchObject({ decision: 'permit', consentIds: ['consent-0001'] });
+
+    const other = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h1Gateway);
+    expect(other.decision).toBe('deny');
+
+    const partial = await w.ledger.call<ConsentEvaluation>(
+      w.consent,
+      'EvaluateConsent',
+      [PSEUDONYM_A, ask({ codes: [{ system: LOINC, code: '718-7' }] })],
+      w.id.h2Clinician,
+    );
+    expect(partial.decision).toBe('partial');
+    expect(partial.denied.codes).toEqual([{ system: LOINC, code: '718-7' }]);
+
+    w.ledger.clock = Date.parse('2027-01-01T00:00:00Z') / 1000;
+    const expired = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Clinician);
+    expect(expired.decision).toBe('deny');
+
+    w.ledger.clock = Date.parse('2026-06-01T00:00:00Z') / 1000;
+    const revoked = await w.ledger.call<ConsentRecord>(w.consent, 'RevokeConsent', ['consent-0001'], w.id.patientA);
+    expect(revoked.status).toBe('revoked');
+    const after = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Clinician);
+    expect(after.decision).toBe('deny');
+  });
+
+  it('lets clinicians evaluate only for themselves and gateways only for their own organisation', async () => {
+    await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
+    await expect(
+      w.ledger.invoke(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask({ requesterId: 'id' + '0'.repeat(40) })], w.id.h2Clinician),
+    ).rejects.toThrow(/only ask for itself/);
+    await expect(
+      w.ledger.invoke(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask({ requesterOrg: 'Hospital2MSP' })], w.id.h1Gateway),
+    ).rejects.toThrow(/may not act for organisation Hospital2MSP/);
+    const viaGateway = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Gateway);
+    expect(viaGateway.decision).toBe('permit');
+  });
+
+  it('is idempotent for a retried grant and refuses a different grant under the same id', async () => {
+    const first = await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
+    w.ledger.clock += 60;
+    expect(await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA)).toBe(first);
+    await expect(
+      w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001', { purposes: ['HRESCH'] }), w.id.patientA),
+    ).rejects.toThrow(/CONFLICT/);
+    const list = await w.ledger.call<ConsentRecord[]>(w.consent, 'ListConsents', [PSEUDONYM_A], w.id.h1Gateway);
+    expect(list).toHaveLength(1);
+  });
+});

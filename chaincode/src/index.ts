@@ -1,0 +1,17 @@
+import { AccessLogContract } from './access-log';
+import { CommitmentsContract } from './commitments';
+import { ConsentContract } from './consent';
+import { DirectoryContract } from './directory';
+import { PatientRegistryContract } from './patient-registry';
+
+export { AccessLogContract, CommitmentsContract, ConsentContract, DirectoryContract, PatientRegistryContract };
+export { ChaincodeError, ErrorCodes } from './errors';
+
+/** Loaded by fabric-chaincode-node; the first contract is the default one. */
+export const contracts = [
+  CommitmentsContract,
+  PatientRegistryContract,
+  ConsentContract,
+  AccessLogContract,
+  DirectoryContract,
+];

@@ -1,0 +1,109 @@
+import type { ChaincodeStub, Iterators } from 'fabric-shim';
+import { canonicalBytes, type Page } from '@phr/common';
+import { invalidArgument } from './errors';
+
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * The one way state is written: RFC 8785 canonical JSON, so every endorser produces identical
+ * write sets. Keys are plain strings with a type prefix (range queries need simple keys) or
+ * Fabric composite keys for secondary indexes.
+ */
+export class StateStore {
+  constructor(private readonly stub: ChaincodeStub) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const bytes = await this.stub.getState(key);
+    if (!bytes || bytes.length === 0) return undefined;
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+  }
+
+  async put(key: string, value: unknown): Promise<void> {
+    await this.stub.putState(key, canonicalBytes(value));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const bytes = await this.stub.getState(key);
+    return !!bytes && bytes.length > 0;
+  }
+
+  /** Index entries under a composite key hold a single byte: Fabric treats empty values as deletes. */
+  async putIndex(objectType: string, attributes: string[]): Promise<void> {
+    await this.stub.putState(this.stub.createCompositeKey(objectType, attributes), Buffer.from([0]));
+  }
+
+  async pageByRange<T>(startKey: string, endKey: string, pageSize: number, bookmark: string): Promise<Page<T>> {
+    const size = checkPageSize(pageSize);
+    const { iterator, metadata } = await this.stub.getStateByRangeWithPagination(startKey, endKey, size, bookmark);
+    const records = await drain<T>(iterator, (kv) => JSON.parse(Buffer.from(kv.value).toString('utf8')) as T);
+    return { records, bookmark: metadata.bookmark ?? '', fetchedCount: metadata.fetchedRecordsCount ?? records.length };
+  }
+
+  /** Pages an index; `resolve` maps the index key's attributes to the indexed record. */
+  async pageByIndex<T>(
+    objectType: string,
+    attributes: string[],
+    pageSize: number,
+    bookmark: string,
+    resolve: (attrs: string[]) => Promise<T | undefined>,
+  ): Promise<Page<T>> {
+    const size = checkPageSize(pageSize);
+    const { iterator, metadata } = await this.stub.getStateByPartialCompositeKeyWithPagination(
+      objectType,
+      attributes,
+      size,
+      bookmark,
+    );
+    const keys = await drain(iterator, (kv) => this.stub.splitCompositeKey(kv.key).attributes);
+    const records: T[] = [];
+    for (const attrs of keys) {
+      const record = await resolve(attrs);
+      if (record !== undefined) records.push(record);
+    }
+    return { records, bookmark: metadata.bookmark ?? '', fetchedCount: metadata.fetchedRecordsCount ?? keys.length };
+  }
+
+  /** All index entries (unpaginated: for bounded sets such as one patient's consents). */
+  async allByIndex(objectType: string, attributes: string[]): Promise<string[][]> {
+    const iterator = await this.stub.getStateByPartialCompositeKey(objectType, attributes);
+    return drain(iterator, (kv) => this.stub.splitCompositeKey(kv.key).attributes);
+  }
+
+  async history(key: string): Promise<{ txId: string; timestamp: string; isDelete: boolean; value?: unknown }[]> {
+    const iterator = await this.stub.getHistoryForKey(key);
+    const out: { txId: string; timestamp: string; isDelete: boolean; value?: unknown }[] = [];
+    try {
+      for (let res = await iterator.next(); !res.done; res = await iterator.next()) {
+        const m = res.value;
+        const millis = Number(m.timestamp.seconds) * 1000 + Math.floor(m.timestamp.nanos / 1e6);
+        const entry: { txId: string; timestamp: string; isDelete: boolean; value?: unknown } = {
+          txId: m.txId,
+          timestamp: new Date(millis).toISOString(),
+          isDelete: m.isDelete,
+        };
+        if (!m.isDelete && m.value.length > 0) entry.value = JSON.parse(Buffer.from(m.value).toString('utf8'));
+        out.push(entry);
+      }
+    } finally {
+      await iterator.close();
+    }
+    return out;
+  }
+}
+
+function checkPageSize(pageSize: number): number {
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+    throw invalidArgument(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return pageSize;
+}
+
+async function drain<T>(iterator: Iterators.StateQueryIterator, map: (kv: Iterators.KV) => T): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for (let res = await iterator.next(); !res.done; res = await iterator.next()) out.push(map(res.value));
+  } finally {
+    await iterator.close();
+  }
+  return out;
+}

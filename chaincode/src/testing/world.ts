@@ -1,0 +1,68 @@
+import { PATIENTS_MSP_ID } from '@phr/common';
+import { AccessLogContract } from '../access-log';
+import { CommitmentsContract } from '../commitments';
+import { ConsentContract } from '../consent';
+import { DirectoryContract } from '../directory';
+import { PatientRegistryContract } from '../patient-registry';
+import { FakeLedger } from './fake-ledger';
+import { makeIdentity, type TestIdentity } from './identities';
+
+export const PSEUDONYM_A = 'ptaaaaaaaaaaaaaaaaaaaaaaaaaa';
+export const PSEUDONYM_B = 'ptbbbbbbbbbbbbbbbbbbbbbbbbbb';
+export const X25519_KEY = 'MCowBQYDK2VuAyEA' + 'q'.repeat(43) + '=';
+export const ROOT = 'ab'.repeat(32);
+
+export interface World {
+  ledger: FakeLedger;
+  registry: PatientRegistryContract;
+  commitments: CommitmentsContract;
+  consent: ConsentContract;
+  accessLog: AccessLogContract;
+  directory: DirectoryContract;
+  id: Record<
+    | 'h1Gateway'
+    | 'h2Gateway'
+    | 'h1Admin'
+    | 'h2Clinician'
+    | 'h2Emergency'
+    | 'h2Researcher'
+    | 'patientA'
+    | 'patientB'
+    | 'hospitalPosingAsPatient'
+    | 'patientPosingAsGateway'
+    | 'noRole',
+    TestIdentity
+  >;
+}
+
+export async function makeWorld(): Promise<World> {
+  const id = {
+    h1Gateway: await makeIdentity('Hospital1MSP', 'gateway', { 'phr.role': 'hospital-gateway' }),
+    h2Gateway: await makeIdentity('Hospital2MSP', 'gateway', { 'phr.role': 'hospital-gateway' }),
+    h1Admin: await makeIdentity('Hospital1MSP', 'admin', { 'phr.role': 'admin' }),
+    h2Clinician: await makeIdentity('Hospital2MSP', 'dr-who', { 'phr.role': 'clinician' }),
+    h2Emergency: await makeIdentity('Hospital2MSP', 'dr-er', { 'phr.role': 'clinician', 'phr.emergency': 'true' }),
+    h2Researcher: await makeIdentity('Hospital2MSP', 'lab', { 'phr.role': 'researcher' }),
+    patientA: await makeIdentity(PATIENTS_MSP_ID, 'patient-a', { 'phr.role': 'patient' }),
+    patientB: await makeIdentity(PATIENTS_MSP_ID, 'patient-b', { 'phr.role': 'patient' }),
+    hospitalPosingAsPatient: await makeIdentity('Hospital1MSP', 'mallory', { 'phr.role': 'patient' }),
+    patientPosingAsGateway: await makeIdentity(PATIENTS_MSP_ID, 'eve', { 'phr.role': 'hospital-gateway' }),
+    noRole: await makeIdentity('Hospital1MSP', 'plain', {}),
+  };
+  return {
+    ledger: new FakeLedger(),
+    registry: new PatientRegistryContract(),
+    commitments: new CommitmentsContract(),
+    consent: new ConsentContract(),
+    accessLog: new AccessLogContract(),
+    directory: new DirectoryContract(),
+    id,
+  };
+}
+
+/** Registers patients A and B. */
+export async function withPatients(w: World): Promise<World> {
+  await w.ledger.invoke(w.registry, 'Register', [PSEUDONYM_A, X25519_KEY, 'X25519'], w.id.patientA);
+  await w.ledger.invoke(w.registry, 'Register', [PSEUDONYM_B, X25519_KEY, 'X25519'], w.id.patientB);
+  return w;
+}

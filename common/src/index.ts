@@ -1,0 +1,5 @@
+export * from './canonical-json';
+export * from './consent-evaluation';
+export * from './identifiers';
+export * from './ledger-model';
+export * from './roles';

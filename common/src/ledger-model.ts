@@ -1,0 +1,179 @@
+/**
+ * Shapes of the records the chaincode keeps and returns. They are the wire contract between the
+ * chaincode and every client (gateway, agent, requester), so they live here, once.
+ * No field may ever hold health data, names or MRNs.
+ */
+
+export interface CodeRef {
+  /** Code system URI, e.g. http://loinc.org */
+  system: string;
+  code: string;
+}
+
+export interface IdentityRef {
+  mspId: string;
+  /** Role attribute of the identity's certificate. */
+  role: string;
+  /** Opaque, stable identity key (hash of MSP ID and certificate subject/issuer). */
+  id: string;
+}
+
+export interface PatientRecord {
+  docType: 'patient';
+  pseudonym: string;
+  /** Owner identity key: only this identity may act as the patient. */
+  owner: string;
+  encryptionPublicKey: string;
+  encryptionAlgorithm: EncryptionAlgorithm;
+  /** PEM of the patient's current signing certificate (public). */
+  signingCertificate: string;
+  keyVersion: number;
+  registeredAt: string;
+  updatedAt: string;
+}
+
+export const ENCRYPTION_ALGORITHMS = ['X25519', 'RSA-OAEP-256'] as const;
+export type EncryptionAlgorithm = (typeof ENCRYPTION_ALGORITHMS)[number];
+
+export const DELIVERY_STATUSES = ['waiting', 'complete', 'backup', 'rejected'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const DELIVERY_REJECTION_REASONS = [
+  'signature-invalid',
+  'decryption-failed',
+  'hash-mismatch',
+  'root-mismatch',
+  'malformed',
+] as const;
+export type DeliveryRejectionReason = (typeof DELIVERY_REJECTION_REASONS)[number];
+
+export interface DeliveryRecord {
+  docType: 'delivery';
+  deliveryId: string;
+  pseudonym: string;
+  /** Sending hospital, taken from the submitter's MSP, never from arguments. */
+  sender: string;
+  senderIdentity: string;
+  /** Merkle root (SHA-256 hex) over the delivery's salted element hashes. */
+  merkleRoot: string;
+  elementCount: number;
+  segmentCount: number;
+  /** Coarse category codes, sorted and unique. */
+  categories: string[];
+  status: DeliveryStatus;
+  rejectionReason?: DeliveryRejectionReason;
+  recordedAt: string;
+  updatedAt: string;
+}
+
+export interface DeliveryHistoryEntry {
+  txId: string;
+  timestamp: string;
+  status: DeliveryStatus | 'deleted';
+}
+
+export const GRANTEE_KINDS = ['organization', 'identity'] as const;
+export type GranteeKind = (typeof GRANTEE_KINDS)[number];
+
+export interface Grantee {
+  kind: GranteeKind;
+  /** MSP ID for an organisation; identity key for a single identity. */
+  id: string;
+}
+
+export interface ConsentScope {
+  categories: string[];
+  codes: CodeRef[];
+}
+
+/** HL7 v3 PurposeOfUse codes we accept. */
+export const PURPOSES_OF_USE = [
+  'TREAT',
+  'ETREAT',
+  'HPAYMT',
+  'HOPERAT',
+  'HRESCH',
+  'PUBHLTH',
+  'PATRQT',
+  'FAMRQT',
+] as const;
+export type PurposeOfUse = (typeof PURPOSES_OF_USE)[number];
+
+export interface ConsentPeriod {
+  /** ISO 8601 instant, inclusive. */
+  start: string;
+  /** ISO 8601 instant, exclusive. */
+  end: string;
+}
+
+export const CONSENT_STATUSES = ['active', 'revoked'] as const;
+export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
+
+export interface ConsentRecord {
+  docType: 'consent';
+  consentId: string;
+  pseudonym: string;
+  grantee: Grantee;
+  scope: ConsentScope;
+  purposes: PurposeOfUse[];
+  period: ConsentPeriod;
+  status: ConsentStatus;
+  grantedAt: string;
+  revokedAt?: string;
+}
+
+export const ACCESS_ACTIONS = [
+  'push',
+  'pull',
+  'backup',
+  'restore',
+  'export',
+  'recovery',
+  'delivery-failed',
+] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+
+export const ACCESS_OUTCOMES = ['success', 'denied', 'failed'] as const;
+export type AccessOutcome = (typeof ACCESS_OUTCOMES)[number];
+
+export interface AccessEventRecord {
+  docType: 'access-event';
+  eventId: string;
+  pseudonym: string;
+  action: AccessAction;
+  outcome: AccessOutcome;
+  /** The submitting identity, from its certificate. */
+  actor: IdentityRef;
+  /** The person or system the submitter acts for (same organisation as the submitter). */
+  requester: IdentityRef;
+  purpose?: PurposeOfUse;
+  scope?: ConsentScope;
+  /** Opaque references: delivery ids, element ids. */
+  references: string[];
+  /** SHA-256 hex of the salted, canonical query (seed 003 SC-3). */
+  queryHash?: string;
+  breakGlass: boolean;
+  /** Consents that covered a successful pull. */
+  consentIds: string[];
+  recordedAt: string;
+  txId: string;
+}
+
+export interface HospitalRecord {
+  docType: 'hospital';
+  mspId: string;
+  displayName: string;
+  gatewayUrl: string;
+  /** PEM certificate of the hospital gateway's signing identity. */
+  signingCertificate: string;
+  /** Public key the hospital receives encrypted material with (PEM or base64). */
+  encryptionPublicKey: string;
+  updatedAt: string;
+}
+
+export interface Page<T> {
+  records: T[];
+  /** Pass back to get the next page; empty when there is none. */
+  bookmark: string;
+  fetchedCount: number;
+}
