@@ -1,1 +1,3 @@
-export {};
+export * from './configtx';
+export * from './shell-env';
+export * from './topology';

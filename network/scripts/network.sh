@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Runs the PHR Ledger Fabric network natively: `network.sh up | down | clean | status`.
+# Everything it generates (crypto material, ledgers, logs, pids) lives in $PHR_STATE.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$PHR_ROOT/network/scripts/identities.sh"
+SCRIPTS="$PHR_ROOT/network/scripts"
+CHANGED=0
+changed() { CHANGED=1; }
+
+peer_cli() {
+  # peer CLI as the hospital's admin, against its own peer
+  local org="$1"
+  shift
+  FABRIC_CFG_PATH="$FABRIC_CFG_DIR" \
+    CORE_PEER_LOCALMSPID="$(v "HOSPITAL_${org}_MSP")" \
+    CORE_PEER_MSPCONFIGPATH="$(id_dir "$org" orgadmin)/msp" \
+    CORE_PEER_ADDRESS="$(v "HOSPITAL_${org}_PEER_HOST"):$(v "HOSPITAL_${org}_PEER_PORT")" \
+    CORE_PEER_TLS_ENABLED=true \
+    CORE_PEER_TLS_ROOTCERT_FILE="$(ca_cert "$org")" \
+    FABRIC_LOGGING_SPEC=error \
+    peer "$@"
+}
+
+orderer_args() {
+  local o="${PHR_ORDERERS[0]}"
+  printf '%s\n' -o "$(v "ORDERER_${o}_HOST"):$(v "ORDERER_${o}_PORT")" --tls --cafile "$(ca_cert orderer)"
+}
+
+start_cas() {
+  phase "Certificate authorities"
+  local org
+  for org in "${PHR_CA_ORGS[@]}"; do
+    if is_running "ca.$org"; then
+      skip "ca.$org already running"
+    else
+      step "starting ca.$org"
+      start_process "ca.$org" "$SCRIPTS/ca.sh" "$org"
+      changed
+    fi
+  done
+  for org in "${PHR_CA_ORGS[@]}"; do
+    # The CA writes its certificate at first start; /cainfo over TLS proves it serves.
+    local i
+    for ((i = 0; i < 120; i++)); do [[ -f "$(org_dir "$org")/ca/ca-cert.pem" ]] && break; sleep 0.25; done
+    wait_https "ca.$org" "$(ca_url "$org")/cainfo" "$(ca_tls_cert "$org")" 60
+    done_ "ca.$org healthy at $(ca_url "$org")"
+  done
+}
+
+enroll_all() {
+  phase "Identities (issued by the Fabric CAs; roles as certificate attributes)"
+  local org n h hosts
+  for org in "${PHR_CA_ORGS[@]}"; do enroll_registrar "$org" && { step "enrolled ca-$org registrar"; changed; }; done
+  for n in "${PHR_ORDERERS[@]}"; do
+    hosts="$(v "ORDERER_${n}_HOST"),localhost,127.0.0.1"
+    enroll_identity orderer "$n" orderer "" "$hosts" && { step "orderer/$n"; changed; }
+  done
+  enroll_identity orderer orgadmin admin "" "localhost,127.0.0.1" && { step "orderer/orgadmin"; changed; }
+  for h in "${PHR_HOSPITALS[@]}"; do
+    hosts="$(v "HOSPITAL_${h}_PEER_HOST"),localhost,127.0.0.1"
+    enroll_identity "$h" peer0 peer "" "$hosts" && { step "$h/peer0"; changed; }
+    enroll_identity "$h" orgadmin admin "phr.role=admin:ecert" "localhost" && { step "$h/orgadmin (role admin)"; changed; }
+    enroll_identity "$h" gateway client "phr.role=hospital-gateway:ecert" "localhost" && { step "$h/gateway (role hospital-gateway)"; changed; }
+    enroll_identity "$h" chaincode client "" "$(v "HOSPITAL_${h}_CC_HOST"),localhost,127.0.0.1" && { step "$h/chaincode (TLS server)"; changed; }
+  done
+  enroll_identity patients orgadmin admin "" "localhost" && { step "patients/orgadmin"; changed; }
+  done_ "identities in place"
+}
+
+genesis_block() {
+  phase "Channel '$PHR_CHANNEL'"
+  local block="$PHR_STATE/channel/genesis.block"
+  if [[ -f "$block" ]]; then
+    skip "genesis block exists"
+    return
+  fi
+  node "$PHR_ROOT/network/dist/cli.js" configtx --topology "$PHR_TOPOLOGY" --state "$PHR_STATE"
+  FABRIC_LOGGING_SPEC=error configtxgen -configPath "$PHR_STATE/channel" -profile PhrChannel \
+    -channelID "$PHR_CHANNEL" -outputBlock "$block" >>"$(log_file configtxgen)" 2>&1 ||
+    die "configtxgen failed; see $(log_file configtxgen)"
+  done_ "genesis block for $PHR_CHANNEL (Raft, BatchTimeout 200ms)"
+  changed
+}
+
+start_orderers() {
+  phase "Orderers (Raft)"
+  local n
+  for n in "${PHR_ORDERERS[@]}"; do
+    if is_running "$n"; then skip "$n already running"; else step "starting $n"; start_process "$n" "$SCRIPTS/orderer.sh" "$n"; changed; fi
+  done
+  for n in "${PHR_ORDERERS[@]}"; do
+    wait_https "$n" "https://$(v "ORDERER_${n}_HOST"):$(v "ORDERER_${n}_OPS_PORT")/healthz" "$(ca_cert orderer)" 60
+    local admin=(--ca-file "$(ca_cert orderer)" --client-cert "$(id_dir orderer orgadmin)/tls/server.crt"
+      --client-key "$(id_dir orderer orgadmin)/tls/server.key" -o "$(v "ORDERER_${n}_HOST"):$(v "ORDERER_${n}_ADMIN_PORT")")
+    if osnadmin channel list "${admin[@]}" 2>/dev/null | grep -q "\"name\": \"$PHR_CHANNEL\""; then
+      done_ "$n healthy, member of $PHR_CHANNEL"
+    else
+      osnadmin channel join --channelID "$PHR_CHANNEL" --config-block "$PHR_STATE/channel/genesis.block" "${admin[@]}" \
+        >>"$(log_file osnadmin)" 2>&1 || die "osnadmin could not join $n to $PHR_CHANNEL; see $(log_file osnadmin)"
+      done_ "$n joined $PHR_CHANNEL"
+      changed
+    fi
+  done
+}
+
+prepare_builder() {
+  local dir="$PHR_STATE/builders/ccaas/bin" c src
+  mkdir -p "$dir"
+  for c in "${CCAAS_COMMANDS[@]}"; do
+    src="$FABRIC_BIN/$c"
+    [[ -x "$src" ]] || src="$FABRIC_BIN/ccaas/$c"
+    ln -sfn "$src" "$dir/$c"
+  done
+}
+
+start_peers() {
+  phase "Peers (one per hospital, LevelDB)"
+  prepare_builder
+  local h
+  for h in "${PHR_HOSPITALS[@]}"; do
+    if is_running "peer0.$h"; then skip "peer0.$h already running"; else step "starting peer0.$h"; start_process "peer0.$h" "$SCRIPTS/peer.sh" "$h"; changed; fi
+  done
+  for h in "${PHR_HOSPITALS[@]}"; do
+    wait_https "peer0.$h" "https://$(v "HOSPITAL_${h}_PEER_HOST"):$(v "HOSPITAL_${h}_PEER_OPS_PORT")/healthz" "$(ca_cert "$h")" 60
+    if peer_cli "$h" channel list 2>/dev/null | grep -qx "$PHR_CHANNEL"; then
+      done_ "peer0.$h healthy, member of $PHR_CHANNEL"
+    else
+      peer_cli "$h" channel join -b "$PHR_STATE/channel/genesis.block" >>"$(log_file "peer-cli.$h")" 2>&1 ||
+        die "peer0.$h could not join $PHR_CHANNEL; see $(log_file "peer-cli.$h")"
+      done_ "peer0.$h joined $PHR_CHANNEL"
+      changed
+    fi
+  done
+}
+
+package_chaincode() {
+  local h="$1" dir="$PHR_STATE/chaincode/$1"
+  [[ -f "$dir/package.tar.gz" ]] && return 1
+  mkdir -p "$dir/build"
+  local address
+  address="$(v "HOSPITAL_${h}_CC_HOST"):$(v "HOSPITAL_${h}_CC_PORT")"
+  node -e '
+    const fs = require("fs");
+    const [out, address, rootCertFile] = process.argv.slice(1);
+    fs.writeFileSync(out, JSON.stringify({ address, dial_timeout: "10s", tls_required: true,
+      client_auth_required: false, root_cert: fs.readFileSync(rootCertFile, "utf8") }, null, 2));
+  ' "$dir/build/connection.json" "$address" "$(ca_cert "$h")"
+  printf '{"type":"ccaas","label":"%s_%s"}\n' "$PHR_CC_NAME" "$PHR_CC_VERSION" >"$dir/build/metadata.json"
+  tar -C "$dir/build" -czf "$dir/build/code.tar.gz" connection.json
+  tar -C "$dir/build" -czf "$dir/package.tar.gz" metadata.json code.tar.gz
+  return 0
+}
+
+deploy_chaincode() {
+  phase "Chaincode '$PHR_CC_NAME' as a service (endorsement: $PHR_ENDORSEMENT_POLICY)"
+  local h id
+  mapfile -t ord < <(orderer_args)
+  for h in "${PHR_HOSPITALS[@]}"; do
+    package_chaincode "$h" && { step "packaged for $h"; changed; }
+    id="$(peer_cli "$h" lifecycle chaincode calculatepackageid "$PHR_STATE/chaincode/$h/package.tar.gz")"
+    echo "$id" >"$PHR_STATE/chaincode/$h/package-id"
+    if peer_cli "$h" lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: $id,"; then
+      skip "installed on peer0.$h"
+    else
+      peer_cli "$h" lifecycle chaincode install "$PHR_STATE/chaincode/$h/package.tar.gz" >>"$(log_file "peer-cli.$h")" 2>&1 ||
+        die "install on peer0.$h failed; see $(log_file "peer-cli.$h")"
+      step "installed on peer0.$h"
+      changed
+    fi
+    if is_running "chaincode.$h"; then
+      skip "chaincode.$h already running"
+    else
+      start_process "chaincode.$h" "$SCRIPTS/chaincode.sh" "$h"
+      step "started chaincode.$h at $(v "HOSPITAL_${h}_CC_HOST"):$(v "HOSPITAL_${h}_CC_PORT")"
+      changed
+    fi
+  done
+
+  local committed sequence
+  committed="$(peer_cli "${PHR_HOSPITALS[0]}" lifecycle chaincode querycommitted -C "$PHR_CHANNEL" -n "$PHR_CC_NAME" 2>/dev/null || true)"
+  if [[ -n "$committed" ]]; then
+    done_ "definition committed: $(echo "$committed" | grep -o 'Version: [^,]*, Sequence: [0-9]*')"
+    return
+  fi
+  sequence=1
+  for h in "${PHR_HOSPITALS[@]}"; do
+    id="$(cat "$PHR_STATE/chaincode/$h/package-id")"
+    if peer_cli "$h" lifecycle chaincode checkcommitreadiness -C "$PHR_CHANNEL" -n "$PHR_CC_NAME" -v "$PHR_CC_VERSION" \
+      --sequence "$sequence" --signature-policy "$PHR_ENDORSEMENT_POLICY" -O json 2>/dev/null |
+      grep -q "\"$(v "HOSPITAL_${h}_MSP")\": true"; then
+      skip "$h already approved"
+      continue
+    fi
+    peer_cli "$h" lifecycle chaincode approveformyorg "${ord[@]}" -C "$PHR_CHANNEL" -n "$PHR_CC_NAME" -v "$PHR_CC_VERSION" \
+      --package-id "$id" --sequence "$sequence" --signature-policy "$PHR_ENDORSEMENT_POLICY" --waitForEvent \
+      >>"$(log_file "peer-cli.$h")" 2>&1 || die "approval by $h failed; see $(log_file "peer-cli.$h")"
+    step "approved by $h"
+    changed
+  done
+  local peers=()
+  for h in "${PHR_HOSPITALS[@]}"; do
+    peers+=(--peerAddresses "$(v "HOSPITAL_${h}_PEER_HOST"):$(v "HOSPITAL_${h}_PEER_PORT")" --tlsRootCertFiles "$(ca_cert "$h")")
+  done
+  peer_cli "${PHR_HOSPITALS[0]}" lifecycle chaincode commit "${ord[@]}" -C "$PHR_CHANNEL" -n "$PHR_CC_NAME" \
+    -v "$PHR_CC_VERSION" --sequence "$sequence" --signature-policy "$PHR_ENDORSEMENT_POLICY" "${peers[@]}" --waitForEvent \
+    >>"$(log_file "peer-cli.${PHR_HOSPITALS[0]}")" 2>&1 || die "commit of the chaincode definition failed; see $(log_file "peer-cli.${PHR_HOSPITALS[0]}")"
+  done_ "definition committed (version $PHR_CC_VERSION, sequence $sequence)"
+  changed
+}
+
+summary() {
+  phase "Endpoints"
+  node "$PHR_ROOT/network/dist/cli.js" endpoints --topology "$PHR_TOPOLOGY" | sed 's/^/    /'
+  step "state, logs and crypto material: $PHR_STATE"
+  if ((CHANGED)); then
+    printf '%sNetwork is up.%s\n' "$GREEN" "$RESET"
+  else
+    printf '%sNetwork was already up; nothing changed.%s\n' "$GREEN" "$RESET"
+  fi
+}
+
+all_process_names() {
+  local h n org
+  for h in "${PHR_HOSPITALS[@]}"; do echo "chaincode.$h"; done
+  for h in "${PHR_HOSPITALS[@]}"; do echo "peer0.$h"; done
+  for n in "${PHR_ORDERERS[@]}"; do echo "$n"; done
+  for org in "${PHR_CA_ORGS[@]}"; do echo "ca.$org"; done
+}
+
+cmd_up() {
+  load_topology
+  "$SCRIPTS/fabric-bin.sh" >/dev/null
+  load_fabric
+  start_cas
+  enroll_all
+  genesis_block
+  start_orderers
+  start_peers
+  deploy_chaincode
+  summary
+}
+
+cmd_down() {
+  [[ -f "$PHR_STATE/topology.env" ]] || { echo "No network state in $PHR_STATE; nothing to stop."; return; }
+  source "$PHR_STATE/topology.env"
+  phase "Stopping processes (ledgers are kept)"
+  local name stopped=0
+  while read -r name; do
+    if is_running "$name"; then stop_process "$name"; step "stopped $name"; stopped=1; else rm -f "$(pid_file "$name")"; fi
+  done < <(all_process_names)
+  ((stopped)) || skip "nothing was running"
+}
+
+cmd_clean() {
+  cmd_down
+  phase "Removing $PHR_STATE"
+  rm -rf "$PHR_STATE"
+  done_ "network state wiped"
+}
+
+cmd_status() {
+  [[ -f "$PHR_STATE/topology.env" ]] || { echo "No network state in $PHR_STATE."; exit 1; }
+  source "$PHR_STATE/topology.env"
+  local name down=0
+  while read -r name; do
+    if is_running "$name"; then printf '  %-28s running (pid %s)\n' "$name" "$(cat "$(pid_file "$name")")"; else printf '  %-28s stopped\n' "$name"; down=1; fi
+  done < <(all_process_names)
+  return "$down"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  clean) cmd_clean ;;
+  status) cmd_status ;;
+  *) die "usage: network.sh up|down|clean|status" ;;
+esac

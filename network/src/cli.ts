@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { configtx } from './configtx';
+import { toShellEnv } from './shell-env';
+import { allEndpoints, loadTopology, TopologyError } from './topology';
+
+const USAGE = `usage: phr-topology <command> --topology FILE [--state DIR]
+  env        print the topology as bash variables
+  configtx   write DIR/channel/configtx.yaml for configtxgen
+  endpoints  print every endpoint, one per line`;
+
+function main(): void {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { topology: { type: 'string' }, state: { type: 'string' } },
+  });
+  const [command] = positionals;
+  if (!command || !values.topology) throw new TopologyError(USAGE);
+  const topology = loadTopology(values.topology);
+  switch (command) {
+    case 'env':
+      process.stdout.write(toShellEnv(topology));
+      return;
+    case 'configtx': {
+      if (!values.state) throw new TopologyError('configtx needs --state DIR');
+      const dir = join(values.state, 'channel');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'configtx.yaml'), configtx(topology, values.state));
+      return;
+    }
+    case 'endpoints':
+      for (const [label, host, port] of allEndpoints(topology)) process.stdout.write(`${label}\t${host}:${port}\n`);
+      return;
+    default:
+      throw new TopologyError(USAGE);
+  }
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`phr-topology: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { endorsementPolicy, type Topology } from './topology';
+
+const sig = (rule: string) => ({ Type: 'Signature', Rule: rule });
+const meta = (rule: string) => ({ Type: 'ImplicitMeta', Rule: rule });
+
+/** Batch timeout: a lone transaction waits this long for its block (Fabric's stock value is 2 s). */
+export const BATCH_TIMEOUT = '200ms';
+
+/**
+ * Our channel definition for configtxgen. Organisation MSP folders and orderer TLS certificates
+ * are those the network scripts enrolled under `stateDir`.
+ */
+export function configtx(t: Topology, stateDir: string): string {
+  const orgDir = (org: string) => join(stateDir, 'orgs', org);
+  const ordererOrg = {
+    Name: t.orderers.mspId,
+    ID: t.orderers.mspId,
+    MSPDir: join(orgDir('orderer'), 'msp'),
+    Policies: {
+      Readers: sig(`OR('${t.orderers.mspId}.member')`),
+      Writers: sig(`OR('${t.orderers.mspId}.member')`),
+      Admins: sig(`OR('${t.orderers.mspId}.admin')`),
+    },
+    OrdererEndpoints: t.orderers.nodes.map((n) => `${n.host}:${n.port}`),
+  };
+  const hospitalOrgs = t.hospitals.map((h) => ({
+    Name: h.mspId,
+    ID: h.mspId,
+    MSPDir: join(orgDir(h.name), 'msp'),
+    Policies: {
+      Readers: sig(`OR('${h.mspId}.admin','${h.mspId}.peer','${h.mspId}.client')`),
+      Writers: sig(`OR('${h.mspId}.admin','${h.mspId}.client')`),
+      Admins: sig(`OR('${h.mspId}.admin')`),
+      Endorsement: sig(`OR('${h.mspId}.peer')`),
+    },
+    AnchorPeers: [{ Host: h.peer.host, Port: h.peer.port }],
+  }));
+  // Patients submit their own transactions (clients) but run no peers, so they never endorse.
+  const patientsOrg = {
+    Name: t.patients.mspId,
+    ID: t.patients.mspId,
+    MSPDir: join(orgDir('patients'), 'msp'),
+    Policies: {
+      Readers: sig(`OR('${t.patients.mspId}.admin','${t.patients.mspId}.client')`),
+      Writers: sig(`OR('${t.patients.mspId}.admin','${t.patients.mspId}.client')`),
+      Admins: sig(`OR('${t.patients.mspId}.admin')`),
+      Endorsement: sig(`OR('${t.patients.mspId}.peer')`),
+    },
+  };
+  const hospitalsMajority = sig(endorsementPolicy(t));
+
+  const doc = {
+    Profiles: {
+      PhrChannel: {
+        Policies: { Readers: meta('ANY Readers'), Writers: meta('ANY Writers'), Admins: meta('MAJORITY Admins') },
+        Capabilities: { V3_0: true },
+        Orderer: {
+          OrdererType: 'etcdraft',
+          BatchTimeout: BATCH_TIMEOUT,
+          BatchSize: { MaxMessageCount: 500, AbsoluteMaxBytes: '10 MB', PreferredMaxBytes: '2 MB' },
+          EtcdRaft: {
+            Consenters: t.orderers.nodes.map((n) => {
+              const tls = join(orgDir('orderer'), 'identities', n.name, 'tls', 'server.crt');
+              return { Host: n.host, Port: n.port, ClientTLSCert: tls, ServerTLSCert: tls };
+            }),
+            Options: { TickInterval: '500ms', ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: '16 MB' },
+          },
+          Organizations: [ordererOrg],
+          Policies: {
+            Readers: meta('ANY Readers'),
+            Writers: meta('ANY Writers'),
+            Admins: meta('MAJORITY Admins'),
+            BlockValidation: meta('ANY Writers'),
+          },
+          Capabilities: { V2_0: true },
+        },
+        Application: {
+          Organizations: [...hospitalOrgs, patientsOrg],
+          Policies: {
+            Readers: meta('ANY Readers'),
+            Writers: meta('ANY Writers'),
+            Admins: meta('MAJORITY Admins'),
+            // Chaincode definitions and the default endorsement: a majority of hospitals.
+            LifecycleEndorsement: hospitalsMajority,
+            Endorsement: hospitalsMajority,
+          },
+          Capabilities: { V2_5: true },
+        },
+      },
+    },
+  };
+  return stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 });
+}
