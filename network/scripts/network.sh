@@ -180,6 +180,7 @@ deploy_chaincode() {
   committed="$(peer_cli "${PHR_HOSPITALS[0]}" lifecycle chaincode querycommitted -C "$PHR_CHANNEL" -n "$PHR_CC_NAME" 2>/dev/null || true)"
   if [[ -n "$committed" ]]; then
     done_ "definition committed: $(echo "$committed" | grep -o 'Version: [^,]*, Sequence: [0-9]*')"
+    wait_endorsable
     return
   fi
   sequence=1
@@ -206,6 +207,17 @@ deploy_chaincode() {
     >>"$(log_file "peer-cli.${PHR_HOSPITALS[0]}")" 2>&1 || die "commit of the chaincode definition failed; see $(log_file "peer-cli.${PHR_HOSPITALS[0]}")"
   done_ "definition committed (version $PHR_CC_VERSION, sequence $sequence)"
   changed
+  wait_endorsable
+}
+
+# Peers learn about each other through gossip; until then the gateway cannot satisfy the policy.
+wait_endorsable() {
+  local h
+  for h in "${PHR_HOSPITALS[@]}"; do
+    NODE_OPTIONS=--no-deprecation node "$PHR_ROOT/network/dist/ledger-cli.js" --org "$h" --identity gateway ready 90 \
+      >>"$(log_file "ready.$h")" 2>&1 || die "peer0.$h cannot gather endorsements for $PHR_ENDORSEMENT_POLICY; see $(log_file "ready.$h")"
+  done
+  done_ "every hospital's peer can gather a majority of endorsements"
 }
 
 summary() {

@@ -1,3 +1,4 @@
 export * from './configtx';
+export * from './network-state';
 export * from './shell-env';
 export * from './topology';

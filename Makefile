@@ -1,0 +1,89 @@
+# PHR Ledger: `make network-up` runs the network, `make test` runs every test. Both set themselves up.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+TOOLS := $(ROOT)/.tools
+
+# Node.js 24 LTS: the machine's Node may be older than our libraries allow (see README).
+NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell [ "$(NODE_MAJOR)" -ge 22 ] && echo yes),yes)
+NODE_DEP :=
+else
+NODE_BIN_DIR := $(TOOLS)/node24/node_modules/.bin
+NODE_DEP := $(NODE_BIN_DIR)/node
+export PATH := $(NODE_BIN_DIR):$(PATH)
+endif
+
+WORKSPACES := common ledger-client chaincode network
+SOURCES := $(shell find $(WORKSPACES) -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name '*.ts' -print) $(foreach w,$(WORKSPACES),$(w)/tsconfig.json)
+
+.PHONY: help deps build fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test clean
+
+help:
+	@echo "make network-up      start (or resume) the Fabric network in network/.state"
+	@echo "make network-down    stop every network process; ledgers are kept"
+	@echo "make network-clean   stop and wipe all network state"
+	@echo "make network-status  show which network processes run"
+	@echo "make ledger-demo     record a commitment and read it back (needs a running network)"
+	@echo "make test            lint, unit tests and the end-to-end suite on its own network"
+
+$(TOOLS)/node24/node_modules/.bin/node:
+	@echo "==> Node.js $$(node --version 2>/dev/null || echo '(none)') is older than 22: installing Node.js 24 LTS into .tools/"
+	npm install --prefix $(TOOLS)/node24 --no-save --no-package-lock --no-audit --no-fund --loglevel=error node@24
+	@$@ --version
+
+node_modules/.installed: package.json package-lock.json $(foreach w,$(WORKSPACES),$(w)/package.json) $(NODE_DEP)
+	@echo "==> npm ci (Node $$(node --version))"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.installed
+
+.build-stamp: node_modules/.installed $(SOURCES)
+	@echo "==> TypeScript build"
+	npx tsc -b
+	@touch $@
+
+build: .build-stamp
+
+fabric:
+	@network/scripts/fabric-bin.sh
+
+network-up: build
+	@network/scripts/network.sh up
+
+network-down:
+	@network/scripts/network.sh down
+
+network-clean:
+	@network/scripts/network.sh clean
+
+network-status:
+	@network/scripts/network.sh status
+
+ledger-demo: build
+	@NODE_OPTIONS=--no-deprecation network/scripts/demo.sh
+
+lint: build
+	@echo "==> Lint and format checks"
+	npx eslint --max-warnings 0 .
+	npx prettier --check --log-level warn .
+	@for f in network/scripts/*.sh .ci/run; do bash -n "$$f"; done
+
+unit: build
+	@echo "==> Unit tests"
+	@mkdir -p test-results
+	npx jest --ci --json --outputFile=test-results/unit.json
+
+e2e: build
+	@echo "==> End-to-end suite (real Fabric network on its own ports)"
+	@mkdir -p test-results
+	@network/scripts/e2e.sh
+
+test: lint unit e2e
+	@node network/dist/test-summary.js test-results/unit.json test-results/e2e.json
+
+clean:
+	rm -rf node_modules */node_modules */dist */*.tsbuildinfo .build-stamp test-results

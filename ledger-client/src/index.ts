@@ -1,0 +1,2 @@
+export * from './ledger-client';
+export * from './ledger-error';

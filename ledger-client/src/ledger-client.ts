@@ -1,0 +1,153 @@
+import { createPrivateKey } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { connect, hash, signers, StatusCode, type Contract, type Gateway, type Network } from '@hyperledger/fabric-gateway';
+import { LedgerError, toLedgerError } from './ledger-error';
+
+export interface LedgerIdentity {
+  mspId: string;
+  certificatePem: string;
+  /** PKCS#8 PEM. Used only to sign in this process; never sent anywhere. */
+  privateKeyPem: string;
+}
+
+export interface PeerEndpoint {
+  /** host:port of the peer's gateway service */
+  address: string;
+  tlsRootCertPem: string;
+  /** TLS server name, when the certificate names a different host than `address`. */
+  serverNameOverride?: string;
+}
+
+export interface LedgerDeadlines {
+  evaluateMs: number;
+  endorseMs: number;
+  submitMs: number;
+  commitStatusMs: number;
+}
+
+export const DEFAULT_DEADLINES: LedgerDeadlines = { evaluateMs: 5_000, endorseMs: 15_000, submitMs: 5_000, commitStatusMs: 60_000 };
+
+export interface LedgerClientOptions {
+  peer: PeerEndpoint;
+  identity: LedgerIdentity;
+  channel: string;
+  chaincode: string;
+  deadlines?: Partial<LedgerDeadlines>;
+}
+
+export interface SubmitOptions {
+  /** Restrict endorsement to these organisations (normally chosen by the peer from the policy). */
+  endorsingOrganizations?: string[];
+}
+
+export interface SubmitResult {
+  result: string;
+  transactionId: string;
+  blockNumber: bigint;
+}
+
+/**
+ * A connection to one peer's gateway service under one identity. One gRPC channel per client;
+ * every call carries an explicit deadline.
+ */
+export class LedgerClient {
+  private readonly contracts = new Map<string, Contract>();
+
+  private constructor(
+    private readonly grpcClient: grpc.Client,
+    private readonly gateway: Gateway,
+    private readonly network: Network,
+    private readonly chaincode: string,
+  ) {}
+
+  static connect(options: LedgerClientOptions): LedgerClient {
+    const d = { ...DEFAULT_DEADLINES, ...options.deadlines };
+    const credentials = grpc.credentials.createSsl(Buffer.from(options.peer.tlsRootCertPem));
+    const grpcOptions: grpc.ClientOptions = options.peer.serverNameOverride
+      ? { 'grpc.ssl_target_name_override': options.peer.serverNameOverride }
+      : {};
+    const client = new grpc.Client(options.peer.address, credentials, grpcOptions);
+    const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
+    const gateway = connect({
+      client,
+      identity: { mspId: options.identity.mspId, credentials: Buffer.from(options.identity.certificatePem) },
+      signer: signers.newPrivateKeySigner(createPrivateKey(options.identity.privateKeyPem)),
+      hash: hash.sha256,
+      evaluateOptions: deadline(d.evaluateMs),
+      endorseOptions: deadline(d.endorseMs),
+      submitOptions: deadline(d.submitMs),
+      commitStatusOptions: deadline(d.commitStatusMs),
+    });
+    return new LedgerClient(client, gateway, gateway.getNetwork(options.channel), options.chaincode);
+  }
+
+  private contract(name: string): Contract {
+    let c = this.contracts.get(name);
+    if (!c) {
+      c = this.network.getContract(this.chaincode, name);
+      this.contracts.set(name, c);
+    }
+    return c;
+  }
+
+  /** Runs a read-only transaction function on the peer; nothing is ordered. */
+  async evaluate(contract: string, fn: string, args: readonly string[] = []): Promise<string> {
+    try {
+      const bytes = await this.contract(contract).evaluateTransaction(fn, ...args);
+      return Buffer.from(bytes).toString('utf8');
+    } catch (err) {
+      throw toLedgerError(err);
+    }
+  }
+
+  /** Endorses, orders and waits for the commit; fails unless the transaction committed as valid. */
+  async submit(contract: string, fn: string, args: readonly string[] = [], options: SubmitOptions = {}): Promise<SubmitResult> {
+    try {
+      const proposal = this.contract(contract).newProposal(fn, {
+        arguments: [...args],
+        ...(options.endorsingOrganizations ? { endorsingOrganizations: options.endorsingOrganizations } : {}),
+      });
+      const transaction = await proposal.endorse();
+      const commit = await transaction.submit();
+      const status = await commit.getStatus();
+      if (!status.successful) {
+        const code = statusName(status.code);
+        throw new LedgerError(code, `transaction ${status.transactionId} was not committed: ${code}`, status.transactionId);
+      }
+      return {
+        result: Buffer.from(transaction.getResult()).toString('utf8'),
+        transactionId: status.transactionId,
+        blockNumber: status.blockNumber,
+      };
+    } catch (err) {
+      throw toLedgerError(err);
+    }
+  }
+
+  /**
+   * Waits until the peer can collect endorsements that satisfy the chaincode's policy (gossip has
+   * found the other organisations' peers). Endorses a read-only call and never submits it.
+   */
+  async waitUntilEndorsable(contract: string, fn: string, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.contract(contract).newProposal(fn).endorse();
+        return;
+      } catch (err) {
+        if (Date.now() > until) throw toLedgerError(err);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  close(): void {
+    this.gateway.close();
+    this.grpcClient.close();
+  }
+}
+
+function statusName(code: number): keyof typeof StatusCode {
+  const entry = Object.entries(StatusCode).find(([, value]) => value === code);
+  return (entry?.[0] ?? 'INVALID_OTHER_REASON') as keyof typeof StatusCode;
+}

@@ -1,0 +1,154 @@
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { newPseudonym, type AccessEventRecord, type ConsentEvaluation, type DeliveryHistoryEntry, type DeliveryRecord, type Page, type PatientRecord } from '@phr/common';
+import { LedgerClient, LedgerError } from '@phr/ledger-client';
+import { NetworkState } from '@phr/network';
+import { script } from './harness';
+
+const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
+const clients: LedgerClient[] = [];
+
+function connect(org: string, identity: string, peer = org.startsWith('hospital') ? org : 'hospital1'): LedgerClient {
+  const s = state();
+  const c = LedgerClient.connect({
+    peer: s.peer(peer),
+    identity: s.identity(org, identity),
+    channel: s.topology.channel,
+    chaincode: s.topology.chaincode.name,
+  });
+  clients.push(c);
+  return c;
+}
+
+const x25519 = () => generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+const root = () => randomBytes(32).toString('hex');
+const json = <T>(s: string): T => JSON.parse(s) as T;
+async function rejection(p: Promise<unknown>): Promise<LedgerError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof LedgerError) return err;
+    throw err;
+  }
+  throw new Error('expected the ledger to refuse');
+}
+
+describe('PHR Ledger on a real Fabric network', () => {
+  let h1: LedgerClient;
+  let h2: LedgerClient;
+  let alice: LedgerClient;
+  let bob: LedgerClient;
+  let clinician: LedgerClient;
+  const pseudonymA = newPseudonym();
+  const pseudonymB = newPseudonym();
+
+  beforeAll(async () => {
+    // Identities issued by the running Fabric CAs through fabric-ca-client, roles as attributes.
+    await script('enroll.sh', 'patients', 'alice', 'patient');
+    await script('enroll.sh', 'patients', 'bob', 'patient');
+    await script('enroll.sh', 'hospital2', 'dr-grey', 'clinician');
+    h1 = connect('hospital1', 'gateway');
+    h2 = connect('hospital2', 'gateway');
+    alice = connect('patients', 'alice', 'hospital1');
+    bob = connect('patients', 'bob', 'hospital2');
+    clinician = connect('hospital2', 'dr-grey');
+  });
+
+  afterAll(() => clients.forEach((c) => c.close()));
+
+  it('puts the role from the CA certificate into the caller identity', async () => {
+    const me = json<{ role: string; mspId: string }>(await clinician.evaluate('PatientRegistry', 'WhoAmI'));
+    expect(me).toMatchObject({ role: 'clinician', mspId: 'Hospital2MSP' });
+  });
+
+  it('lets patients register themselves with their own signed transactions', async () => {
+    const res = await alice.submit('PatientRegistry', 'Register', [pseudonymA, x25519(), 'X25519']);
+    expect(res.blockNumber).toBeGreaterThan(0n);
+    await bob.submit('PatientRegistry', 'Register', [pseudonymB, x25519(), 'X25519']);
+    const rec = json<PatientRecord>(await h2.evaluate('PatientRegistry', 'ReadPatient', [pseudonymA]));
+    expect(rec.signingCertificate).toBe(state().identity('patients', 'alice').certificatePem);
+  });
+
+  it('records a commitment endorsed by a majority of hospitals and reads it from either peer', async () => {
+    const deliveryId = randomUUID();
+    const merkleRoot = root();
+    const res = await h1.submit('Commitments', 'RecordDelivery', [deliveryId, pseudonymA, merkleRoot, '12', '2', '["laboratory"]']);
+    expect(json<DeliveryRecord>(res.result)).toMatchObject({ sender: 'Hospital1MSP', status: 'waiting' });
+    const fromH2 = json<DeliveryRecord>(await h2.evaluate('Commitments', 'ReadDelivery', [deliveryId]));
+    expect(fromH2).toMatchObject({ deliveryId, merkleRoot, elementCount: 12, segmentCount: 2, pseudonym: pseudonymA });
+
+    await alice.submit('Commitments', 'AcknowledgeDelivery', [deliveryId]);
+    const history = json<DeliveryHistoryEntry[]>(await h1.evaluate('Commitments', 'DeliveryHistory', [deliveryId]));
+    expect(history.map((h) => h.status)).toEqual(['complete', 'waiting']);
+    const page = json<Page<DeliveryRecord>>(await alice.evaluate('Commitments', 'ListDeliveries', [pseudonymA, '10', '']));
+    expect(page.records.map((r) => r.deliveryId)).toContain(deliveryId);
+  });
+
+  it('rejects a commitment endorsed by one hospital alone', async () => {
+    const deliveryId = randomUUID();
+    const err = await rejection(
+      h1.submit('Commitments', 'RecordDelivery', [deliveryId, pseudonymA, root(), '3', '1', '[]'], {
+        endorsingOrganizations: ['Hospital1MSP'],
+      }),
+    );
+    expect(err.code).toBe('ENDORSEMENT_POLICY_FAILURE');
+    expect((await rejection(h1.evaluate('Commitments', 'ReadDelivery', [deliveryId]))).code).toBe('NOT_FOUND');
+  });
+
+  it('enforces roles and ownership from the certificate, not from arguments', async () => {
+    const forged = await rejection(alice.submit('Commitments', 'RecordDelivery', [randomUUID(), pseudonymA, root(), '1', '1', '[]']));
+    expect(forged.code).toBe('FORBIDDEN');
+    const deliveryId = randomUUID();
+    await h2.submit('Commitments', 'RecordDelivery', [deliveryId, pseudonymA, root(), '1', '1', '[]']);
+    const notHers = await rejection(bob.submit('Commitments', 'AcknowledgeDelivery', [deliveryId]));
+    expect(notHers.code).toBe('FORBIDDEN');
+    expect(notHers.message).toMatch(/only the delivery's patient/);
+    expect((await rejection(bob.evaluate('Commitments', 'ListDeliveries', [pseudonymA, '10', '']))).code).toBe('FORBIDDEN');
+  });
+
+  it('grants, evaluates and revokes consent; the access log refuses pulls that consent does not cover', async () => {
+    const consentId = randomUUID();
+    const scope = JSON.stringify({ categories: ['vital-signs'], codes: [] });
+    const now = Date.now();
+    await alice.submit('Consent', 'GrantConsent', [
+      consentId,
+      JSON.stringify({ kind: 'organization', id: 'Hospital2MSP' }),
+      scope,
+      '["TREAT"]',
+      new Date(now - 60_000).toISOString(),
+      new Date(now + 3_600_000).toISOString(),
+    ]);
+    const ask = JSON.stringify({ purpose: 'TREAT', categories: ['vital-signs'], codes: [] });
+    expect(json<ConsentEvaluation>(await clinician.evaluate('Consent', 'EvaluateConsent', [pseudonymA, ask])).decision).toBe('permit');
+
+    const pull = (eventId: string) =>
+      JSON.stringify({ eventId, pseudonym: pseudonymA, action: 'pull', outcome: 'success', purpose: 'TREAT', scope: JSON.parse(scope), queryHash: root() });
+    const ok = json<AccessEventRecord>((await clinician.submit('AccessLog', 'RecordAccess', [pull(randomUUID())])).result);
+    expect(ok.consentIds).toEqual([consentId]);
+
+    await alice.submit('Consent', 'RevokeConsent', [consentId]);
+    expect(json<ConsentEvaluation>(await clinician.evaluate('Consent', 'EvaluateConsent', [pseudonymA, ask])).decision).toBe('deny');
+    expect((await rejection(clinician.submit('AccessLog', 'RecordAccess', [pull(randomUUID())]))).code).toBe('CONSENT_REQUIRED');
+
+    const log = json<Page<AccessEventRecord>>(await alice.evaluate('AccessLog', 'ListAccessEvents', [pseudonymA, '', '', '50', '']));
+    expect(log.records.map((r) => r.eventId)).toContain(ok.eventId);
+  });
+
+  it('keeps the ledger across network-down and network-up, and a second up changes nothing', async () => {
+    const deliveryId = randomUUID();
+    await h1.submit('Commitments', 'RecordDelivery', [deliveryId, pseudonymB, root(), '5', '1', '["medication"]']);
+    clients.splice(0).forEach((c) => c.close());
+
+    await script('network.sh', 'down');
+    const status = await script('network.sh', 'status').catch((e: { stdout?: string }) => e.stdout ?? '');
+    expect(status).not.toMatch(/running/);
+    expect(await script('network.sh', 'up')).toMatch(/Network is up\./);
+    expect(await script('network.sh', 'up')).toMatch(/already up; nothing changed/);
+
+    const again = connect('hospital2', 'gateway');
+    const rec = json<DeliveryRecord>(await again.evaluate('Commitments', 'ReadDelivery', [deliveryId]));
+    expect(rec).toMatchObject({ deliveryId, pseudonym: pseudonymB, status: 'waiting' });
+    // and the restarted chaincode servers endorse new transactions
+    const after = connect('hospital1', 'gateway');
+    await after.submit('Commitments', 'RecordDelivery', [randomUUID(), pseudonymB, root(), '1', '1', '[]']);
+  });
+});

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Registers and enrolls an identity at an organisation's Fabric CA, with its role as a certificate
+# attribute: `enroll.sh ORG NAME ROLE [--emergency]`. ROLE is one of hospital-gateway, clinician,
+# patient, researcher, admin. The identity lands in $PHR_STATE/orgs/ORG/identities/NAME.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$PHR_ROOT/network/scripts/identities.sh"
+[[ $# -ge 3 ]] || die "usage: enroll.sh ORG NAME ROLE [--emergency]"
+org="$1" name="$2" role="$3"
+[[ "$name" =~ ^[a-z][a-z0-9-]{1,40}$ ]] || die "NAME must be lower-case letters, digits and dashes"
+case "$role" in hospital-gateway | clinician | patient | researcher | admin) ;; *) die "unknown role $role" ;; esac
+[[ -f "$PHR_STATE/topology.env" ]] || die "no network in $PHR_STATE; run 'make network-up' first"
+source "$PHR_STATE/topology.env"
+load_fabric
+attrs="phr.role=$role:ecert"
+[[ "${4:-}" == "--emergency" ]] && attrs="$attrs,phr.emergency=true:ecert"
+type=client
+[[ "$role" == admin ]] && type=admin
+if enroll_identity "$org" "$name" "$type" "$attrs" "localhost"; then
+  echo "enrolled $org/$name (role $role) in $(id_dir "$org" "$name")"
+else
+  echo "$org/$name already enrolled in $(id_dir "$org" "$name")"
+fi

@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LedgerIdentity, PeerEndpoint } from '@phr/ledger-client';
+import { loadTopology, type Topology } from './topology';
+
+/** Where `make network-up` keeps everything it generates (override with PHR_STATE). */
+export function defaultStateDir(): string {
+  return process.env.PHR_STATE ?? resolve(__dirname, '..', '.state');
+}
+
+export function defaultTopologyFile(): string {
+  return process.env.PHR_TOPOLOGY ?? resolve(__dirname, '..', 'topology.yaml');
+}
+
+/** A running network as the scripts left it: topology plus the state folder's crypto material. */
+export class NetworkState {
+  constructor(
+    readonly topology: Topology,
+    readonly dir: string,
+  ) {}
+
+  static load(topologyFile = defaultTopologyFile(), dir = defaultStateDir()): NetworkState {
+    return new NetworkState(loadTopology(topologyFile), dir);
+  }
+
+  mspIdOf(org: string): string {
+    if (org === 'patients') return this.topology.patients.mspId;
+    if (org === 'orderer') return this.topology.orderers.mspId;
+    const h = this.topology.hospitals.find((x) => x.name === org);
+    if (!h) throw new Error(`unknown organisation ${org}`);
+    return h.mspId;
+  }
+
+  identityDir(org: string, name: string): string {
+    return join(this.dir, 'orgs', org, 'identities', name);
+  }
+
+  /** An identity enrolled by the network scripts or by enroll.sh. */
+  identity(org: string, name: string): LedgerIdentity {
+    const msp = join(this.identityDir(org, name), 'msp');
+    const keys = readdirSync(join(msp, 'keystore'));
+    const key = keys.find((k) => k.endsWith('_sk')) ?? keys[0];
+    if (!key) throw new Error(`no private key for ${org}/${name}`);
+    return {
+      mspId: this.mspIdOf(org),
+      certificatePem: readFileSync(join(msp, 'signcerts', 'cert.pem'), 'utf8'),
+      privateKeyPem: readFileSync(join(msp, 'keystore', key), 'utf8'),
+    };
+  }
+
+  /** The gateway endpoint of a hospital's peer, trusted through that hospital's CA. */
+  peer(hospital: string): PeerEndpoint {
+    const h = this.topology.hospitals.find((x) => x.name === hospital);
+    if (!h) throw new Error(`unknown hospital ${hospital}`);
+    return {
+      address: `${h.peer.host}:${h.peer.port}`,
+      tlsRootCertPem: readFileSync(join(this.dir, 'orgs', hospital, 'msp', 'cacerts', 'ca.pem'), 'utf8'),
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+interface JestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests?: number;
+  notRun?: string;
+}
+
+/** Prints one line per suite and the closing "N passed, N failed" line CI reads. */
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of process.argv.slice(2)) {
+  const name = basename(file, '.json');
+  if (!existsSync(file)) {
+    process.stdout.write(`${name}: no results (${file} missing)\n`);
+    failed += 1;
+    continue;
+  }
+  const r = JSON.parse(readFileSync(file, 'utf8')) as JestJson;
+  if (r.notRun) {
+    process.stdout.write(`${name}: NOT RUN: ${r.notRun.split('\n').at(-1) ?? ''}\n`);
+    continue;
+  }
+  process.stdout.write(`${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed\n`);
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  skipped += r.numPendingTests ?? 0;
+}
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.exit(failed > 0 ? 1 : 0);
