@@ -10,5 +10,14 @@ const project = (name, extra = {}) => ({
 });
 
 module.exports = {
-  projects: [project('common'), project('chaincode', { setupFiles: ['<rootDir>/jest.setup.ts'] }), project('network')],
+  projects: [
+    project('common'),
+    project('ledger-client', {
+      // fabric-gateway needs @noble/curves, which ships ES modules only
+      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+      transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
+    }),
+    project('chaincode', { setupFiles: ['<rootDir>/jest.setup.ts'] }),
+    project('network'),
+  ],
 };

@@ -19,7 +19,15 @@ import { Keys } from './keys';
 import { loadConsents } from './consent';
 import { requirePatient } from './patient-registry';
 import { PhrContract, type AccessRules } from './phr-contract';
-import { parseJson, requireInstant, requireOneOf, requirePseudonym, requireRecordId, requireScope, requireSha256 } from './validate';
+import {
+  parseJson,
+  requireInstant,
+  requireOneOf,
+  requirePseudonym,
+  requireRecordId,
+  requireScope,
+  requireSha256,
+} from './validate';
 
 /** Actions a patient's own agent reports about its own records. */
 const PATIENT_ACTIONS: readonly string[] = ['backup', 'restore', 'export', 'recovery', 'delivery-failed'];
@@ -81,10 +89,11 @@ export class AccessLogContract extends PhrContract {
     const requester = resolveRequester(ctx, input.requester);
 
     if (caller.role === Roles.Patient) {
-      if (patient.owner !== caller.id) throw forbidden("a patient may only log access to their own records");
+      if (patient.owner !== caller.id) throw forbidden('a patient may only log access to their own records');
       if (!PATIENT_ACTIONS.includes(action)) throw forbidden(`a patient may not log ${action} events`);
     }
-    if (action === 'push' && caller.role !== Roles.HospitalGateway) throw forbidden('only a hospital gateway logs pushes');
+    if (action === 'push' && caller.role !== Roles.HospitalGateway)
+      throw forbidden('only a hospital gateway logs pushes');
     if (breakGlass && (action !== 'pull' || purpose !== 'ETREAT' || !requester.emergency)) {
       throw forbidden('break-glass is only for pulls with purpose ETREAT by a clinician with emergency access');
     }
@@ -105,14 +114,22 @@ export class AccessLogContract extends PhrContract {
       );
       if (evaluation.decision === 'permit') consentIds = evaluation.consentIds;
       else if (!breakGlass) {
-        throw new ChaincodeError(ErrorCodes.ConsentRequired, `the pull is not covered by consent (${evaluation.reason})`);
+        throw new ChaincodeError(
+          ErrorCodes.ConsentRequired,
+          `the pull is not covered by consent (${evaluation.reason})`,
+        );
       }
     }
 
     const existingKey = await ctx.state.get<string>(Keys.accessEventId(eventId));
     if (existingKey) {
       const existing = await ctx.state.get<AccessEventRecord>(existingKey);
-      if (existing && existing.pseudonym === pseudonym && existing.action === action && existing.actor.id === caller.id) {
+      if (
+        existing &&
+        existing.pseudonym === pseudonym &&
+        existing.action === action &&
+        existing.actor.id === caller.id
+      ) {
         return canonicalJson(existing); // retried append
       }
       throw conflict(`access event ${eventId} already exists`);
@@ -180,14 +197,17 @@ export class AccessLogContract extends PhrContract {
 async function requireOwnerIfPatient(ctx: PhrContext, pseudonym: string): Promise<void> {
   if (ctx.caller.role !== Roles.Patient) return;
   const patient = await requirePatient(ctx, pseudonym);
-  if (patient.owner !== ctx.caller.id) throw forbidden("a patient may only see their own access log");
+  if (patient.owner !== ctx.caller.id) throw forbidden('a patient may only see their own access log');
 }
 
 /**
  * Gateways log on behalf of users of their own organisation (the MSP is always the caller's);
  * everyone else is their own requester, with the emergency flag from their certificate.
  */
-function resolveRequester(ctx: PhrContext, input: RequesterInput | undefined): { ref: IdentityRef; emergency: boolean } {
+function resolveRequester(
+  ctx: PhrContext,
+  input: RequesterInput | undefined,
+): { ref: IdentityRef; emergency: boolean } {
   const caller = ctx.caller;
   if (caller.role !== Roles.HospitalGateway || input === undefined) {
     return { ref: caller.ref, emergency: caller.role === Roles.Clinician && caller.emergency };

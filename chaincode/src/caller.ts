@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { ClientIdentity } from 'fabric-shim';
-import { EMERGENCY_ATTRIBUTE, isRole, PATIENTS_MSP_ID, ROLE_ATTRIBUTE, Roles, type IdentityRef, type Role } from '@phr/common';
+import {
+  EMERGENCY_ATTRIBUTE,
+  isRole,
+  PATIENTS_MSP_ID,
+  ROLE_ATTRIBUTE,
+  Roles,
+  type IdentityRef,
+  type Role,
+} from '@phr/common';
 import { forbidden } from './errors';
 
 /**

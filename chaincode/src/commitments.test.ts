@@ -1,7 +1,14 @@
 import type { DeliveryHistoryEntry, DeliveryRecord, Page } from '@phr/common';
 import { makeWorld, PSEUDONYM_A, PSEUDONYM_B, ROOT, withPatients, type World } from './testing/world';
 
-const record = (id: string, pseudonym = PSEUDONYM_A, root = ROOT) => [id, pseudonym, root, 20, 3, '["vital-signs","laboratory","vital-signs"]'];
+const record = (id: string, pseudonym = PSEUDONYM_A, root = ROOT) => [
+  id,
+  pseudonym,
+  root,
+  20,
+  3,
+  '["vital-signs","laboratory","vital-signs"]',
+];
 
 describe('Commitments', () => {
   let w: World;
@@ -10,7 +17,12 @@ describe('Commitments', () => {
   });
 
   it('records a delivery with the sender taken from the caller and status waiting', async () => {
-    const rec = await w.ledger.call<DeliveryRecord>(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h1Gateway);
+    const rec = await w.ledger.call<DeliveryRecord>(
+      w.commitments,
+      'RecordDelivery',
+      record('delivery-0001'),
+      w.id.h1Gateway,
+    );
     expect(rec).toMatchObject({
       deliveryId: 'delivery-0001',
       sender: 'Hospital1MSP',
@@ -19,25 +31,43 @@ describe('Commitments', () => {
       elementCount: 20,
       segmentCount: 3,
       categories: ['laboratory', 'vital-signs'],
-      recordedAt: '2026-06-01T00:00:02.123Z' // two registrations ran first,
+      recordedAt: '2026-06-01T00:00:02.123Z', // two registrations ran first,
     });
     expect(w.ledger.events.at(-1)?.name).toBe('DeliveryRecorded');
-    const read = await w.ledger.call<DeliveryRecord>(w.commitments, 'ReadDelivery', ['delivery-0001'], w.id.h2Clinician);
+    const read = await w.ledger.call<DeliveryRecord>(
+      w.commitments,
+      'ReadDelivery',
+      ['delivery-0001'],
+      w.id.h2Clinician,
+    );
     expect(read).toEqual(rec);
   });
 
   it('only hospital gateways record, and a patient cannot pose as one', async () => {
-    await expect(w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h2Clinician)).rejects.toThrow(/FORBIDDEN/);
-    await expect(w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.patientA)).rejects.toThrow(/FORBIDDEN/);
-    await expect(w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.patientPosingAsGateway)).rejects.toThrow(/may only act as patients/);
+    await expect(
+      w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h2Clinician),
+    ).rejects.toThrow(/FORBIDDEN/);
+    await expect(
+      w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.patientA),
+    ).rejects.toThrow(/FORBIDDEN/);
+    await expect(
+      w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.patientPosingAsGateway),
+    ).rejects.toThrow(/may only act as patients/);
   });
 
   it('is idempotent for a retried commitment and refuses a forged rewrite by another sender', async () => {
     const first = await w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h1Gateway);
     expect(await w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h1Gateway)).toBe(first);
-    await expect(w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h2Gateway)).rejects.toThrow(/CONFLICT/);
     await expect(
-      w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001', PSEUDONYM_A, 'cd'.repeat(32)), w.id.h1Gateway),
+      w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h2Gateway),
+    ).rejects.toThrow(/CONFLICT/);
+    await expect(
+      w.ledger.invoke(
+        w.commitments,
+        'RecordDelivery',
+        record('delivery-0001', PSEUDONYM_A, 'cd'.repeat(32)),
+        w.id.h1Gateway,
+      ),
     ).rejects.toThrow(/CONFLICT/);
   });
 
@@ -58,26 +88,61 @@ describe('Commitments', () => {
 
   it('moves waiting → complete → backup only for the patient, with history', async () => {
     await w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h1Gateway);
-    await expect(w.ledger.invoke(w.commitments, 'AcknowledgeDelivery', ['delivery-0001'], w.id.patientB)).rejects.toThrow(/only the delivery's patient/);
-    await expect(w.ledger.invoke(w.commitments, 'AcknowledgeDelivery', ['delivery-0001'], w.id.h1Gateway)).rejects.toThrow(/FORBIDDEN/);
-    await expect(w.ledger.invoke(w.commitments, 'MarkBackedUp', ['delivery-0001'], w.id.patientA)).rejects.toThrow(/INVALID_STATE: .*waiting/);
+    await expect(
+      w.ledger.invoke(w.commitments, 'AcknowledgeDelivery', ['delivery-0001'], w.id.patientB),
+    ).rejects.toThrow(/only the delivery's patient/);
+    await expect(
+      w.ledger.invoke(w.commitments, 'AcknowledgeDelivery', ['delivery-0001'], w.id.h1Gateway),
+    ).rejects.toThrow(/FORBIDDEN/);
+    await expect(w.ledger.invoke(w.commitments, 'MarkBackedUp', ['delivery-0001'], w.id.patientA)).rejects.toThrow(
+      /INVALID_STATE: .*waiting/,
+    );
 
-    const done = await w.ledger.call<DeliveryRecord>(w.commitments, 'AcknowledgeDelivery', ['delivery-0001'], w.id.patientA);
+    const done = await w.ledger.call<DeliveryRecord>(
+      w.commitments,
+      'AcknowledgeDelivery',
+      ['delivery-0001'],
+      w.id.patientA,
+    );
     expect(done.status).toBe('complete');
-    const again = await w.ledger.call<DeliveryRecord>(w.commitments, 'AcknowledgeDelivery', ['delivery-0001'], w.id.patientA);
+    const again = await w.ledger.call<DeliveryRecord>(
+      w.commitments,
+      'AcknowledgeDelivery',
+      ['delivery-0001'],
+      w.id.patientA,
+    );
     expect(again).toEqual(done);
-    await expect(w.ledger.invoke(w.commitments, 'RejectDelivery', ['delivery-0001', 'hash-mismatch'], w.id.patientA)).rejects.toThrow(/INVALID_STATE/);
-    const backedUp = await w.ledger.call<DeliveryRecord>(w.commitments, 'MarkBackedUp', ['delivery-0001'], w.id.patientA);
+    await expect(
+      w.ledger.invoke(w.commitments, 'RejectDelivery', ['delivery-0001', 'hash-mismatch'], w.id.patientA),
+    ).rejects.toThrow(/INVALID_STATE/);
+    const backedUp = await w.ledger.call<DeliveryRecord>(
+      w.commitments,
+      'MarkBackedUp',
+      ['delivery-0001'],
+      w.id.patientA,
+    );
     expect(backedUp.status).toBe('backup');
 
-    const history = await w.ledger.call<DeliveryHistoryEntry[]>(w.commitments, 'DeliveryHistory', ['delivery-0001'], w.id.h2Gateway);
+    const history = await w.ledger.call<DeliveryHistoryEntry[]>(
+      w.commitments,
+      'DeliveryHistory',
+      ['delivery-0001'],
+      w.id.h2Gateway,
+    );
     expect(history.map((h) => h.status)).toEqual(['backup', 'complete', 'waiting']);
   });
 
   it('lets the patient reject a delivery that failed verification', async () => {
     await w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0001'), w.id.h1Gateway);
-    await expect(w.ledger.invoke(w.commitments, 'RejectDelivery', ['delivery-0001', 'because'], w.id.patientA)).rejects.toThrow(/reason/);
-    const rec = await w.ledger.call<DeliveryRecord>(w.commitments, 'RejectDelivery', ['delivery-0001', 'root-mismatch'], w.id.patientA);
+    await expect(
+      w.ledger.invoke(w.commitments, 'RejectDelivery', ['delivery-0001', 'because'], w.id.patientA),
+    ).rejects.toThrow(/reason/);
+    const rec = await w.ledger.call<DeliveryRecord>(
+      w.commitments,
+      'RejectDelivery',
+      ['delivery-0001', 'root-mismatch'],
+      w.id.patientA,
+    );
     expect(rec).toMatchObject({ status: 'rejected', rejectionReason: 'root-mismatch' });
   });
 
@@ -86,12 +151,26 @@ describe('Commitments', () => {
       await w.ledger.invoke(w.commitments, 'RecordDelivery', record(`delivery-000${i}`), w.id.h1Gateway);
     }
     await w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-b001', PSEUDONYM_B), w.id.h2Gateway);
-    const p1 = await w.ledger.call<Page<DeliveryRecord>>(w.commitments, 'ListDeliveries', [PSEUDONYM_A, 2, ''], w.id.patientA);
+    const p1 = await w.ledger.call<Page<DeliveryRecord>>(
+      w.commitments,
+      'ListDeliveries',
+      [PSEUDONYM_A, 2, ''],
+      w.id.patientA,
+    );
     expect(p1.records.map((r) => r.deliveryId)).toEqual(['delivery-0001', 'delivery-0002']);
-    const p3 = await w.ledger.call<Page<DeliveryRecord>>(w.commitments, 'ListDeliveries', [PSEUDONYM_A, 3, p1.bookmark], w.id.h1Gateway);
+    const p3 = await w.ledger.call<Page<DeliveryRecord>>(
+      w.commitments,
+      'ListDeliveries',
+      [PSEUDONYM_A, 3, p1.bookmark],
+      w.id.h1Gateway,
+    );
     expect(p3.records.map((r) => r.deliveryId)).toEqual(['delivery-0003', 'delivery-0004', 'delivery-0005']);
     expect(p3.bookmark).toBe('');
-    await expect(w.ledger.invoke(w.commitments, 'ListDeliveries', [PSEUDONYM_A, 2, ''], w.id.patientB)).rejects.toThrow(/only list their own/);
-    await expect(w.ledger.invoke(w.commitments, 'ListDeliveries', [PSEUDONYM_A, 1000, ''], w.id.patientA)).rejects.toThrow(/pageSize/);
+    await expect(w.ledger.invoke(w.commitments, 'ListDeliveries', [PSEUDONYM_A, 2, ''], w.id.patientB)).rejects.toThrow(
+      /only list their own/,
+    );
+    await expect(
+      w.ledger.invoke(w.commitments, 'ListDeliveries', [PSEUDONYM_A, 1000, ''], w.id.patientA),
+    ).rejects.toThrow(/pageSize/);
   });
 });

@@ -12,7 +12,15 @@ import { conflict, forbidden, invalidState, notFound } from './errors';
 import { Indexes, Keys } from './keys';
 import { requirePatient } from './patient-registry';
 import { PhrContract, type AccessRules } from './phr-contract';
-import { parseJson, requireCategories, requireInt, requireOneOf, requirePseudonym, requireRecordId, requireSha256 } from './validate';
+import {
+  parseJson,
+  requireCategories,
+  requireInt,
+  requireOneOf,
+  requirePseudonym,
+  requireRecordId,
+  requireSha256,
+} from './validate';
 
 const ALL = Object.values(Roles);
 const MAX_ELEMENTS = 1_000_000;
@@ -138,7 +146,7 @@ export class CommitmentsContract extends PhrContract {
     requirePseudonym(pseudonym);
     const patient = await requirePatient(ctx, pseudonym);
     if (ctx.caller.role === Roles.Patient && patient.owner !== ctx.caller.id) {
-      throw forbidden("a patient may only list their own deliveries");
+      throw forbidden('a patient may only list their own deliveries');
     }
     const page = await ctx.state.pageByIndex<DeliveryRecord>(
       Indexes.deliveryByPatient,

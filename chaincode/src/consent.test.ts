@@ -11,7 +11,12 @@ const grant = (id: string, opts: { grantee?: object; end?: string; purposes?: st
   opts.end ?? '2027-01-01T00:00:00Z',
 ];
 const ask = (extra: object = {}) =>
-  JSON.stringify({ purpose: 'TREAT', categories: ['vital-signs'], codes: [{ system: LOINC, code: '2339-0' }], ...extra });
+  JSON.stringify({
+    purpose: 'TREAT',
+    categories: ['vital-signs'],
+    codes: [{ system: LOINC, code: '2339-0' }],
+    ...extra,
+  });
 
 describe('Consent', () => {
   let w: World;
@@ -28,12 +33,22 @@ describe('Consent', () => {
   });
 
   it('only patients grant and revoke, and only their own consents', async () => {
-    await expect(w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.h1Gateway)).rejects.toThrow(/FORBIDDEN/);
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.h1Gateway)).rejects.toThrow(
+      /FORBIDDEN/,
+    );
     await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
-    await expect(w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-0001'], w.id.patientB)).rejects.toThrow(/only the patient who granted/);
-    await expect(w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-0001'], w.id.h1Admin)).rejects.toThrow(/FORBIDDEN/);
-    await expect(w.ledger.invoke(w.consent, 'ReadConsent', ['consent-0001'], w.id.patientB)).rejects.toThrow(/their own consents/);
-    await expect(w.ledger.invoke(w.consent, 'ListConsents', [PSEUDONYM_A], w.id.patientB)).rejects.toThrow(/their own consents/);
+    await expect(w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-0001'], w.id.patientB)).rejects.toThrow(
+      /only the patient who granted/,
+    );
+    await expect(w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-0001'], w.id.h1Admin)).rejects.toThrow(
+      /FORBIDDEN/,
+    );
+    await expect(w.ledger.invoke(w.consent, 'ReadConsent', ['consent-0001'], w.id.patientB)).rejects.toThrow(
+      /their own consents/,
+    );
+    await expect(w.ledger.invoke(w.consent, 'ListConsents', [PSEUDONYM_A], w.id.patientB)).rejects.toThrow(
+      /their own consents/,
+    );
   });
 
   it('validates grants', async () => {
@@ -42,18 +57,32 @@ describe('Consent', () => {
     const badPurpose = grant('consent-0001', { purposes: ['MARKETING'] });
     await expect(w.ledger.invoke(w.consent, 'GrantConsent', badPurpose, w.id.patientA)).rejects.toThrow(/purposes/);
     const backwards = grant('consent-0001', { end: '2025-01-01T00:00:00Z' });
-    await expect(w.ledger.invoke(w.consent, 'GrantConsent', backwards, w.id.patientA)).rejects.toThrow(/end must be after start/);
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', backwards, w.id.patientA)).rejects.toThrow(
+      /end must be after start/,
+    );
     const emptyScope = [...grant('consent-0001')];
     emptyScope[2] = '{"categories":[],"codes":[]}';
-    await expect(w.ledger.invoke(w.consent, 'GrantConsent', emptyScope, w.id.patientA)).rejects.toThrow(/names no category/);
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', emptyScope, w.id.patientA)).rejects.toThrow(
+      /names no category/,
+    );
   });
 
   it('evaluates active, revoked, expired and out-of-scope consent', async () => {
     await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
-    const permit = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Clinician);
+    const permit = await w.ledger.call<ConsentEvaluation>(
+      w.consent,
+      'EvaluateConsent',
+      [PSEUDONYM_A, ask()],
+      w.id.h2Clinician,
+    );
     expect(permit).toMatchObject({ decision: 'permit', consentIds: ['consent-0001'] });
 
-    const other = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h1Gateway);
+    const other = await w.ledger.call<ConsentEvaluation>(
+      w.consent,
+      'EvaluateConsent',
+      [PSEUDONYM_A, ask()],
+      w.id.h1Gateway,
+    );
     expect(other.decision).toBe('deny');
 
     const partial = await w.ledger.call<ConsentEvaluation>(
@@ -66,25 +95,50 @@ describe('Consent', () => {
     expect(partial.denied.codes).toEqual([{ system: LOINC, code: '718-7' }]);
 
     w.ledger.clock = Date.parse('2027-01-01T00:00:00Z') / 1000;
-    const expired = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Clinician);
+    const expired = await w.ledger.call<ConsentEvaluation>(
+      w.consent,
+      'EvaluateConsent',
+      [PSEUDONYM_A, ask()],
+      w.id.h2Clinician,
+    );
     expect(expired.decision).toBe('deny');
 
     w.ledger.clock = Date.parse('2026-06-01T00:00:00Z') / 1000;
     const revoked = await w.ledger.call<ConsentRecord>(w.consent, 'RevokeConsent', ['consent-0001'], w.id.patientA);
     expect(revoked.status).toBe('revoked');
-    const after = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Clinician);
+    const after = await w.ledger.call<ConsentEvaluation>(
+      w.consent,
+      'EvaluateConsent',
+      [PSEUDONYM_A, ask()],
+      w.id.h2Clinician,
+    );
     expect(after.decision).toBe('deny');
   });
 
   it('lets clinicians evaluate only for themselves and gateways only for their own organisation', async () => {
     await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
     await expect(
-      w.ledger.invoke(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask({ requesterId: 'id' + '0'.repeat(40) })], w.id.h2Clinician),
+      w.ledger.invoke(
+        w.consent,
+        'EvaluateConsent',
+        [PSEUDONYM_A, ask({ requesterId: 'id' + '0'.repeat(40) })],
+        w.id.h2Clinician,
+      ),
     ).rejects.toThrow(/only ask for itself/);
     await expect(
-      w.ledger.invoke(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask({ requesterOrg: 'Hospital2MSP' })], w.id.h1Gateway),
+      w.ledger.invoke(
+        w.consent,
+        'EvaluateConsent',
+        [PSEUDONYM_A, ask({ requesterOrg: 'Hospital2MSP' })],
+        w.id.h1Gateway,
+      ),
     ).rejects.toThrow(/may not act for organisation Hospital2MSP/);
-    const viaGateway = await w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, ask()], w.id.h2Gateway);
+    const viaGateway = await w.ledger.call<ConsentEvaluation>(
+      w.consent,
+      'EvaluateConsent',
+      [PSEUDONYM_A, ask()],
+      w.id.h2Gateway,
+    );
     expect(viaGateway.decision).toBe('permit');
   });
 

@@ -151,7 +151,7 @@ export async function loadConsents(ctx: PhrContext, pseudonym: string): Promise<
 
 async function requireOwnerIfPatient(ctx: PhrContext, pseudonym: string): Promise<void> {
   if (ctx.caller.role !== Roles.Patient) return;
-  if ((await callerPseudonym(ctx)) !== pseudonym) throw forbidden("a patient may only see their own consents");
+  if ((await callerPseudonym(ctx)) !== pseudonym) throw forbidden('a patient may only see their own consents');
 }
 
 /**
@@ -202,7 +202,9 @@ function parseGrantee(json: string): Grantee {
   const id = raw.id;
   const valid = kind === 'organization' ? /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ : /^id[0-9a-f]{40}$/;
   if (typeof id !== 'string' || !valid.test(id)) {
-    throw invalidArgument(kind === 'organization' ? 'grantee.id must be an MSP ID' : 'grantee.id must be an identity key');
+    throw invalidArgument(
+      kind === 'organization' ? 'grantee.id must be an MSP ID' : 'grantee.id must be an identity key',
+    );
   }
   return { kind, id };
 }

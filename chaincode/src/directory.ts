@@ -45,7 +45,11 @@ export class DirectoryContract extends PhrContract {
     if (!/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(signingCertificate)) {
       throw invalidArgument('signingCertificate must be a PEM certificate');
     }
-    if (typeof encryptionPublicKey !== 'string' || encryptionPublicKey.length < 32 || encryptionPublicKey.length > 4096) {
+    if (
+      typeof encryptionPublicKey !== 'string' ||
+      encryptionPublicKey.length < 32 ||
+      encryptionPublicKey.length > 4096
+    ) {
       throw invalidArgument('encryptionPublicKey must be a PEM or base64 public key');
     }
     const record: HospitalRecord = {

@@ -8,7 +8,8 @@ export const Keys = {
   accessEventId: (eventId: string) => `access-id:${eventId}`,
   hospital: (mspId: string) => `hospital:${mspId}`,
   /** Range bounds for one patient's access events between two ISO instants. */
-  accessRange: (pseudonym: string, from: string, to: string) => [`access:${pseudonym}:${from}`, `access:${pseudonym}:${to}`] as const,
+  accessRange: (pseudonym: string, from: string, to: string) =>
+    [`access:${pseudonym}:${from}`, `access:${pseudonym}:${to}`] as const,
   hospitalRange: ['hospital:', 'hospital;'] as const,
 } as const;
 

@@ -25,7 +25,12 @@ export class PatientRegistryContract extends PhrContract {
   /** The caller registers itself; its certificate becomes the pseudonym's owner. */
   @Transaction()
   @Returns('string')
-  async Register(ctx: PhrContext, pseudonym: string, encryptionPublicKey: string, encryptionAlgorithm: string): Promise<string> {
+  async Register(
+    ctx: PhrContext,
+    pseudonym: string,
+    encryptionPublicKey: string,
+    encryptionAlgorithm: string,
+  ): Promise<string> {
     requirePseudonym(pseudonym);
     const algorithm = requireOneOf(encryptionAlgorithm, ENCRYPTION_ALGORITHMS, 'encryptionAlgorithm');
     checkPublicKey(encryptionPublicKey);
@@ -33,7 +38,8 @@ export class PatientRegistryContract extends PhrContract {
     const existing = await ctx.state.get<PatientRecord>(Keys.patient(pseudonym));
     if (existing) {
       // A retried registration by the same owner with the same key is answered, not refused.
-      if (existing.owner === caller.id && existing.encryptionPublicKey === encryptionPublicKey) return canonicalJson(existing);
+      if (existing.owner === caller.id && existing.encryptionPublicKey === encryptionPublicKey)
+        return canonicalJson(existing);
       throw conflict(`pseudonym ${pseudonym} is already registered`);
     }
     const owned = await ctx.state.get<string>(Keys.patientOwner(caller.id));
@@ -63,7 +69,12 @@ export class PatientRegistryContract extends PhrContract {
    */
   @Transaction()
   @Returns('string')
-  async RotateKeys(ctx: PhrContext, pseudonym: string, encryptionPublicKey: string, encryptionAlgorithm: string): Promise<string> {
+  async RotateKeys(
+    ctx: PhrContext,
+    pseudonym: string,
+    encryptionPublicKey: string,
+    encryptionAlgorithm: string,
+  ): Promise<string> {
     requirePseudonym(pseudonym);
     const algorithm = requireOneOf(encryptionAlgorithm, ENCRYPTION_ALGORITHMS, 'encryptionAlgorithm');
     checkPublicKey(encryptionPublicKey);
@@ -93,7 +104,8 @@ export class PatientRegistryContract extends PhrContract {
   @Returns('string')
   async WhoAmI(ctx: PhrContext): Promise<string> {
     const caller = ctx.caller;
-    const pseudonym = caller.role === Roles.Patient ? await ctx.state.get<string>(Keys.patientOwner(caller.id)) : undefined;
+    const pseudonym =
+      caller.role === Roles.Patient ? await ctx.state.get<string>(Keys.patientOwner(caller.id)) : undefined;
     return canonicalJson({ ...caller.ref, emergency: caller.emergency, ...(pseudonym ? { pseudonym } : {}) });
   }
 
@@ -105,7 +117,12 @@ export class PatientRegistryContract extends PhrContract {
 }
 
 function checkPublicKey(key: string): void {
-  if (typeof key !== 'string' || key.length < 32 || key.length > 4096 || !/^[A-Za-z0-9+/=\-\s:_.]+$/.test(key.replace(/-----[A-Z ]+-----/g, ''))) {
+  if (
+    typeof key !== 'string' ||
+    key.length < 32 ||
+    key.length > 4096 ||
+    !/^[A-Za-z0-9+/=\-\s:_.]+$/.test(key.replace(/-----[A-Z ]+-----/g, ''))
+  ) {
     throw invalidArgument('encryptionPublicKey must be a PEM or base64 public key');
   }
 }

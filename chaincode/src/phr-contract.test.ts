@@ -5,6 +5,8 @@ describe('PhrContract caller checks', () => {
     const w = await makeWorld();
     const registry = w.registry as unknown as Record<string, unknown>;
     registry.Sneaky = async () => 'ok';
-    await expect(w.ledger.invoke(w.registry, 'Sneaky', [], w.id.h1Admin)).rejects.toThrow(/FORBIDDEN: PatientRegistry:Sneaky is not open to any role/);
+    await expect(w.ledger.invoke(w.registry, 'Sneaky', [], w.id.h1Admin)).rejects.toThrow(
+      /FORBIDDEN: PatientRegistry:Sneaky is not open to any role/,
+    );
   });
 });

@@ -1,11 +1,4 @@
-import {
-  CATEGORY_PATTERN,
-  isPseudonym,
-  isRecordId,
-  isSha256Hex,
-  type CodeRef,
-  type ConsentScope,
-} from '@phr/common';
+import { CATEGORY_PATTERN, isPseudonym, isRecordId, isSha256Hex, type CodeRef, type ConsentScope } from '@phr/common';
 import { invalidArgument } from './errors';
 
 export function requirePseudonym(value: string): string {
@@ -54,15 +47,18 @@ export function parseJson<T>(text: string, what: string): T {
 }
 
 export function requireCategories(value: unknown, what: string, max = 32): string[] {
-  if (!Array.isArray(value) || value.length > max) throw invalidArgument(`${what} must be an array of at most ${max} category codes`);
+  if (!Array.isArray(value) || value.length > max)
+    throw invalidArgument(`${what} must be an array of at most ${max} category codes`);
   for (const c of value) {
-    if (typeof c !== 'string' || !CATEGORY_PATTERN.test(c)) throw invalidArgument(`${what} has an invalid category code`);
+    if (typeof c !== 'string' || !CATEGORY_PATTERN.test(c))
+      throw invalidArgument(`${what} has an invalid category code`);
   }
   return [...new Set(value as string[])].sort();
 }
 
 export function requireCodes(value: unknown, what: string, max = 256): CodeRef[] {
-  if (!Array.isArray(value) || value.length > max) throw invalidArgument(`${what} must be an array of at most ${max} codes`);
+  if (!Array.isArray(value) || value.length > max)
+    throw invalidArgument(`${what} must be an array of at most ${max} codes`);
   const seen = new Map<string, CodeRef>();
   for (const c of value as unknown[]) {
     const ref = c as Partial<CodeRef> | null;

@@ -1,10 +1,4 @@
-import type {
-  CodeRef,
-  ConsentRecord,
-  ConsentScope,
-  Grantee,
-  PurposeOfUse,
-} from './ledger-model';
+import type { CodeRef, ConsentRecord, ConsentScope, Grantee, PurposeOfUse } from './ledger-model';
 
 /** What a requester asks for. Codes may carry their category so a category-wide consent covers them. */
 export interface AccessRequest {
@@ -35,11 +29,7 @@ function granteeMatches(grantee: Grantee, request: AccessRequest): boolean {
 /** Half-open interval [start, end): a consent ending at T no longer applies at T. */
 export function consentInForce(consent: ConsentRecord, now: string): boolean {
   const t = Date.parse(now);
-  return (
-    consent.status === 'active' &&
-    Date.parse(consent.period.start) <= t &&
-    t < Date.parse(consent.period.end)
-  );
+  return consent.status === 'active' && Date.parse(consent.period.start) <= t && t < Date.parse(consent.period.end);
 }
 
 const codeKey = (c: CodeRef): string => `${c.system}|${c.code}`;

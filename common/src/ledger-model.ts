@@ -122,15 +122,7 @@ export interface ConsentRecord {
   revokedAt?: string;
 }
 
-export const ACCESS_ACTIONS = [
-  'push',
-  'pull',
-  'backup',
-  'restore',
-  'export',
-  'recovery',
-  'delivery-failed',
-] as const;
+export const ACCESS_ACTIONS = ['push', 'pull', 'backup', 'restore', 'export', 'recovery', 'delivery-failed'] as const;
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 
 export const ACCESS_OUTCOMES = ['success', 'denied', 'failed'] as const;

@@ -1,6 +1,14 @@
 import { createPrivateKey } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, StatusCode, type Contract, type Gateway, type Network } from '@hyperledger/fabric-gateway';
+import {
+  connect,
+  hash,
+  signers,
+  StatusCode,
+  type Contract,
+  type Gateway,
+  type Network,
+} from '@hyperledger/fabric-gateway';
 import { LedgerError, toLedgerError } from './ledger-error';
 
 export interface LedgerIdentity {
@@ -25,7 +33,12 @@ export interface LedgerDeadlines {
   commitStatusMs: number;
 }
 
-export const DEFAULT_DEADLINES: LedgerDeadlines = { evaluateMs: 5_000, endorseMs: 15_000, submitMs: 5_000, commitStatusMs: 60_000 };
+export const DEFAULT_DEADLINES: LedgerDeadlines = {
+  evaluateMs: 5_000,
+  endorseMs: 15_000,
+  submitMs: 5_000,
+  commitStatusMs: 60_000,
+};
 
 export interface LedgerClientOptions {
   peer: PeerEndpoint;
@@ -101,7 +114,12 @@ export class LedgerClient {
   }
 
   /** Endorses, orders and waits for the commit; fails unless the transaction committed as valid. */
-  async submit(contract: string, fn: string, args: readonly string[] = [], options: SubmitOptions = {}): Promise<SubmitResult> {
+  async submit(
+    contract: string,
+    fn: string,
+    args: readonly string[] = [],
+    options: SubmitOptions = {},
+  ): Promise<SubmitResult> {
     try {
       const proposal = this.contract(contract).newProposal(fn, {
         arguments: [...args],
@@ -112,7 +130,11 @@ export class LedgerClient {
       const status = await commit.getStatus();
       if (!status.successful) {
         const code = statusName(status.code);
-        throw new LedgerError(code, `transaction ${status.transactionId} was not committed: ${code}`, status.transactionId);
+        throw new LedgerError(
+          code,
+          `transaction ${status.transactionId} was not committed: ${code}`,
+          status.transactionId,
+        );
       }
       return {
         result: Buffer.from(transaction.getResult()).toString('utf8'),

@@ -2,7 +2,14 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { GatewayError, StatusCode } from '@hyperledger/fabric-gateway';
 
 /** Codes the chaincode puts at the start of its error messages. */
-export const CHAINCODE_CODES = ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'INVALID_ARGUMENT', 'INVALID_STATE', 'CONSENT_REQUIRED'] as const;
+export const CHAINCODE_CODES = [
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'INVALID_ARGUMENT',
+  'INVALID_STATE',
+  'CONSENT_REQUIRED',
+] as const;
 export type ChaincodeCode = (typeof CHAINCODE_CODES)[number];
 
 /** The ledger could not be reached (peer or orderers down, deadline passed): safe to retry later. */
@@ -35,7 +42,9 @@ const CODE_PATTERN = new RegExp(`\\b(${CHAINCODE_CODES.join('|')}): ([^\\n]*)`);
 export function toLedgerError(err: unknown): LedgerError {
   if (err instanceof LedgerError) return err;
   const txId =
-    err && typeof err === 'object' && 'transactionId' in err && typeof err.transactionId === 'string' ? err.transactionId : undefined;
+    err && typeof err === 'object' && 'transactionId' in err && typeof err.transactionId === 'string'
+      ? err.transactionId
+      : undefined;
   if (err instanceof GatewayError) {
     const texts = [err.message, ...err.details.map((d) => d.message)];
     for (const text of texts) {

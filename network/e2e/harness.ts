@@ -13,11 +13,15 @@ const run = promisify(execFile);
 /** Ports the OS says are free right now, all distinct. */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((ok, fail) => {
-      const s = createServer();
-      s.once('error', fail);
-      s.listen(0, '127.0.0.1', () => ok(s));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+          const s = createServer();
+          s.once('error', fail);
+          s.listen(0, '127.0.0.1', () => ok(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => {
     const a = s.address();
@@ -42,7 +46,13 @@ export async function makeTestNetworkDir(): Promise<{ dir: string; topology: str
     orderers: {
       mspId: 'OrdererMSP',
       ca: ca(),
-      nodes: [1, 2, 3].map((n) => ({ name: `orderer${n}`, host, port: next(), adminPort: next(), operationsPort: next() })),
+      nodes: [1, 2, 3].map((n) => ({
+        name: `orderer${n}`,
+        host,
+        port: next(),
+        adminPort: next(),
+        operationsPort: next(),
+      })),
     },
     hospitals: [1, 2].map((n) => ({
       name: `hospital${n}`,

@@ -1,5 +1,13 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { newPseudonym, type AccessEventRecord, type ConsentEvaluation, type DeliveryHistoryEntry, type DeliveryRecord, type Page, type PatientRecord } from '@phr/common';
+import {
+  newPseudonym,
+  type AccessEventRecord,
+  type ConsentEvaluation,
+  type DeliveryHistoryEntry,
+  type DeliveryRecord,
+  type Page,
+  type PatientRecord,
+} from '@phr/common';
 import { LedgerClient, LedgerError } from '@phr/ledger-client';
 import { NetworkState } from '@phr/network';
 import { script } from './harness';
@@ -71,7 +79,14 @@ describe('PHR Ledger on a real Fabric network', () => {
   it('records a commitment endorsed by a majority of hospitals and reads it from either peer', async () => {
     const deliveryId = randomUUID();
     const merkleRoot = root();
-    const res = await h1.submit('Commitments', 'RecordDelivery', [deliveryId, pseudonymA, merkleRoot, '12', '2', '["laboratory"]']);
+    const res = await h1.submit('Commitments', 'RecordDelivery', [
+      deliveryId,
+      pseudonymA,
+      merkleRoot,
+      '12',
+      '2',
+      '["laboratory"]',
+    ]);
     expect(json<DeliveryRecord>(res.result)).toMatchObject({ sender: 'Hospital1MSP', status: 'waiting' });
     const fromH2 = json<DeliveryRecord>(await h2.evaluate('Commitments', 'ReadDelivery', [deliveryId]));
     expect(fromH2).toMatchObject({ deliveryId, merkleRoot, elementCount: 12, segmentCount: 2, pseudonym: pseudonymA });
@@ -79,7 +94,9 @@ describe('PHR Ledger on a real Fabric network', () => {
     await alice.submit('Commitments', 'AcknowledgeDelivery', [deliveryId]);
     const history = json<DeliveryHistoryEntry[]>(await h1.evaluate('Commitments', 'DeliveryHistory', [deliveryId]));
     expect(history.map((h) => h.status)).toEqual(['complete', 'waiting']);
-    const page = json<Page<DeliveryRecord>>(await alice.evaluate('Commitments', 'ListDeliveries', [pseudonymA, '10', '']));
+    const page = json<Page<DeliveryRecord>>(
+      await alice.evaluate('Commitments', 'ListDeliveries', [pseudonymA, '10', '']),
+    );
     expect(page.records.map((r) => r.deliveryId)).toContain(deliveryId);
   });
 
@@ -95,14 +112,18 @@ describe('PHR Ledger on a real Fabric network', () => {
   });
 
   it('enforces roles and ownership from the certificate, not from arguments', async () => {
-    const forged = await rejection(alice.submit('Commitments', 'RecordDelivery', [randomUUID(), pseudonymA, root(), '1', '1', '[]']));
+    const forged = await rejection(
+      alice.submit('Commitments', 'RecordDelivery', [randomUUID(), pseudonymA, root(), '1', '1', '[]']),
+    );
     expect(forged.code).toBe('FORBIDDEN');
     const deliveryId = randomUUID();
     await h2.submit('Commitments', 'RecordDelivery', [deliveryId, pseudonymA, root(), '1', '1', '[]']);
     const notHers = await rejection(bob.submit('Commitments', 'AcknowledgeDelivery', [deliveryId]));
     expect(notHers.code).toBe('FORBIDDEN');
     expect(notHers.message).toMatch(/only the delivery's patient/);
-    expect((await rejection(bob.evaluate('Commitments', 'ListDeliveries', [pseudonymA, '10', '']))).code).toBe('FORBIDDEN');
+    expect((await rejection(bob.evaluate('Commitments', 'ListDeliveries', [pseudonymA, '10', '']))).code).toBe(
+      'FORBIDDEN',
+    );
   });
 
   it('grants, evaluates and revokes consent; the access log refuses pulls that consent does not cover', async () => {
@@ -118,18 +139,36 @@ describe('PHR Ledger on a real Fabric network', () => {
       new Date(now + 3_600_000).toISOString(),
     ]);
     const ask = JSON.stringify({ purpose: 'TREAT', categories: ['vital-signs'], codes: [] });
-    expect(json<ConsentEvaluation>(await clinician.evaluate('Consent', 'EvaluateConsent', [pseudonymA, ask])).decision).toBe('permit');
+    expect(
+      json<ConsentEvaluation>(await clinician.evaluate('Consent', 'EvaluateConsent', [pseudonymA, ask])).decision,
+    ).toBe('permit');
 
     const pull = (eventId: string) =>
-      JSON.stringify({ eventId, pseudonym: pseudonymA, action: 'pull', outcome: 'success', purpose: 'TREAT', scope: JSON.parse(scope), queryHash: root() });
-    const ok = json<AccessEventRecord>((await clinician.submit('AccessLog', 'RecordAccess', [pull(randomUUID())])).result);
+      JSON.stringify({
+        eventId,
+        pseudonym: pseudonymA,
+        action: 'pull',
+        outcome: 'success',
+        purpose: 'TREAT',
+        scope: JSON.parse(scope),
+        queryHash: root(),
+      });
+    const ok = json<AccessEventRecord>(
+      (await clinician.submit('AccessLog', 'RecordAccess', [pull(randomUUID())])).result,
+    );
     expect(ok.consentIds).toEqual([consentId]);
 
     await alice.submit('Consent', 'RevokeConsent', [consentId]);
-    expect(json<ConsentEvaluation>(await clinician.evaluate('Consent', 'EvaluateConsent', [pseudonymA, ask])).decision).toBe('deny');
-    expect((await rejection(clinician.submit('AccessLog', 'RecordAccess', [pull(randomUUID())]))).code).toBe('CONSENT_REQUIRED');
+    expect(
+      json<ConsentEvaluation>(await clinician.evaluate('Consent', 'EvaluateConsent', [pseudonymA, ask])).decision,
+    ).toBe('deny');
+    expect((await rejection(clinician.submit('AccessLog', 'RecordAccess', [pull(randomUUID())]))).code).toBe(
+      'CONSENT_REQUIRED',
+    );
 
-    const log = json<Page<AccessEventRecord>>(await alice.evaluate('AccessLog', 'ListAccessEvents', [pseudonymA, '', '', '50', '']));
+    const log = json<Page<AccessEventRecord>>(
+      await alice.evaluate('AccessLog', 'ListAccessEvents', [pseudonymA, '', '', '50', '']),
+    );
     expect(log.records.map((r) => r.eventId)).toContain(ok.eventId);
   });
 

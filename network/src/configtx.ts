@@ -65,7 +65,13 @@ export function configtx(t: Topology, stateDir: string): string {
               const tls = join(orgDir('orderer'), 'identities', n.name, 'tls', 'server.crt');
               return { Host: n.host, Port: n.port, ClientTLSCert: tls, ServerTLSCert: tls };
             }),
-            Options: { TickInterval: '500ms', ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: '16 MB' },
+            Options: {
+              TickInterval: '500ms',
+              ElectionTick: 10,
+              HeartbeatTick: 1,
+              MaxInflightBlocks: 5,
+              SnapshotIntervalSize: '16 MB',
+            },
           },
           Organizations: [ordererOrg],
           Policies: {

@@ -56,7 +56,16 @@ async function main(): Promise<number> {
   }
 }
 
-async function ready(values: { org: string; identity: string; peer?: string | undefined; topology?: string | undefined; state?: string | undefined }, seconds: number): Promise<number> {
+async function ready(
+  values: {
+    org: string;
+    identity: string;
+    peer?: string | undefined;
+    topology?: string | undefined;
+    state?: string | undefined;
+  },
+  seconds: number,
+): Promise<number> {
   const state = NetworkState.load(values.topology, values.state);
   const client = LedgerClient.connect({
     peer: state.peer(values.peer ?? values.org),
@@ -83,7 +92,10 @@ function print(json: string): void {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const e = err instanceof LedgerError ? `${err.message}${err.transactionId ? ` (transaction ${err.transactionId})` : ''}` : String(err instanceof Error ? err.message : err);
+    const e =
+      err instanceof LedgerError
+        ? `${err.message}${err.transactionId ? ` (transaction ${err.transactionId})` : ''}`
+        : String(err instanceof Error ? err.message : err);
     process.stderr.write(`phr-ledger: ${e}\n`);
     process.exit(1);
   },

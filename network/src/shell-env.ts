@@ -23,7 +23,10 @@ export function toShellEnv(t: Topology): string {
     ['patients', t.patients.mspId, t.patients.ca],
     ...t.hospitals.map((h) => [h.name, h.mspId, h.ca] as [string, string, Topology['patients']['ca']]),
   ];
-  arr('PHR_CA_ORGS', cas.map(([org]) => org));
+  arr(
+    'PHR_CA_ORGS',
+    cas.map(([org]) => org),
+  );
   for (const [org, msp, ca] of cas) {
     set(`CA_${org}_MSP`, msp);
     set(`CA_${org}_HOST`, ca.host);
@@ -31,7 +34,10 @@ export function toShellEnv(t: Topology): string {
     set(`CA_${org}_OPS_PORT`, ca.operationsPort);
   }
 
-  arr('PHR_ORDERERS', t.orderers.nodes.map((n) => n.name));
+  arr(
+    'PHR_ORDERERS',
+    t.orderers.nodes.map((n) => n.name),
+  );
   for (const n of t.orderers.nodes) {
     set(`ORDERER_${n.name}_HOST`, n.host);
     set(`ORDERER_${n.name}_PORT`, n.port);
@@ -39,7 +45,10 @@ export function toShellEnv(t: Topology): string {
     set(`ORDERER_${n.name}_OPS_PORT`, n.operationsPort);
   }
 
-  arr('PHR_HOSPITALS', t.hospitals.map((h) => h.name));
+  arr(
+    'PHR_HOSPITALS',
+    t.hospitals.map((h) => h.name),
+  );
   for (const h of t.hospitals) {
     set(`HOSPITAL_${h.name}_MSP`, h.mspId);
     set(`HOSPITAL_${h.name}_DISPLAY`, h.displayName);

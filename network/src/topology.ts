@@ -62,7 +62,11 @@ const host = (v: unknown, p: string) => str(v, p, HOST, 'a host name or IPv4 add
 
 function ca(v: unknown, p: string): CaNode {
   const o = obj(v, p);
-  return { host: host(o.host, `${p}.host`), port: port(o.port, `${p}.port`), operationsPort: port(o.operationsPort, `${p}.operationsPort`) };
+  return {
+    host: host(o.host, `${p}.host`),
+    port: port(o.port, `${p}.port`),
+    operationsPort: port(o.operationsPort, `${p}.operationsPort`),
+  };
 }
 
 /** Reads and checks a topology; every later step trusts what this returns. */
@@ -71,8 +75,10 @@ export function parseTopology(text: string, source = 'topology'): Topology {
   const chaincode = obj(root.chaincode, 'chaincode');
   const orderers = obj(root.orderers, 'orderers');
   const nodes = orderers.nodes;
-  if (!Array.isArray(nodes) || nodes.length < 1) throw new TopologyError('orderers.nodes must list at least one orderer');
-  if (!Array.isArray(root.hospitals) || root.hospitals.length < 1) throw new TopologyError('hospitals must list at least one hospital');
+  if (!Array.isArray(nodes) || nodes.length < 1)
+    throw new TopologyError('orderers.nodes must list at least one orderer');
+  if (!Array.isArray(root.hospitals) || root.hospitals.length < 1)
+    throw new TopologyError('hospitals must list at least one hospital');
   const patients = obj(root.patients, 'patients');
 
   const topology: Topology = {
@@ -104,7 +110,12 @@ export function parseTopology(text: string, source = 'topology'): Topology {
       return {
         name: str(o.name, `${p}.name`, NAME, 'lower-case letters and digits'),
         mspId: str(o.mspId, `${p}.mspId`, MSP, 'an MSP ID ending in MSP'),
-        displayName: str(o.displayName ?? o.name, `${p}.displayName`, /^[\p{L}\p{N} .,'&()-]{2,100}$/u, 'a display name'),
+        displayName: str(
+          o.displayName ?? o.name,
+          `${p}.displayName`,
+          /^[\p{L}\p{N} .,'&()-]{2,100}$/u,
+          'a display name',
+        ),
         ca: ca(o.ca, `${p}.ca`),
         peer: {
           host: host(peer.host, `${p}.peer.host`),
@@ -112,7 +123,10 @@ export function parseTopology(text: string, source = 'topology'): Topology {
           chaincodeListenPort: port(peer.chaincodeListenPort, `${p}.peer.chaincodeListenPort`),
           operationsPort: port(peer.operationsPort, `${p}.peer.operationsPort`),
         },
-        chaincodeServer: { host: host(cc.host, `${p}.chaincodeServer.host`), port: port(cc.port, `${p}.chaincodeServer.port`) },
+        chaincodeServer: {
+          host: host(cc.host, `${p}.chaincodeServer.host`),
+          port: port(cc.port, `${p}.chaincodeServer.port`),
+        },
       };
     }),
     patients: {
@@ -130,7 +144,10 @@ export function parseTopology(text: string, source = 'topology'): Topology {
 function checkUnique(t: Topology): void {
   const names = [...t.orderers.nodes.map((n) => n.name), ...t.hospitals.map((h) => h.name), 'orderer', 'patients'];
   const msps = [t.orderers.mspId, t.patients.mspId, ...t.hospitals.map((h) => h.mspId)];
-  for (const [what, list] of [['name', names], ['mspId', msps]] as const) {
+  for (const [what, list] of [
+    ['name', names],
+    ['mspId', msps],
+  ] as const) {
     const dup = list.find((v, i) => list.indexOf(v) !== i);
     if (dup) throw new TopologyError(`${what} ${dup} is used twice`);
   }
@@ -147,10 +164,19 @@ function checkUnique(t: Topology): void {
 /** Every listening endpoint, labelled: used for the uniqueness check and the summary. */
 export function allEndpoints(t: Topology): [string, string, number][] {
   const out: [string, string, number][] = [];
-  const cas: [string, CaNode][] = [['orderer', t.orderers.ca], ['patients', t.patients.ca], ...t.hospitals.map((h) => [h.name, h.ca] as [string, CaNode])];
-  for (const [org, c] of cas) out.push([`ca.${org}`, c.host, c.port], [`ca.${org} operations`, c.host, c.operationsPort]);
+  const cas: [string, CaNode][] = [
+    ['orderer', t.orderers.ca],
+    ['patients', t.patients.ca],
+    ...t.hospitals.map((h) => [h.name, h.ca] as [string, CaNode]),
+  ];
+  for (const [org, c] of cas)
+    out.push([`ca.${org}`, c.host, c.port], [`ca.${org} operations`, c.host, c.operationsPort]);
   for (const n of t.orderers.nodes) {
-    out.push([n.name, n.host, n.port], [`${n.name} admin`, n.host, n.adminPort], [`${n.name} operations`, n.host, n.operationsPort]);
+    out.push(
+      [n.name, n.host, n.port],
+      [`${n.name} admin`, n.host, n.adminPort],
+      [`${n.name} operations`, n.host, n.operationsPort],
+    );
   }
   for (const h of t.hospitals) {
     out.push(

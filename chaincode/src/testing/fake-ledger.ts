@@ -78,7 +78,8 @@ class FakeStub {
       h.push({ txId: this.txId, seconds: this.ledger.clock, value });
       this.ledger.history.set(key, h);
     }
-    if (this.event) this.ledger.events.push({ name: this.event.name, payload: JSON.parse(this.event.payload.toString()) });
+    if (this.event)
+      this.ledger.events.push({ name: this.event.name, payload: JSON.parse(this.event.payload.toString()) });
   }
 
   getTxID(): string {
@@ -143,7 +144,12 @@ class FakeStub {
     return new FakeIterator(keys.map((key) => ({ key, value: this.ledger.state.get(key) as Buffer })));
   }
 
-  async getStateByPartialCompositeKeyWithPagination(objectType: string, attributes: string[], pageSize: number, bookmark: string) {
+  async getStateByPartialCompositeKeyWithPagination(
+    objectType: string,
+    attributes: string[],
+    pageSize: number,
+    bookmark: string,
+  ) {
     const prefix = this.createCompositeKey(objectType, attributes);
     return this.page(
       this.sortedKeys().filter((k) => k.startsWith(prefix)),

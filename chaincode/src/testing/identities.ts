@@ -40,7 +40,11 @@ async function ca(mspId: string) {
  * role and other attributes in Fabric's attribute extension. A new key each call, so calling it
  * twice with the same name models a re-enrollment (same subject, new key).
  */
-export async function makeIdentity(mspId: string, enrollmentId: string, attrs: Record<string, string>): Promise<TestIdentity> {
+export async function makeIdentity(
+  mspId: string,
+  enrollmentId: string,
+  attrs: Record<string, string>,
+): Promise<TestIdentity> {
   const issuer = await ca(mspId);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.create({
