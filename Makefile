@@ -35,8 +35,10 @@ $(TOOLS)/node24/node_modules/.bin/node:
 	@$@ --version
 
 node_modules/.installed: package.json package-lock.json $(foreach w,$(WORKSPACES),$(w)/package.json) $(NODE_DEP)
-	@echo "==> npm ci (Node $$(node --version))"
-	npm ci --no-audit --no-fund --loglevel=error
+	@echo "==> npm install (Node $$(node --version))"
+	@# npm install, not npm ci: npm 11 leaves optional per-platform packages out of the lock file and
+	@# then refuses it in `npm ci`; install still takes every locked version.
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: node_modules/.installed
