@@ -66,13 +66,13 @@ network-status:
 	@network/scripts/network.sh status
 
 ledger-demo: build
-	@NODE_OPTIONS=--no-deprecation network/scripts/demo.sh
+	@network/scripts/demo.sh
 
 lint: build
 	@echo "==> Lint and format checks"
 	npx eslint --max-warnings 0 .
 	npx prettier --check --log-level warn .
-	@for f in network/scripts/*.sh .ci/run; do bash -n "$$f"; done
+	@for f in network/scripts/*.sh network/scripts/phr-ledger .ci/run; do bash -n "$$f"; done
 
 unit: build
 	@echo "==> Unit tests"

@@ -2,7 +2,7 @@
 # The README's example: a patient registers, hospital1 records a delivery commitment, and the
 # commitment is read back through hospital2's peer. Safe to run repeatedly.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-LEDGER=(node "$PHR_ROOT/network/dist/ledger-cli.js")
+LEDGER=("$PHR_ROOT/network/scripts/phr-ledger")
 "$PHR_ROOT/network/scripts/enroll.sh" patients demo-patient patient >/dev/null
 
 pseudonym="$("${LEDGER[@]}" --org patients --identity demo-patient evaluate PatientRegistry:WhoAmI |
