@@ -17,7 +17,7 @@ import { PhrContext } from './context';
 import { ChaincodeError, conflict, ErrorCodes, forbidden, invalidArgument, notFound } from './errors';
 import { Keys } from './keys';
 import { loadConsents } from './consent';
-import { requirePatient } from './patient-registry';
+import { requirePatient, requirePatientFor } from './patient-registry';
 import { PhrContract, type AccessRules } from './phr-contract';
 import {
   parseJson,
@@ -169,7 +169,7 @@ export class AccessLogContract extends PhrContract {
     const key = await ctx.state.get<string>(Keys.accessEventId(requireRecordId(eventId, 'eventId')));
     const record = key ? await ctx.state.get<AccessEventRecord>(key) : undefined;
     if (!record) throw notFound(`access event ${eventId} does not exist`);
-    await requireOwnerIfPatient(ctx, record.pseudonym);
+    await requirePatientFor(ctx, record.pseudonym, 'a patient may only see their own access log');
     return canonicalJson(record);
   }
 
@@ -184,20 +184,12 @@ export class AccessLogContract extends PhrContract {
     pageSize: number,
     bookmark: string,
   ): Promise<string> {
-    requirePseudonym(pseudonym);
-    await requirePatient(ctx, pseudonym);
-    await requireOwnerIfPatient(ctx, pseudonym);
+    await requirePatientFor(ctx, requirePseudonym(pseudonym), 'a patient may only see their own access log');
     const start = from === '' ? '0' : requireInstant(from, 'from');
     const end = to === '' ? '9' : requireInstant(to, 'to');
     const [startKey, endKey] = Keys.accessRange(pseudonym, start, end);
     return canonicalJson(await ctx.state.pageByRange<AccessEventRecord>(startKey, endKey, pageSize, bookmark));
   }
-}
-
-async function requireOwnerIfPatient(ctx: PhrContext, pseudonym: string): Promise<void> {
-  if (ctx.caller.role !== Roles.Patient) return;
-  const patient = await requirePatient(ctx, pseudonym);
-  if (patient.owner !== ctx.caller.id) throw forbidden('a patient may only see their own access log');
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 import { PhrContext } from './context';
 import { conflict, forbidden, invalidState, notFound } from './errors';
 import { Indexes, Keys } from './keys';
-import { requirePatient } from './patient-registry';
+import { requirePatient, requirePatientFor } from './patient-registry';
 import { PhrContract, type AccessRules } from './phr-contract';
 import {
   parseJson,
@@ -144,10 +144,7 @@ export class CommitmentsContract extends PhrContract {
   @Returns('string')
   async ListDeliveries(ctx: PhrContext, pseudonym: string, pageSize: number, bookmark: string): Promise<string> {
     requirePseudonym(pseudonym);
-    const patient = await requirePatient(ctx, pseudonym);
-    if (ctx.caller.role === Roles.Patient && patient.owner !== ctx.caller.id) {
-      throw forbidden('a patient may only list their own deliveries');
-    }
+    await requirePatientFor(ctx, pseudonym, 'a patient may only list their own deliveries');
     const page = await ctx.state.pageByIndex<DeliveryRecord>(
       Indexes.deliveryByPatient,
       [pseudonym],

@@ -13,7 +13,7 @@ import {
 import { PhrContext } from './context';
 import { conflict, forbidden, invalidArgument, notFound } from './errors';
 import { Indexes, Keys } from './keys';
-import { callerPseudonym, requirePatient } from './patient-registry';
+import { callerPseudonym, requirePatientFor } from './patient-registry';
 import { PhrContract, type AccessRules } from './phr-contract';
 import {
   parseJson,
@@ -105,16 +105,14 @@ export class ConsentContract extends PhrContract {
   @Returns('string')
   async ReadConsent(ctx: PhrContext, consentId: string): Promise<string> {
     const record = await getConsent(ctx, requireRecordId(consentId, 'consentId'));
-    await requireOwnerIfPatient(ctx, record.pseudonym);
+    await requirePatientFor(ctx, record.pseudonym, 'a patient may only see their own consents');
     return canonicalJson(record);
   }
 
   @Transaction(false)
   @Returns('string')
   async ListConsents(ctx: PhrContext, pseudonym: string): Promise<string> {
-    requirePseudonym(pseudonym);
-    await requirePatient(ctx, pseudonym);
-    await requireOwnerIfPatient(ctx, pseudonym);
+    await requirePatientFor(ctx, requirePseudonym(pseudonym), 'a patient may only see their own consents');
     return canonicalJson(await loadConsents(ctx, pseudonym));
   }
 
@@ -125,9 +123,7 @@ export class ConsentContract extends PhrContract {
   @Transaction(false)
   @Returns('string')
   async EvaluateConsent(ctx: PhrContext, pseudonym: string, requestJson: string): Promise<string> {
-    requirePseudonym(pseudonym);
-    await requirePatient(ctx, pseudonym);
-    await requireOwnerIfPatient(ctx, pseudonym);
+    await requirePatientFor(ctx, requirePseudonym(pseudonym), 'a patient may only see their own consents');
     const request = parseAccessRequest(ctx, requestJson);
     return canonicalJson(evaluateConsent(await loadConsents(ctx, pseudonym), request, ctx.now));
   }
@@ -147,11 +143,6 @@ export async function loadConsents(ctx: PhrContext, pseudonym: string): Promise<
     if (record) out.push(record);
   }
   return out;
-}
-
-async function requireOwnerIfPatient(ctx: PhrContext, pseudonym: string): Promise<void> {
-  if (ctx.caller.role !== Roles.Patient) return;
-  if ((await callerPseudonym(ctx)) !== pseudonym) throw forbidden('a patient may only see their own consents');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Context } from 'fabric-contract-api';
 import { Caller } from './caller';
-import { StateStore } from './state';
+import { StateStore, timestampToIso } from './state';
 
 /** Per-transaction context: the verified caller and deterministic state access. */
 export class PhrContext extends Context {
@@ -19,8 +19,6 @@ export class PhrContext extends Context {
 
   /** Transaction time as ISO 8601: the proposal timestamp, identical on every endorsing peer. */
   get now(): string {
-    const ts = this.stub.getTxTimestamp();
-    const millis = Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6);
-    return new Date(millis).toISOString();
+    return timestampToIso(this.stub.getTxTimestamp());
   }
 }

@@ -139,3 +139,13 @@ export async function requirePatient(ctx: PhrContext, pseudonym: string): Promis
   if (!record) throw notFound(`patient ${pseudonym} is not registered`);
   return record;
 }
+
+/**
+ * The patient record, for callers allowed to see it: staff roles pass (their rule tables already
+ * admitted them); a patient caller must own the pseudonym, or is refused with `refusal`.
+ */
+export async function requirePatientFor(ctx: PhrContext, pseudonym: string, refusal: string): Promise<PatientRecord> {
+  const record = await requirePatient(ctx, pseudonym);
+  if (ctx.caller.role === Roles.Patient && record.owner !== ctx.caller.id) throw forbidden(refusal);
+  return record;
+}

@@ -4,6 +4,11 @@ import { invalidArgument } from './errors';
 
 export const MAX_PAGE_SIZE = 100;
 
+/** A protobuf Timestamp (proposal or history time) as an ISO 8601 instant with milliseconds. */
+export function timestampToIso(ts: { seconds: number | { toString(): string }; nanos: number }): string {
+  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)).toISOString();
+}
+
 /**
  * The one way state is written: RFC 8785 canonical JSON, so every endorser produces identical
  * write sets. Keys are plain strings with a type prefix (range queries need simple keys) or
@@ -75,10 +80,9 @@ export class StateStore {
     try {
       for (let res = await iterator.next(); !res.done; res = await iterator.next()) {
         const m = res.value;
-        const millis = Number(m.timestamp.seconds) * 1000 + Math.floor(m.timestamp.nanos / 1e6);
         const entry: { txId: string; timestamp: string; isDelete: boolean; value?: unknown } = {
           txId: m.txId,
-          timestamp: new Date(millis).toISOString(),
+          timestamp: timestampToIso(m.timestamp),
           isDelete: m.isDelete,
         };
         if (!m.isDelete && m.value.length > 0) entry.value = JSON.parse(Buffer.from(m.value).toString('utf8'));
