@@ -15,14 +15,8 @@ import { script } from './harness';
 const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
 const clients: LedgerClient[] = [];
 
-function connect(org: string, identity: string, peer = org.startsWith('hospital') ? org : 'hospital1'): LedgerClient {
-  const s = state();
-  const c = LedgerClient.connect({
-    peer: s.peer(peer),
-    identity: s.identity(org, identity),
-    channel: s.topology.channel,
-    chaincode: s.topology.chaincode.name,
-  });
+function connect(org: string, identity: string, peer?: string): LedgerClient {
+  const c = state().connect(org, identity, peer);
   clients.push(c);
   return c;
 }

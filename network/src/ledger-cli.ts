@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { LedgerClient, LedgerError } from '@phr/ledger-client';
+import { LedgerError } from '@phr/ledger-client';
 import { NetworkState } from './network-state';
 
 const USAGE = `usage: phr-ledger [options] submit|evaluate Contract:Function [args...]
@@ -25,24 +25,17 @@ async function main(): Promise<number> {
     },
   });
   const [mode, target, ...args] = positionals;
-  if (mode === 'ready') return ready(values, Number(target ?? 60));
-  if (values.help || !mode || !target || !['submit', 'evaluate'].includes(mode) || !target.includes(':')) {
+  const isCall = (mode === 'submit' || mode === 'evaluate') && !!target?.includes(':');
+  if (values.help || !(mode === 'ready' || isCall)) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const state = NetworkState.load(values.topology, values.state);
-  const hospitals = state.topology.hospitals.map((h) => h.name);
-  const peer = values.peer ?? (hospitals.includes(values.org) ? values.org : hospitals[0]);
-  if (!peer) throw new Error('the topology has no hospital peer');
-  const [contract = '', fn = ''] = target.split(':');
-  const client = LedgerClient.connect({
-    peer: state.peer(peer),
-    identity: state.identity(values.org, values.identity),
-    channel: state.topology.channel,
-    chaincode: state.topology.chaincode.name,
-  });
+  const client = NetworkState.load(values.topology, values.state).connect(values.org, values.identity, values.peer);
+  const [contract = '', fn = ''] = (target ?? '').split(':');
   try {
-    if (mode === 'evaluate') {
+    if (mode === 'ready') {
+      await client.waitUntilEndorsable('PatientRegistry', 'WhoAmI', Number(target ?? 60) * 1000);
+    } else if (mode === 'evaluate') {
       print(await client.evaluate(contract, fn, args));
     } else {
       const orgs = values['endorsing-orgs']?.split(',').filter(Boolean);
@@ -50,31 +43,6 @@ async function main(): Promise<number> {
       process.stderr.write(`committed in block ${res.blockNumber} as transaction ${res.transactionId}\n`);
       print(res.result);
     }
-    return 0;
-  } finally {
-    client.close();
-  }
-}
-
-async function ready(
-  values: {
-    org: string;
-    identity: string;
-    peer?: string | undefined;
-    topology?: string | undefined;
-    state?: string | undefined;
-  },
-  seconds: number,
-): Promise<number> {
-  const state = NetworkState.load(values.topology, values.state);
-  const client = LedgerClient.connect({
-    peer: state.peer(values.peer ?? values.org),
-    identity: state.identity(values.org, values.identity),
-    channel: state.topology.channel,
-    chaincode: state.topology.chaincode.name,
-  });
-  try {
-    await client.waitUntilEndorsable('PatientRegistry', 'WhoAmI', seconds * 1000);
     return 0;
   } finally {
     client.close();

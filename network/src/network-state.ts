@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LedgerIdentity, PeerEndpoint } from '@phr/ledger-client';
+import { LedgerClient, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
 import { loadTopology, type Topology } from './topology';
 
 /** Where `make network-up` keeps everything it generates (override with PHR_STATE). */
@@ -46,6 +46,22 @@ export class NetworkState {
       certificatePem: readFileSync(join(msp, 'signcerts', 'cert.pem'), 'utf8'),
       privateKeyPem: readFileSync(join(msp, 'keystore', key), 'utf8'),
     };
+  }
+
+  /**
+   * A ledger client for an enrolled identity. By default a hospital's identities use its own peer;
+   * others (patients) use the first hospital's.
+   */
+  connect(org: string, identity: string, peer?: string): LedgerClient {
+    const hospitals = this.topology.hospitals.map((h) => h.name);
+    const via = peer ?? (hospitals.includes(org) ? org : hospitals[0]);
+    if (!via) throw new Error('the topology has no hospital peer');
+    return LedgerClient.connect({
+      peer: this.peer(via),
+      identity: this.identity(org, identity),
+      channel: this.topology.channel,
+      chaincode: this.topology.chaincode.name,
+    });
   }
 
   /** The gateway endpoint of a hospital's peer, trusted through that hospital's CA. */
