@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One Fabric CA (fabric-ca-server) for organisation $1. Only overrides defaults; state in orgs/ORG/ca.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$PHR_STATE/topology.env"
+source_topology
 load_fabric
 org="${1:?usage: ca.sh ORG}"
 host="$(v "CA_${org}_HOST")"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Supervises hospital $1's chaincode server (chaincode as a service): restarts it if it exits.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$PHR_STATE/topology.env"
+source_topology
 org="${1:?usage: chaincode.sh HOSPITAL}"
 id="$(id_dir "$org" chaincode)"
 package_id="$(cat "$PHR_STATE/chaincode/$org/package-id")"

@@ -14,10 +14,9 @@ if ! reason="$(PHR_STATE="$probe_state" "$PHR_ROOT/network/scripts/fabric-bin.sh
   [[ "${PHR_REQUIRE_E2E:-0}" == 1 ]] && exit 1
   exit 0
 fi
-export FABRIC_BIN
-FABRIC_BIN="$(source "$probe_state/fabric.env" && echo "$FABRIC_BIN")"
-FABRIC_CFG_DIR="$(source "$probe_state/fabric.env" && echo "$FABRIC_CFG_DIR")"
-export FABRIC_CFG_DIR
+# shellcheck disable=SC1091
+source "$probe_state/fabric.env"
+export FABRIC_BIN FABRIC_CFG_DIR
 rm -rf "$probe_state"
 cd "$PHR_ROOT"
 exec npx jest --ci --runInBand --config network/e2e/jest.config.js --json --outputFile="$results"

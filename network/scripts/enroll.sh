@@ -8,8 +8,7 @@ source "$PHR_ROOT/network/scripts/identities.sh"
 org="$1" name="$2" role="$3"
 [[ "$name" =~ ^[a-z][a-z0-9-]{1,40}$ ]] || die "NAME must be lower-case letters, digits and dashes"
 case "$role" in hospital-gateway | clinician | patient | researcher | admin) ;; *) die "unknown role $role" ;; esac
-[[ -f "$PHR_STATE/topology.env" ]] || die "no network in $PHR_STATE; run 'make network-up' first"
-source "$PHR_STATE/topology.env"
+source_topology
 load_fabric
 attrs="phr.role=$role:ecert"
 [[ "${4:-}" == "--emergency" ]] && attrs="$attrs,phr.emergency=true:ecert"

@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # Resolves the Fabric binaries and stock config, installing them with `go install` when needed.
 # Order: $FABRIC_BIN (already installed binaries), then the cache, then `go install` into the cache.
-# Writes $PHR_STATE/fabric.env. `--check` only reports whether binaries are available.
+# Writes $PHR_STATE/fabric.env.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CACHE_DIR="$PHR_CACHE/fabric-$FABRIC_VERSION-${FABRIC_COMMIT:0:12}-ca-$FABRIC_CA_VERSION"
-CHECK_ONLY=0
-[[ "${1:-}" == "--check" ]] && CHECK_ONLY=1
 
 missing_in() {
   local dir="$1" c out=()
@@ -35,13 +33,11 @@ if [[ -n "${FABRIC_BIN:-}" ]]; then
   m="$(missing_in "$bin")"
   [[ -z "$m" ]] || die "FABRIC_BIN=$bin lacks: $m"
   cfg="$(config_dir_for "$bin")" || die "no Fabric stock config (core.yaml, orderer.yaml) found; set FABRIC_CFG_DIR"
-  ((CHECK_ONLY)) && { echo "fabric: $bin"; exit 0; }
   write_env "$bin" "$cfg"
   exit 0
 fi
 
 if [[ -z "$(missing_in "$CACHE_DIR/bin")" ]] && cfg="$(config_dir_for "$CACHE_DIR/bin")"; then
-  ((CHECK_ONLY)) && { echo "fabric: $CACHE_DIR/bin"; exit 0; }
   write_env "$CACHE_DIR/bin" "$cfg"
   exit 0
 fi
@@ -52,7 +48,6 @@ have="$(go env GOVERSION | sed 's/^go//')"
 if [[ "$(printf '%s\n%s\n' "$FABRIC_GO_MIN" "$have" | sort -V | head -n1)" != "$FABRIC_GO_MIN" ]]; then
   die "Go $have is too old: Fabric $FABRIC_VERSION needs Go >= $FABRIC_GO_MIN. Install a newer Go or set FABRIC_BIN."
 fi
-((CHECK_ONLY)) && { echo "fabric: not installed; 'make fabric' installs it into $CACHE_DIR" >&2; exit 1; }
 
 phase "Installing Fabric $FABRIC_VERSION and Fabric CA $FABRIC_CA_VERSION with go install (once; cached in $CACHE_DIR)"
 mkdir -p "$CACHE_DIR/bin"

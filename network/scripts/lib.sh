@@ -40,6 +40,13 @@ load_topology() {
   source "$PHR_STATE/topology.env"
 }
 
+# The topology as `network.sh up` last wrote it; process scripts read it rather than re-parse YAML.
+source_topology() {
+  [[ -f "$PHR_STATE/topology.env" ]] || die "no network in $PHR_STATE; run 'make network-up' first"
+  # shellcheck disable=SC1091
+  source "$PHR_STATE/topology.env"
+}
+
 # Reads FABRIC_BIN / FABRIC_CFG_DIR resolved by fabric-bin.sh.
 load_fabric() {
   [[ -f "$PHR_STATE/fabric.env" ]] || "$PHR_ROOT/network/scripts/fabric-bin.sh" >/dev/null

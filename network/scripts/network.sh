@@ -7,6 +7,17 @@ SCRIPTS="$PHR_ROOT/network/scripts"
 CHANGED=0
 changed() { CHANGED=1; }
 
+# ensure_started NAME SCRIPT ARG: starts a process script unless its pid is alive.
+ensure_started() {
+  if is_running "$1"; then
+    skip "$1 already running"
+  else
+    step "starting $1"
+    start_process "$1" "$SCRIPTS/$2" "$3"
+    changed
+  fi
+}
+
 peer_cli() {
   # peer CLI as the hospital's admin, against its own peer
   local org="$1"
@@ -29,15 +40,7 @@ orderer_args() {
 start_cas() {
   phase "Certificate authorities"
   local org
-  for org in "${PHR_CA_ORGS[@]}"; do
-    if is_running "ca.$org"; then
-      skip "ca.$org already running"
-    else
-      step "starting ca.$org"
-      start_process "ca.$org" "$SCRIPTS/ca.sh" "$org"
-      changed
-    fi
-  done
+  for org in "${PHR_CA_ORGS[@]}"; do ensure_started "ca.$org" ca.sh "$org"; done
   for org in "${PHR_CA_ORGS[@]}"; do
     # The CA writes its certificate at first start; /cainfo over TLS proves it serves.
     local i
@@ -85,9 +88,7 @@ genesis_block() {
 start_orderers() {
   phase "Orderers (Raft)"
   local n
-  for n in "${PHR_ORDERERS[@]}"; do
-    if is_running "$n"; then skip "$n already running"; else step "starting $n"; start_process "$n" "$SCRIPTS/orderer.sh" "$n"; changed; fi
-  done
+  for n in "${PHR_ORDERERS[@]}"; do ensure_started "$n" orderer.sh "$n"; done
   for n in "${PHR_ORDERERS[@]}"; do
     wait_https "$n" "https://$(v "ORDERER_${n}_HOST"):$(v "ORDERER_${n}_OPS_PORT")/healthz" "$(ca_cert orderer)" 60
     local admin=(--ca-file "$(ca_cert orderer)" --client-cert "$(id_dir orderer orgadmin)/tls/server.crt"
@@ -117,9 +118,7 @@ start_peers() {
   phase "Peers (one per hospital, LevelDB)"
   prepare_builder
   local h
-  for h in "${PHR_HOSPITALS[@]}"; do
-    if is_running "peer0.$h"; then skip "peer0.$h already running"; else step "starting peer0.$h"; start_process "peer0.$h" "$SCRIPTS/peer.sh" "$h"; changed; fi
-  done
+  for h in "${PHR_HOSPITALS[@]}"; do ensure_started "peer0.$h" peer.sh "$h"; done
   for h in "${PHR_HOSPITALS[@]}"; do
     wait_https "peer0.$h" "https://$(v "HOSPITAL_${h}_PEER_HOST"):$(v "HOSPITAL_${h}_PEER_OPS_PORT")/healthz" "$(ca_cert "$h")" 60
     if peer_cli "$h" channel list 2>/dev/null | grep -qx "$PHR_CHANNEL"; then
@@ -167,13 +166,7 @@ deploy_chaincode() {
       step "installed on peer0.$h"
       changed
     fi
-    if is_running "chaincode.$h"; then
-      skip "chaincode.$h already running"
-    else
-      start_process "chaincode.$h" "$SCRIPTS/chaincode.sh" "$h"
-      step "started chaincode.$h at $(v "HOSPITAL_${h}_CC_HOST"):$(v "HOSPITAL_${h}_CC_PORT")"
-      changed
-    fi
+    ensure_started "chaincode.$h" chaincode.sh "$h"
   done
 
   local committed sequence

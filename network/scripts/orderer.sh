@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One Raft orderer ($1). Stock orderer.yaml from Fabric's sampleconfig, overridden here.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$PHR_STATE/topology.env"
+source_topology
 load_fabric
 name="${1:?usage: orderer.sh NAME}"
 host="$(v "ORDERER_${name}_HOST")"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The peer of hospital $1 (LevelDB state). Stock core.yaml from Fabric's sampleconfig, overridden here.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$PHR_STATE/topology.env"
+source_topology
 load_fabric
 org="${1:?usage: peer.sh HOSPITAL}"
 host="$(v "HOSPITAL_${org}_PEER_HOST")"
