@@ -16,10 +16,10 @@ NODE_DEP := $(NODE_BIN_DIR)/node
 export PATH := $(NODE_BIN_DIR):$(PATH)
 endif
 
-WORKSPACES := common ledger-client chaincode network
+WORKSPACES := common ledger-client chaincode network gateway bench
 SOURCES := $(shell find $(WORKSPACES) -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name '*.ts' -print) $(foreach w,$(WORKSPACES),$(w)/tsconfig.json)
 
-.PHONY: help deps build fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test clean
+.PHONY: help deps build fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test bench clean
 
 help:
 	@echo "make network-up      start (or resume) the Fabric network in network/.state"
@@ -27,7 +27,8 @@ help:
 	@echo "make network-clean   stop and wipe all network state"
 	@echo "make network-status  show which network processes run"
 	@echo "make ledger-demo     record a commitment and read it back (needs a running network)"
-	@echo "make test            lint, unit tests and the end-to-end suite on its own network"
+	@echo "make test            lint, unit and integration tests, and the end-to-end suite on its own network"
+	@echo "make bench           ingest benchmark against the running network (starts it if needed)"
 
 $(TOOLS)/node24/node_modules/.bin/node:
 	@echo "==> Node.js $$(node --version 2>/dev/null || echo '(none)') is older than 22: installing Node.js 24 LTS into .tools/"
@@ -70,6 +71,8 @@ ledger-demo: build
 
 lint: build
 	@echo "==> Lint and format checks"
+	npx tsc -p gateway/test/tsconfig.json
+	npx tsc -p network/e2e/tsconfig.json
 	npx eslint --max-warnings 0 .
 	npx prettier --check --log-level warn .
 	@for f in network/scripts/*.sh network/scripts/phr-ledger .ci/run; do bash -n "$$f"; done
@@ -86,6 +89,10 @@ e2e: build
 
 test: lint unit e2e
 	@node network/dist/test-summary.js test-results/unit.json test-results/e2e.json
+
+bench: network-up
+	@echo "==> Ingest benchmark (real ledger and no ledger, same pipeline, same run)"
+	@NODE_OPTIONS=--no-deprecation node bench/dist/ingest.js
 
 clean:
 	rm -rf node_modules */node_modules */dist */*.tsbuildinfo .build-stamp test-results

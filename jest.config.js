@@ -19,5 +19,30 @@ module.exports = {
     }),
     project('chaincode', { setupFiles: ['<rootDir>/jest.setup.ts'] }),
     project('network'),
+    project('gateway', {
+      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+      transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
+      moduleNameMapper: {
+        '^@phr/common$': '<rootDir>/../common/src/index.ts',
+        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
+      },
+    }),
+    {
+      // Integration: the real gateway over HTTPS with fhir-kit-client; the ledger is the real chaincode in memory.
+      displayName: 'gateway-integration',
+      rootDir: '<rootDir>/gateway',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testEnvironment: 'node',
+      setupFiles: ['<rootDir>/../chaincode/jest.setup.ts'],
+      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
+      // ES-module-only packages compiled to CommonJS for jest
+      transformIgnorePatterns: ['/node_modules/(?!(@noble/|fhir-kit-client/))'],
+      moduleNameMapper: {
+        '^@phr/common$': '<rootDir>/../common/src/index.ts',
+        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
+        // it declares only an "import" export condition, which jest's CommonJS resolver does not take
+        '^fhir-kit-client$': '<rootDir>/../node_modules/fhir-kit-client/dist/index.js',
+      },
+    },
   ],
 };

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { ClientIdentity } from 'fabric-shim';
 import {
   EMERGENCY_ATTRIBUTE,
+  identityKey,
   isRole,
   PATIENTS_MSP_ID,
   ROLE_ATTRIBUTE,
@@ -10,15 +10,6 @@ import {
   type Role,
 } from '@phr/common';
 import { forbidden } from './errors';
-
-/**
- * Identity key: a hash of the MSP ID and Fabric's x509 ID (subject and issuer DN). Re-enrolling
- * with a new key keeps the subject, so the key survives signing-key rotation; hashing keeps
- * enrollment names (which may be a clinician's user name) off the ledger.
- */
-export function identityKey(mspId: string, x509Id: string): string {
-  return 'id' + createHash('sha256').update(`${mspId}\n${x509Id}`).digest('hex').slice(0, 40);
-}
 
 /** The submitting identity, derived only from its certificate and MSP, never from arguments. */
 export class Caller {

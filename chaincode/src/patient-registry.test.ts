@@ -1,4 +1,4 @@
-import type { PatientRecord } from '@phr/common';
+import { fabricAttributes, fabricX509Id, identityKey, type PatientRecord } from '@phr/common';
 import { makeIdentity } from './testing/identities';
 import { makeWorld, PSEUDONYM_A, PSEUDONYM_B, X25519_KEY, type World } from './testing/world';
 
@@ -23,6 +23,10 @@ describe('PatientRegistry', () => {
     expect(read).toEqual(rec);
     const me = await w.ledger.call<{ pseudonym: string; role: string }>(w.registry, 'WhoAmI', [], w.id.patientA);
     expect(me).toMatchObject({ pseudonym: PSEUDONYM_A, role: 'patient', mspId: 'PatientsMSP' });
+    // Services outside the chaincode (gateways) derive the same owner key from the certificate alone.
+    expect(identityKey('PatientsMSP', fabricX509Id(w.id.patientA.certificatePem))).toBe(rec.owner);
+    expect(identityKey('PatientsMSP', fabricX509Id(w.id.patientB.certificatePem))).not.toBe(rec.owner);
+    expect(fabricAttributes(w.id.patientA.certificatePem)).toEqual({ 'phr.role': 'patient' });
   });
 
   it('refuses callers that are not patients of the patients MSP', async () => {

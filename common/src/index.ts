@@ -3,3 +3,8 @@ export * from './consent-evaluation';
 export * from './identifiers';
 export * from './ledger-model';
 export * from './roles';
+export * from './data-element';
+export * from './fhir-errors';
+export * from './fabric-identity';
+export * from './merkle';
+export * from './envelope';

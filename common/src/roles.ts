@@ -6,7 +6,11 @@ export const EMERGENCY_ATTRIBUTE = 'phr.emergency';
 
 export const Roles = {
   HospitalGateway: 'hospital-gateway',
+  /** An EHR system that posts bundles to its hospital's gateway. */
+  Ehr: 'ehr',
   Clinician: 'clinician',
+  /** A third-party agent acting for a requester (pull flow). */
+  Agent: 'agent',
   Patient: 'patient',
   Researcher: 'researcher',
   Admin: 'admin',

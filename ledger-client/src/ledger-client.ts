@@ -8,6 +8,7 @@ import {
   type Contract,
   type Gateway,
   type Network,
+  type Transaction,
 } from '@hyperledger/fabric-gateway';
 import { LedgerError, toLedgerError } from './ledger-error';
 
@@ -53,6 +54,16 @@ export interface SubmitOptions {
   endorsingOrganizations?: string[];
 }
 
+/**
+ * A signed proposal kept for later: its transaction id is known before the ledger is reached, and
+ * resubmitting the same bytes can never commit twice (Fabric refuses a duplicate transaction id).
+ */
+export interface PreparedTransaction {
+  transactionId: string;
+  proposal: Uint8Array;
+  signature: Uint8Array;
+}
+
 export interface SubmitResult {
   result: string;
   transactionId: string;
@@ -71,6 +82,7 @@ export class LedgerClient {
     private readonly gateway: Gateway,
     private readonly network: Network,
     private readonly chaincode: string,
+    private readonly signer: (digest: Uint8Array) => Promise<Uint8Array>,
   ) {}
 
   static connect(options: LedgerClientOptions): LedgerClient {
@@ -81,17 +93,18 @@ export class LedgerClient {
       : {};
     const client = new grpc.Client(options.peer.address, credentials, grpcOptions);
     const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
+    const signer = signers.newPrivateKeySigner(createPrivateKey(options.identity.privateKeyPem));
     const gateway = connect({
       client,
       identity: { mspId: options.identity.mspId, credentials: Buffer.from(options.identity.certificatePem) },
-      signer: signers.newPrivateKeySigner(createPrivateKey(options.identity.privateKeyPem)),
+      signer,
       hash: hash.sha256,
       evaluateOptions: deadline(d.evaluateMs),
       endorseOptions: deadline(d.endorseMs),
       submitOptions: deadline(d.submitMs),
       commitStatusOptions: deadline(d.commitStatusMs),
     });
-    return new LedgerClient(client, gateway, gateway.getNetwork(options.channel), options.chaincode);
+    return new LedgerClient(client, gateway, gateway.getNetwork(options.channel), options.chaincode, signer);
   }
 
   private contract(name: string): Contract {
@@ -125,22 +138,54 @@ export class LedgerClient {
         arguments: [...args],
         ...(options.endorsingOrganizations ? { endorsingOrganizations: options.endorsingOrganizations } : {}),
       });
-      const transaction = await proposal.endorse();
-      const commit = await transaction.submit();
-      const status = await commit.getStatus();
-      if (!status.successful) {
-        const code = statusName(status.code);
-        throw new LedgerError(
-          code,
-          `transaction ${status.transactionId} was not committed: ${code}`,
-          status.transactionId,
-        );
-      }
-      return {
-        result: Buffer.from(transaction.getResult()).toString('utf8'),
-        transactionId: status.transactionId,
-        blockNumber: status.blockNumber,
-      };
+      return await this.complete(await proposal.endorse());
+    } catch (err) {
+      throw toLedgerError(err);
+    }
+  }
+
+  /** Orders an endorsed transaction and waits for its commit; fails unless it committed as valid. */
+  private async complete(transaction: Transaction): Promise<SubmitResult> {
+    const commit = await transaction.submit();
+    const status = await commit.getStatus();
+    if (!status.successful) {
+      const code = statusName(status.code);
+      throw new LedgerError(
+        code,
+        `transaction ${status.transactionId} was not committed: ${code}`,
+        status.transactionId,
+      );
+    }
+    return {
+      result: Buffer.from(transaction.getResult()).toString('utf8'),
+      transactionId: status.transactionId,
+      blockNumber: status.blockNumber,
+    };
+  }
+
+  /** Builds and signs a proposal without contacting the ledger. */
+  async prepare(
+    contract: string,
+    fn: string,
+    args: readonly string[] = [],
+    options: SubmitOptions = {},
+  ): Promise<PreparedTransaction> {
+    const proposal = this.contract(contract).newProposal(fn, {
+      arguments: [...args],
+      ...(options.endorsingOrganizations ? { endorsingOrganizations: options.endorsingOrganizations } : {}),
+    });
+    return {
+      transactionId: proposal.getTransactionId(),
+      proposal: proposal.getBytes(),
+      signature: await this.signer(proposal.getDigest()),
+    };
+  }
+
+  /** Endorses, orders and waits for the commit of a prepared transaction. */
+  async submitPrepared(prepared: PreparedTransaction): Promise<SubmitResult> {
+    try {
+      const proposal = this.gateway.newSignedProposal(prepared.proposal, prepared.signature);
+      return await this.complete(await proposal.endorse());
     } catch (err) {
       throw toLedgerError(err);
     }

@@ -35,7 +35,7 @@ export async function freePorts(count: number): Promise<number[]> {
 /** The default topology's shape on fresh ports, in a fresh folder: never collides with a developer's network. */
 export async function makeTestNetworkDir(): Promise<{ dir: string; topology: string; state: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'phr-e2e-'));
-  const p = await freePorts(26);
+  const p = await freePorts(28);
   let i = 0;
   const next = () => p[i++] as number;
   const host = '127.0.0.1';
@@ -61,6 +61,7 @@ export async function makeTestNetworkDir(): Promise<{ dir: string; topology: str
       ca: ca(),
       peer: { host, port: next(), chaincodeListenPort: next(), operationsPort: next() },
       chaincodeServer: { host, port: next() },
+      gateway: { host, port: next() },
     })),
     patients: { mspId: 'PatientsMSP', ca: ca() },
   };

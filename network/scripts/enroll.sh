@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Registers and enrolls an identity at an organisation's Fabric CA, with its role as a certificate
-# attribute: `enroll.sh ORG NAME ROLE [--emergency]`. ROLE is one of hospital-gateway, clinician,
+# attribute: `enroll.sh ORG NAME ROLE [--emergency]`. ROLE is one of hospital-gateway, ehr, clinician, agent,
 # patient, researcher, admin. The identity lands in $PHR_STATE/orgs/ORG/identities/NAME.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PHR_ROOT/network/scripts/identities.sh"
 [[ $# -ge 3 ]] || die "usage: enroll.sh ORG NAME ROLE [--emergency]"
 org="$1" name="$2" role="$3"
 [[ "$name" =~ ^[a-z][a-z0-9-]{1,40}$ ]] || die "NAME must be lower-case letters, digits and dashes"
-case "$role" in hospital-gateway | clinician | patient | researcher | admin) ;; *) die "unknown role $role" ;; esac
+case "$role" in hospital-gateway | ehr | clinician | agent | patient | researcher | admin) ;; *) die "unknown role $role" ;; esac
 source_topology
 load_fabric
 attrs="phr.role=$role:ecert"

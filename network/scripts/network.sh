@@ -63,7 +63,16 @@ enroll_all() {
     hosts="$(v "HOSPITAL_${h}_PEER_HOST"),localhost,127.0.0.1"
     enroll_identity "$h" peer0 peer "" "$hosts" && { step "$h/peer0"; changed; }
     enroll_identity "$h" orgadmin admin "phr.role=admin:ecert" "localhost" && { step "$h/orgadmin (role admin)"; changed; }
-    enroll_identity "$h" gateway client "phr.role=hospital-gateway:ecert" "localhost" && { step "$h/gateway (role hospital-gateway)"; changed; }
+    hosts="$(v "HOSPITAL_${h}_GW_HOST"),localhost,127.0.0.1"
+    # A state from before the gateways existed has a gateway TLS certificate without the gateway's host.
+    if [[ -f "$(id_dir "$h" gateway)/tls/server.crt" ]] && ! node -e '
+      const c = new (require("crypto").X509Certificate)(require("fs").readFileSync(process.argv[1]));
+      const h = process.argv[2]; process.exit((/^[0-9.]+$/.test(h) ? c.checkIP(h) : c.checkHost(h)) ? 0 : 1);
+    ' "$(id_dir "$h" gateway)/tls/server.crt" "$(v "HOSPITAL_${h}_GW_HOST")"; then
+      rm -rf "$(id_dir "$h" gateway)"
+    fi
+    enroll_identity "$h" gateway client "phr.role=hospital-gateway:ecert" "$hosts" && { step "$h/gateway (role hospital-gateway, TLS for the FHIR gateway)"; changed; }
+    enroll_identity "$h" ehr client "phr.role=ehr:ecert" "localhost" && { step "$h/ehr (role ehr: an EHR system's client certificate)"; changed; }
     enroll_identity "$h" chaincode client "" "$(v "HOSPITAL_${h}_CC_HOST"),localhost,127.0.0.1" && { step "$h/chaincode (TLS server)"; changed; }
   done
   enroll_identity patients orgadmin admin "" "localhost" && { step "patients/orgadmin"; changed; }
@@ -213,6 +222,20 @@ wait_endorsable() {
   done_ "every hospital's peer can gather a majority of endorsements"
 }
 
+start_gateways() {
+  phase "FHIR gateways (mutual TLS)"
+  local h url
+  for h in "${PHR_HOSPITALS[@]}"; do
+    node "$PHR_ROOT/network/dist/cli.js" gateway-config --topology "$PHR_TOPOLOGY" --state "$PHR_STATE" --hospital "$h" >/dev/null
+    ensure_started "gateway.$h" gateway.sh "$h"
+  done
+  for h in "${PHR_HOSPITALS[@]}"; do
+    url="https://$(v "HOSPITAL_${h}_GW_HOST"):$(v "HOSPITAL_${h}_GW_PORT")"
+    wait_https "gateway.$h" "$url/healthz" "$(ca_cert "$h")" 60
+    done_ "gateway.$h healthy at $url/fhir"
+  done
+}
+
 summary() {
   phase "Endpoints"
   node "$PHR_ROOT/network/dist/cli.js" endpoints --topology "$PHR_TOPOLOGY" | sed 's/^/    /'
@@ -226,6 +249,7 @@ summary() {
 
 all_process_names() {
   local h n org
+  for h in "${PHR_HOSPITALS[@]}"; do echo "gateway.$h"; done
   for h in "${PHR_HOSPITALS[@]}"; do echo "chaincode.$h"; done
   for h in "${PHR_HOSPITALS[@]}"; do echo "peer0.$h"; done
   for n in "${PHR_ORDERERS[@]}"; do echo "$n"; done
@@ -242,6 +266,7 @@ cmd_up() {
   start_orderers
   start_peers
   deploy_chaincode
+  start_gateways
   summary
 }
 

@@ -3,18 +3,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configtx } from './configtx';
+import { gatewayConfig } from './gateway-config';
 import { toShellEnv } from './shell-env';
 import { allEndpoints, loadTopology, TopologyError } from './topology';
 
 const USAGE = `usage: phr-topology <command> --topology FILE [--state DIR]
   env        print the topology as bash variables
   configtx   write DIR/channel/configtx.yaml for configtxgen
-  endpoints  print every endpoint, one per line`;
+  endpoints  print every endpoint, one per line
+  gateway-config --hospital NAME   write DIR/gateways/NAME/gateway.json`;
 
 function main(): void {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { topology: { type: 'string' }, state: { type: 'string' } },
+    options: { topology: { type: 'string' }, state: { type: 'string' }, hospital: { type: 'string' } },
   });
   const [command] = positionals;
   if (!command || !values.topology) throw new TopologyError(USAGE);
@@ -28,6 +30,16 @@ function main(): void {
       const dir = join(values.state, 'channel');
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'configtx.yaml'), configtx(topology, values.state));
+      return;
+    }
+    case 'gateway-config': {
+      if (!values.state || !values.hospital)
+        throw new TopologyError('gateway-config needs --state DIR --hospital NAME');
+      const dir = join(values.state, 'gateways', values.hospital);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, 'gateway.json');
+      writeFileSync(file, JSON.stringify(gatewayConfig(topology, values.state, values.hospital), null, 2) + '\n');
+      process.stdout.write(`${file}\n`);
       return;
     }
     case 'endpoints':

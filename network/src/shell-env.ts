@@ -58,6 +58,8 @@ export function toShellEnv(t: Topology): string {
     set(`HOSPITAL_${h.name}_PEER_OPS_PORT`, h.peer.operationsPort);
     set(`HOSPITAL_${h.name}_CC_HOST`, h.chaincodeServer.host);
     set(`HOSPITAL_${h.name}_CC_PORT`, h.chaincodeServer.port);
+    set(`HOSPITAL_${h.name}_GW_HOST`, h.gateway.host);
+    set(`HOSPITAL_${h.name}_GW_PORT`, h.gateway.port);
   }
   return lines.join('\n') + '\n';
 }

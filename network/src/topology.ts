@@ -25,6 +25,8 @@ export interface Hospital {
   ca: CaNode;
   peer: PeerNode;
   chaincodeServer: Endpoint;
+  /** The hospital's FHIR gateway (HTTPS, mutual TLS). */
+  gateway: Endpoint;
 }
 export interface Topology {
   channel: string;
@@ -107,6 +109,7 @@ export function parseTopology(text: string, source = 'topology'): Topology {
       const o = obj(h, p);
       const peer = obj(o.peer, `${p}.peer`);
       const cc = obj(o.chaincodeServer, `${p}.chaincodeServer`);
+      const gw = obj(o.gateway, `${p}.gateway`);
       return {
         name: str(o.name, `${p}.name`, NAME, 'lower-case letters and digits'),
         mspId: str(o.mspId, `${p}.mspId`, MSP, 'an MSP ID ending in MSP'),
@@ -127,6 +130,7 @@ export function parseTopology(text: string, source = 'topology'): Topology {
           host: host(cc.host, `${p}.chaincodeServer.host`),
           port: port(cc.port, `${p}.chaincodeServer.port`),
         },
+        gateway: { host: host(gw.host, `${p}.gateway.host`), port: port(gw.port, `${p}.gateway.port`) },
       };
     }),
     patients: {
@@ -184,6 +188,7 @@ export function allEndpoints(t: Topology): [string, string, number][] {
       [`peer0.${h.name} chaincode listener`, h.peer.host, h.peer.chaincodeListenPort],
       [`peer0.${h.name} operations`, h.peer.host, h.peer.operationsPort],
       [`chaincode.${h.name}`, h.chaincodeServer.host, h.chaincodeServer.port],
+      [`gateway.${h.name}`, h.gateway.host, h.gateway.port],
     );
   }
   return out;

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { PatientRecord } from '@phr/common';
+import { ClientCertificateAuthenticator } from './auth/client-certificate';
+import type { GatewayConfig } from './config';
+import { FhirValidator } from './fhir/validation';
+import { createApp } from './http/app';
+import { IdentityStore } from './identity/identity-store';
+import { KeyedHash } from './identity/keyed-hash';
+import { PatientDirectory } from './identity/patient-directory';
+import { IngestService } from './ingest/ingest-service';
+import { FabricLedger } from './ledger/fabric-ledger';
+import type { LedgerPort } from './ledger/ledger-port';
+import { NoLedger } from './ledger/no-ledger';
+import { OutboxWorker } from './ledger/outbox-worker';
+import { createLogger, type Logger } from './logger';
+import { MailboxStore } from './mailbox';
+import { createNotifier } from './notify';
+import { openDatabase } from './store/database';
+import { DeliveryStore } from './store/delivery-store';
+import { StandardizedDb } from './store/standardized-db';
+
+export const GATEWAY_VERSION = '0.1.0';
+
+export interface GatewayOptions {
+  /** Replaces the ledger the config names (tests: a ledger that can be switched off). */
+  ledger?: LedgerPort;
+  /** Patients known to `ledger.mode: none`. */
+  patients?: ReadonlyMap<string, PatientRecord>;
+  logger?: Logger;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  server: Server;
+  ingest: IngestService;
+  outbox: OutboxWorker;
+  deliveries: DeliveryStore;
+  standardized: StandardizedDb;
+  mailbox: MailboxStore;
+  ledger: LedgerPort;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+/** Builds every part from the config, listens, and starts the outbox. */
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  const identity = {
+    mspId: config.hospital.mspId,
+    certificatePem: readFileSync(config.identity.certFile, 'utf8'),
+    privateKeyPem: readFileSync(config.identity.keyFile, 'utf8'),
+  };
+  const ledger: LedgerPort =
+    options.ledger ??
+    (config.ledger.mode === 'fabric'
+      ? new FabricLedger({
+          peer: {
+            address: config.ledger.peer.address,
+            tlsRootCertPem: readFileSync(config.ledger.peer.tlsCaFile, 'utf8'),
+            ...(config.ledger.peer.serverNameOverride
+              ? { serverNameOverride: config.ledger.peer.serverNameOverride }
+              : {}),
+          },
+          identity,
+          channel: config.ledger.channel,
+          chaincode: config.ledger.chaincode,
+        })
+      : new NoLedger(options.patients ?? new Map(), config.hospital.mspId));
+  if (ledger.mode === 'none') log.warn('ledger.mode is none: NOTHING is committed to a ledger (benchmarks only)');
+
+  const db = openDatabase(join(config.dataDir, 'gateway.db'));
+  const keyed = KeyedHash.loadOrCreate(join(config.dataDir, 'gateway.key'));
+  const deliveries = new DeliveryStore(db);
+  const standardized = new StandardizedDb(db);
+  const mailbox = new MailboxStore(db);
+  const identities = new IdentityStore(db, keyed);
+  const patients = new PatientDirectory(db, ledger);
+  const outbox = new OutboxWorker(deliveries, ledger, log, {
+    concurrency: config.ledger.mode === 'fabric' ? config.ledger.concurrency : 64,
+    retryMinMs: config.outbox.retryMinMs,
+    retryMaxMs: config.outbox.retryMaxMs,
+  });
+  const notify = createNotifier({ db, mailbox, log, ...(config.notifier.fcm ? { fcm: config.notifier.fcm } : {}) });
+  const validator = FhirValidator.create();
+  const ingest = new IngestService({
+    db,
+    validator,
+    identities,
+    patients,
+    ledger,
+    deliveries,
+    standardized,
+    mailbox,
+    outbox,
+    keyed,
+    signer: { certificatePem: identity.certificatePem, privateKeyPem: identity.privateKeyPem },
+    hospitalMspId: config.hospital.mspId,
+    maxEntries: config.limits.maxEntries,
+    log,
+  });
+
+  const authenticator = new ClientCertificateAuthenticator(
+    config.trustedIssuers.map((t) => ({ mspId: t.mspId, caPem: readFileSync(t.caFile, 'utf8') })),
+  );
+  const startedAt = new Date().toISOString();
+  const server = createServer({
+    cert: readFileSync(config.tls.certFile),
+    key: readFileSync(config.tls.keyFile),
+    ca: config.trustedIssuers.map((t) => readFileSync(t.caFile)),
+    requestCert: true,
+    // Untrusted or missing client certificates still complete the handshake, so that they get a
+    // 401 OperationOutcome instead of a bare TLS alert.
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = config.publicUrl ?? `https://${config.listen.host}:${port}`;
+  const app = createApp({
+    hospital: config.hospital,
+    baseUrl,
+    version: GATEWAY_VERSION,
+    startedAt,
+    limits: { maxBundleBytes: config.limits.maxBundleBytes, maxDepth: config.limits.maxDepth },
+    authenticator,
+    ingest,
+    identities,
+    patients,
+    mailbox,
+    wakeups: notify.wakeups,
+    log,
+  });
+  server.on('request', app);
+  outbox.start();
+  log.info({ url: baseUrl, hospital: config.hospital.mspId, ledger: ledger.mode }, 'gateway listening');
+
+  let closed = false;
+  return {
+    url: baseUrl,
+    port,
+    server,
+    ingest,
+    outbox,
+    deliveries,
+    standardized,
+    mailbox,
+    ledger,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await outbox.stop();
+      await notify.close();
+      if (!options.ledger) ledger.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import express, { type Express } from 'express';
+import { badRequest, isPseudonym, notFoundError, Roles } from '@phr/common';
+import type { ClientCertificateAuthenticator } from '../auth/client-certificate';
+import { capabilityStatement } from '../fhir/capability-statement';
+import type { IdentityStore } from '../identity/identity-store';
+import type { PatientDirectory } from '../identity/patient-directory';
+import type { IngestService } from '../ingest/ingest-service';
+import type { Logger } from '../logger';
+import { mailboxRouter, type MailboxStore } from '../mailbox';
+import type { WakeupRegistry } from '../notify';
+import { authenticate, principalOf, requireRole } from './authenticate';
+import { errorHandler, FHIR_JSON, notFoundHandler } from './error-handler';
+import { fhirJsonBody } from './fhir-body';
+
+export interface AppDeps {
+  hospital: { name: string; mspId: string; displayName: string };
+  baseUrl: string;
+  version: string;
+  startedAt: string;
+  limits: { maxBundleBytes: number; maxDepth: number };
+  authenticator: ClientCertificateAuthenticator;
+  ingest: IngestService;
+  identities: IdentityStore;
+  patients: PatientDirectory;
+  mailbox: MailboxStore;
+  wakeups: WakeupRegistry;
+  log: Logger;
+}
+
+/** The gateway's HTTP surface: a thin Express layer over the services. */
+export function createApp(d: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // Liveness for the network scripts: says nothing but "up".
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'OK' });
+  });
+
+  app.use(authenticate(d.authenticator));
+  const raw = express.raw({ type: () => true, limit: d.limits.maxBundleBytes });
+  const json = express.json({ limit: '64kb', type: () => true });
+
+  app.get('/fhir/metadata', (_req, res) => {
+    res
+      .type(FHIR_JSON)
+      .send(
+        JSON.stringify(
+          capabilityStatement({
+            baseUrl: `${d.baseUrl}/fhir`,
+            hospitalName: d.hospital.displayName,
+            softwareVersion: d.version,
+            startedAt: d.startedAt,
+          }),
+        ),
+      );
+  });
+
+  app.post('/fhir', raw, async (req, res) => {
+    const principal = requireRole(res, [Roles.Ehr], d.hospital.mspId);
+    const bundle = fhirJsonBody(req, { maxBytes: d.limits.maxBundleBytes, maxDepth: d.limits.maxDepth });
+    const result = await d.ingest.ingest(bundle, principal);
+    if (result.deliveryId) res.setHeader('Content-Location', `${d.baseUrl}/deliveries/${result.deliveryId}`);
+    res.status(result.status).type(FHIR_JSON).send(JSON.stringify(result.body));
+  });
+
+  app.get('/deliveries/:deliveryId', (req, res) => {
+    requireRole(res, [Roles.Ehr, Roles.Admin], d.hospital.mspId);
+    const receipt = d.ingest.receipt(String(req.params.deliveryId));
+    if (!receipt) throw notFoundError('no such delivery at this gateway');
+    res.json(receipt);
+  });
+
+  // Identity layer: the patient's agent asks for a link code; the hospital's admin links an MRN with it.
+  app.post('/identity/link-codes', json, async (req, res) => {
+    const pseudonym = (req.body as { pseudonym?: unknown })?.pseudonym;
+    if (!isPseudonym(pseudonym)) throw badRequest('pseudonym is required', ['pseudonym']);
+    await d.patients.authorizeOwner(principalOf(res), pseudonym);
+    res.status(201).json(d.identities.issueLinkCode(pseudonym));
+  });
+
+  app.post('/identity/links', json, (req, res) => {
+    const admin = requireRole(res, [Roles.Admin], d.hospital.mspId);
+    const { identifier, code } = parseLinkBody(req.body);
+    const link = d.identities.link(identifier, code, admin.id);
+    d.log.info({ admin: admin.id, created: link.created }, 'patient linked');
+    res.status(link.created ? 201 : 200).json({ pseudonym: link.pseudonym, linkedAt: link.linkedAt });
+  });
+
+  app.delete('/identity/links', json, (req, res) => {
+    requireRole(res, [Roles.Admin], d.hospital.mspId);
+    const identifier = parseIdentifier((req.body as { identifier?: unknown })?.identifier);
+    d.identities.unlink(identifier);
+    res.status(204).end();
+  });
+
+  app.use(
+    '/mailbox',
+    mailboxRouter({
+      store: d.mailbox,
+      wakeups: d.wakeups,
+      authorizePatient: async (_req, res, pseudonym) => {
+        await d.patients.authorizeOwner(principalOf(res), pseudonym);
+      },
+      log: d.log,
+    }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(d.log));
+  return app;
+}
+
+function parseLinkBody(body: unknown): { identifier: { system: string; value: string }; code: string } {
+  const b = (body ?? {}) as { identifier?: unknown; code?: unknown };
+  if (typeof b.code !== 'string' || b.code.length < 6 || b.code.length > 32)
+    throw badRequest('code is required', ['code']);
+  return { identifier: parseIdentifier(b.identifier), code: b.code };
+}
+
+function parseIdentifier(x: unknown): { system: string; value: string } {
+  const i = (x ?? {}) as { system?: unknown; value?: unknown };
+  if (typeof i.system !== 'string' || !i.system || typeof i.value !== 'string' || !i.value || i.value.length > 256) {
+    throw badRequest('identifier.system and identifier.value (the MRN) are required', ['identifier']);
+  }
+  return { system: i.system, value: i.value };
+}

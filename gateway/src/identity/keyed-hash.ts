@@ -1,0 +1,29 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The gateway's local secret for keyed hashes of MRNs and bundle contents: the database then holds
+ * no MRN and no unsalted hash of health data, and a copy of it is useless without this key.
+ */
+export class KeyedHash {
+  private constructor(private readonly key: Buffer) {}
+
+  static loadOrCreate(file: string): KeyedHash {
+    if (!existsSync(file)) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+    }
+    const key = readFileSync(file);
+    if (key.length !== 32) throw new Error(`${file} must hold a 32-byte key`);
+    return new KeyedHash(key);
+  }
+
+  static fromKey(key: Buffer): KeyedHash {
+    return new KeyedHash(Buffer.from(key));
+  }
+
+  hash(domain: string, value: string | Uint8Array): string {
+    return createHmac('sha256', this.key).update(domain).update('\0').update(value).digest('hex');
+  }
+}

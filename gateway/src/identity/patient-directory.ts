@@ -1,0 +1,93 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { FhirError, forbiddenError, Roles, unprocessable, type PatientRecord } from '@phr/common';
+import { LedgerError } from '@phr/ledger-client';
+import type { Principal } from '../auth/principal';
+import type { LedgerPort } from '../ledger/ledger-port';
+
+/**
+ * Patients' ledger records (public keys, owner) as this gateway last saw them. Fresh records come
+ * from the ledger; when the ledger is away, the last stored copy keeps ingest going.
+ */
+export class PatientDirectory {
+  private readonly upsert: StatementSync;
+  private readonly select: StatementSync;
+  private readonly memory = new Map<string, { record: PatientRecord; fetchedAt: number }>();
+
+  constructor(
+    db: DatabaseSync,
+    private readonly ledger: LedgerPort,
+    private readonly maxAgeMs = 30_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    db.exec(`CREATE TABLE IF NOT EXISTS patients (
+      pseudonym TEXT PRIMARY KEY, record_json TEXT NOT NULL, fetched_at INTEGER NOT NULL)`);
+    this.upsert = db.prepare(
+      `INSERT INTO patients (pseudonym, record_json, fetched_at) VALUES (?, ?, ?)
+       ON CONFLICT (pseudonym) DO UPDATE SET record_json = excluded.record_json, fetched_at = excluded.fetched_at`,
+    );
+    this.select = db.prepare('SELECT record_json, fetched_at FROM patients WHERE pseudonym = ?');
+  }
+
+  /** The patient's record: cached if fresh, else the ledger's, else (ledger away) the last copy. */
+  async get(pseudonym: string): Promise<PatientRecord | undefined> {
+    const cached = this.memory.get(pseudonym) ?? this.stored(pseudonym);
+    if (cached && this.now() - cached.fetchedAt < this.maxAgeMs) return cached.record;
+    try {
+      const record = await this.ledger.readPatient(pseudonym);
+      if (record) this.remember(record);
+      return record;
+    } catch (err) {
+      if (cached && err instanceof LedgerError && err.code !== 'NOT_FOUND') return cached.record;
+      throw err;
+    }
+  }
+
+  /** For the ingest path: a registered patient, or a 422/503 that says why not. */
+  async require(pseudonym: string): Promise<PatientRecord> {
+    let record: PatientRecord | undefined;
+    try {
+      record = await this.get(pseudonym);
+    } catch (err) {
+      throw new FhirError(
+        503,
+        [
+          {
+            severity: 'error',
+            code: 'transient',
+            diagnostics: 'the ledger is unreachable and this patient is not known here yet; retry later',
+          },
+        ],
+        { cause: err },
+      );
+    }
+    if (!record) throw unprocessable('the linked patient is not registered on the ledger');
+    return record;
+  }
+
+  /** A patient principal acting for `pseudonym` must be the identity that registered it. */
+  async authorizeOwner(principal: Principal, pseudonym: string): Promise<PatientRecord> {
+    if (principal.role !== Roles.Patient) throw forbiddenError('only the patient may do this');
+    let record: PatientRecord | undefined;
+    try {
+      record = await this.get(pseudonym);
+    } catch (err) {
+      throw new FhirError(503, 'the ledger is unreachable; retry later', { cause: err });
+    }
+    if (!record || record.owner !== principal.id) throw forbiddenError('this pseudonym is not yours');
+    return record;
+  }
+
+  private stored(pseudonym: string): { record: PatientRecord; fetchedAt: number } | undefined {
+    const row = this.select.get(pseudonym) as { record_json: string; fetched_at: number } | undefined;
+    if (!row) return undefined;
+    const entry = { record: JSON.parse(row.record_json) as PatientRecord, fetchedAt: row.fetched_at };
+    this.memory.set(pseudonym, entry);
+    return entry;
+  }
+
+  private remember(record: PatientRecord): void {
+    const fetchedAt = this.now();
+    this.memory.set(record.pseudonym, { record, fetchedAt });
+    this.upsert.run(record.pseudonym, JSON.stringify(record), fetchedAt);
+  }
+}

@@ -1,0 +1,12 @@
+export { ClientCertificateAuthenticator, type TrustedIssuer } from './auth/client-certificate';
+export type { Principal } from './auth/principal';
+export { configSchema, ConfigError, loadConfig, parseConfig, type GatewayConfig } from './config';
+export { GATEWAY_VERSION, startGateway, type GatewayOptions, type RunningGateway } from './gateway';
+export {
+  DELIVERY_IDENTIFIER_SYSTEM,
+  readReceipt,
+  RECEIPT_EXTENSION_URL,
+  type DeliveryReceipt,
+} from './ingest/bundle-response';
+export type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger/ledger-port';
+export { createLogger, type Logger } from './logger';

@@ -1,0 +1,49 @@
+import { CATEGORY_PATTERN } from '@phr/common';
+import { categoriesOf, categoriesOfAll, DATA_CATEGORIES } from './categories';
+
+const OBS_CAT = 'http://terminology.hl7.org/CodeSystem/observation-category';
+const obs = (...codes: string[]) => ({
+  resourceType: 'Observation',
+  category: codes.map((code) => ({ coding: [{ system: OBS_CAT, code }] })),
+});
+
+describe('categories', () => {
+  it('has a vocabulary that fits the ledger pattern', () => {
+    for (const c of DATA_CATEGORIES) expect(c).toMatch(CATEGORY_PATTERN);
+  });
+
+  it('maps observation categories directly and falls back to other', () => {
+    expect(categoriesOf(obs('vital-signs'))).toEqual(['vital-signs']);
+    expect(categoriesOf(obs('social-history', 'laboratory'))).toEqual(['laboratory', 'social-history']);
+    expect(categoriesOf(obs('made-up'))).toEqual(['other']);
+    expect(categoriesOf({ resourceType: 'Observation' })).toEqual(['other']);
+    // a category code from another system is not an observation category
+    expect(
+      categoriesOf({ resourceType: 'Observation', category: [{ coding: [{ system: 'urn:x', code: 'laboratory' }] }] }),
+    ).toEqual(['other']);
+  });
+
+  it('adds the diagnostic service section of a DiagnosticReport', () => {
+    const report = {
+      resourceType: 'DiagnosticReport',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: 'RAD' }] }],
+    };
+    expect(categoriesOf(report)).toEqual(['diagnostic-report', 'imaging']);
+  });
+
+  it('maps resource types and unknown types', () => {
+    expect(categoriesOf({ resourceType: 'Patient' })).toEqual(['demographics']);
+    expect(categoriesOf({ resourceType: 'ExplanationOfBenefit' })).toEqual(['claim']);
+    expect(categoriesOf({ resourceType: 'MedicationRequest' })).toEqual(['medication']);
+    expect(categoriesOf({ resourceType: 'Basic' })).toEqual(['other']);
+    // inherited Object properties are not resource types
+    expect(categoriesOf({ resourceType: 'constructor' })).toEqual(['other']);
+  });
+
+  it('unions a delivery', () => {
+    expect(categoriesOfAll([obs('laboratory'), { resourceType: 'Patient' }, obs('laboratory')])).toEqual([
+      'demographics',
+      'laboratory',
+    ]);
+  });
+});

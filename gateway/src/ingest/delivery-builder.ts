@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeliveryTree,
+  elementLeafHash,
+  newSalt,
+  type DataElement,
+  type DeliveredSegment,
+  type DeliveryPayload,
+} from '@phr/common';
+import { categoriesOf, segmentResource } from './segmenter';
+
+export interface AcceptedResource {
+  /** Index of the entry in the posted bundle. */
+  entryIndex: number;
+  resource: Record<string, unknown>;
+  sourceId: string;
+}
+
+export interface BuiltSegment {
+  entryIndex: number;
+  segmentId: string;
+  resourceType: string;
+  elements: DataElement[];
+}
+
+export interface BuiltDelivery {
+  deliveryId: string;
+  merkleRoot: string;
+  elementCount: number;
+  categories: string[];
+  segments: BuiltSegment[];
+  payload: DeliveryPayload;
+}
+
+/**
+ * Splits resources into segments of data elements, salts and hashes every element, and builds the
+ * element → segment → delivery Merkle tree. Only the root leaves the gateway in the clear.
+ */
+export function buildDelivery(
+  resources: readonly AcceptedResource[],
+  pseudonym: string,
+  senderMspId: string,
+  now: Date,
+): BuiltDelivery {
+  const deliveryId = randomUUID();
+  const segments: BuiltSegment[] = [];
+  const delivered: DeliveredSegment[] = [];
+  const leaves: string[][] = [];
+  const categories = new Set<string>();
+  let elementCount = 0;
+  for (const r of resources) {
+    const segmentId = randomUUID();
+    const elements = segmentResource({ segmentId, resource: r.resource, sourceId: r.sourceId });
+    const salted = elements.map((element) => ({ element, salt: newSalt() }));
+    leaves.push(salted.map((e) => elementLeafHash(e.element, e.salt)));
+    const resourceType = String(r.resource.resourceType);
+    segments.push({ entryIndex: r.entryIndex, segmentId, resourceType, elements });
+    delivered.push({ segmentId, resourceType, sourceId: r.sourceId, elements: salted });
+    for (const c of categoriesOf(r.resource)) categories.add(c);
+    elementCount += elements.length;
+  }
+  const tree = new DeliveryTree(leaves);
+  const sortedCategories = [...categories].sort();
+  return {
+    deliveryId,
+    merkleRoot: tree.root,
+    elementCount,
+    categories: sortedCategories,
+    segments,
+    payload: {
+      version: 1,
+      deliveryId,
+      pseudonym,
+      sender: senderMspId,
+      createdAt: now.toISOString(),
+      merkleRoot: tree.root,
+      categories: sortedCategories,
+      segments: delivered,
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { canonicalJson, type DeliveryRecord, type PatientRecord } from '@phr/common';
+import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger-port';
+
+/** The hospital's own peer, under the hospital gateway identity. One gRPC channel for the process. */
+export class FabricLedger implements LedgerPort {
+  readonly mode = 'fabric';
+  private readonly client: LedgerClient;
+
+  constructor(options: { peer: PeerEndpoint; identity: LedgerIdentity; channel: string; chaincode: string }) {
+    // Reads sit on the request path of an ingest only when the patient is not cached: keep them short.
+    this.client = LedgerClient.connect({ ...options, deadlines: { evaluateMs: 3_000, endorseMs: 10_000 } });
+  }
+
+  prepareDelivery(c: DeliveryCommitment): Promise<PreparedCommit> {
+    return this.client.prepare('Commitments', 'RecordDelivery', deliveryArgs(c));
+  }
+
+  async submit(prepared: PreparedCommit): Promise<CommitResult> {
+    if (!prepared.proposal || !prepared.signature) {
+      throw new LedgerError('LEDGER_ERROR', `transaction ${prepared.transactionId} has no signed proposal`);
+    }
+    const result = await this.client.submitPrepared({
+      transactionId: prepared.transactionId,
+      proposal: prepared.proposal,
+      signature: prepared.signature,
+    });
+    return { transactionId: result.transactionId, blockNumber: result.blockNumber };
+  }
+
+  async readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    return this.readOrUndefined<DeliveryRecord>('Commitments', 'ReadDelivery', deliveryId);
+  }
+
+  async readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
+    return this.readOrUndefined<PatientRecord>('PatientRegistry', 'ReadPatient', pseudonym);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private async readOrUndefined<T>(contract: string, fn: string, arg: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await this.client.evaluate(contract, fn, [arg])) as T;
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+}
+
+export function deliveryArgs(c: DeliveryCommitment): string[] {
+  return [
+    c.deliveryId,
+    c.pseudonym,
+    c.merkleRoot,
+    String(c.elementCount),
+    String(c.segmentCount),
+    canonicalJson([...c.categories].sort()),
+  ];
+}

@@ -1,0 +1,39 @@
+import type { DeliveryRecord, PatientRecord } from '@phr/common';
+
+/** What one delivery puts on the ledger: a Merkle root and counts, never data. */
+export interface DeliveryCommitment {
+  deliveryId: string;
+  pseudonym: string;
+  merkleRoot: string;
+  elementCount: number;
+  segmentCount: number;
+  categories: string[];
+}
+
+/**
+ * A commitment made ready to send while the request is still open: its transaction id goes into
+ * the receipt at once, and the same signed bytes are what the outbox sends, however late.
+ */
+export interface PreparedCommit {
+  transactionId: string;
+  proposal?: Uint8Array;
+  signature?: Uint8Array;
+}
+
+export interface CommitResult {
+  transactionId: string;
+  blockNumber?: bigint;
+}
+
+/**
+ * The gateway's view of the ledger. Errors are `LedgerError`s from @phr/ledger-client, whose
+ * `retryable` flag tells the outbox whether to try again later.
+ */
+export interface LedgerPort {
+  readonly mode: 'fabric' | 'none';
+  prepareDelivery(commitment: DeliveryCommitment): Promise<PreparedCommit>;
+  submit(prepared: PreparedCommit, commitment: DeliveryCommitment): Promise<CommitResult>;
+  readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
+  readPatient(pseudonym: string): Promise<PatientRecord | undefined>;
+  close(): void;
+}

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { DeliveryRecord, PatientRecord } from '@phr/common';
+import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger-port';
+
+/**
+ * No ledger at all: commits succeed at once and patients come from a fixed list. Only for the
+ * ingest benchmark, which measures the ledger's overhead by running the same pipeline with and
+ * without it; `ledger.mode: none` in a config says so loudly in the logs.
+ */
+export class NoLedger implements LedgerPort {
+  readonly mode = 'none';
+  private readonly deliveries = new Map<string, DeliveryRecord>();
+
+  constructor(
+    private readonly patients: ReadonlyMap<string, PatientRecord>,
+    private readonly senderMspId: string,
+  ) {}
+
+  prepareDelivery(): Promise<PreparedCommit> {
+    return Promise.resolve({ transactionId: randomBytes(32).toString('hex') });
+  }
+
+  submit(prepared: PreparedCommit, c: DeliveryCommitment): Promise<CommitResult> {
+    const now = new Date().toISOString();
+    this.deliveries.set(c.deliveryId, {
+      docType: 'delivery',
+      ...c,
+      sender: this.senderMspId,
+      senderIdentity: 'none',
+      status: 'waiting',
+      recordedAt: now,
+      updatedAt: now,
+    });
+    return Promise.resolve({ transactionId: prepared.transactionId });
+  }
+
+  readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    return Promise.resolve(this.deliveries.get(deliveryId));
+  }
+
+  readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
+    return Promise.resolve(this.patients.get(pseudonym));
+  }
+
+  close(): void {}
+}

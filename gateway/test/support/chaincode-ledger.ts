@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import type { DeliveryRecord, PatientRecord } from '@phr/common';
+import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-client';
+import { CommitmentsContract } from '../../../chaincode/src/commitments';
+import { PatientRegistryContract } from '../../../chaincode/src/patient-registry';
+import { FakeLedger } from '../../../chaincode/src/testing/fake-ledger';
+import { deliveryArgs } from '../../src/ledger/fabric-ledger';
+import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from '../../src/ledger/ledger-port';
+
+export interface Identity {
+  mspId: string;
+  certificatePem: string;
+}
+
+/**
+ * The real chaincode contracts on chaincode's in-memory ledger (Fabric's transaction semantics,
+ * real certificates), for gateway tests that must run where no Fabric network can. It can be
+ * switched off to play a ledger outage, and it refuses a transaction id it has seen, as Fabric does.
+ */
+export class ChaincodeLedger implements LedgerPort {
+  readonly mode = 'fabric';
+  readonly world = new FakeLedger();
+  readonly registry = new PatientRegistryContract();
+  readonly commitments = new CommitmentsContract();
+  available = true;
+  submissions = 0;
+  private readonly spent = new Set<string>();
+
+  constructor(private readonly gateway: Identity) {}
+
+  async registerPatient(patient: Identity, pseudonym: string, encryptionPublicKey: string): Promise<PatientRecord> {
+    return this.world.call<PatientRecord>(
+      this.registry,
+      'Register',
+      [pseudonym, encryptionPublicKey, 'X25519'],
+      patient,
+    );
+  }
+
+  prepareDelivery(): Promise<PreparedCommit> {
+    return Promise.resolve({ transactionId: randomBytes(32).toString('hex') });
+  }
+
+  async submit(prepared: PreparedCommit, c: DeliveryCommitment): Promise<CommitResult> {
+    this.up();
+    if (this.spent.has(prepared.transactionId)) {
+      throw new LedgerError('LEDGER_ERROR', `duplicate transaction found [${prepared.transactionId}]`);
+    }
+    this.submissions += 1;
+    // Fabric's contract runtime turns string arguments into the declared parameter types; the
+    // in-memory ledger calls the function directly, so the numbers are converted here.
+    const args = deliveryArgs(c).map((a, i) => (i === 3 || i === 4 ? Number(a) : a));
+    await this.run(() => this.world.invoke(this.commitments, 'RecordDelivery', args, this.gateway));
+    this.spent.add(prepared.transactionId);
+    return { transactionId: prepared.transactionId, blockNumber: BigInt(this.submissions) };
+  }
+
+  async readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    this.up();
+    return this.readOrUndefined<DeliveryRecord>(() =>
+      this.world.invoke(this.commitments, 'ReadDelivery', [deliveryId], this.gateway),
+    );
+  }
+
+  async readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
+    this.up();
+    return this.readOrUndefined<PatientRecord>(() =>
+      this.world.invoke(this.registry, 'ReadPatient', [pseudonym], this.gateway),
+    );
+  }
+
+  close(): void {}
+
+  private up(): void {
+    if (!this.available) throw new LedgerError('UNAVAILABLE', 'ledger unavailable: test outage');
+  }
+
+  private async readOrUndefined<T>(fn: () => Promise<string>): Promise<T | undefined> {
+    try {
+      return JSON.parse(await this.run(fn)) as T;
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
+  private async run(fn: () => Promise<string>): Promise<string> {
+    try {
+      return await fn();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const code = CHAINCODE_CODES.find((c) => message.includes(`${c}:`));
+      throw new LedgerError((code ?? 'LEDGER_ERROR') as ChaincodeCode, message, undefined, { cause: err });
+    }
+  }
+}

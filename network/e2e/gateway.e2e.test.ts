@@ -1,0 +1,220 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent } from 'undici';
+import { Client } from 'fhir-kit-client';
+import {
+  DeliveryTree,
+  elementLeafHash,
+  generateEncryptionKeyPair,
+  newPseudonym,
+  openEnvelope,
+  type DeliveryHistoryEntry,
+  type DeliveryPayload,
+  type DeliveryRecord,
+  type SealedEnvelope,
+} from '@phr/common';
+import { NetworkState } from '@phr/network';
+import { script } from './harness';
+
+const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
+const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
+
+interface Receipt {
+  deliveryId: string;
+  transactionId: string;
+  merkleRoot: string;
+  status: string;
+}
+
+function tlsAgent(org: string, identity: string, hospital: string): Agent {
+  const s = state();
+  const msp = join(s.identityDir(org, identity), 'msp');
+  const id = s.identity(org, identity);
+  void msp;
+  return new Agent({
+    connect: {
+      ca: readFileSync(join(s.dir, 'orgs', hospital, 'msp', 'cacerts', 'ca.pem'), 'utf8'),
+      cert: id.certificatePem,
+      key: id.privateKeyPem,
+    },
+  });
+}
+
+function gatewayUrl(hospital: string): string {
+  const h = state().topology.hospitals.find((x) => x.name === hospital)!;
+  return `https://${h.gateway.host}:${h.gateway.port}`;
+}
+
+async function call(
+  agent: Agent,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, {
+    method,
+    headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    dispatcher: agent,
+  } as RequestInit);
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+function receiptOf(bundle: unknown): Receipt {
+  const ext = (bundle as { meta: { extension: { extension: Record<string, unknown>[] }[] } }).meta.extension[0]!
+    .extension;
+  const get = (name: string) => {
+    const e = ext.find((x) => x.url === name)!;
+    return Object.entries(e).find(([k]) => k.startsWith('value'))![1] as string;
+  };
+  return {
+    deliveryId: get('deliveryId'),
+    transactionId: get('transactionId'),
+    merkleRoot: get('merkleRoot'),
+    status: get('status'),
+  };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('FHIR gateway on the real network', () => {
+  const agents: Agent[] = [];
+  const keys = generateEncryptionKeyPair('X25519');
+  const pseudonym = newPseudonym();
+  let ehr: Agent;
+  let admin: Agent;
+  let patient: Agent;
+
+  beforeAll(async () => {
+    await script('enroll.sh', 'patients', 'carol', 'patient');
+    const ledger = state().connect('patients', 'carol');
+    await ledger.submit('PatientRegistry', 'Register', [pseudonym, keys.publicKeyPem, 'X25519']);
+    ledger.close();
+    ehr = tlsAgent('hospital1', 'ehr', 'hospital1');
+    admin = tlsAgent('hospital1', 'orgadmin', 'hospital1');
+    patient = tlsAgent('patients', 'carol', 'hospital1');
+    agents.push(ehr, admin, patient);
+  });
+
+  afterAll(async () => {
+    for (const a of agents) await a.close();
+  });
+
+  const bundleFile = 'Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json';
+  const bundle = () =>
+    JSON.parse(readFileSync(join(FIXTURES, bundleFile), 'utf8')) as {
+      entry: {
+        resource: {
+          resourceType: string;
+          identifier?: { value: string; system: string; type?: { coding?: { code: string }[] } }[];
+        };
+      }[];
+    };
+  const mrn = () =>
+    bundle()
+      .entry.find((e) => e.resource.resourceType === 'Patient')!
+      .resource.identifier!.find((i) => i.type?.coding?.some((c) => c.code === 'MR'))!;
+
+  it("links the MRN with the patient's one-time code, takes a Synthea bundle and commits one root on the ledger", async () => {
+    const base = gatewayUrl('hospital1');
+    const code = await call(patient, 'POST', `${base}/identity/link-codes`, { pseudonym });
+    expect(code.status).toBe(201);
+    const link = await call(admin, 'POST', `${base}/identity/links`, {
+      identifier: { system: mrn().system, value: mrn().value },
+      code: (code.json as { code: string }).code,
+    });
+    expect(link.status).toBe(201);
+
+    const fhir = new Client({ baseUrl: `${base}/fhir`, requestOptions: { dispatcher: ehr } });
+    const meta = (await fhir.capabilityStatement()) as unknown as { fhirVersion: string };
+    expect(meta.fhirVersion).toBe('4.0.1');
+    const response = await fhir.transaction({ body: bundle() as never });
+    const receipt = receiptOf(response);
+    const committed = await until('commit', async () => {
+      const r = await call(ehr, 'GET', `${base}/deliveries/${receipt.deliveryId}`);
+      return (r.json as Receipt).status === 'committed' ? (r.json as Receipt) : undefined;
+    });
+    expect(committed.transactionId).toBe(receipt.transactionId);
+
+    // The other hospital's peer holds the same commitment: no health data, only the root and counts.
+    const h2 = state().connect('hospital2', 'gateway');
+    const onLedger = JSON.parse(
+      await h2.evaluate('Commitments', 'ReadDelivery', [receipt.deliveryId]),
+    ) as DeliveryRecord;
+    const history = JSON.parse(
+      await h2.evaluate('Commitments', 'DeliveryHistory', [receipt.deliveryId]),
+    ) as DeliveryHistoryEntry[];
+    h2.close();
+    expect(onLedger).toMatchObject({
+      pseudonym,
+      merkleRoot: receipt.merkleRoot,
+      sender: 'Hospital1MSP',
+      status: 'waiting',
+    });
+    expect(history.map((e) => e.txId)).toEqual([receipt.transactionId]);
+
+    // The patient's agent fetches the sealed delivery and recomputes the root the ledger holds.
+    const mail = await call(patient, 'GET', `${base}/mailbox/${pseudonym}/messages`);
+    expect(mail.status).toBe(200);
+    const message = (mail.json as { messages: { messageId: string; body: string }[] }).messages.find(
+      (m) => m.messageId === receipt.deliveryId,
+    )!;
+    const payload = JSON.parse(
+      openEnvelope(JSON.parse(message.body) as SealedEnvelope, keys.privateKeyPem, {
+        deliveryId: receipt.deliveryId,
+        pseudonym,
+        sender: 'Hospital1MSP',
+      }).toString('utf8'),
+    ) as DeliveryPayload;
+    const root = new DeliveryTree(
+      payload.segments.map((s) => s.elements.map((e) => elementLeafHash(e.element, e.salt))),
+    ).root;
+    expect(root).toBe(onLedger.merkleRoot);
+  });
+
+  it('keeps accepting while the orderers are down and commits exactly once when they return', async () => {
+    const base = gatewayUrl('hospital1');
+    const s = state();
+    const pids = s.topology.orderers.nodes.map((n) =>
+      Number(readFileSync(join(s.dir, 'pids', `${n.name}.pid`), 'utf8')),
+    );
+    for (const pid of pids) process.kill(-pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const b = bundle();
+    (b.entry[1] as unknown as { resource: { id: string } }).resource.id = 'outage-copy'; // new content: a new delivery
+    const res = await call(ehr, 'POST', `${base}/fhir`, b);
+    expect(res.status).toBe(200);
+    const receipt = receiptOf(res.json);
+    expect(receipt.status).toBe('queued');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(((await call(ehr, 'GET', `${base}/deliveries/${receipt.deliveryId}`)).json as Receipt).status).toBe(
+      'queued',
+    );
+
+    await script('network.sh', 'up');
+    await until(
+      'commit after the outage',
+      async () => {
+        const r = await call(ehr, 'GET', `${base}/deliveries/${receipt.deliveryId}`);
+        return (r.json as Receipt).status === 'committed' ? true : undefined;
+      },
+      120_000,
+    );
+    const h1 = state().connect('hospital1', 'gateway');
+    const history = JSON.parse(
+      await h1.evaluate('Commitments', 'DeliveryHistory', [receipt.deliveryId]),
+    ) as DeliveryHistoryEntry[];
+    h1.close();
+    expect(history).toHaveLength(1);
+  });
+});
