@@ -203,6 +203,8 @@ describe('gateway HTTP edge: authentication, content and limits', () => {
     }
     await h.gateway.outbox.idle();
     const after = h.gateway.deliveries.counts();
-    expect(after.committed + after.queued + after.failed).toBe(before.committed + before.queued + before.failed + Object.keys(KNOWN_GAPS).length);
+    expect(after.committed + after.queued + after.failed).toBe(
+      before.committed + before.queued + before.failed + Object.keys(KNOWN_GAPS).length,
+    );
   });
 });

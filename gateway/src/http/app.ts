@@ -43,18 +43,16 @@ export function createApp(d: AppDeps): Express {
   const json = express.json({ limit: '64kb', type: () => true });
 
   app.get('/fhir/metadata', (_req, res) => {
-    res
-      .type(FHIR_JSON)
-      .send(
-        JSON.stringify(
-          capabilityStatement({
-            baseUrl: `${d.baseUrl}/fhir`,
-            hospitalName: d.hospital.displayName,
-            softwareVersion: d.version,
-            startedAt: d.startedAt,
-          }),
-        ),
-      );
+    res.type(FHIR_JSON).send(
+      JSON.stringify(
+        capabilityStatement({
+          baseUrl: `${d.baseUrl}/fhir`,
+          hospitalName: d.hospital.displayName,
+          softwareVersion: d.version,
+          startedAt: d.startedAt,
+        }),
+      ),
+    );
   });
 
   app.post('/fhir', raw, async (req, res) => {
