@@ -22,7 +22,7 @@ import {
 } from '@phr/common';
 import { createLogger, parseConfig, readReceipt, startGateway, type RunningGateway } from '@phr/gateway';
 import { LedgerError } from '@phr/ledger-client';
-import { NetworkState, defaultStateDir, defaultTopologyFile } from '@phr/network';
+import { NetworkState, defaultStateDir, defaultTopologyFile, gatewayConfig } from '@phr/network';
 import { percentile, round, table } from './stats';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -106,34 +106,18 @@ async function main(): Promise<void> {
   };
 
   const work = mkdtempSync(join(tmpdir(), 'phr-bench-'));
-  const gw = join(org(hospital.name), 'identities', 'gateway');
-  const key = readdirSync(join(gw, 'msp', 'keystore')).find((f) => f.endsWith('_sk'))!;
-  const configFor = (mode: 'fabric' | 'none') =>
-    parseConfig({
-      hospital: { name: hospital.name, mspId: hospital.mspId, displayName: hospital.displayName },
+  // The config network-up writes for this hospital, on a free port, its own data and the ledger mode under test.
+  const configFor = (mode: 'fabric' | 'none') => {
+    return parseConfig({
+      ...gatewayConfig(net.topology, net.dir, hospital.name),
+      publicUrl: undefined,
       listen: { host: '127.0.0.1', port: 0 },
-      tls: { certFile: join(gw, 'tls', 'server.crt'), keyFile: join(gw, 'tls', 'server.key') },
-      identity: { certFile: join(gw, 'msp', 'signcerts', 'cert.pem'), keyFile: join(gw, 'msp', 'keystore', key) },
-      trustedIssuers: [
-        { mspId: hospital.mspId, caFile: join(org(hospital.name), 'msp', 'cacerts', 'ca.pem') },
-        { mspId: net.topology.patients.mspId, caFile: join(org('patients'), 'msp', 'cacerts', 'ca.pem') },
-      ],
       dataDir: join(work, mode),
-      ledger:
-        mode === 'fabric'
-          ? {
-              mode,
-              peer: {
-                address: `${hospital.peer.host}:${hospital.peer.port}`,
-                tlsCaFile: join(org(hospital.name), 'msp', 'cacerts', 'ca.pem'),
-              },
-              channel: net.topology.channel,
-              chaincode: net.topology.chaincode.name,
-            }
-          : { mode },
+      ...(mode === 'none' ? { ledger: { mode } } : {}),
       outbox: { retryMinMs: 100, retryMaxMs: 2000 },
       logLevel: 'warn',
     });
+  };
 
   const ca = readFileSync(join(org(hospital.name), 'msp', 'cacerts', 'ca.pem'), 'utf8');
   const agentFor = (o: string, name: string) => {

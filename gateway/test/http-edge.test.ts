@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GatewayHarness } from './support/harness';
+import { GatewayHarness, type OutcomeBody } from './support/harness';
 import {
   forNewPatient,
   INVALID_DIR,
@@ -13,11 +13,6 @@ import {
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(60_000);
-
-interface OutcomeBody {
-  resourceType: string;
-  issue: { severity: string; code: string; diagnostics?: string; expression?: string[] }[];
-}
 
 function expectOutcome(
   res: { status: number; json: unknown; headers: Headers },

@@ -7,7 +7,7 @@ import {
   type SealedEnvelope,
 } from '@phr/common';
 import { readReceipt } from '../src/ingest/bundle-response';
-import { GatewayHarness, type TestPatient } from './support/harness';
+import { GatewayHarness, type TestPatient, type OutcomeBody } from './support/harness';
 import {
   forNewPatient,
   isPatientBundleFile,
@@ -20,11 +20,6 @@ import {
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(120_000);
-
-interface OutcomeBody {
-  resourceType: string;
-  issue: { severity: string; code: string; diagnostics?: string; expression?: string[] }[];
-}
 
 /** Decrypts a delivery from the gateway's mailbox with the patient's key and checks it as the agent will. */
 function openDelivery(h: GatewayHarness, patient: TestPatient, deliveryId: string): DeliveryPayload {

@@ -28,9 +28,7 @@ interface Receipt {
 
 function tlsAgent(org: string, identity: string, hospital: string): Agent {
   const s = state();
-  const msp = join(s.identityDir(org, identity), 'msp');
   const id = s.identity(org, identity);
-  void msp;
   return new Agent({
     connect: {
       ca: readFileSync(join(s.dir, 'orgs', hospital, 'msp', 'cacerts', 'ca.pem'), 'utf8'),

@@ -2,3 +2,4 @@ export * from './configtx';
 export * from './network-state';
 export * from './shell-env';
 export * from './topology';
+export * from './gateway-config';

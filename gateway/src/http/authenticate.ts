@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { TLSSocket } from 'node:tls';
 import { forbiddenError, type Role } from '@phr/common';
 import type { ClientCertificateAuthenticator } from '../auth/client-certificate';
@@ -23,5 +23,3 @@ export function requireRole(res: Response, roles: readonly Role[], mspId?: strin
   if (mspId && p.mspId !== mspId) throw forbiddenError(`only identities of ${mspId} may do this`);
   return p;
 }
-
-export type { Request };

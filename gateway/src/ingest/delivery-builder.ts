@@ -7,7 +7,8 @@ import {
   type DeliveredSegment,
   type DeliveryPayload,
 } from '@phr/common';
-import { categoriesOf, segmentResource } from './segmenter';
+import { categoriesOfAll } from './categories';
+import { segmentResource } from './segmenter';
 
 export interface AcceptedResource {
   /** Index of the entry in the posted bundle. */
@@ -46,7 +47,6 @@ export function buildDelivery(
   const segments: BuiltSegment[] = [];
   const delivered: DeliveredSegment[] = [];
   const leaves: string[][] = [];
-  const categories = new Set<string>();
   let elementCount = 0;
   for (const r of resources) {
     const segmentId = randomUUID();
@@ -56,11 +56,10 @@ export function buildDelivery(
     const resourceType = String(r.resource.resourceType);
     segments.push({ entryIndex: r.entryIndex, segmentId, resourceType, elements });
     delivered.push({ segmentId, resourceType, sourceId: r.sourceId, elements: salted });
-    for (const c of categoriesOf(r.resource)) categories.add(c);
     elementCount += elements.length;
   }
   const tree = new DeliveryTree(leaves);
-  const sortedCategories = [...categories].sort();
+  const sortedCategories = categoriesOfAll(resources.map((r) => r.resource));
   return {
     deliveryId,
     merkleRoot: tree.root,

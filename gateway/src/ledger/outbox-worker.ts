@@ -59,12 +59,12 @@ export class OutboxWorker {
   }
 
   get pending(): number {
-    return this.store.counts().queued;
+    return this.store.queued();
   }
 
   /** Resolves when nothing is queued (for tests and graceful shutdown). */
   idle(): Promise<void> {
-    if (this.store.counts().queued === 0 && this.inFlight.size === 0) return Promise.resolve();
+    if (this.store.queued() === 0 && this.inFlight.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -86,13 +86,13 @@ export class OutboxWorker {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    const counts = this.store.counts();
-    if (counts.queued === 0 && this.inFlight.size === 0) {
+    const queued = this.store.queued();
+    if (queued === 0 && this.inFlight.size === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       waiters.forEach((w) => w());
     }
-    if (counts.queued > this.inFlight.size) {
+    if (queued > this.inFlight.size) {
       this.timer = setTimeout(() => this.pump(), this.options.retryMinMs);
       this.timer.unref();
     }

@@ -60,6 +60,7 @@ export class DeliveryStore {
   private readonly failedStmt: StatementSync;
   private readonly countStmt: StatementSync;
   private readonly replaceStmt: StatementSync;
+  private readonly queuedStmt: StatementSync;
 
   constructor(private readonly db: DatabaseSync) {
     db.exec(`
@@ -110,6 +111,7 @@ export class DeliveryStore {
     this.replaceStmt = db.prepare(
       `UPDATE deliveries SET tx_id = ?, proposal = ?, signature = ? WHERE delivery_id = ? AND status = 'queued'`,
     );
+    this.queuedStmt = db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'queued'`);
     this.countStmt = db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status');
   }
 
@@ -166,6 +168,11 @@ export class DeliveryStore {
   /** A fresh proposal when the old transaction id was spent on an invalid commit. */
   replacePrepared(deliveryId: string, prepared: PreparedCommit): void {
     this.replaceStmt.run(prepared.transactionId, prepared.proposal ?? null, prepared.signature ?? null, deliveryId);
+  }
+
+  /** The outbox's length: read on every outbox round, so it counts through the status index only. */
+  queued(): number {
+    return (this.queuedStmt.get() as { n: number }).n;
   }
 
   counts(): Record<LocalDeliveryStatus, number> {

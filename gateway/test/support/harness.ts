@@ -18,6 +18,12 @@ export interface TestPatient {
   keys: EncryptionKeyPair;
 }
 
+/** The OperationOutcome every error answer carries. */
+export interface OutcomeBody {
+  resourceType: string;
+  issue: { severity: string; code: string; diagnostics?: string; expression?: string[] }[];
+}
+
 export interface HttpAnswer {
   status: number;
   headers: Headers;
