@@ -1,0 +1,90 @@
+import type { AccessAction, AccessOutcome, ConsentRecord, ConsentScope, GranteeKind, PurposeOfUse } from '@phr/common';
+import type { AgentNotification, RecordQuery, VaultDelivery, VaultElement } from './vault/vault-types';
+
+/** What the patient asks to grant: everything a consent on the ledger holds except what the ledger sets. */
+export interface ConsentRequest {
+  grantee: { kind: GranteeKind; id: string };
+  scope: ConsentScope;
+  purposes: PurposeOfUse[];
+  /** ISO 8601; default now. */
+  start?: string;
+  /** ISO 8601, exclusive. */
+  end: string;
+}
+
+/** One access event as a person reads it. */
+export interface AccessLogEntry {
+  eventId: string;
+  at: string;
+  action: AccessAction;
+  outcome: AccessOutcome;
+  /** Who: organisation and role, e.g. "Hospital1MSP (clinician)". */
+  who: string;
+  /** The organisation (MSP ID) that acted. */
+  organization: string;
+  role: string;
+  purpose?: PurposeOfUse;
+  /** Readable purpose, e.g. "Treatment". */
+  purposeText?: string;
+  /** Readable scope ("Laboratory; LOINC 4548-4") or the references touched. */
+  what: string;
+  breakGlass: boolean;
+  /** One sentence: "Hospital1MSP (clinician) read your Laboratory records for Treatment — allowed." */
+  summary: string;
+}
+
+export interface AgentStatus {
+  pseudonym: string;
+  hospitals: { name: string; mspId: string }[];
+  deliveries: number;
+  elements: number;
+  unreadNotifications: number;
+}
+
+export interface DeliveryOutcome {
+  deliveryId: string;
+  hospital: string;
+  result: 'stored' | 'already-stored' | 'refused';
+  /** For refused: the reason recorded on the ledger. */
+  reason?: string;
+  detail?: string;
+}
+
+export interface SyncReport {
+  deliveries: DeliveryOutcome[];
+  /** Access events seen for the first time. */
+  newAccessEvents: number;
+  /** Hospitals that could not be reached; their mail waits there. */
+  unreachable: string[];
+}
+
+export interface VerifyReport {
+  deliveriesChecked: number;
+  elementsChecked: number;
+  /** Every element that no longer matches the ledger, by id, with why. */
+  mismatches: { deliveryId: string; elementId: string; reason: string }[];
+}
+
+/**
+ * The agent as its shells (CLI, local web page, later a phone app) see it. Every method works on
+ * the unlocked agent of one home directory.
+ */
+export interface AgentApi {
+  status(): Promise<AgentStatus>;
+  /** Fetches every hospital's mailbox, verifies, stores and acknowledges; refreshes the access log. */
+  sync(options?: { waitMs?: number }): Promise<SyncReport>;
+  records(query: RecordQuery): Promise<VaultElement[]>;
+  deliveries(): Promise<VaultDelivery[]>;
+  /** A FHIR R4 collection Bundle of the matching whole resources. */
+  exportBundle(query: RecordQuery): Promise<Record<string, unknown>>;
+  verify(): Promise<VerifyReport>;
+  consents(): Promise<ConsentRecord[]>;
+  grantConsent(request: ConsentRequest): Promise<ConsentRecord>;
+  revokeConsent(consentId: string): Promise<ConsentRecord>;
+  /** From the ledger, newest first. */
+  accessLog(): Promise<AccessLogEntry[]>;
+  notifications(options?: { unreadOnly?: boolean }): Promise<AgentNotification[]>;
+  markNotificationsRead(ids?: readonly number[]): Promise<void>;
+  /** A one-time code that a hospital's admin uses to link its MRN to this patient. */
+  linkCode(hospital: string): Promise<{ code: string; expiresAt: string }>;
+}

@@ -1,0 +1,92 @@
+import type { DataElement, ElementProof } from '@phr/common';
+
+/** One verified delivery as the vault keeps it: the ledger's commitment it was checked against. */
+export interface VaultDelivery {
+  deliveryId: string;
+  /** MSP ID of the sending hospital. */
+  sender: string;
+  merkleRoot: string;
+  categories: string[];
+  segmentCount: number;
+  elementCount: number;
+  /** When the hospital built it (from the payload). */
+  createdAt: string;
+  /** When this device stored it. */
+  storedAt: string;
+}
+
+/** One element with what proves it: its salt and its Merkle path to the delivery root. */
+export interface VaultElement {
+  deliveryId: string;
+  segmentId: string;
+  element: DataElement;
+  salt: string;
+  proof: ElementProof;
+}
+
+/** What `records` searches by. All given criteria must hold. */
+export interface RecordQuery {
+  resourceType?: string;
+  /** Code system URI; with `code`, or alone. */
+  system?: string;
+  code?: string;
+  /** ISO 8601; elements whose clinical time is at or after. */
+  from?: string;
+  /** ISO 8601; elements whose clinical time is before. */
+  to?: string;
+  deliveryId?: string;
+  /** Only the whole-resource elements (one per segment), e.g. for export. */
+  kind?: DataElement['kind'];
+  limit?: number;
+}
+
+/** An element read back from disk: decrypted and parsed, or named as unreadable. */
+export type VaultRead = { ok: true; stored: VaultElement } | { ok: false; deliveryId: string; elementId: string; error: string };
+
+export const NOTIFICATION_KINDS = ['access', 'delivery-stored', 'delivery-refused', 'consent'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+export interface AgentNotification {
+  id: number;
+  kind: NotificationKind;
+  /** Readable text; never more health data than the patient's own device may show. */
+  message: string;
+  /** Opaque reference (event id, delivery id, consent id). */
+  ref: string;
+  createdAt: string;
+  read: boolean;
+}
+
+/** The two keys the vault needs, both 32 bytes, both held only in the passphrase-sealed keystore. */
+export interface VaultKeys {
+  /** AES-256-GCM key for element contents at rest. */
+  dataKey: Buffer;
+  /** HMAC-SHA256 key for the blind index on code system + code (so searches need no plaintext codes on disk). */
+  indexKey: Buffer;
+}
+
+/**
+ * The patient's vault (layer 1 of the PHR): every verified element with its salt and Merkle path,
+ * grouped by delivery and segment. Element contents are encrypted at rest.
+ */
+export interface Vault {
+  hasDelivery(deliveryId: string): Promise<boolean>;
+  /** Stores a delivery and all its elements in one transaction; false (and no change) if it was already stored. */
+  storeDelivery(delivery: VaultDelivery, elements: readonly VaultElement[]): Promise<boolean>;
+  delivery(deliveryId: string): Promise<VaultDelivery | undefined>;
+  /** Newest first. */
+  deliveries(): Promise<VaultDelivery[]>;
+  /** Readable elements matching every criterion, ordered by clinical time (newest first), then element id. */
+  search(query: RecordQuery): Promise<VaultElement[]>;
+  /** Every element row (of one delivery, or all), each decrypted or named as unreadable: for `verify`. */
+  readAll(deliveryId?: string): Promise<VaultRead[]>;
+  /** Adds a notification unless one with the same kind and ref exists; returns it when added. */
+  addNotification(kind: NotificationKind, message: string, ref: string): Promise<AgentNotification | undefined>;
+  /** Newest first. */
+  notifications(options?: { unreadOnly?: boolean; limit?: number }): Promise<AgentNotification[]>;
+  /** All, or the given ids. */
+  markNotificationsRead(ids?: readonly number[]): Promise<void>;
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}
