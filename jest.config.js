@@ -52,5 +52,20 @@ module.exports = {
         '^fhir-kit-client$': '<rootDir>/../node_modules/fhir-kit-client/dist/index.js',
       },
     },
+    {
+      // Integration: patients' agents over HTTPS against the real gateway; the ledger is the real chaincode in memory.
+      displayName: 'agent-integration',
+      rootDir: '<rootDir>/mobile-agent',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testEnvironment: 'node',
+      setupFiles: ['<rootDir>/../chaincode/jest.setup.ts'],
+      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
+      transformIgnorePatterns: ['/node_modules/(?!(@noble/|fhir-kit-client/))'],
+      moduleNameMapper: {
+        '^@phr/common$': '<rootDir>/../common/src/index.ts',
+        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
+        '^fhir-kit-client$': '<rootDir>/../node_modules/fhir-kit-client/dist/index.js',
+      },
+    },
   ],
 };

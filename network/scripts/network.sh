@@ -234,6 +234,9 @@ start_gateways() {
     wait_https "gateway.$h" "$url/healthz" "$(ca_cert "$h")" 60
     done_ "gateway.$h healthy at $url/fhir"
   done
+  local profile
+  profile="$(node "$PHR_ROOT/network/dist/cli.js" agent-profile --topology "$PHR_TOPOLOGY" --state "$PHR_STATE")"
+  done_ "patients' agents join with: phr-agent init --profile $profile"
 }
 
 summary() {

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { agentProfile } from './agent-profile';
 import { configtx } from './configtx';
 import { gatewayConfig } from './gateway-config';
 import { toShellEnv } from './shell-env';
@@ -11,7 +12,8 @@ const USAGE = `usage: phr-topology <command> --topology FILE [--state DIR]
   env        print the topology as bash variables
   configtx   write DIR/channel/configtx.yaml for configtxgen
   endpoints  print every endpoint, one per line
-  gateway-config --hospital NAME   write DIR/gateways/NAME/gateway.json`;
+  gateway-config --hospital NAME   write DIR/gateways/NAME/gateway.json
+  agent-profile  write DIR/agent-profile.json (what a patient's agent needs to join)`;
 
 function main(): void {
   const { positionals, values } = parseArgs({
@@ -39,6 +41,13 @@ function main(): void {
       mkdirSync(dir, { recursive: true });
       const file = join(dir, 'gateway.json');
       writeFileSync(file, JSON.stringify(gatewayConfig(topology, values.state, values.hospital), null, 2) + '\n');
+      process.stdout.write(`${file}\n`);
+      return;
+    }
+    case 'agent-profile': {
+      if (!values.state) throw new TopologyError('agent-profile needs --state DIR');
+      const file = join(values.state, 'agent-profile.json');
+      writeFileSync(file, JSON.stringify(agentProfile(topology, values.state), null, 2) + '\n');
       process.stdout.write(`${file}\n`);
       return;
     }

@@ -3,3 +3,4 @@ export * from './network-state';
 export * from './shell-env';
 export * from './topology';
 export * from './gateway-config';
+export * from './agent-profile';

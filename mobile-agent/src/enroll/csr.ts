@@ -1,0 +1,34 @@
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/**
+ * A PKCS#10 request signed with the device's own key, so the CA certifies a key it never sees.
+ * Fabric CA requires the subject CN to be the enrollment id; it writes the rest of the subject and
+ * the role attributes itself.
+ */
+export async function createCsr(enrollmentId: string, signingPrivateKeyPem: string): Promise<string> {
+  const privateKey = createPrivateKey(signingPrivateKeyPem);
+  const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+  const subtle = webcrypto.subtle;
+  const keys = {
+    privateKey: await subtle.importKey('pkcs8', pkcs8, ALG, false, ['sign']),
+    publicKey: await subtle.importKey('spki', spki, ALG, true, ['verify']),
+  };
+  type CreateParams = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+    {
+      name: `CN=${escapeDn(enrollmentId)}`,
+      keys: keys as unknown as CreateParams[0]['keys'],
+      signingAlgorithm: ALG,
+    },
+    webcrypto as unknown as CreateParams[1],
+  );
+  return csr.toString('pem');
+}
+
+function escapeDn(value: string): string {
+  return value.replace(/([,+"\\<>;=])/g, '\\$1');
+}

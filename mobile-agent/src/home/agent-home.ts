@@ -1,0 +1,95 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ENCRYPTION_ALGORITHMS } from '@phr/common';
+
+const StateSchema = z.object({
+  v: z.literal(1),
+  enrollmentId: z.string(),
+  mspId: z.string(),
+  /** The patient's signing certificate from the doorman CA (public). */
+  certificatePem: z.string().optional(),
+  pseudonym: z.string().optional(),
+  encryptionAlgorithm: z.enum(ENCRYPTION_ALGORITHMS),
+  encryptionPublicKeyPem: z.string(),
+  /** set once the ledger holds the registration */
+  registeredAt: z.string().optional(),
+  createdAt: z.string(),
+});
+export type AgentState = z.infer<typeof StateSchema>;
+
+export class HomeError extends Error {
+  override readonly name = 'HomeError';
+  constructor(
+    readonly code: 'NOT_INITIALIZED' | 'INCOMPLETE' | 'ALREADY_INITIALIZED' | 'MALFORMED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One patient's agent on disk: everything in one folder, so several agents run side by side.
+ * `state.json` and `profile.json` are public material; `keystore.json` is sealed by the passphrase;
+ * `vault.db` holds the records, their contents encrypted.
+ */
+export class AgentHome {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  get stateFile(): string {
+    return join(this.dir, 'state.json');
+  }
+  get profileFile(): string {
+    return join(this.dir, 'profile.json');
+  }
+  get keystoreFile(): string {
+    return join(this.dir, 'keystore.json');
+  }
+  get vaultFile(): string {
+    return join(this.dir, 'vault.db');
+  }
+
+  ensureDir(): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  hasState(): boolean {
+    return existsSync(this.stateFile);
+  }
+
+  readState(): AgentState {
+    if (!this.hasState()) {
+      throw new HomeError('NOT_INITIALIZED', `no agent in ${this.dir}; run \`phr-agent init\` first`);
+    }
+    const parsed = StateSchema.safeParse(JSON.parse(readFileSync(this.stateFile, 'utf8')));
+    if (!parsed.success) throw new HomeError('MALFORMED', `${this.stateFile} is not an agent state file`);
+    return parsed.data;
+  }
+
+  /** The state of a finished `init`: enrolled and registered. */
+  readReadyState(): AgentState & { certificatePem: string; pseudonym: string } {
+    const s = this.readState();
+    if (!s.certificatePem || !s.pseudonym || !s.registeredAt) {
+      throw new HomeError('INCOMPLETE', `the agent in ${this.dir} did not finish \`phr-agent init\`; run it again`);
+    }
+    return s as AgentState & { certificatePem: string; pseudonym: string };
+  }
+
+  writeState(state: AgentState): void {
+    writeAtomically(this.stateFile, JSON.stringify(StateSchema.parse(state), null, 2) + '\n');
+  }
+
+  writeProfile(profile: unknown): void {
+    writeAtomically(this.profileFile, JSON.stringify(profile, null, 2) + '\n');
+  }
+}
+
+export function writeAtomically(file: string, text: string, mode = 0o600): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, file);
+}

@@ -1,0 +1,99 @@
+import {
+  type AccessEventRecord,
+  type ConsentRecord,
+  type DeliveryRecord,
+  type DeliveryRejectionReason,
+  type EncryptionAlgorithm,
+  type IdentityRef,
+  type Page,
+  type PatientRecord,
+} from '@phr/common';
+import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import type { AgentLedger, ConsentGrant, OwnAccessEvent } from './agent-ledger';
+
+const PAGE_SIZE = 100; // the chaincode's maximum
+
+/**
+ * The agent's ledger through a hospital peer's gateway service. The patient's key signs every
+ * proposal in this process (fabric-gateway's private-key signer); the peer only sees signatures.
+ */
+export class FabricAgentLedger implements AgentLedger {
+  private constructor(private readonly client: LedgerClient) {}
+
+  static connect(options: { peer: PeerEndpoint; identity: LedgerIdentity; channel: string; chaincode: string }) {
+    return new FabricAgentLedger(LedgerClient.connect(options));
+  }
+
+  async whoAmI(): Promise<IdentityRef & { pseudonym?: string }> {
+    return JSON.parse(await this.client.evaluate('PatientRegistry', 'WhoAmI')) as IdentityRef & { pseudonym?: string };
+  }
+
+  async register(pseudonym: string, publicKey: string, algorithm: EncryptionAlgorithm): Promise<PatientRecord> {
+    return this.submit<PatientRecord>('PatientRegistry', 'Register', [pseudonym, publicKey, algorithm]);
+  }
+
+  async readPatient(pseudonym: string): Promise<PatientRecord> {
+    return JSON.parse(await this.client.evaluate('PatientRegistry', 'ReadPatient', [pseudonym])) as PatientRecord;
+  }
+
+  async readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    try {
+      return JSON.parse(await this.client.evaluate('Commitments', 'ReadDelivery', [deliveryId])) as DeliveryRecord;
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
+  acknowledgeDelivery(deliveryId: string): Promise<DeliveryRecord> {
+    return this.submit<DeliveryRecord>('Commitments', 'AcknowledgeDelivery', [deliveryId]);
+  }
+
+  rejectDelivery(deliveryId: string, reason: DeliveryRejectionReason): Promise<DeliveryRecord> {
+    return this.submit<DeliveryRecord>('Commitments', 'RejectDelivery', [deliveryId, reason]);
+  }
+
+  recordAccess(event: OwnAccessEvent): Promise<AccessEventRecord> {
+    return this.submit<AccessEventRecord>('AccessLog', 'RecordAccess', [JSON.stringify(event)]);
+  }
+
+  grantConsent(g: ConsentGrant): Promise<ConsentRecord> {
+    return this.submit<ConsentRecord>('Consent', 'GrantConsent', [
+      g.consentId,
+      JSON.stringify(g.grantee),
+      JSON.stringify(g.scope),
+      JSON.stringify(g.purposes),
+      g.start,
+      g.end,
+    ]);
+  }
+
+  revokeConsent(consentId: string): Promise<ConsentRecord> {
+    return this.submit<ConsentRecord>('Consent', 'RevokeConsent', [consentId]);
+  }
+
+  async listConsents(pseudonym: string): Promise<ConsentRecord[]> {
+    return JSON.parse(await this.client.evaluate('Consent', 'ListConsents', [pseudonym])) as ConsentRecord[];
+  }
+
+  async listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
+    const events: AccessEventRecord[] = [];
+    let bookmark = '';
+    do {
+      const page = JSON.parse(
+        await this.client.evaluate('AccessLog', 'ListAccessEvents', [pseudonym, '', '', String(PAGE_SIZE), bookmark]),
+      ) as Page<AccessEventRecord>;
+      events.push(...page.records);
+      bookmark = page.records.length === 0 ? '' : page.bookmark;
+    } while (bookmark !== '');
+    return events;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private async submit<T>(contract: string, fn: string, args: string[]): Promise<T> {
+    return JSON.parse((await this.client.submit(contract, fn, args)).result) as T;
+  }
+}

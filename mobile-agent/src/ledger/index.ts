@@ -1,0 +1,2 @@
+export * from './agent-ledger';
+export * from './fabric-agent-ledger';

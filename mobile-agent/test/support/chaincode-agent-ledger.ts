@@ -1,0 +1,111 @@
+import type {
+  AccessEventRecord,
+  ConsentRecord,
+  DeliveryRecord,
+  DeliveryRejectionReason,
+  EncryptionAlgorithm,
+  IdentityRef,
+  Page,
+  PatientRecord,
+} from '@phr/common';
+import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-client';
+import { AccessLogContract } from '../../../chaincode/src/access-log';
+import { CommitmentsContract } from '../../../chaincode/src/commitments';
+import { ConsentContract } from '../../../chaincode/src/consent';
+import { PatientRegistryContract } from '../../../chaincode/src/patient-registry';
+import type { PhrContract } from '../../../chaincode/src/phr-contract';
+import type { FakeLedger } from '../../../chaincode/src/testing/fake-ledger';
+import type { AgentLedger, ConsentGrant, OwnAccessEvent } from '../../src/ledger/agent-ledger';
+
+const contracts = {
+  PatientRegistry: new PatientRegistryContract(),
+  Commitments: new CommitmentsContract(),
+  Consent: new ConsentContract(),
+  AccessLog: new AccessLogContract(),
+};
+
+/**
+ * The agent's ledger as the real chaincode on chaincode's in-memory ledger, shared with the
+ * gateway harness's ledger: what the gateway commits, the agent reads. Calls run as the
+ * patient's certificate, so the contracts' own caller checks apply. It can be switched off to
+ * play an outage.
+ */
+export class ChaincodeAgentLedger implements AgentLedger {
+  available = true;
+
+  constructor(
+    private readonly world: FakeLedger,
+    private readonly identity: { mspId: string; certificatePem: string },
+  ) {}
+
+  async whoAmI() {
+    return this.json<IdentityRef & { pseudonym?: string }>(contracts.PatientRegistry, 'WhoAmI', []);
+  }
+  register(pseudonym: string, key: string, alg: EncryptionAlgorithm) {
+    return this.json<PatientRecord>(contracts.PatientRegistry, 'Register', [pseudonym, key, alg]);
+  }
+  readPatient(pseudonym: string) {
+    return this.json<PatientRecord>(contracts.PatientRegistry, 'ReadPatient', [pseudonym]);
+  }
+  async readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    try {
+      return await this.json<DeliveryRecord>(contracts.Commitments, 'ReadDelivery', [deliveryId]);
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+  acknowledgeDelivery(deliveryId: string) {
+    return this.json<DeliveryRecord>(contracts.Commitments, 'AcknowledgeDelivery', [deliveryId]);
+  }
+  rejectDelivery(deliveryId: string, reason: DeliveryRejectionReason) {
+    return this.json<DeliveryRecord>(contracts.Commitments, 'RejectDelivery', [deliveryId, reason]);
+  }
+  recordAccess(event: OwnAccessEvent) {
+    return this.json<AccessEventRecord>(contracts.AccessLog, 'RecordAccess', [JSON.stringify(event)]);
+  }
+  grantConsent(g: ConsentGrant) {
+    return this.json<ConsentRecord>(contracts.Consent, 'GrantConsent', [
+      g.consentId,
+      JSON.stringify(g.grantee),
+      JSON.stringify(g.scope),
+      JSON.stringify(g.purposes),
+      g.start,
+      g.end,
+    ]);
+  }
+  revokeConsent(consentId: string) {
+    return this.json<ConsentRecord>(contracts.Consent, 'RevokeConsent', [consentId]);
+  }
+  listConsents(pseudonym: string) {
+    return this.json<ConsentRecord[]>(contracts.Consent, 'ListConsents', [pseudonym]);
+  }
+  async listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
+    const events: AccessEventRecord[] = [];
+    let bookmark = '';
+    do {
+      const page = await this.json<Page<AccessEventRecord>>(contracts.AccessLog, 'ListAccessEvents', [
+        pseudonym,
+        '',
+        '',
+        100,
+        bookmark,
+      ]);
+      events.push(...page.records);
+      bookmark = page.records.length === 0 ? '' : page.bookmark;
+    } while (bookmark !== '');
+    return events;
+  }
+  close(): void {}
+
+  private async json<T>(contract: PhrContract, fn: string, args: unknown[]): Promise<T> {
+    if (!this.available) throw new LedgerError('UNAVAILABLE', 'ledger unavailable: test outage');
+    try {
+      return JSON.parse(await this.world.invoke(contract, fn, args, this.identity)) as T;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const code = CHAINCODE_CODES.find((c) => message.includes(`${c}:`));
+      throw new LedgerError((code ?? 'LEDGER_ERROR') as ChaincodeCode, message, undefined, { cause: err });
+    }
+  }
+}
