@@ -29,6 +29,7 @@ export interface RecordQuery {
   resourceType?: string;
   /** Code system URI; with `code`, or alone. */
   system?: string;
+  /** With `system` (blind-index lookup), or alone (matched after decrypting the coded rows). */
   code?: string;
   /** ISO 8601; elements whose clinical time is at or after. */
   from?: string;
@@ -41,7 +42,8 @@ export interface RecordQuery {
 }
 
 /** An element read back from disk: decrypted and parsed, or named as unreadable. */
-export type VaultRead = { ok: true; stored: VaultElement } | { ok: false; deliveryId: string; elementId: string; error: string };
+export type VaultRead =
+  { ok: true; stored: VaultElement } | { ok: false; deliveryId: string; elementId: string; error: string };
 
 export const NOTIFICATION_KINDS = ['access', 'delivery-stored', 'delivery-refused', 'consent'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
@@ -76,7 +78,10 @@ export interface Vault {
   delivery(deliveryId: string): Promise<VaultDelivery | undefined>;
   /** Newest first. */
   deliveries(): Promise<VaultDelivery[]>;
-  /** Readable elements matching every criterion, ordered by clinical time (newest first), then element id. */
+  /**
+   * Readable elements matching every criterion, ordered by clinical time (newest first; elements
+   * without one last), then by delivery and the element's place in it (segment, element index).
+   */
   search(query: RecordQuery): Promise<VaultElement[]>;
   /** Every element row (of one delivery, or all), each decrypted or named as unreadable: for `verify`. */
   readAll(deliveryId?: string): Promise<VaultRead[]>;

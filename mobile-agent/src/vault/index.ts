@@ -1,0 +1,2 @@
+export * from './vault-types';
+export * from './sqlite-vault';

@@ -1,0 +1,733 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { canonicalJson, ELEMENT_KINDS } from '@phr/common';
+import { z } from 'zod';
+import { AsyncDatabase, Mutex, type SqlValue } from './sqlite-async';
+import {
+  NOTIFICATION_KINDS,
+  type AgentNotification,
+  type NotificationKind,
+  type RecordQuery,
+  type Vault,
+  type VaultDelivery,
+  type VaultElement,
+  type VaultKeys,
+  type VaultRead,
+} from './vault-types';
+
+/**
+ * The vault on disk: one SQLite file, element contents sealed with AES-256-GCM.
+ *
+ * What is in the clear, and why:
+ * - Delivery metadata (sender, Merkle root, categories, counts, times): the root is public on the
+ *   ledger anyway, and the agent lists deliveries without unlocking every element.
+ * - Per element: its ids and position, `resource_type`, `kind` and the clinical time
+ *   (`clinical_time`). Type and time stay plain because searches filter and sort on them with
+ *   range comparisons (`from <= time < to`, newest first), which neither ciphertext nor a blind
+ *   index supports. Someone holding the file thus learns "an Observation on 2024-03-01", never
+ *   which one or its value.
+ * - Code system and code only as blind indexes: HMAC-SHA256 under `indexKey` of `system|code`
+ *   and of `system`. Equality search works without plaintext codes on disk; the price is that
+ *   equal codes have equal index values, so the file shows how often a (hidden) code recurs.
+ *
+ * `sealed` = 0x01 (format) || 96-bit random IV || AES-256-GCM(dataKey, canonicalJson({element,
+ * salt, proof})) || 128-bit tag, with the row's identity (delivery, segment and element id) as
+ * associated data: a sealed value copied onto another row does not decrypt. The other plain
+ * columns are checked against the decrypted content on every read, so altering one (say, a
+ * code index to surface an element in the wrong search) makes the row unreadable too.
+ *
+ * Concurrency: one connection, and every operation runs under one async mutex. A write
+ * transaction spans several awaited statements; without the mutex another call's statement would
+ * run inside it (and be rolled back with it), and a read would see rows not yet committed.
+ */
+
+export type VaultErrorCode = 'INVALID_KEYS' | 'INVALID_INPUT' | 'INVALID_QUERY' | 'SCHEMA_TOO_NEW' | 'CLOSED';
+
+export class VaultError extends Error {
+  override readonly name = 'VaultError';
+  constructor(
+    readonly code: VaultErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface VaultOptions {
+  /** How long a statement waits for another process's lock on the file. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /** Clock for notification times; tests pin it. */
+  now?: () => Date;
+}
+
+/** Reasons `readAll` gives for an unreadable row. */
+export const UNREADABLE = {
+  decrypt: 'cannot be decrypted (altered or wrong key)',
+  format: 'malformed (the sealed value is not a vault ciphertext)',
+  content: 'malformed (the decrypted content is not a vault element)',
+  columns: 'does not match its index columns (altered)',
+} as const;
+
+const SCHEMA_VERSION = 1;
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const SEALED_FORMAT = 0x01;
+/** Rows fetched per page while a limited search skips unreadable rows. */
+const MIN_PAGE = 100;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deliveries (
+  delivery_id   TEXT PRIMARY KEY,
+  sender        TEXT NOT NULL,
+  merkle_root   TEXT NOT NULL,
+  categories    TEXT NOT NULL,
+  segment_count INTEGER NOT NULL,
+  element_count INTEGER NOT NULL,
+  created_at    TEXT NOT NULL,
+  stored_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS elements (
+  element_id    TEXT PRIMARY KEY,
+  delivery_id   TEXT NOT NULL REFERENCES deliveries (delivery_id) ON DELETE CASCADE,
+  segment_id    TEXT NOT NULL,
+  segment_index INTEGER NOT NULL,
+  element_index INTEGER NOT NULL,
+  resource_type TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  clinical_time TEXT,
+  system_index  TEXT,
+  code_index    TEXT,
+  sealed        BLOB NOT NULL,
+  UNIQUE (delivery_id, segment_index, element_index)
+);
+CREATE INDEX IF NOT EXISTS elements_time ON elements (clinical_time);
+CREATE INDEX IF NOT EXISTS elements_type_time ON elements (resource_type, clinical_time);
+CREATE INDEX IF NOT EXISTS elements_code ON elements (code_index);
+CREATE INDEX IF NOT EXISTS elements_system ON elements (system_index);
+CREATE TABLE IF NOT EXISTS notifications (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind       TEXT NOT NULL,
+  message    TEXT NOT NULL,
+  ref        TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  read       INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1)),
+  UNIQUE (kind, ref)
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+const ELEMENT_COLUMN_NAMES = [
+  'element_id',
+  'delivery_id',
+  'segment_id',
+  'segment_index',
+  'element_index',
+  'resource_type',
+  'kind',
+  'clinical_time',
+  'system_index',
+  'code_index',
+  'sealed',
+] as const;
+const ELEMENT_COLUMNS = ELEMENT_COLUMN_NAMES.join(', ');
+const INSERT_ELEMENT = `INSERT INTO elements (${ELEMENT_COLUMNS}) VALUES (${ELEMENT_COLUMN_NAMES.map(() => '?').join(', ')})`;
+const DELIVERY_COLUMNS = `delivery_id, sender, merkle_root, categories, segment_count, element_count, created_at,
+  stored_at`;
+/** Clinical time newest first (no time last), then the element's place in its delivery. */
+const ELEMENT_ORDER = 'clinical_time DESC, delivery_id, segment_index, element_index, element_id';
+
+interface ElementRow {
+  element_id: string;
+  delivery_id: string;
+  segment_id: string;
+  segment_index: number;
+  element_index: number;
+  resource_type: string;
+  kind: string;
+  clinical_time: string | null;
+  system_index: string | null;
+  code_index: string | null;
+  sealed: unknown;
+}
+
+interface DeliveryRow {
+  delivery_id: string;
+  sender: string;
+  merkle_root: string;
+  categories: string;
+  segment_count: number;
+  element_count: number;
+  created_at: string;
+  stored_at: string;
+}
+
+interface NotificationRow {
+  id: number;
+  kind: NotificationKind;
+  message: string;
+  ref: string;
+  created_at: string;
+  read: number;
+}
+
+const stepSchema = z.object({ hash: z.string(), left: z.boolean() });
+const indexSchema = z.int().nonnegative();
+/**
+ * What a sealed value holds, checked on the way in and on the way out. Only checked: callers get
+ * the parsed JSON itself, never zod's output, which would drop unknown keys and so change the
+ * element's leaf hash.
+ */
+const sealedContentSchema = z.object({
+  element: z.object({
+    id: z.string().min(1),
+    kind: z.enum(ELEMENT_KINDS),
+    resourceType: z.string().min(1),
+    path: z.string(),
+    system: z.string().optional(),
+    code: z.string().optional(),
+    display: z.string().optional(),
+    value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    unit: z.string().optional(),
+    time: z.string().optional(),
+    resource: z.record(z.string(), z.unknown()).optional(),
+  }),
+  salt: z.string(),
+  proof: z.object({
+    segmentIndex: indexSchema,
+    elementIndex: indexSchema,
+    elementPath: z.array(stepSchema),
+    segmentPath: z.array(stepSchema),
+  }),
+});
+type SealedContent = Pick<VaultElement, 'element' | 'salt' | 'proof'>;
+
+const deliverySchema = z.object({
+  deliveryId: z.string().min(1),
+  sender: z.string().min(1),
+  merkleRoot: z.string().min(1),
+  categories: z.array(z.string()),
+  segmentCount: indexSchema,
+  elementCount: indexSchema,
+  createdAt: z.string(),
+  storedAt: z.string(),
+});
+
+const querySchema = z.object({
+  resourceType: z.string().optional(),
+  system: z.string().optional(),
+  code: z.string().optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  deliveryId: z.string().optional(),
+  kind: z.enum(ELEMENT_KINDS).optional(),
+  limit: z.int().nonnegative().optional(),
+});
+
+export class SqliteVault implements Vault {
+  private readonly mutex = new Mutex();
+  private closed = false;
+
+  private constructor(
+    private readonly db: AsyncDatabase,
+    private readonly dataKey: KeyObject,
+    private readonly indexKey: KeyObject,
+    private readonly now: () => Date,
+  ) {}
+
+  /** Opens (creating if needed) the vault file. The file is created readable by its owner only. */
+  static async open(file: string, keys: VaultKeys, options: VaultOptions = {}): Promise<SqliteVault> {
+    const dataKey = secretKey(keys?.dataKey, 'dataKey');
+    const indexKey = secretKey(keys?.indexKey, 'indexKey');
+    if (file !== ':memory:' && file !== '') {
+      // SQLite gives the -wal and -shm files the mode of the database file.
+      closeSync(openSync(file, 'a', 0o600));
+    }
+    const db = await AsyncDatabase.open(file);
+    try {
+      db.configureBusyTimeout(options.busyTimeoutMs ?? 5000);
+      await db.get('PRAGMA journal_mode = WAL');
+      await db.exec('PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+      await migrate(db);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return new SqliteVault(db, dataKey, indexKey, options.now ?? (() => new Date()));
+  }
+
+  async hasDelivery(deliveryId: string): Promise<boolean> {
+    return this.exclusive(async (db) => {
+      const row = await db.get('SELECT 1 AS found FROM deliveries WHERE delivery_id = ?', [deliveryId]);
+      return row !== undefined;
+    });
+  }
+
+  async storeDelivery(delivery: VaultDelivery, elements: readonly VaultElement[]): Promise<boolean> {
+    const d = checkInput(deliverySchema, delivery, 'delivery');
+    if (!Array.isArray(elements)) throw new VaultError('INVALID_INPUT', 'elements must be an array');
+    if (await this.hasDelivery(d.deliveryId)) return false;
+    // Encrypt before taking the write lock: the transaction only writes.
+    const rows = elements.map((stored, i) => this.elementRow(d.deliveryId, stored, i));
+    return this.exclusive(async (db) => {
+      await db.exec('BEGIN IMMEDIATE');
+      try {
+        const inserted = await db.run(
+          `INSERT INTO deliveries (${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (delivery_id) DO NOTHING`,
+          [
+            d.deliveryId,
+            d.sender,
+            d.merkleRoot,
+            JSON.stringify(d.categories),
+            d.segmentCount,
+            d.elementCount,
+            d.createdAt,
+            d.storedAt,
+          ],
+        );
+        if (inserted.changes === 0) {
+          await db.exec('ROLLBACK');
+          return false;
+        }
+        const insert = await db.prepare(INSERT_ELEMENT);
+        try {
+          for (const row of rows) await insert.run(row);
+        } finally {
+          await insert.finalize();
+        }
+        await db.exec('COMMIT');
+        return true;
+      } catch (err) {
+        // Fails harmlessly when SQLite already rolled back on its own (e.g. a full disk).
+        await db.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async delivery(deliveryId: string): Promise<VaultDelivery | undefined> {
+    return this.exclusive(async (db) => {
+      const row = await db.get<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE delivery_id = ?`, [
+        deliveryId,
+      ]);
+      return row === undefined ? undefined : toDelivery(row);
+    });
+  }
+
+  async deliveries(): Promise<VaultDelivery[]> {
+    return this.exclusive(async (db) => {
+      const rows = await db.all<DeliveryRow>(
+        `SELECT ${DELIVERY_COLUMNS} FROM deliveries ORDER BY stored_at DESC, rowid DESC`,
+      );
+      return rows.map(toDelivery);
+    });
+  }
+
+  async search(query: RecordQuery): Promise<VaultElement[]> {
+    const q = checkQuery(query);
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (q.resourceType !== undefined) {
+      where.push('resource_type = ?');
+      params.push(q.resourceType);
+    }
+    if (q.system !== undefined && q.code !== undefined) {
+      where.push('code_index = ?');
+      params.push(this.codeIndex(q.system, q.code));
+    } else if (q.system !== undefined) {
+      where.push('system_index = ?');
+      params.push(this.systemIndex(q.system));
+    } else if (q.code !== undefined) {
+      // A code without its system has no blind index: narrow to coded rows, match after decrypting.
+      where.push('code_index IS NOT NULL');
+    }
+    if (q.from !== undefined) {
+      where.push('clinical_time >= ?');
+      params.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('clinical_time < ?');
+      params.push(q.to);
+    }
+    if (q.deliveryId !== undefined) {
+      where.push('delivery_id = ?');
+      params.push(q.deliveryId);
+    }
+    if (q.kind !== undefined) {
+      where.push('kind = ?');
+      params.push(q.kind);
+    }
+    const sql =
+      `SELECT ${ELEMENT_COLUMNS} FROM elements` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY ${ELEMENT_ORDER} LIMIT ? OFFSET ?`;
+    const limit = q.limit;
+    // Unreadable rows are skipped, so a limited search may need more rows than it returns.
+    const page = limit === undefined ? -1 : Math.max(limit, MIN_PAGE);
+
+    return this.exclusive(async (db) => {
+      const found: VaultElement[] = [];
+      if (limit === 0) return found;
+      for (let offset = 0; ;) {
+        const rows = await db.all<ElementRow>(sql, [...params, page, offset]);
+        for (const row of rows) {
+          const read = this.readRow(row);
+          // Matching the decrypted content again also settles code-only queries and `|` in systems.
+          if (!read.ok || !matches(read.stored, q)) continue;
+          found.push(read.stored);
+          if (found.length === limit) return found;
+        }
+        if (page < 0 || rows.length < page) return found;
+        offset += rows.length;
+      }
+    });
+  }
+
+  async readAll(deliveryId?: string): Promise<VaultRead[]> {
+    return this.exclusive(async (db) => {
+      const rows = await db.all<ElementRow>(
+        `SELECT ${ELEMENT_COLUMN_NAMES.map((c) => `e.${c}`).join(', ')} FROM elements e JOIN deliveries d USING (delivery_id)
+         ${deliveryId === undefined ? '' : 'WHERE e.delivery_id = ?'}
+         ORDER BY d.rowid, e.segment_index, e.element_index`,
+        deliveryId === undefined ? [] : [deliveryId],
+      );
+      return rows.map((row) => this.readRow(row));
+    });
+  }
+
+  async addNotification(kind: NotificationKind, message: string, ref: string): Promise<AgentNotification | undefined> {
+    if (!(NOTIFICATION_KINDS as readonly string[]).includes(kind)) {
+      throw new VaultError('INVALID_INPUT', `unknown notification kind ${String(kind)}`);
+    }
+    if (typeof message !== 'string' || typeof ref !== 'string') {
+      throw new VaultError('INVALID_INPUT', 'notification message and ref must be strings');
+    }
+    const createdAt = this.now().toISOString();
+    return this.exclusive(async (db) => {
+      const result = await db.run(
+        `INSERT INTO notifications (kind, message, ref, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (kind, ref) DO NOTHING`,
+        [kind, message, ref, createdAt],
+      );
+      if (result.changes === 0) return undefined;
+      return { id: result.lastID, kind, message, ref, createdAt, read: false };
+    });
+  }
+
+  async notifications(options: { unreadOnly?: boolean; limit?: number } = {}): Promise<AgentNotification[]> {
+    const limit = options.limit ?? -1;
+    if (!Number.isInteger(limit) || limit < -1) {
+      throw new VaultError('INVALID_QUERY', 'limit must be a non-negative integer');
+    }
+    return this.exclusive(async (db) => {
+      const rows = await db.all<NotificationRow>(
+        `SELECT id, kind, message, ref, created_at, read FROM notifications
+         ${options.unreadOnly === true ? 'WHERE read = 0' : ''} ORDER BY id DESC LIMIT ?`,
+        [limit],
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        message: r.message,
+        ref: r.ref,
+        createdAt: r.created_at,
+        read: r.read === 1,
+      }));
+    });
+  }
+
+  async markNotificationsRead(ids?: readonly number[]): Promise<void> {
+    if (ids !== undefined && (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id)))) {
+      throw new VaultError('INVALID_INPUT', 'notification ids must be integers');
+    }
+    return this.exclusive(async (db) => {
+      if (ids === undefined) await db.run('UPDATE notifications SET read = 1 WHERE read = 0');
+      else if (ids.length > 0) {
+        await db.run('UPDATE notifications SET read = 1 WHERE id IN (SELECT value FROM json_each(?))', [
+          JSON.stringify(ids),
+        ]);
+      }
+    });
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.exclusive(async (db) => {
+      const row = await db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
+      return row?.value;
+    });
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    if (typeof key !== 'string' || typeof value !== 'string') {
+      throw new VaultError('INVALID_INPUT', 'meta key and value must be strings');
+    }
+    return this.exclusive(async (db) => {
+      await db.run(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [key, value],
+      );
+    });
+  }
+
+  /** Waits for running calls, then closes the file. Later calls fail with VaultError CLOSED; closing twice is fine. */
+  close(): Promise<void> {
+    return this.mutex.run(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.db.close();
+    });
+  }
+
+  // ---- internals ----
+
+  private exclusive<T>(section: (db: AsyncDatabase) => Promise<T>): Promise<T> {
+    return this.mutex.run(() => {
+      if (this.closed) return Promise.reject(new VaultError('CLOSED', 'the vault is closed'));
+      return section(this.db);
+    });
+  }
+
+  private codeIndex(system: string, code: string): string {
+    return createHmac('sha256', this.indexKey).update(`${system}|${code}`, 'utf8').digest('hex');
+  }
+
+  private systemIndex(system: string): string {
+    return createHmac('sha256', this.indexKey).update(system, 'utf8').digest('hex');
+  }
+
+  /** The plain columns an element's content implies: written on store, compared on read. */
+  private indexColumns(content: SealedContent) {
+    const { element, proof } = content;
+    const hasSystem = typeof element.system === 'string';
+    const hasCode = hasSystem && typeof element.code === 'string';
+    return {
+      segmentIndex: proof.segmentIndex,
+      elementIndex: proof.elementIndex,
+      resourceType: element.resourceType,
+      kind: element.kind as string,
+      clinicalTime: typeof element.time === 'string' ? timeKey(element.time) : null,
+      systemIndex: hasSystem ? this.systemIndex(element.system as string) : null,
+      codeIndex: hasCode ? this.codeIndex(element.system as string, element.code as string) : null,
+    };
+  }
+
+  private elementRow(deliveryId: string, stored: VaultElement, i: number): SqlValue[] {
+    const what = `elements[${i}]`;
+    if (typeof stored !== 'object' || stored === null)
+      throw new VaultError('INVALID_INPUT', `${what} is not an object`);
+    if (stored.deliveryId !== deliveryId) {
+      throw new VaultError('INVALID_INPUT', `${what} belongs to another delivery`);
+    }
+    if (typeof stored.segmentId !== 'string' || stored.segmentId === '') {
+      throw new VaultError('INVALID_INPUT', `${what}.segmentId must be a non-empty string`);
+    }
+    const content: SealedContent = { element: stored.element, salt: stored.salt, proof: stored.proof };
+    checkInput(sealedContentSchema, content, what);
+    let plaintext: Buffer;
+    try {
+      plaintext = Buffer.from(canonicalJson(content), 'utf8');
+    } catch (err) {
+      throw new VaultError('INVALID_INPUT', `${what} cannot be written as JSON`, { cause: err });
+    }
+    const elementId = content.element.id;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.dataKey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(rowAad(deliveryId, stored.segmentId, elementId));
+    const sealed = Buffer.concat([
+      Buffer.of(SEALED_FORMAT),
+      iv,
+      cipher.update(plaintext),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    plaintext.fill(0);
+    const c = this.indexColumns(content);
+    return [
+      elementId,
+      deliveryId,
+      stored.segmentId,
+      c.segmentIndex,
+      c.elementIndex,
+      c.resourceType,
+      c.kind,
+      c.clinicalTime,
+      c.systemIndex,
+      c.codeIndex,
+      sealed,
+    ];
+  }
+
+  private readRow(row: ElementRow): VaultRead {
+    const unreadable = (error: string): VaultRead => ({
+      ok: false,
+      deliveryId: row.delivery_id,
+      elementId: row.element_id,
+      error,
+    });
+    const sealed = row.sealed;
+    if (!Buffer.isBuffer(sealed) || sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== SEALED_FORMAT) {
+      return unreadable(UNREADABLE.format);
+    }
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.dataKey, sealed.subarray(1, 1 + IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
+      decipher.setAAD(rowAad(row.delivery_id, row.segment_id, row.element_id));
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      plaintext = Buffer.concat([
+        decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      return unreadable(UNREADABLE.decrypt);
+    }
+    let content: SealedContent;
+    try {
+      const parsed: unknown = JSON.parse(plaintext.toString('utf8'));
+      if (!sealedContentSchema.safeParse(parsed).success) return unreadable(UNREADABLE.content);
+      content = parsed as SealedContent;
+    } catch {
+      return unreadable(UNREADABLE.content);
+    } finally {
+      plaintext.fill(0);
+    }
+    const c = this.indexColumns(content);
+    if (
+      content.element.id !== row.element_id ||
+      c.segmentIndex !== row.segment_index ||
+      c.elementIndex !== row.element_index ||
+      c.resourceType !== row.resource_type ||
+      c.kind !== row.kind ||
+      c.clinicalTime !== row.clinical_time ||
+      c.systemIndex !== row.system_index ||
+      c.codeIndex !== row.code_index
+    ) {
+      return unreadable(UNREADABLE.columns);
+    }
+    return {
+      ok: true,
+      stored: { deliveryId: row.delivery_id, segmentId: row.segment_id, ...content },
+    };
+  }
+}
+
+async function migrate(db: AsyncDatabase): Promise<void> {
+  const version = await userVersion(db);
+  if (version > SCHEMA_VERSION) {
+    throw new VaultError(
+      'SCHEMA_TOO_NEW',
+      `the vault has schema version ${version}; this agent knows up to ${SCHEMA_VERSION}`,
+    );
+  }
+  if (version === SCHEMA_VERSION) return;
+  await db.exec('BEGIN IMMEDIATE');
+  try {
+    // Another process may have created the schema while this one waited for the lock.
+    if ((await userVersion(db)) < SCHEMA_VERSION) {
+      await db.exec(SCHEMA);
+      await db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    }
+    await db.exec('COMMIT');
+  } catch (err) {
+    await db.exec('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+async function userVersion(db: AsyncDatabase): Promise<number> {
+  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+  return row?.user_version ?? 0;
+}
+
+function secretKey(key: unknown, what: string): KeyObject {
+  if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) {
+    throw new VaultError('INVALID_KEYS', `vault ${what} must be a ${KEY_BYTES}-byte Buffer`);
+  }
+  return createSecretKey(Buffer.from(key));
+}
+
+function rowAad(deliveryId: string, segmentId: string, elementId: string): Buffer {
+  return Buffer.from(canonicalJson({ v: 1, deliveryId, segmentId, elementId }), 'utf8');
+}
+
+function checkInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue === undefined || issue.path.length === 0 ? '' : `.${issue.path.join('.')}`;
+    throw new VaultError('INVALID_INPUT', `${what}${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  return value as T;
+}
+
+type CheckedQuery = Omit<RecordQuery, 'from' | 'to'> & { from?: string; to?: string };
+
+function checkQuery(query: RecordQuery): CheckedQuery {
+  const result = querySchema.safeParse(query ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new VaultError('INVALID_QUERY', `query.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  const q: CheckedQuery = { ...result.data };
+  if (q.from !== undefined) q.from = timeKey(q.from);
+  if (q.to !== undefined) q.to = timeKey(q.to);
+  return q;
+}
+
+function matches(stored: VaultElement, q: CheckedQuery): boolean {
+  const { element } = stored;
+  const time = typeof element.time === 'string' ? timeKey(element.time) : undefined;
+  return (
+    (q.resourceType === undefined || element.resourceType === q.resourceType) &&
+    (q.system === undefined || element.system === q.system) &&
+    (q.code === undefined || (typeof element.system === 'string' && element.code === q.code)) &&
+    (q.from === undefined || (time !== undefined && time >= q.from)) &&
+    (q.to === undefined || (time !== undefined && time < q.to)) &&
+    (q.deliveryId === undefined || stored.deliveryId === q.deliveryId) &&
+    (q.kind === undefined || element.kind === q.kind)
+  );
+}
+
+function toDelivery(row: DeliveryRow): VaultDelivery {
+  return {
+    deliveryId: row.delivery_id,
+    sender: row.sender,
+    merkleRoot: row.merkle_root,
+    categories: JSON.parse(row.categories) as string[],
+    segmentCount: row.segment_count,
+    elementCount: row.element_count,
+    createdAt: row.created_at,
+    storedAt: row.stored_at,
+  };
+}
+
+const PARTIAL_DATE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
+const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Clinical time as text that sorts in time order, the gateway's normalization (segmenter.ts):
+ * zoned date-times become UTC `toISOString()`, partial dates (`2020`, `2020-01`, `2020-01-02`)
+ * stay as they are. Applied to stored times and to query bounds alike, so `from`/`to` with any
+ * offset compare correctly. A partial date sorts before every time on that day, month or year.
+ */
+function timeKey(raw: string): string {
+  if (PARTIAL_DATE.test(raw)) return raw;
+  if (ZONED_DATE_TIME.test(raw)) {
+    const ms = Date.parse(raw);
+    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+  }
+  return raw;
+}
