@@ -34,12 +34,85 @@ function assertRepresentable(value: unknown, path: string): void {
 /**
  * RFC 8785 (JCS) canonical form. Everything we hash or write to the ledger goes through here so
  * that every peer, gateway and agent produces byte-identical input.
+ *
+ * Plain JSON data (what JSON.parse returns, and what we build ourselves) takes a single-pass
+ * writer; anything else (a value to refuse, an object with toJSON, an array with holes) takes the
+ * reference path: the check with its located error, then json-canonicalize. Both write the same
+ * bytes: the fast writer uses the same primitives (JSON.stringify for numbers and escaped
+ * strings, keys sorted by UTF-16 code units), and a test compares them on every fixture.
  */
 export function canonicalJson(value: unknown): string {
+  try {
+    return writeValue(value);
+  } catch (err) {
+    if (err !== UNUSUAL) throw err;
+  }
   assertRepresentable(value, '$');
   return canonicalize(value);
 }
 
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+/** Thrown by the fast writer for anything it leaves to the reference path. */
+const UNUSUAL: unique symbol = Symbol('not plain JSON data');
+
+/** Strings JSON.stringify would escape: quote, backslash, control characters, surrogates. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `"name":` for the property names seen so far; FHIR and our records use a small, fixed vocabulary. */
+const keyText = new Map<string, string>();
+const MAX_CACHED_KEYS = 10_000;
+
+function writeString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+function writeKey(k: string): string {
+  let text = keyText.get(k);
+  if (text === undefined) {
+    text = `${JSON.stringify(k)}:`;
+    if (keyText.size < MAX_CACHED_KEYS) keyText.set(k, text);
+  }
+  return text;
+}
+
+function writeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return writeString(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw UNUSUAL;
+      // ECMAScript Number::toString, which RFC 8785 §3.2.2.3 prescribes (-0 becomes 0).
+      return JSON.stringify(value);
+    case 'object': {
+      if (value === null) return 'null';
+      if ((value as { toJSON?: unknown }).toJSON != null) throw UNUSUAL;
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) throw UNUSUAL;
+          out += i === 0 ? writeValue(value[i]) : `,${writeValue(value[i])}`;
+        }
+        return `${out}]`;
+      }
+      const record = value as Record<string, unknown>;
+      // Default sort order is by UTF-16 code units, as RFC 8785 §3.2.3 requires.
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        const v = record[k];
+        if (v === undefined) throw UNUSUAL;
+        out += i === 0 ? writeKey(k) + writeValue(v) : `,${writeKey(k)}${writeValue(v)}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      throw UNUSUAL;
+  }
 }

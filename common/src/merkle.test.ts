@@ -6,6 +6,7 @@ import {
   merklePath,
   merkleRoot,
   newSalt,
+  newSalts,
   rootFromPath,
   SALT_BYTES,
   verifyElementProof,
@@ -92,6 +93,14 @@ describe('salts and leaf hashes', () => {
     const salts = new Set(Array.from({ length: 100 }, newSalt));
     expect(salts.size).toBe(100);
     for (const s of salts) expect(s).toMatch(new RegExp(`^[0-9a-f]{${SALT_BYTES * 2}}$`));
+  });
+
+  it('newSalts gives as many independent salts of the same form', () => {
+    const salts = newSalts(1000);
+    expect(salts).toHaveLength(1000);
+    expect(new Set(salts).size).toBe(1000);
+    for (const s of salts) expect(s).toMatch(new RegExp(`^[0-9a-f]{${SALT_BYTES * 2}}$`));
+    expect(newSalts(0)).toEqual([]);
   });
 
   it('matches the independently computed leaf vectors', () => {

@@ -57,6 +57,17 @@ export function newSalt(): string {
   return randomBytes(SALT_BYTES).toString('hex');
 }
 
+/**
+ * `count` independent 128-bit salts, as `newSalt` makes them, from one call to the CSPRNG: a
+ * delivery needs one per element, and a call per salt cost more than the hashing of the element.
+ */
+export function newSalts(count: number): string[] {
+  const hex = randomBytes(SALT_BYTES * count).toString('hex');
+  const salts = new Array<string>(count);
+  for (let i = 0; i < count; i++) salts[i] = hex.slice(i * 2 * SALT_BYTES, (i + 1) * 2 * SALT_BYTES);
+  return salts;
+}
+
 /** Leaf = SHA-256 of canonicalJson({ element, salt }) (RFC 8785 via canonicalJson). Hex. */
 export function elementLeafHash(element: unknown, salt: string): string {
   assertSalt(salt, 'salt');
