@@ -19,7 +19,7 @@ endif
 WORKSPACES := common ledger-client chaincode network gateway mobile-agent bench
 SOURCES := $(shell find $(WORKSPACES) -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name '*.ts' -print) $(foreach w,$(WORKSPACES),$(w)/tsconfig.json)
 
-.PHONY: help deps build fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test bench clean
+.PHONY: help deps build chromium fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test bench clean
 
 help:
 	@echo "make network-up      start (or resume) the Fabric network in network/.state"
@@ -51,6 +51,27 @@ deps: node_modules/.installed
 
 build: .build-stamp
 
+# Debian's Chromium for the agent web page's browser tests: playwright-core drives it and downloads
+# no browser of its own. Installed once per machine, so a clean clone on a fresh Debian box passes.
+CHROMIUM := /usr/bin/chromium
+export PHR_CHROMIUM := $(CHROMIUM)
+
+$(CHROMIUM):
+	@echo "==> $@ is missing: installing Debian's chromium for the browser tests (apt-get)"
+	@if ! command -v apt-get >/dev/null; then \
+	  echo "error: no apt-get here; install Chromium so that $@ exists, then retry" >&2; exit 1; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then as_root=; \
+	elif command -v sudo >/dev/null; then as_root=sudo; \
+	else echo "error: installing chromium needs root and there is no sudo: run 'apt-get install chromium' as root" >&2; exit 1; fi; \
+	start=$$(date +%s); \
+	$$as_root apt-get update -qq && \
+	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null || { \
+	  echo "error: 'apt-get install chromium' failed (see above); install it by hand so that $@ exists" >&2; exit 1; }; \
+	echo "==> chromium installed in $$(( $$(date +%s) - start ))s: $$($@ --version 2>/dev/null)"
+
+chromium: $(CHROMIUM)
+
 fabric:
 	@network/scripts/fabric-bin.sh
 
@@ -77,12 +98,12 @@ lint: build
 	npx prettier --check --log-level warn .
 	@for f in network/scripts/*.sh network/scripts/phr-ledger .ci/run; do bash -n "$$f"; done
 
-unit: build
+unit: build $(CHROMIUM)
 	@echo "==> Unit tests"
 	@mkdir -p test-results
 	npx jest --ci --json --outputFile=test-results/unit.json
 
-e2e: build
+e2e: build $(CHROMIUM)
 	@echo "==> End-to-end suite (real Fabric network on its own ports)"
 	@mkdir -p test-results
 	@network/scripts/e2e.sh

@@ -4,6 +4,7 @@ export * from './identifiers';
 export * from './ledger-model';
 export * from './roles';
 export * from './data-element';
+export * from './data-categories';
 export * from './fhir-errors';
 export * from './fabric-identity';
 export * from './merkle';

@@ -1,35 +1,10 @@
 /**
  * Coarse data categories of a resource, as recorded on the ledger with each delivery. The
- * vocabulary is small and fixed so that consents can name it and the ledger learns little: the
- * category says "laboratory", never which test.
+ * vocabulary (DATA_CATEGORIES) lives in @phr/common, shared with the patient's consent form.
  */
+import type { DataCategory } from '@phr/common';
 
-export const DATA_CATEGORIES = [
-  'activity',
-  'administrative',
-  'allergy',
-  'care-plan',
-  'claim',
-  'condition',
-  'demographics',
-  'device',
-  'diagnostic-report',
-  'document',
-  'encounter',
-  'exam',
-  'family-history',
-  'imaging',
-  'immunization',
-  'laboratory',
-  'medication',
-  'other',
-  'procedure',
-  'social-history',
-  'survey',
-  'therapy',
-  'vital-signs',
-] as const;
-export type DataCategory = (typeof DATA_CATEGORIES)[number];
+export { DATA_CATEGORIES, type DataCategory } from '@phr/common';
 
 /** Category by resource type; types not listed fall back to `other`. */
 const BY_RESOURCE_TYPE = {

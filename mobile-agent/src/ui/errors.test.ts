@@ -1,0 +1,29 @@
+import { friendlyError } from './errors';
+
+const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+describe('friendlyError', () => {
+  it('shows the ledger’s one-line reason with a fitting status', () => {
+    expect(
+      friendlyError(coded('INVALID_ARGUMENT', 'INVALID_ARGUMENT: end must be after start\n    at x.ts:1')),
+    ).toEqual({
+      status: 400,
+      message: 'The ledger did not accept this: end must be after start.',
+    });
+    expect(friendlyError(coded('NOT_FOUND', 'NOT_FOUND: consent c-1 does not exist.'))).toEqual({
+      status: 404,
+      message: 'Not found: consent c-1 does not exist.',
+    });
+    expect(friendlyError(coded('CONFLICT', 'CONFLICT: ')).status).toBe(409);
+  });
+
+  it('says "unreachable" for transport failures and hides everything else', () => {
+    expect(friendlyError(coded('UNAVAILABLE', 'ledger unavailable: 14 UNAVAILABLE: No connection')).status).toBe(503);
+    expect(friendlyError(coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:7051')).message).not.toContain(
+      '127.0.0.1',
+    );
+    const internal = friendlyError(new TypeError('secret /home/patient/.phr/vault.db is locked'));
+    expect(internal.status).toBe(500);
+    expect(internal.message).not.toContain('vault.db');
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * What the patient is told when the agent fails. The page never shows a stack or an internal
+ * message it cannot vouch for: errors that carry one of the ledger's codes (LedgerError, the
+ * chaincode's "CODE: detail" messages) show their one-line detail, everything else a plain
+ * sentence. The UI depends only on AgentApi, so it reads the code by shape, not by class.
+ */
+
+export interface FriendlyError {
+  status: number;
+  message: string;
+}
+
+const UNREACHABLE =
+  'The ledger or a hospital could not be reached just now. Your records on this device are safe; try again in a moment.';
+const INTERNAL = 'Something went wrong inside your agent. Try again; if it keeps happening, look at the agent’s log.';
+
+const BY_CODE: Record<string, { status: number; lead: string }> = {
+  INVALID_ARGUMENT: { status: 400, lead: 'The ledger did not accept this' },
+  CONFLICT: { status: 409, lead: 'This clashes with what the ledger already holds' },
+  INVALID_STATE: { status: 409, lead: 'This cannot be done right now' },
+  NOT_FOUND: { status: 404, lead: 'Not found' },
+  FORBIDDEN: { status: 403, lead: 'Not allowed' },
+  CONSENT_REQUIRED: { status: 403, lead: 'A consent is needed for this' },
+  // the agent's own check of a grant (ConsentRequestError): its message is written for patients
+  INVALID_CONSENT: { status: 422, lead: 'This consent cannot be given' },
+};
+
+const NETWORK_CODES = new Set([
+  'UNAVAILABLE',
+  'UNREACHABLE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** One line, no longer than a sentence should be, without the leading "CODE: ". */
+function detailOf(message: string, code: string): string {
+  const line = (message.split('\n')[0] ?? '').replace(new RegExp(`^.*?\\b${code}: `), '').trim();
+  return line.length > 300 ? `${line.slice(0, 297)}…` : line;
+}
+
+export function friendlyError(err: unknown): FriendlyError {
+  const code = err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  const message = err instanceof Error ? err.message : '';
+  if (code !== undefined && NETWORK_CODES.has(code)) return { status: 503, message: UNREACHABLE };
+  const known = code !== undefined ? BY_CODE[code] : undefined;
+  if (known && code !== undefined) {
+    const detail = detailOf(message, code);
+    const sentence = detail === '' ? known.lead : `${known.lead}: ${detail}`;
+    return { status: known.status, message: /[.!?]$/.test(sentence) ? sentence : `${sentence}.` };
+  }
+  return { status: 500, message: INTERNAL };
+}

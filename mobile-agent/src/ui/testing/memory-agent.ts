@@ -1,0 +1,308 @@
+/**
+ * An AgentApi held in memory, for the page's tests. It keeps the real agent's contract where the
+ * page can see it: grant adds an active ConsentRecord (checked by the agent's own
+ * parseConsentRequest, so its refusals read the same), revoke marks it revoked with revokedAt (both leave a notification), records search by type,
+ * code and time, sync stores queued deliveries and reports them, failures carry the ledger's
+ * error codes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConsentRecord } from '@phr/common';
+import type { AccessLogEntry, AgentApi, AgentStatus, ConsentRequest, SyncReport, VerifyReport } from '../../agent-api';
+import type {
+  AgentNotification,
+  NotificationKind,
+  RecordQuery,
+  VaultDelivery,
+  VaultElement,
+} from '../../vault/vault-types';
+import { parseConsentRequest } from '../../consent/consent-request';
+import { SAMPLE_HOSPITALS, sampleVault } from './sample-records';
+
+/** An error shaped like the agent's (LedgerError): a code the page maps to words and a status. */
+export function agentError(code: string, detail: string): Error & { code: string } {
+  return Object.assign(new Error(`${code}: ${detail}`), { code });
+}
+
+type Method = keyof AgentApi;
+
+export class MemoryAgent implements AgentApi {
+  pseudonym = 'ptabcdefghijklmnopqrstuvwxyz';
+  hospitals = SAMPLE_HOSPITALS.map((h) => ({ ...h }));
+  deliveryList: VaultDelivery[] = [];
+  elements: VaultElement[] = [];
+  consentList: ConsentRecord[] = [];
+  accessEntries: AccessLogEntry[] = [];
+  notificationList: AgentNotification[] = [];
+  /** Every call, in order, with its arguments: what the tests assert reached the agent. */
+  readonly calls: { method: Method; args: unknown[] }[] = [];
+  /** Deliveries the next sync finds in the hospitals' mailboxes. */
+  private queued: { delivery: VaultDelivery; elements: VaultElement[] }[] = [];
+  private failures = new Map<Method, unknown>();
+  private nextNotificationId = 1;
+
+  /** The sample vault, consents, access log and notifications. */
+  static withSamples(): MemoryAgent {
+    const agent = new MemoryAgent();
+    const vault = sampleVault();
+    agent.deliveryList = vault.deliveries;
+    agent.elements = vault.elements;
+    agent.consentList = [
+      {
+        docType: 'consent',
+        consentId: 'consent-fixture-active',
+        pseudonym: agent.pseudonym,
+        grantee: { kind: 'organization', id: 'Hospital2MSP' },
+        scope: { categories: ['immunization'], codes: [] },
+        purposes: ['TREAT'],
+        period: { start: '2024-01-01T00:00:00.000Z', end: '2099-01-01T00:00:00.000Z' },
+        status: 'active',
+        grantedAt: '2024-01-01T00:00:00.000Z',
+      },
+      {
+        docType: 'consent',
+        consentId: 'consent-fixture-revoked',
+        pseudonym: agent.pseudonym,
+        grantee: { kind: 'organization', id: 'Hospital1MSP' },
+        scope: { categories: [], codes: [{ system: 'http://loinc.org', code: '4548-4' }] },
+        purposes: ['HRESCH'],
+        period: { start: '2024-02-01T00:00:00.000Z', end: '2026-02-01T00:00:00.000Z' },
+        status: 'revoked',
+        grantedAt: '2024-02-01T00:00:00.000Z',
+        revokedAt: '2024-03-01T12:00:00.000Z',
+      },
+    ];
+    agent.accessEntries = [
+      {
+        eventId: 'event-0003',
+        at: '2025-02-03T02:10:00.000Z',
+        action: 'pull',
+        outcome: 'success',
+        who: 'Hospital2MSP (clinician)',
+        organization: 'Hospital2MSP',
+        role: 'clinician',
+        purpose: 'ETREAT',
+        purposeText: 'Emergency treatment',
+        what: 'Laboratory',
+        breakGlass: true,
+        summary: 'Hospital2MSP (clinician) read your Laboratory records for Emergency treatment — emergency access.',
+      },
+      {
+        eventId: 'event-0002',
+        at: '2025-02-02T09:00:00.000Z',
+        action: 'pull',
+        outcome: 'denied',
+        who: 'Hospital2MSP (clinician)',
+        organization: 'Hospital2MSP',
+        role: 'clinician',
+        purpose: 'TREAT',
+        purposeText: 'Treatment',
+        what: 'Laboratory',
+        breakGlass: false,
+        summary: 'Hospital2MSP (clinician) asked to read your Laboratory records for Treatment — refused.',
+      },
+      {
+        eventId: 'event-0001',
+        at: '2025-02-01T15:00:00.000Z',
+        action: 'push',
+        outcome: 'success',
+        who: 'Hospital1MSP (hospital-gateway)',
+        organization: 'Hospital1MSP',
+        role: 'hospital-gateway',
+        what: 'delivery-0001',
+        breakGlass: false,
+        summary: 'Hospital1MSP (hospital-gateway) sent you new records — done.',
+      },
+    ];
+    agent.notify(
+      'access',
+      'Hospital2MSP used emergency access to your Laboratory records.',
+      'event-0003',
+      '2025-02-03T02:11:00.000Z',
+    );
+    agent.notify(
+      'delivery-stored',
+      'New records from Hospital One were stored.',
+      'delivery-0001',
+      '2025-02-02T08:00:00.000Z',
+    );
+    const old = agent.notify(
+      'consent',
+      'Your consent for Hospital1MSP was revoked.',
+      'consent-fixture-revoked',
+      '2024-03-01T12:00:00.000Z',
+    );
+    old.read = true;
+    return agent;
+  }
+
+  /** The next call of `method` throws `error` (once). */
+  failNext(method: Method, error: unknown): void {
+    this.failures.set(method, error);
+  }
+
+  /** A delivery the next `sync` will fetch and store. */
+  queueDelivery(delivery: VaultDelivery, elements: VaultElement[]): void {
+    this.queued.push({ delivery, elements });
+  }
+
+  notify(
+    kind: NotificationKind,
+    message: string,
+    ref: string,
+    createdAt = new Date().toISOString(),
+  ): AgentNotification {
+    const n: AgentNotification = { id: this.nextNotificationId++, kind, message, ref, createdAt, read: false };
+    this.notificationList.unshift(n);
+    return n;
+  }
+
+  private enter(method: Method, args: unknown[]): void {
+    this.calls.push({ method, args: structuredClone(args) });
+    if (this.failures.has(method)) {
+      const error = this.failures.get(method);
+      this.failures.delete(method);
+      throw error;
+    }
+  }
+
+  callsOf(method: Method): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  async status(): Promise<AgentStatus> {
+    this.enter('status', []);
+    return {
+      pseudonym: this.pseudonym,
+      hospitals: this.hospitals,
+      deliveries: this.deliveryList.length,
+      elements: this.elements.length,
+      unreadNotifications: this.notificationList.filter((n) => !n.read).length,
+    };
+  }
+
+  async sync(options?: { waitMs?: number }): Promise<SyncReport> {
+    this.enter('sync', [options]);
+    const report: SyncReport = { deliveries: [], newAccessEvents: 0, unreachable: [] };
+    for (const { delivery, elements } of this.queued.splice(0)) {
+      const known = this.deliveryList.some((d) => d.deliveryId === delivery.deliveryId);
+      if (!known) {
+        this.deliveryList.unshift(delivery);
+        this.elements.push(...elements);
+        this.notify('delivery-stored', `New records from ${delivery.sender} were stored.`, delivery.deliveryId);
+      }
+      report.deliveries.push({
+        deliveryId: delivery.deliveryId,
+        hospital: delivery.sender,
+        result: known ? 'already-stored' : 'stored',
+      });
+    }
+    return report;
+  }
+
+  async records(query: RecordQuery): Promise<VaultElement[]> {
+    this.enter('records', [query]);
+    return this.search(query);
+  }
+
+  private search(query: RecordQuery): VaultElement[] {
+    const time = (e: VaultElement) => (e.element.time === undefined ? undefined : Date.parse(e.element.time));
+    const found = this.elements.filter((e) => {
+      const t = time(e);
+      return (
+        (query.resourceType === undefined || e.element.resourceType === query.resourceType) &&
+        (query.system === undefined || e.element.system === query.system) &&
+        (query.code === undefined || e.element.code === query.code) &&
+        (query.kind === undefined || e.element.kind === query.kind) &&
+        (query.deliveryId === undefined || e.deliveryId === query.deliveryId) &&
+        (query.from === undefined || (t !== undefined && t >= Date.parse(query.from))) &&
+        (query.to === undefined || (t !== undefined && t < Date.parse(query.to)))
+      );
+    });
+    found.sort((a, b) => (time(b) ?? 0) - (time(a) ?? 0) || a.element.id.localeCompare(b.element.id));
+    return query.limit === undefined ? found : found.slice(0, query.limit);
+  }
+
+  async deliveries(): Promise<VaultDelivery[]> {
+    this.enter('deliveries', []);
+    return [...this.deliveryList].sort((a, b) => b.storedAt.localeCompare(a.storedAt));
+  }
+
+  async exportBundle(query: RecordQuery): Promise<Record<string, unknown>> {
+    this.enter('exportBundle', [query]);
+    let resources = this.search({ ...query, system: undefined, code: undefined, kind: 'resource' });
+    if (query.code !== undefined) {
+      const leaves = this.search({ ...query, kind: 'coded' });
+      const segments = new Set(leaves.map((l) => `${l.deliveryId}/${l.segmentId}`));
+      resources = resources.filter((r) => segments.has(`${r.deliveryId}/${r.segmentId}`));
+    }
+    return {
+      resourceType: 'Bundle',
+      type: 'collection',
+      timestamp: new Date().toISOString(),
+      entry: resources.map((r) => ({ resource: r.element.resource })),
+    };
+  }
+
+  async verify(): Promise<VerifyReport> {
+    this.enter('verify', []);
+    return { deliveriesChecked: this.deliveryList.length, elementsChecked: this.elements.length, mismatches: [] };
+  }
+
+  async consents(): Promise<ConsentRecord[]> {
+    this.enter('consents', []);
+    return structuredClone(this.consentList);
+  }
+
+  async grantConsent(request: ConsentRequest): Promise<ConsentRecord> {
+    this.enter('grantConsent', [request]);
+    // the real agent's own checks, with its messages and its ConsentRequestError
+    const grant = parseConsentRequest(request, new Date());
+    const record: ConsentRecord = {
+      docType: 'consent',
+      consentId: randomUUID(),
+      pseudonym: this.pseudonym,
+      grantee: grant.grantee,
+      scope: grant.scope,
+      purposes: grant.purposes,
+      period: { start: grant.start, end: grant.end },
+      status: 'active',
+      grantedAt: new Date().toISOString(),
+    };
+    this.consentList.push(record);
+    this.notify('consent', `You granted ${record.grantee.id} access.`, `grant:${record.consentId}`);
+    return structuredClone(record);
+  }
+
+  async revokeConsent(consentId: string): Promise<ConsentRecord> {
+    this.enter('revokeConsent', [consentId]);
+    const record = this.consentList.find((c) => c.consentId === consentId);
+    if (!record) throw agentError('NOT_FOUND', `consent ${consentId} does not exist`);
+    if (record.status === 'active') {
+      record.status = 'revoked';
+      record.revokedAt = new Date().toISOString();
+      this.notify('consent', `You revoked ${record.grantee.id}'s access.`, `revoke:${consentId}`);
+    }
+    return structuredClone(record);
+  }
+
+  async accessLog(): Promise<AccessLogEntry[]> {
+    this.enter('accessLog', []);
+    return [...this.accessEntries].sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  async notifications(options?: { unreadOnly?: boolean }): Promise<AgentNotification[]> {
+    this.enter('notifications', [options]);
+    const list = this.notificationList.filter((n) => !options?.unreadOnly || !n.read);
+    return structuredClone(list.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id));
+  }
+
+  async markNotificationsRead(ids?: readonly number[]): Promise<void> {
+    this.enter('markNotificationsRead', [ids]);
+    for (const n of this.notificationList) if (ids === undefined || ids.includes(n.id)) n.read = true;
+  }
+
+  async linkCode(hospital: string): Promise<{ code: string; expiresAt: string }> {
+    this.enter('linkCode', [hospital]);
+    return { code: 'ABCD-EFGH', expiresAt: new Date(Date.now() + 600_000).toISOString() };
+  }
+}

@@ -1,0 +1,550 @@
+/**
+ * The agent's web page in headless Chromium (Debian's, driven by playwright-core) against the
+ * in-memory agent: what the patient sees, what reaches the agent, and what the page refuses.
+ */
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { localDateInput } from './format';
+import { startUi, type UiServer } from './server';
+import { axeViolations, structureProblems } from './testing/accessibility';
+import { launchChromium } from './testing/browser';
+import { agentError, MemoryAgent } from './testing/memory-agent';
+import { HBA1C, sampleDelivery } from './testing/sample-records';
+import { AgentUiPage } from './testing/ui-page';
+
+jest.setTimeout(60_000);
+
+const SCREENSHOTS = join(__dirname, '../../../test-results/ui-screenshots');
+
+const inDays = (days: number): string => localDateInput(new Date(Date.now() + days * 86_400_000));
+
+/** A raw HTTP request with any Host header (browsers do not let a page choose it). */
+function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('agent web page (headless Chromium)', () => {
+  let browser: Browser;
+  let agent: MemoryAgent;
+  let ui: UiServer;
+  let context: BrowserContext;
+  let page: Page;
+  let app: AgentUiPage;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    agent = MemoryAgent.withSamples();
+    ui = await startUi(agent, { port: 0 });
+    context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+    app = new AgentUiPage(page, ui.url);
+  });
+  afterEach(async () => {
+    await context?.close();
+    await ui?.close();
+  });
+
+  const origin = () => ui.url.replace(/\/$/, '');
+  const csrfToken = async () => page.locator('input[name="_csrf"]').first().inputValue();
+
+  describe('Records', () => {
+    it('lists the whole resources grouped by type, in words, from their hospitals', async () => {
+      await app.open('records');
+      expect(await app.heading()).toBe('Records');
+      const shown = await app.recordsShown();
+      expect(shown.map((r) => r.resourceType)).toEqual(['Condition', 'Observation', 'Observation', 'Immunization']);
+      expect(shown).toContainEqual(
+        expect.objectContaining({ what: 'HbA1c', code: 'LOINC 4548-4', value: '6.1 %', from: 'Hospital One' }),
+      );
+      expect(shown).toContainEqual(
+        expect.objectContaining({ what: 'Blood pressure panel', value: 'Systolic: 128 mmHg; Diastolic: 82 mmHg' }),
+      );
+      expect(shown).toContainEqual(expect.objectContaining({ what: 'Type 2 diabetes mellitus', value: 'Active' }));
+      // markup from a hospital is shown as text, never run or rendered
+      const flu = shown.find((r) => r.resourceType === 'Immunization');
+      expect(flu).toMatchObject({ what: 'Influenza <b>seasonal</b> & "preservative free"', from: 'Hospital Two' });
+      expect(await page.locator('main b').count()).toBe(0);
+      expect(agent.callsOf('records')[0]).toEqual([{ kind: 'resource', limit: 1001 }]);
+    });
+
+    it('searches by type, by code (with or without its system) and by date range', async () => {
+      await app.open('records');
+      expect((await app.searchRecords({ type: 'Observation' })).map((r) => r.what)).toEqual([
+        'Blood pressure panel',
+        'HbA1c',
+      ]);
+      expect((await app.searchRecords({ code: 'http://loinc.org|4548-4' })).map((r) => r.what)).toEqual(['HbA1c']);
+      expect((await app.searchRecords({ code: '44054006' })).map((r) => r.what)).toEqual(['Type 2 diabetes mellitus']);
+      // a component's code finds the panel it belongs to
+      expect((await app.searchRecords({ code: '8480-6' })).map((r) => r.what)).toEqual(['Blood pressure panel']);
+      expect((await app.searchRecords({ from: '2025-01-01', to: '2025-01-31' })).map((r) => r.what)).toEqual(['HbA1c']);
+      // the form keeps what was searched for
+      expect(await page.getByLabel('From', { exact: true }).inputValue()).toBe('2025-01-01');
+      expect(await app.searchRecords({ code: 'no-such-code' })).toEqual([]);
+      expect(await page.locator('[data-records-count="0"]').innerText()).toContain('No records match');
+    });
+
+    it('says what is wrong with a search instead of running it', async () => {
+      const response = await page.goto(`${origin()}/records?from=not-a-date&code=http://loinc.org|`);
+      expect(response?.status()).toBe(400);
+      expect(await app.errorSummary()).toEqual([
+        'Enter the “from” date as a real date',
+        'Enter a code like 4548-4, or a code system and code like http://loinc.org|4548-4',
+      ]);
+      expect(await page.title()).toMatch(/^Error: /);
+      expect(await page.getByLabel('Code', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      expect(agent.callsOf('records')).toEqual([]);
+    });
+
+    it('downloads the selection as a FHIR Bundle', async () => {
+      await app.open('records');
+      const all = await app.exportBundle();
+      expect(all.filename).toMatch(/^health-records-\d{4}-\d{2}-\d{2}\.json$/);
+      expect(all.bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+      expect(all.bundle.entry).toHaveLength(4);
+
+      await app.searchRecords({ type: 'Observation', code: 'http://loinc.org|4548-4' });
+      const one = await app.exportBundle();
+      expect(one.bundle.entry).toEqual([{ resource: HBA1C }]);
+      expect(agent.callsOf('exportBundle').at(-1)).toEqual([
+        { resourceType: 'Observation', system: 'http://loinc.org', code: '4548-4' },
+      ]);
+
+      const response = await page.request.get(`${origin()}/export.json`);
+      expect(response.headers()['content-type']).toBe('application/fhir+json; charset=utf-8');
+      expect(response.headers()['content-disposition']).toMatch(/^attachment; filename="health-records-.*\.json"$/);
+      expect(response.headers()['cache-control']).toBe('no-store');
+    });
+
+    it('fetches new records with "Check for new records" and shows the report', async () => {
+      const next = sampleDelivery('delivery-0003', 'Hospital1MSP', [
+        {
+          ...HBA1C,
+          id: 'obs-hba1c-2',
+          effectiveDateTime: '2025-03-01T09:00:00Z',
+          valueQuantity: { value: 5.8, unit: '%' },
+        },
+      ]);
+      agent.queueDelivery(next.delivery, next.elements);
+      await app.open('records', { type: 'Observation' });
+      const report = await app.checkForNewRecords();
+      expect(report).toEqual({
+        kind: 'success',
+        title: '1 new delivery of records',
+        lines: ['New records from Hospital1MSP were checked against the ledger and stored.'],
+      });
+      // back on the same search, with the new record in it
+      expect(new URL(page.url()).searchParams.get('type')).toBe('Observation');
+      expect((await app.recordsShown()).map((r) => r.value)).toContain('5.8 %');
+      expect(await app.unreadCount()).toBe(3);
+      // a reload does not repeat the notice (or the sync)
+      await page.reload();
+      expect(await app.notice()).toBeUndefined();
+      expect(agent.callsOf('sync')).toHaveLength(1);
+    });
+
+    it('shows a failing agent as a plain message with a fitting status, never a stack', async () => {
+      agent.failNext('records', agentError('UNAVAILABLE', 'ledger unavailable: 14 UNAVAILABLE: connect ECONNREFUSED'));
+      const response = await page.goto(`${origin()}/records`);
+      expect(response?.status()).toBe(503);
+      const [problem] = await app.problems();
+      expect(problem).toContain('could not be reached just now');
+      const html = await page.content();
+      expect(html).not.toMatch(/ECONNREFUSED|at .*\.ts:\d+/);
+
+      agent.failNext('accessLog', new TypeError("Cannot read properties of undefined (reading 'x')"));
+      const failed = await page.goto(`${origin()}/access-log`);
+      expect(failed?.status()).toBe(500);
+      expect(await page.content()).not.toContain('Cannot read properties');
+      expect((await app.problems())[0]).toContain('Something went wrong inside your agent');
+    });
+  });
+
+  describe('Access log', () => {
+    it('shows every access newest first, with emergency access flagged', async () => {
+      const rows = await app.accessLogShown();
+      expect(rows.map((r) => r.eventId)).toEqual(['event-0003', 'event-0002', 'event-0001']);
+      expect(rows[0]).toMatchObject({
+        breakGlass: true,
+        who: 'Hospital2MSP (clinician)',
+        action: 'Read your records',
+        purpose: 'Emergency treatment (ETREAT)',
+        outcome: 'Done',
+      });
+      expect(rows[0]?.summary).toMatch(/^Emergency access/);
+      expect(rows[1]).toMatchObject({ breakGlass: false, outcome: 'Refused', purpose: 'Treatment (TREAT)' });
+      expect(rows[2]).toMatchObject({ purpose: 'not given', action: 'Sent you records' });
+      expect(rows[0]?.when).toMatch(/^\d{1,2} Feb 2025, \d{2}:\d{2}$/);
+      expect(await page.locator('main').innerText()).toContain('1 was emergency access without your consent');
+    });
+  });
+
+  describe('Consents', () => {
+    it('lists consents in force and revoked ones, in words', async () => {
+      const shown = await app.consentsShown();
+      expect(shown).toEqual([
+        expect.objectContaining({
+          consentId: 'consent-fixture-active',
+          state: 'active',
+          who: 'Hospital Two (Hospital2MSP)',
+          records: 'Vaccinations',
+          purposes: 'Treatment (TREAT)',
+          status: 'Active',
+        }),
+        expect.objectContaining({
+          consentId: 'consent-fixture-revoked',
+          state: 'revoked',
+          records: 'LOINC 4548-4',
+          purposes: 'Research (HRESCH)',
+        }),
+      ]);
+      expect(shown[1]?.status).toMatch(/^Revoked on 1 Mar 2024/);
+    });
+
+    it('grants a consent from the form and the agent receives exactly that', async () => {
+      const end = inDays(30);
+      const consentId = await app.grantConsent({
+        grantee: { kind: 'organization', id: 'Hospital1MSP' },
+        categories: ['laboratory', 'vital-signs'],
+        codes: ['http://loinc.org|4548-4'],
+        purposes: ['TREAT', 'HRESCH'],
+        end,
+      });
+      const [[request]] = agent.callsOf('grantConsent') as [[Record<string, unknown>]];
+      expect(request).toEqual({
+        grantee: { kind: 'organization', id: 'Hospital1MSP' },
+        scope: { categories: ['laboratory', 'vital-signs'], codes: [{ system: 'http://loinc.org', code: '4548-4' }] },
+        purposes: ['TREAT', 'HRESCH'],
+        // the last day is included: the consent ends at the next local midnight
+        end: new Date(new Date(`${end}T00:00:00`).getTime() + 86_400_000).toISOString(),
+      });
+      expect(agent.consentList.find((c) => c.consentId === consentId)?.status).toBe('active');
+
+      expect(await app.notice()).toEqual({
+        kind: 'success',
+        title: 'Consent given',
+        lines: [
+          'Hospital One (Hospital1MSP) may now read: Laboratory results; Vital signs (blood pressure, pulse…); LOINC 4548-4. The ledger has recorded it.',
+        ],
+      });
+      const row = (await app.consentsShown()).find((c) => c.consentId === consentId);
+      expect(row).toMatchObject({
+        state: 'active',
+        who: 'Hospital One (Hospital1MSP)',
+        purposes: 'Research (HRESCH), Treatment (TREAT)',
+      });
+      // a reload of the redirected page does not grant again
+      await page.reload();
+      expect(agent.callsOf('grantConsent')).toHaveLength(1);
+    });
+
+    it('grants to one person from a future start date', async () => {
+      const person = `id${'0a'.repeat(20)}`;
+      await app.grantConsent({
+        grantee: { kind: 'identity', id: person },
+        categories: ['medication'],
+        purposes: ['PATRQT'],
+        start: inDays(2),
+        end: inDays(9),
+      });
+      const [[request]] = agent.callsOf('grantConsent') as [[{ start?: string; grantee: unknown }]];
+      expect(request.grantee).toEqual({ kind: 'identity', id: person });
+      expect(request.start).toBe(new Date(`${inDays(2)}T00:00:00`).toISOString());
+      const shown = await app.consentsShown();
+      expect(shown.find((c) => c.who.includes(person))).toMatchObject({
+        state: 'not-started',
+        status: 'Starts later',
+      });
+    });
+
+    it('revokes a consent after a confirmation step', async () => {
+      await app.open('consents');
+      await app.follow(
+        page.locator('tr[data-consent-id="consent-fixture-active"]').getByRole('link', { name: /^Revoke/ }),
+      );
+      expect(await app.heading()).toBe('Revoke this consent?');
+      // "No, keep it" changes nothing
+      await app.follow(page.getByRole('link', { name: 'No, keep it' }));
+      expect(agent.callsOf('revokeConsent')).toEqual([]);
+
+      const notice = await app.revokeConsent('consent-fixture-active');
+      expect(notice.title).toBe('Consent revoked');
+      expect(notice.lines[0]).toContain('Hospital Two (Hospital2MSP) can no longer read Vaccinations');
+      expect(agent.callsOf('revokeConsent')).toEqual([['consent-fixture-active']]);
+      const record = agent.consentList.find((c) => c.consentId === 'consent-fixture-active');
+      expect(record?.status).toBe('revoked');
+      expect(record?.revokedAt).toEqual(expect.any(String));
+      const shown = await app.consentsShown();
+      expect(shown.find((c) => c.consentId === 'consent-fixture-active')?.state).toBe('revoked');
+      expect(await page.locator('table[data-consents="in-force"]').count()).toBe(0);
+    });
+
+    it('grants and then revokes the same consent, all from the page', async () => {
+      const consentId = await app.grantConsent({
+        grantee: { kind: 'organization', id: 'Hospital2MSP' },
+        categories: ['laboratory'],
+        purposes: ['TREAT'],
+        end: inDays(7),
+      });
+      await app.revokeConsent(consentId);
+      expect(agent.consentList.find((c) => c.consentId === consentId)?.status).toBe('revoked');
+      expect((await app.consentsShown()).find((c) => c.consentId === consentId)?.state).toBe('revoked');
+    });
+
+    it('re-shows the form with every problem named and what was entered kept', async () => {
+      await app.open('consents');
+      const form = page.locator('form[action="/consents"]');
+      await form.getByLabel('Their ID', { exact: true }).fill('Hospital 1');
+      await form.getByLabel('Exact codes (optional)').fill('http://loinc.org|4548-4\nnot a code');
+      await form.getByLabel('Last day').fill(inDays(-3));
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST'),
+        app.follow(form.getByRole('button', { name: 'Give access' })),
+      ]);
+      expect(response.status()).toBe(422);
+      expect(await app.errorSummary()).toEqual([
+        'The ID cannot contain spaces',
+        'Line 2 of the codes is not a code system and code, like http://loinc.org|4548-4',
+        'Choose at least one purpose',
+        'The last day must be on or after the start date',
+      ]);
+      expect(await page.title()).toMatch(/^Error: Consents/);
+      expect(await page.getByLabel('Their ID', { exact: true }).inputValue()).toBe('Hospital 1');
+      expect(await page.getByLabel('Exact codes (optional)').inputValue()).toBe('http://loinc.org|4548-4\nnot a code');
+      expect(await page.getByLabel('Their ID', { exact: true }).getAttribute('aria-describedby')).toContain(
+        'granteeId-error',
+      );
+      // each summary entry leads to its field
+      await page.getByRole('link', { name: 'Choose at least one purpose' }).click();
+      expect(await page.evaluate('document.activeElement.id')).toBe('purpose-TREAT');
+
+      // an empty form names the record choice too, and keeps the ticked boxes on the next try
+      await page.locator('#category-laboratory').check();
+      await page.getByLabel('Exact codes (optional)').fill('');
+      await app.follow(page.getByRole('button', { name: 'Give access' }));
+      expect(await page.locator('#category-laboratory').isChecked()).toBe(true);
+      expect(await app.errorSummary()).not.toContain('Choose at least one kind of record, or enter a code');
+      await app.open('consents');
+      await app.follow(page.getByRole('button', { name: 'Give access' }));
+      expect(await app.errorSummary()).toEqual([
+        'Enter the ID of who gets access, for example Hospital1MSP',
+        'Choose at least one kind of record, or enter a code',
+        'Choose at least one purpose',
+        'Enter the last day the consent applies',
+      ]);
+      expect(agent.callsOf('grantConsent')).toEqual([]);
+    });
+
+    it('puts the agent’s own objection next to its field', async () => {
+      await app.submitGrantForm({
+        grantee: { kind: 'organization', id: 'Hospital_1' },
+        categories: ['laboratory'],
+        purposes: ['TREAT'],
+        end: inDays(5),
+      });
+      expect(agent.callsOf('grantConsent')).toHaveLength(1);
+      expect(await app.errorSummary()).toEqual(['The organisation must be given by its MSP ID, e.g. Hospital2MSP']);
+      expect(await page.locator('#granteeId-error').innerText()).toContain('must be given by its MSP ID');
+      expect(await page.getByLabel('Their ID', { exact: true }).inputValue()).toBe('Hospital_1');
+      expect(agent.consentList).toHaveLength(2);
+    });
+
+    it('shows a refusal by the ledger above the form, keeping the input', async () => {
+      agent.failNext('grantConsent', agentError('INVALID_ARGUMENT', 'scope has an invalid category code'));
+      await expect(
+        app.grantConsent({
+          grantee: { kind: 'organization', id: 'Hospital1MSP' },
+          categories: ['laboratory'],
+          purposes: ['TREAT'],
+          end: inDays(5),
+        }),
+      ).rejects.toThrow('The ledger did not accept this: scope has an invalid category code.');
+      expect(await page.locator('#category-laboratory').isChecked()).toBe(true);
+      expect(await page.getByLabel('Their ID', { exact: true }).inputValue()).toBe('Hospital1MSP');
+    });
+  });
+
+  describe('Notifications', () => {
+    it('emphasises unread ones, counts them in the header and marks them read', async () => {
+      await app.open('records');
+      expect(await app.unreadCount()).toBe(2);
+      expect(await page.locator('header').innerText()).toContain('2 unread notifications');
+      const before = await app.notificationsShown();
+      expect(before.map((n) => n.read)).toEqual([false, false, true]);
+      expect(before[0]?.text).toMatch(/^New\s+Hospital2MSP used emergency access/);
+      expect(await page.evaluate("getComputedStyle(document.querySelector('li.unread')).fontWeight")).toBe('600');
+
+      await app.markAllNotificationsRead();
+      expect(agent.callsOf('markNotificationsRead')).toEqual([[undefined]]);
+      expect(await app.notice()).toMatchObject({ title: 'All notifications marked as read' });
+      expect((await app.notificationsShown()).every((n) => n.read)).toBe(true);
+      expect(await app.unreadCount()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Mark all as read' }).count()).toBe(0);
+    });
+  });
+
+  describe('protection', () => {
+    it('refuses a POST without the page token (CSRF) and changes nothing', async () => {
+      await app.open('consents');
+      const form = {
+        granteeKind: 'organization',
+        granteeId: 'Evil',
+        categories: 'laboratory',
+        purposes: 'TREAT',
+        end: inDays(3),
+      };
+      const missing = await page.request.post(`${origin()}/consents`, { form, headers: { Origin: origin() } });
+      expect(missing.status()).toBe(403);
+      expect(await missing.text()).toContain('This form could not be accepted');
+      const wrong = await page.request.post(`${origin()}/consents/consent-fixture-active/revoke`, {
+        form: { _csrf: 'x'.repeat(43) },
+        headers: { Origin: origin() },
+      });
+      expect(wrong.status()).toBe(403);
+      expect(agent.callsOf('grantConsent')).toEqual([]);
+      expect(agent.callsOf('revokeConsent')).toEqual([]);
+    });
+
+    it('refuses requests for another host name (DNS rebinding) and from another origin', async () => {
+      const port = new URL(ui.url).port;
+      const rebound = await rawRequest(`${origin()}/consents`, { headers: { Host: `evil.example:${port}` } });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).not.toContain('_csrf');
+      const wrongPort = await rawRequest(`${origin()}/records`, { headers: { Host: '127.0.0.1:1' } });
+      expect(wrongPort.status).toBe(403);
+      expect((await rawRequest(`${origin()}/records`, { headers: { Host: `localhost:${port}` } })).status).toBe(200);
+
+      await app.open('consents');
+      const token = await csrfToken();
+      const foreign = await page.request.post(`${origin()}/notifications/read`, {
+        form: { _csrf: token },
+        headers: { Origin: 'http://evil.example' },
+      });
+      expect(foreign.status()).toBe(403);
+      const crossSite = await rawRequest(`${origin()}/notifications/read`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Sec-Fetch-Site': 'cross-site' },
+        body: `_csrf=${encodeURIComponent(token)}`,
+      });
+      expect(crossSite.status).toBe(403);
+      // "Origin: null" (sandboxed frames, data: URLs) counts only when the browser vouches same-origin
+      const nullOrigin = await rawRequest(`${origin()}/notifications/read`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'null' },
+        body: `_csrf=${encodeURIComponent(token)}`,
+      });
+      expect(nullOrigin.status).toBe(403);
+      // the export writes an access event to the ledger, so another site may not trigger it either
+      const exportFromElsewhere = await rawRequest(`${origin()}/export.json`, {
+        headers: { 'Sec-Fetch-Site': 'cross-site' },
+      });
+      expect(exportFromElsewhere.status).toBe(403);
+      expect(agent.callsOf('exportBundle')).toEqual([]);
+      expect(agent.callsOf('markNotificationsRead')).toEqual([]);
+      // the same POST from the page's own origin, with the token, goes through
+      const own = await page.request.post(`${origin()}/notifications/read`, {
+        form: { _csrf: token },
+        headers: { Origin: origin() },
+        maxRedirects: 0,
+      });
+      expect(own.status()).toBe(303);
+      expect(agent.callsOf('markNotificationsRead')).toHaveLength(1);
+    });
+
+    it('sends strict security headers on every page, and a plain 404', async () => {
+      for (const path of ['/records', '/access-log', '/consents', '/notifications', '/ui.css', '/nowhere']) {
+        const response = await page.request.get(`${origin()}${path}`);
+        const headers = response.headers();
+        expect(headers['content-security-policy']).toBe(
+          "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        );
+        expect(headers['x-content-type-options']).toBe('nosniff');
+        expect(headers['referrer-policy']).toBe('no-referrer');
+        expect(headers['cache-control']).toBe('no-store');
+        expect(response.status()).toBe(path === '/nowhere' ? 404 : 200);
+      }
+      await page.goto(`${origin()}/nowhere`);
+      expect(await app.heading()).toBe('Page not found');
+    });
+
+    it('refuses to listen anywhere but 127.0.0.1', async () => {
+      await expect(startUi(agent, { host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow(/127\.0\.0\.1 only/);
+    });
+  });
+
+  describe('accessibility', () => {
+    const pages: [string, string][] = [
+      ['Records', '/records'],
+      ['Records, invalid search', '/records?from=nonsense'],
+      ['Access log', '/access-log'],
+      ['Consents', '/consents'],
+      ['Revoke confirmation', '/consents/consent-fixture-active/revoke'],
+      ['Notifications', '/notifications'],
+      ['Not found', '/nowhere'],
+    ];
+
+    it.each(pages)('%s has no axe violations and a sound structure', async (name, path) => {
+      await page.goto(`${origin()}${path}`);
+      // kept for review (CI keeps test-results/); not compared, so fonts may differ between machines
+      await page.screenshot({ path: `${SCREENSHOTS}/${name.replace(/\W+/g, '-').toLowerCase()}.png`, fullPage: true });
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+      // the nav says where we are
+      const section = path.split(/[/?]/)[1];
+      if (['records', 'access-log', 'consents', 'notifications'].includes(section ?? '')) {
+        expect(await page.locator('nav [aria-current="page"]').getAttribute('href')).toBe(`/${section}`);
+      }
+    });
+
+    it('the grant form with errors has no axe violations', async () => {
+      await app.open('consents');
+      await app.follow(page.getByRole('button', { name: 'Give access' }));
+      expect(await app.errorSummary()).not.toEqual([]);
+      await page.screenshot({ path: `${SCREENSHOTS}/consents-form-errors.png`, fullPage: true });
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+    });
+
+    it('starts keyboard use with a skip link, and focus is visible', async () => {
+      await app.open('records');
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to main content');
+      expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+      await page.keyboard.press('Enter');
+      expect(new URL(page.url()).hash).toBe('#main');
+    });
+
+    it('works without JavaScript', async () => {
+      const noScript = await browser.newContext({ javaScriptEnabled: false });
+      try {
+        const bare = new AgentUiPage(await noScript.newPage(), ui.url);
+        const consentId = await bare.grantConsent({
+          grantee: { kind: 'organization', id: 'Hospital1MSP' },
+          categories: ['allergy'],
+          purposes: ['TREAT'],
+          end: inDays(1),
+        });
+        await bare.revokeConsent(consentId);
+        expect(agent.consentList.find((c) => c.consentId === consentId)?.status).toBe('revoked');
+      } finally {
+        await noScript.close();
+      }
+    });
+  });
+});
