@@ -186,7 +186,7 @@ describe('AccessLog', () => {
       [PSEUDONYM_B, '', '', 100, ''],
       w.id.patientB,
     );
-    expect(none.records).toHaveLength(0);
+    expect(none).toMatchObject({ records: [], bookmark: '' }); // the shim gives no metadata for an empty last page
     await expect(
       w.ledger.invoke(w.accessLog, 'ListAccessEvents', [PSEUDONYM_A, '', '', 10, ''], w.id.patientB),
     ).rejects.toThrow(/their own access log/);

@@ -37,11 +37,17 @@ export class StateStore {
     await this.stub.putState(this.stub.createCompositeKey(objectType, attributes), Buffer.from([0]));
   }
 
+  // fabric-shim leaves `metadata` undefined when the peer's metadata is all defaults (an empty last
+  // page serializes to no bytes), so both pagers read it optionally.
   async pageByRange<T>(startKey: string, endKey: string, pageSize: number, bookmark: string): Promise<Page<T>> {
     const size = checkPageSize(pageSize);
     const { iterator, metadata } = await this.stub.getStateByRangeWithPagination(startKey, endKey, size, bookmark);
     const records = await drain<T>(iterator, (kv) => JSON.parse(Buffer.from(kv.value).toString('utf8')) as T);
-    return { records, bookmark: metadata.bookmark ?? '', fetchedCount: metadata.fetchedRecordsCount ?? records.length };
+    return {
+      records,
+      bookmark: metadata?.bookmark ?? '',
+      fetchedCount: metadata?.fetchedRecordsCount ?? records.length,
+    };
   }
 
   /** Pages an index; `resolve` maps the index key's attributes to the indexed record. */
@@ -65,7 +71,7 @@ export class StateStore {
       const record = await resolve(attrs);
       if (record !== undefined) records.push(record);
     }
-    return { records, bookmark: metadata.bookmark ?? '', fetchedCount: metadata.fetchedRecordsCount ?? keys.length };
+    return { records, bookmark: metadata?.bookmark ?? '', fetchedCount: metadata?.fetchedRecordsCount ?? keys.length };
   }
 
   /** All index entries (unpaginated: for bounded sets such as one patient's consents). */

@@ -122,7 +122,7 @@ export class Agent implements AgentApi {
   }
 
   async exportBundle(query: RecordQuery): Promise<Record<string, unknown>> {
-    const elements = await this.vault.search({ ...query, kind: 'resource' });
+    const elements = await this.resourcesMatching(query);
     const bundle = exportBundle(elements, new Date());
     const references = [...new Set(elements.map((e) => e.deliveryId))].slice(0, 256);
     if (references.length > 0) {
@@ -136,6 +136,20 @@ export class Agent implements AgentApi {
       });
     }
     return bundle;
+  }
+
+  /**
+   * Whole resources for a query. A code lives on the coded elements, not on the resource element,
+   * so a code search finds those first and then the resources of their segments.
+   */
+  private async resourcesMatching(query: RecordQuery): Promise<VaultElement[]> {
+    const { system, code, limit, ...rest } = query;
+    if (system === undefined && code === undefined) return this.vault.search({ ...query, kind: 'resource' });
+    const segments = new Set(
+      (await this.vault.search({ ...query, kind: 'coded', limit: undefined })).map((e) => e.segmentId),
+    );
+    const resources = (await this.vault.search({ ...rest, kind: 'resource' })).filter((e) => segments.has(e.segmentId));
+    return limit === undefined ? resources : resources.slice(0, limit);
   }
 
   /** One ledger read per delivery root, then every element's proof against it. */

@@ -110,6 +110,17 @@ describe('inbox', () => {
     expect(verify.mismatches).toEqual([]);
     expect(verify.elementsChecked).toBe((await agent.deliveries())[0]?.elementCount);
 
+    // Export by code: the resources whose coded elements carry it, as a FHIR collection Bundle.
+    const coded = (await agent.records({ kind: 'coded' })).find((e) => e.element.resourceType !== 'Patient');
+    if (!coded?.element.system || !coded.element.code) throw new Error('fixture has no coded element');
+    const exported = await agent.exportBundle({ system: coded.element.system, code: coded.element.code });
+    const entries = exported['entry'] as { resource: { resourceType: string; meta: { source: string } } }[];
+    expect(exported).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.map((e) => e.resource.meta.source)).toContain(
+      `urn:phr-ledger:delivery:${deliveryId}#${coded.segmentId}`,
+    );
+
     // Nothing left in the mailbox; a second sync stores nothing again.
     expect((await agent.sync()).deliveries).toEqual([]);
     expect(await agent.notifications()).toEqual(

@@ -129,7 +129,10 @@ class FakeStub {
     const slice = keys.slice(Math.max(from, 0), Math.max(from, 0) + pageSize);
     const next = keys[Math.max(from, 0) + pageSize] ?? '';
     const items = slice.map((key) => ({ key, value: this.ledger.state.get(key) as Buffer }));
-    return { iterator: new FakeIterator(items), metadata: { fetchedRecordsCount: items.length, bookmark: next } };
+    // As fabric-shim does: metadata whose fields are all protobuf defaults arrives as no metadata at all.
+    const metadata =
+      items.length === 0 && next === '' ? undefined : { fetchedRecordsCount: items.length, bookmark: next };
+    return { iterator: new FakeIterator(items), metadata };
   }
 
   async getStateByRangeWithPagination(startKey: string, endKey: string, pageSize: number, bookmark: string) {

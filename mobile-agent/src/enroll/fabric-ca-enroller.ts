@@ -1,4 +1,4 @@
-import FabricCAServices from 'fabric-ca-client';
+import type FabricCAServices from 'fabric-ca-client';
 import { EnrollmentError, type Enroller, type Enrollment } from './enroller';
 
 export interface FabricCaOptions {
@@ -15,11 +15,11 @@ export class FabricCaEnroller implements Enroller {
   private readonly ca: FabricCAServices;
 
   constructor(options: FabricCaOptions) {
-    this.ca = new FabricCAServices(
-      options.url,
-      { trustedRoots: [options.tlsRootCertPem], verify: true },
-      options.caName,
-    );
+    // Loaded only when enrolling: fabric-common reads process.argv through nconf/yargs at load time,
+    // which would answer the CLI's own --help with its own.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Services = require('fabric-ca-client') as typeof FabricCAServices;
+    this.ca = new Services(options.url, { trustedRoots: [options.tlsRootCertPem], verify: true }, options.caName);
   }
 
   async enroll(enrollmentId: string, enrollmentSecret: string, csrPem: string): Promise<Enrollment> {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { DeliveryRecord } from '@phr/common';
+import type { DeliveryRecord, DeliveryRejectionReason } from '@phr/common';
 import type { DeliveryOutcome } from '../agent-api';
 import type { AgentLedger } from '../ledger/agent-ledger';
 import type { Logger } from '../logger';
 import type { HospitalProfile } from '../profile/network-profile';
 import type { GatewayTransport, MailMessage } from '../transport/gateway-transport';
+import { VaultError } from '../vault/sqlite-vault';
 import type { Vault } from '../vault/vault-types';
 import { NotYetCommitted, verifyDelivery } from './delivery-verifier';
 
@@ -86,7 +87,20 @@ export class Inbox {
         await transport.ack(deliveryId);
         return { ...base, result: 'refused', reason: commitment.rejectionReason ?? 'malformed' };
       }
-      await this.d.vault.storeDelivery(verification.delivery, verification.elements);
+      try {
+        await this.d.vault.storeDelivery(verification.delivery, verification.elements);
+      } catch (err) {
+        // Element ids are the sender's; one that clashes with a stored element must not block the inbox.
+        if (!(err instanceof VaultError) && !/SQLITE_CONSTRAINT/.test(String(err))) throw err;
+        return this.refuse(
+          hospital,
+          transport,
+          deliveryId,
+          commitment,
+          'malformed',
+          'its element ids clash with records already in the vault',
+        );
+      }
       await this.d.vault.addNotification(
         'delivery-stored',
         `New records from ${hospital.displayName}: ${verification.delivery.segmentCount} resource(s), verified against the ledger.`,
@@ -98,7 +112,18 @@ export class Inbox {
       return { ...base, result: 'stored' };
     }
 
-    const { reason, detail } = verification;
+    return this.refuse(hospital, transport, deliveryId, commitment, verification.reason, verification.detail);
+  }
+
+  private async refuse(
+    hospital: HospitalProfile,
+    transport: GatewayTransport,
+    deliveryId: string,
+    commitment: DeliveryRecord | undefined,
+    reason: DeliveryRejectionReason,
+    detail: string,
+  ): Promise<DeliveryOutcome> {
+    const base = { deliveryId, hospital: hospital.name };
     this.d.log.warn({ deliveryId, hospital: hospital.name, reason }, 'delivery refused');
     const onLedger = commitment ?? (await this.d.ledger.readDelivery(deliveryId).catch(() => undefined));
     if (onLedger?.status === 'waiting') await this.d.ledger.rejectDelivery(deliveryId, reason);

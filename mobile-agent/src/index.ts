@@ -1,0 +1,14 @@
+export * from './agent-api';
+export { Agent, type OpenOptions } from './agent';
+export { initAgent, type InitOptions, type InitResult } from './setup';
+export { defaultConnectors, type AgentConnectors, type AgentIdentity } from './connectors';
+export {
+  loadProfile,
+  parseProfile,
+  ProfileError,
+  type NetworkProfile,
+  type HospitalProfile,
+} from './profile/network-profile';
+export { AgentHome, HomeError } from './home/agent-home';
+export type { Vault, VaultDelivery, VaultElement, RecordQuery, AgentNotification } from './vault/vault-types';
+export { startUi, type UiOptions, type UiServer } from './ui';
