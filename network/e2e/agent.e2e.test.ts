@@ -10,7 +10,7 @@ import { Agent, initAgent, loadProfile, startUi } from '@phr/mobile-agent';
 import { NetworkState } from '@phr/network';
 import { launchChromium } from '../../mobile-agent/src/ui/testing/browser';
 import { AgentUiPage } from '../../mobile-agent/src/ui/testing/ui-page';
-import { ROOT, script } from './harness';
+import { ROOT, script, until } from './harness';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 const PASSPHRASE = 'e2e passphrase, long enough';
@@ -52,16 +52,6 @@ function variant(tag: string, n: number): Bundle {
   );
   const rest = b.entry.filter((e) => !keep.includes(e) && e.resource.resourceType === 'Observation');
   return { ...b, entry: [...keep, ...rest.slice(0, n)] };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 describe("patients' agents on the real network", () => {

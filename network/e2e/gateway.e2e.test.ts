@@ -14,7 +14,7 @@ import {
   type SealedEnvelope,
 } from '@phr/common';
 import { NetworkState } from '@phr/network';
-import { script } from './harness';
+import { script, until } from './harness';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
@@ -72,16 +72,6 @@ function receiptOf(bundle: unknown): Receipt {
     merkleRoot: get('merkleRoot'),
     status: get('status'),
   };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('FHIR gateway on the real network', () => {

@@ -79,3 +79,14 @@ export async function script(name: string, ...args: string[]): Promise<string> {
   const { stdout } = await run(join(SCRIPTS, name), args, { env: networkEnv(), maxBuffer: 16 * 1024 * 1024 });
   return stdout;
 }
+
+/** Polls `fn` until it gives a value: the network settles (gossip, blocks) on its own time. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
