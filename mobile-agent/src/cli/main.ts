@@ -160,17 +160,40 @@ export function program(): Command {
     .alias('sync')
     .description('fetch, verify, store and acknowledge new records; refresh the access log')
     .option('--wait <seconds>', 'wait this long for mail when there is none', integer('wait'), 0)
-    .option('--watch', 'keep running and fetch whenever mail arrives')
+    .option('--watch', 'keep running: fetch whenever mail arrives, retry after outages')
+    .option(
+      '--fcm-token <token>',
+      "wake this device through Firebase Cloud Messaging instead of the gateway's local channel",
+    )
     .option('--json', 'print JSON')
-    .action((o, cmd: Command) =>
-      withAgent(cmd, async (agent) => {
+    .action(async (o, cmd: Command) => {
+      const g = globals(cmd);
+      const log = createLogger(g.logLevel);
+      const passphrase = await readPassphrase(g.passphraseFile, 'Passphrase: ');
+      const agent = await Agent.open(g.home, passphrase, {
+        log,
+        ...(o.fcmToken ? { wakeup: { channel: 'fcm' as const, token: String(o.fcmToken) } } : {}),
+      });
+      try {
+        let backoffMs = 1000;
         do {
-          const report = await agent.sync({ waitMs: (o.watch ? Math.max(o.wait, 25) : o.wait) * 1000 });
-          if (o.json) json(report);
-          else if (!o.watch || report.deliveries.length > 0 || report.newAccessEvents > 0) out(formatSync(report));
+          try {
+            const report = await agent.sync({ waitMs: (o.watch ? Math.max(o.wait, 25) : o.wait) * 1000 });
+            backoffMs = 1000;
+            if (o.json) json(report);
+            else if (!o.watch || report.deliveries.length > 0 || report.newAccessEvents > 0) out(formatSync(report));
+          } catch (err) {
+            if (!o.watch) throw err;
+            // Watching outlives outages: nothing is lost, the mail waits at the gateway.
+            process.stderr.write(`phr-agent: ${describeError(err)}; retrying in ${backoffMs / 1000} s\n`);
+            await new Promise((r) => setTimeout(r, backoffMs));
+            backoffMs = Math.min(backoffMs * 2, 60_000);
+          }
         } while (o.watch);
-      }),
-    );
+      } finally {
+        await agent.close();
+      }
+    });
 
   p.command('records')
     .description('list and search your records; export them as a FHIR Bundle')
