@@ -9,3 +9,5 @@ export * from './fhir-errors';
 export * from './fabric-identity';
 export * from './merkle';
 export * from './envelope';
+export * from './resource-categories';
+export * from './pull';

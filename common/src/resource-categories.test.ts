@@ -1,5 +1,6 @@
-import { CATEGORY_PATTERN } from '@phr/common';
-import { categoriesOf, categoriesOfAll, DATA_CATEGORIES } from './categories';
+import { CATEGORY_PATTERN } from './identifiers';
+import { DATA_CATEGORIES } from './data-categories';
+import { categoriesOf, categoriesOfAll, possibleCategoriesOfType } from './resource-categories';
 
 const OBS_CAT = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const obs = (...codes: string[]) => ({
@@ -45,5 +46,17 @@ describe('categories', () => {
       'demographics',
       'laboratory',
     ]);
+  });
+});
+
+describe('possibleCategoriesOfType', () => {
+  it('names every category a resource of the type can get', () => {
+    expect(possibleCategoriesOfType('Condition')).toEqual(['condition']);
+    expect(possibleCategoriesOfType('Unheard')).toEqual(['other']);
+    const observation = possibleCategoriesOfType('Observation');
+    expect(observation).toEqual(expect.arrayContaining(['laboratory', 'vital-signs', 'other']));
+    for (const resource of [obs('laboratory'), obs('vital-signs'), obs()]) {
+      for (const c of categoriesOf(resource)) expect(observation).toContain(c);
+    }
   });
 });
