@@ -16,10 +16,10 @@ NODE_DEP := $(NODE_BIN_DIR)/node
 export PATH := $(NODE_BIN_DIR):$(PATH)
 endif
 
-WORKSPACES := common ledger-client chaincode network gateway mobile-agent bench
+WORKSPACES := common ledger-client chaincode network gateway mobile-agent requester bench
 SOURCES := $(shell find $(WORKSPACES) -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name '*.ts' -print) $(foreach w,$(WORKSPACES),$(w)/tsconfig.json)
 
-.PHONY: help deps build chromium fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test bench clean
+.PHONY: help deps build chromium fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test bench bench-pull clean
 
 help:
 	@echo "make network-up      start (or resume) the Fabric network in network/.state"
@@ -29,6 +29,7 @@ help:
 	@echo "make ledger-demo     record a commitment and read it back (needs a running network)"
 	@echo "make test            lint, unit and integration tests, and the end-to-end suite on its own network"
 	@echo "make bench           ingest benchmark against the running network (starts it if needed)"
+	@echo "make bench-pull      pull benchmark: verified elements/s, consent evaluations, ledger reads per pull"
 
 $(TOOLS)/node24/node_modules/.bin/node:
 	@echo "==> Node.js $$(node --version 2>/dev/null || echo '(none)') is older than 22: installing Node.js 24 LTS into .tools/"
@@ -114,6 +115,11 @@ test: lint unit e2e
 bench: network-up
 	@echo "==> Ingest benchmark (real ledger and no ledger, same pipeline, same run)"
 	@NODE_OPTIONS=--no-deprecation node bench/dist/ingest.js
+
+# No network needed; EvaluateConsent through a peer is added when a dev network runs (--chaincode auto).
+bench-pull: build
+	@echo "==> Pull benchmark (verification vs raw SQLite read, consent evaluation, ledger reads per pull)"
+	@NODE_OPTIONS=--no-deprecation node bench/dist/pull.js $(BENCH_PULL_ARGS)
 
 clean:
 	rm -rf node_modules */node_modules */dist */*.tsbuildinfo .build-stamp test-results

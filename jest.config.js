@@ -35,6 +35,14 @@ module.exports = {
         '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
       },
     }),
+    project('requester', {
+      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+      transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
+      moduleNameMapper: {
+        '^@phr/common$': '<rootDir>/../common/src/index.ts',
+        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
+      },
+    }),
     {
       // Integration: the real gateway over HTTPS with fhir-kit-client; the ledger is the real chaincode in memory.
       displayName: 'gateway-integration',
