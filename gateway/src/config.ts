@@ -51,6 +51,12 @@ export const configSchema = z.object({
       retryMaxMs: z.number().int().min(100).default(30_000),
     })
     .default({ retryMinMs: 250, retryMaxMs: 30_000 }),
+  ingest: z
+    .object({
+      /** Worker threads that validate and seal bundles; default: one per available core. */
+      threads: z.number().int().min(1).max(64).optional(),
+    })
+    .default({}),
   notifier: z
     .object({
       fcm: z.object({ projectId: z.string().min(1), credentialsFile: file }).optional(),

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import type { PatientRecord } from '@phr/common';
 import { ClientCertificateAuthenticator } from './auth/client-certificate';
 import type { GatewayConfig } from './config';
-import { FhirValidator } from './fhir/validation';
 import { createApp } from './http/app';
 import { IdentityStore } from './identity/identity-store';
 import { KeyedHash } from './identity/keyed-hash';
 import { PatientDirectory } from './identity/patient-directory';
+import { IngestPool } from './ingest/ingest-pool';
 import { IngestService } from './ingest/ingest-service';
 import { FabricLedger } from './ledger/fabric-ledger';
 import type { LedgerPort } from './ledger/ledger-port';
@@ -85,10 +85,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     retryMaxMs: config.outbox.retryMaxMs,
   });
   const notify = createNotifier({ db, mailbox, log, ...(config.notifier.fcm ? { fcm: config.notifier.fcm } : {}) });
-  const validator = FhirValidator.create();
+  const signer = { certificatePem: identity.certificatePem, privateKeyPem: identity.privateKeyPem };
+  // Before listening: /healthz answers OK only once every ingest thread is warm.
+  const pool = await IngestPool.start({
+    ...(config.ingest.threads !== undefined ? { threads: config.ingest.threads } : {}),
+    keyedHashKey: keyed.keyCopy(),
+    signer,
+  });
   const ingest = new IngestService({
     db,
-    validator,
+    pool,
     identities,
     patients,
     ledger,
@@ -97,7 +103,6 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     mailbox,
     outbox,
     keyed,
-    signer: { certificatePem: identity.certificatePem, privateKeyPem: identity.privateKeyPem },
     hospitalMspId: config.hospital.mspId,
     maxEntries: config.limits.maxEntries,
     log,
@@ -161,6 +166,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       await outbox.stop();
       await notify.close();
       if (!options.ledger) ledger.close();
+      await pool.close();
       db.close();
     },
   };

@@ -58,7 +58,7 @@ export function createApp(d: AppDeps): Express {
   app.post('/fhir', raw, async (req, res) => {
     const principal = requireRole(res, [Roles.Ehr], d.hospital.mspId);
     const bundle = fhirJsonBody(req, { maxBytes: d.limits.maxBundleBytes, maxDepth: d.limits.maxDepth });
-    const result = await d.ingest.ingest(bundle, principal);
+    const result = await d.ingest.ingest({ bundle, body: req.body as Buffer }, principal);
     if (result.deliveryId) res.setHeader('Content-Location', `${d.baseUrl}/deliveries/${result.deliveryId}`);
     res.status(result.status).type(FHIR_JSON).send(JSON.stringify(result.body));
   });

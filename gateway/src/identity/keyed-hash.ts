@@ -23,6 +23,11 @@ export class KeyedHash {
     return new KeyedHash(Buffer.from(key));
   }
 
+  /** A copy of the key for the ingest worker threads, which hash bundle contents with it. */
+  keyCopy(): Uint8Array {
+    return new Uint8Array(this.key);
+  }
+
   hash(domain: string, value: string | Uint8Array): string {
     return createHmac('sha256', this.key).update(domain).update('\0').update(value).digest('hex');
   }

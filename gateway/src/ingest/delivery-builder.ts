@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   DeliveryTree,
   elementLeafHash,
-  newSalt,
+  newSalts,
   type DataElement,
   type DeliveredSegment,
   type DeliveryPayload,
@@ -51,7 +51,8 @@ export function buildDelivery(
   for (const r of resources) {
     const segmentId = randomUUID();
     const elements = segmentResource({ segmentId, resource: r.resource, sourceId: r.sourceId });
-    const salted = elements.map((element) => ({ element, salt: newSalt() }));
+    const salts = newSalts(elements.length);
+    const salted = elements.map((element, i) => ({ element, salt: salts[i] as string }));
     leaves.push(salted.map((e) => elementLeafHash(e.element, e.salt)));
     const resourceType = String(r.resource.resourceType);
     segments.push({ entryIndex: r.entryIndex, segmentId, resourceType, elements });

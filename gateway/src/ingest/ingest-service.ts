@@ -1,16 +1,13 @@
 import type { DatabaseSync } from 'node:sqlite';
 import {
-  canonicalJson,
+  CanonicalJsonError,
   conflictError,
   FhirError,
   operationOutcome,
-  seal,
   unprocessable,
-  type EnvelopeSigner,
   type OutcomeIssue,
 } from '@phr/common';
 import type { Principal } from '../auth/principal';
-import type { FhirValidator } from '../fhir/validation';
 import type { IdentityStore } from '../identity/identity-store';
 import type { KeyedHash } from '../identity/keyed-hash';
 import type { PatientDirectory } from '../identity/patient-directory';
@@ -21,15 +18,17 @@ import type { MailboxStore } from '../mailbox';
 import { inTransaction } from '../store/database';
 import type { DeliveryStore, StoredDelivery } from '../store/delivery-store';
 import type { StandardizedDb } from '../store/standardized-db';
-import { buildDelivery, type AcceptedResource } from './delivery-builder';
 import { responseBundle, type DeliveryReceipt, type ResponseEntry } from './bundle-response';
+import type { AcceptedResource } from './delivery-builder';
+import type { IngestPool } from './ingest-pool';
 
 export const ACCEPTED_BUNDLE_TYPES = ['transaction', 'batch', 'collection'] as const;
 type BundleType = (typeof ACCEPTED_BUNDLE_TYPES)[number];
 
 export interface IngestDeps {
   db: DatabaseSync;
-  validator: FhirValidator;
+  /** Validation, content keys and sealing run on its worker threads. */
+  pool: IngestPool;
   identities: IdentityStore;
   patients: PatientDirectory;
   ledger: LedgerPort;
@@ -38,10 +37,15 @@ export interface IngestDeps {
   mailbox: MailboxStore;
   outbox: OutboxWorker;
   keyed: KeyedHash;
-  signer: EnvelopeSigner;
   hospitalMspId: string;
   maxEntries: number;
   log: Logger;
+}
+
+/** A posted bundle: parsed, and the exact bytes it was parsed from (what the worker threads get). */
+export interface PostedBundle {
+  bundle: unknown;
+  body: Uint8Array;
 }
 
 export interface IngestResult {
@@ -69,7 +73,7 @@ const MRN_SYSTEM_HINT = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 export class IngestService {
   constructor(private readonly d: IngestDeps) {}
 
-  async ingest(bundle: unknown, principal: Principal): Promise<IngestResult> {
+  async ingest({ bundle, body: bytes }: PostedBundle, principal: Principal): Promise<IngestResult> {
     const type = bundleType(bundle);
     const entries = ((bundle as { entry?: Entry[] }).entry ?? []) as Entry[];
     if (entries.length === 0)
@@ -84,8 +88,8 @@ export class IngestService {
       ]);
     }
 
-    const issues = this.d.validator.validateBundle(bundle);
-    const { bundleIssues, byEntry } = splitIssues(issues);
+    const checked = await this.d.pool.check(bytes);
+    const { bundleIssues, byEntry } = splitIssues(checked.issues);
     for (const [i, entry] of entries.entries()) {
       for (const problem of requestProblems(entry, type, i))
         (byEntry.get(i) ?? byEntry.set(i, []).get(i))!.push(problem);
@@ -109,7 +113,8 @@ export class IngestService {
       };
     }
 
-    const contentKey = this.d.keyed.hash('bundle-content', canonicalJson(bundle));
+    if (checked.contentKey === undefined) throw new CanonicalJsonError(checked.contentKeyError ?? 'no content key');
+    const contentKey = checked.contentKey;
     const identifier = (bundle as { identifier?: { system?: string; value?: string } }).identifier;
     const idempotencyKey = identifier?.value
       ? this.d.keyed.hash('bundle-identifier', `${identifier.system ?? ''}|${identifier.value}`)
@@ -120,7 +125,13 @@ export class IngestService {
     const pseudonym = this.resolvePatient(accepted);
     const patient = await this.d.patients.require(pseudonym);
     const now = new Date();
-    const built = buildDelivery(accepted, pseudonym, this.d.hospitalMspId, now);
+    const built = await this.d.pool.seal(bytes, {
+      entries: accepted.map((r) => ({ entryIndex: r.entryIndex, sourceId: r.sourceId })),
+      pseudonym,
+      senderMspId: this.d.hospitalMspId,
+      createdAt: now.getTime(),
+      recipient: { algorithm: patient.encryptionAlgorithm, publicKey: patient.encryptionPublicKey },
+    });
     const commitment = {
       deliveryId: built.deliveryId,
       pseudonym,
@@ -129,12 +140,6 @@ export class IngestService {
       segmentCount: built.segments.length,
       categories: built.categories,
     };
-    const envelope = seal(
-      Buffer.from(JSON.stringify(built.payload)),
-      { algorithm: patient.encryptionAlgorithm, publicKey: patient.encryptionPublicKey },
-      { deliveryId: built.deliveryId, pseudonym, sender: this.d.hospitalMspId },
-      this.d.signer,
-    );
     const prepared = await this.d.ledger.prepareDelivery(commitment);
     const receipt: DeliveryReceipt = {
       deliveryId: built.deliveryId,
@@ -167,16 +172,14 @@ export class IngestService {
       );
       this.d.standardized.insertElements(
         built.segments.flatMap((s) =>
-          s.elements
-            .filter((e) => e.kind === 'coded')
-            .map((element) => ({ element, pseudonym, segmentId: s.segmentId, deliveryId: built.deliveryId })),
+          s.coded.map((element) => ({ element, pseudonym, segmentId: s.segmentId, deliveryId: built.deliveryId })),
         ),
       );
       this.d.mailbox.enqueue({
         pseudonym,
         messageId: built.deliveryId,
         kind: 'delivery',
-        body: JSON.stringify(envelope),
+        body: built.envelopeJson,
       });
       return undefined;
     });

@@ -1,3 +1,3 @@
 export { assertFhirJsonContentType } from './content-type';
 export { FhirValidator, hasErrors } from './fhir-validator';
-export { DEFAULT_PARSE_LIMITS, parseFhirJson, type ParseLimits } from './parse-fhir-json';
+export { DEFAULT_PARSE_LIMITS, fhirJsonText, parseFhirJson, type ParseLimits } from './parse-fhir-json';

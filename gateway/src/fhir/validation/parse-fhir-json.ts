@@ -23,13 +23,7 @@ export function parseFhirJson(body: Buffer | string, limits?: Partial<ParseLimit
   if (size > maxBytes) {
     throw new FhirError(413, [fatal('too-costly', `The body is ${size} bytes; the limit is ${maxBytes} bytes`)]);
   }
-  let text: string;
-  try {
-    text = typeof body === 'string' ? body : utf8.decode(body);
-  } catch (cause) {
-    throw new FhirError(400, [fatal('structure', 'The body is not valid UTF-8')], { cause });
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const text = fhirJsonText(body);
   if (text.trim() === '') throw new FhirError(400, [fatal('structure', 'The body is empty')]);
 
   const scan = scanJsonStructure(text, maxDepth);
@@ -67,6 +61,20 @@ export function parseFhirJson(body: Buffer | string, limits?: Partial<ParseLimit
     ]);
   }
   return value;
+}
+
+/**
+ * The body as JSON text: strict UTF-8 (400 otherwise), without a leading byte order mark. A worker
+ * thread that gets the same bytes parses `JSON.parse(fhirJsonText(bytes))` to the same value.
+ */
+export function fhirJsonText(body: Uint8Array | string): string {
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : utf8.decode(body);
+  } catch (cause) {
+    throw new FhirError(400, [fatal('structure', 'The body is not valid UTF-8')], { cause });
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function fatal(code: OutcomeIssue['code'], diagnostics: string): OutcomeIssue {
