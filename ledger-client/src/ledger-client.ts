@@ -1,15 +1,14 @@
-import { createPrivateKey } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
   connect,
   hash,
-  signers,
   StatusCode,
   type Contract,
   type Gateway,
   type Network,
   type Transaction,
 } from '@hyperledger/fabric-gateway';
+import { newEcdsaSigner } from './ecdsa-signer';
 import { LedgerError, toLedgerError } from './ledger-error';
 
 export interface LedgerIdentity {
@@ -82,7 +81,7 @@ export class LedgerClient {
     private readonly gateway: Gateway,
     private readonly network: Network,
     private readonly chaincode: string,
-    private readonly signer: (digest: Uint8Array) => Promise<Uint8Array>,
+    private readonly signer: (message: Uint8Array) => Promise<Uint8Array>,
   ) {}
 
   static connect(options: LedgerClientOptions): LedgerClient {
@@ -93,12 +92,13 @@ export class LedgerClient {
       : {};
     const client = new grpc.Client(options.peer.address, credentials, grpcOptions);
     const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
-    const signer = signers.newPrivateKeySigner(createPrivateKey(options.identity.privateKeyPem));
+    const signer = newEcdsaSigner(options.identity.privateKeyPem);
     const gateway = connect({
       client,
       identity: { mspId: options.identity.mspId, credentials: Buffer.from(options.identity.certificatePem) },
+      // The signer hashes (SHA-256) as it signs, so "digests" are the messages themselves.
       signer,
-      hash: hash.sha256,
+      hash: hash.none,
       evaluateOptions: deadline(d.evaluateMs),
       endorseOptions: deadline(d.endorseMs),
       submitOptions: deadline(d.submitMs),
