@@ -44,7 +44,8 @@ describe('gateway HTTP edge: authentication, content and limits', () => {
       format: string[];
       rest: {
         interaction: { code: string }[];
-        resource?: unknown[];
+        resource?: { type: string; interaction: { code: string }[]; searchParam?: { name: string }[] }[];
+        operation?: { name: string }[];
         security: { service: { coding: { code: string }[] }[] };
       }[];
     };
@@ -52,7 +53,13 @@ describe('gateway HTTP edge: authentication, content and limits', () => {
     expect(cs.fhirVersion).toBe('4.0.1');
     expect(cs.format).toEqual(['json']);
     expect(cs.rest[0]?.interaction.map((i) => i.code).sort()).toEqual(['batch', 'transaction']);
-    expect(cs.rest[0]?.resource).toBeUndefined();
+    // the ledger's projections: search only, with exactly the parameters the gateway understands
+    const projection = (type: string) => cs.rest[0]?.resource?.find((r) => r.type === type);
+    expect(projection('Consent')?.interaction).toEqual([{ code: 'search-type' }]);
+    expect(projection('Consent')?.searchParam?.map((p) => p.name)).toEqual(['patient']);
+    expect(projection('AuditEvent')?.interaction).toEqual([{ code: 'search-type' }]);
+    expect(projection('AuditEvent')?.searchParam?.map((p) => p.name)).toEqual(['patient', 'date', 'agent', 'action']);
+    expect(cs.rest[0]?.operation?.map((o) => o.name)).toContain('verify');
     expect(cs.rest[0]?.security.service[0]?.coding[0]?.code).toBe('Certificates');
   });
 

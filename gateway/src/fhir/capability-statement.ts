@@ -1,4 +1,5 @@
 import { ACCEPTED_BUNDLE_TYPES } from '../ingest/ingest-service';
+import { PhrSystems } from './projections/systems';
 
 export interface CapabilityOptions {
   baseUrl: string;
@@ -7,10 +8,20 @@ export interface CapabilityOptions {
   startedAt: string;
 }
 
+/** Canonical URL of our $verify operation. */
+export const VERIFY_OPERATION_URL = 'https://phr-ledger.dev/fhir/OperationDefinition/verify';
+
+const patientParam = {
+  name: 'patient',
+  type: 'reference',
+  documentation: `The patient's pseudonym (${PhrSystems.pseudonym}), bare or as Patient/<pseudonym>; required, once`,
+};
+
 /**
  * What this gateway really does, and nothing more: system-level transaction and batch (and
- * collection bundles posted the same way), FHIR JSON only, mutual TLS. It stores no resources
- * for reading back, so no resource-level interactions are listed.
+ * collection bundles posted the same way), FHIR JSON only, mutual TLS; search on Consent and
+ * AuditEvent, rendered from the ledger; $verify. It stores no resources for reading back, so no
+ * read interactions are listed.
  */
 export function capabilityStatement(o: CapabilityOptions): Record<string, unknown> {
   return {
@@ -42,9 +53,57 @@ export function capabilityStatement(o: CapabilityOptions): Record<string, unknow
           ],
           description: 'Every request needs a client certificate; the role attribute decides what it may do.',
         },
+        resource: [
+          {
+            type: 'Consent',
+            documentation:
+              "The patient's consents on the ledger (revoked and expired ones as inactive). Only the patient " +
+              "(the identity that registered the pseudonym) and this hospital's admins may search.",
+            interaction: [{ code: 'search-type' }],
+            searchParam: [patientParam],
+          },
+          {
+            type: 'AuditEvent',
+            documentation:
+              "The patient's access events on the ledger, after IHE BALP, oldest first. Only the patient and " +
+              "this hospital's admins may search. Repeated parameters AND, comma-separated values OR.",
+            interaction: [{ code: 'search-type' }],
+            searchParam: [
+              patientParam,
+              {
+                name: 'date',
+                type: 'date',
+                documentation:
+                  'AuditEvent.recorded; prefixes eq (default), ge, gt, le, lt; dates without a zone are UTC',
+              },
+              {
+                name: 'agent',
+                type: 'token',
+                documentation:
+                  `An identity key (${PhrSystems.identityKey}) or MSP ID (${PhrSystems.mspId}) of the requester ` +
+                  'or of the identity that wrote the event; system|value also accepted',
+              },
+              {
+                name: 'action',
+                type: 'token',
+                documentation: 'AuditEvent.action (C, R, U, D, E) or a ledger action (push, pull, backup, ...)',
+              },
+            ],
+          },
+        ],
         interaction: [
           { code: 'transaction', documentation: 'all-or-nothing; also used for Bundle.type collection' },
           { code: 'batch', documentation: 'entries are validated and accepted one by one' },
+        ],
+        operation: [
+          {
+            name: 'verify',
+            definition: VERIFY_OPERATION_URL,
+            documentation:
+              'POST a Parameters with deliveryId, salt, proof (ElementProof JSON) and either element (DataElement ' +
+              'JSON) or resource (with segmentId, or meta.source as the agent exports it): result (boolean) and ' +
+              "message, from one ledger read of the delivery's Merkle root. Any authenticated caller.",
+          },
         ],
       },
     ],

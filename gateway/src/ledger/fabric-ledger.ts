@@ -1,6 +1,20 @@
-import { canonicalJson, type DeliveryRecord, type PatientRecord } from '@phr/common';
+import {
+  canonicalJson,
+  type AccessEventRecord,
+  type ConsentRecord,
+  type DeliveryRecord,
+  type Page,
+  type PatientRecord,
+} from '@phr/common';
 import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
-import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger-port';
+import {
+  ACCESS_EVENT_PAGE_SIZE,
+  readAllPages,
+  type CommitResult,
+  type DeliveryCommitment,
+  type LedgerPort,
+  type PreparedCommit,
+} from './ledger-port';
 
 /** The hospital's own peer, under the hospital gateway identity. One gRPC channel for the process. */
 export class FabricLedger implements LedgerPort {
@@ -38,6 +52,25 @@ export class FabricLedger implements LedgerPort {
 
   close(): void {
     this.client.close();
+  }
+
+  async listConsents(pseudonym: string): Promise<ConsentRecord[]> {
+    return JSON.parse(await this.client.evaluate('Consent', 'ListConsents', [pseudonym])) as ConsentRecord[];
+  }
+
+  listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]> {
+    return readAllPages(
+      async (bookmark) =>
+        JSON.parse(
+          await this.client.evaluate('AccessLog', 'ListAccessEvents', [
+            pseudonym,
+            from,
+            to,
+            String(ACCESS_EVENT_PAGE_SIZE),
+            bookmark,
+          ]),
+        ) as Page<AccessEventRecord>,
+    );
   }
 
   private async readOrUndefined<T>(contract: string, fn: string, arg: string): Promise<T | undefined> {

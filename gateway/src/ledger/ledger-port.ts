@@ -1,4 +1,4 @@
-import type { DeliveryRecord, PatientRecord } from '@phr/common';
+import type { AccessEventRecord, ConsentRecord, DeliveryRecord, Page, PatientRecord } from '@phr/common';
 
 /** What one delivery puts on the ledger: a Merkle root and counts, never data. */
 export interface DeliveryCommitment {
@@ -35,5 +35,30 @@ export interface LedgerPort {
   submit(prepared: PreparedCommit, commitment: DeliveryCommitment): Promise<CommitResult>;
   readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
   readPatient(pseudonym: string): Promise<PatientRecord | undefined>;
+  /** Every consent the patient ever granted (revoked ones too), read as the gateway identity. */
+  listConsents(pseudonym: string): Promise<ConsentRecord[]>;
+  /**
+   * The patient's access events with `from <= recordedAt < to`, oldest first (empty bounds: no
+   * bound), all pages. An unregistered pseudonym is a `LedgerError` NOT_FOUND.
+   */
+  listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]>;
   close(): void;
+}
+
+/** Page size for ListAccessEvents (the chaincode's maximum). */
+export const ACCESS_EVENT_PAGE_SIZE = 100;
+
+/**
+ * Reads a paginated chaincode list to its end. An empty page ends it even when it carries a
+ * bookmark, and so does a bookmark that does not move (it would otherwise loop for ever).
+ */
+export async function readAllPages<T>(fetchPage: (bookmark: string) => Promise<Page<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let bookmark = '';
+  for (;;) {
+    const page = await fetchPage(bookmark);
+    out.push(...page.records);
+    if (page.records.length === 0 || !page.bookmark || page.bookmark === bookmark) return out;
+    bookmark = page.bookmark;
+  }
 }

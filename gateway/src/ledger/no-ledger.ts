@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DeliveryRecord, PatientRecord } from '@phr/common';
+import type { AccessEventRecord, ConsentRecord, DeliveryRecord, PatientRecord } from '@phr/common';
 import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger-port';
 
 /**
@@ -40,6 +40,15 @@ export class NoLedger implements LedgerPort {
 
   readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
     return Promise.resolve(this.patients.get(pseudonym));
+  }
+
+  /** No ledger holds no consents and no access events. */
+  listConsents(): Promise<ConsentRecord[]> {
+    return Promise.resolve([]);
+  }
+
+  listAccessEvents(): Promise<AccessEventRecord[]> {
+    return Promise.resolve([]);
   }
 
   close(): void {}

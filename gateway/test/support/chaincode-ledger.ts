@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { DeliveryRecord, PatientRecord } from '@phr/common';
+import type { AccessEventRecord, ConsentRecord, DeliveryRecord, Page, PatientRecord } from '@phr/common';
 import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-client';
+import { AccessLogContract } from '../../../chaincode/src/access-log';
 import { CommitmentsContract } from '../../../chaincode/src/commitments';
+import { ConsentContract } from '../../../chaincode/src/consent';
 import { PatientRegistryContract } from '../../../chaincode/src/patient-registry';
 import { FakeLedger } from '../../../chaincode/src/testing/fake-ledger';
 import { deliveryArgs } from '../../src/ledger/fabric-ledger';
-import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from '../../src/ledger/ledger-port';
+import {
+  ACCESS_EVENT_PAGE_SIZE,
+  readAllPages,
+  type CommitResult,
+  type DeliveryCommitment,
+  type LedgerPort,
+  type PreparedCommit,
+} from '../../src/ledger/ledger-port';
 
 export interface Identity {
   mspId: string;
@@ -22,6 +31,10 @@ export class ChaincodeLedger implements LedgerPort {
   readonly world = new FakeLedger();
   readonly registry = new PatientRegistryContract();
   readonly commitments = new CommitmentsContract();
+  readonly consent = new ConsentContract();
+  readonly accessLog = new AccessLogContract();
+  /** Ledger reads the gateway made (listConsents counts one, listAccessEvents one per page). */
+  reads = 0;
   available = true;
   submissions = 0;
   private readonly spent = new Set<string>();
@@ -67,6 +80,31 @@ export class ChaincodeLedger implements LedgerPort {
     return this.readOrUndefined<PatientRecord>(() =>
       this.world.invoke(this.registry, 'ReadPatient', [pseudonym], this.gateway),
     );
+  }
+
+  async listConsents(pseudonym: string): Promise<ConsentRecord[]> {
+    this.up();
+    this.reads += 1;
+    return JSON.parse(
+      await this.run(() => this.world.invoke(this.consent, 'ListConsents', [pseudonym], this.gateway)),
+    ) as ConsentRecord[];
+  }
+
+  async listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]> {
+    this.up();
+    return readAllPages(async (bookmark) => {
+      this.reads += 1;
+      return JSON.parse(
+        await this.run(() =>
+          this.world.invoke(
+            this.accessLog,
+            'ListAccessEvents',
+            [pseudonym, from, to, ACCESS_EVENT_PAGE_SIZE, bookmark],
+            this.gateway,
+          ),
+        ),
+      ) as Page<AccessEventRecord>;
+    });
   }
 
   close(): void {}
