@@ -138,6 +138,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ingest,
     identities,
     patients,
+    ledger,
     mailbox,
     wakeups: notify.wakeups,
     log,

@@ -11,6 +11,7 @@ import type { WakeupRegistry } from '../notify';
 import { authenticate, principalOf, requireRole } from './authenticate';
 import { errorHandler, FHIR_JSON, notFoundHandler } from './error-handler';
 import { fhirJsonBody } from './fhir-body';
+import { projectionRouter, type ProjectionRoutesDeps } from './projection-routes';
 
 export interface AppDeps {
   hospital: { name: string; mspId: string; displayName: string };
@@ -24,6 +25,8 @@ export interface AppDeps {
   patients: PatientDirectory;
   mailbox: MailboxStore;
   wakeups: WakeupRegistry;
+  /** Ledger reads for the FHIR projections (Consent, AuditEvent, $verify). */
+  ledger: ProjectionRoutesDeps['ledger'];
   log: Logger;
 }
 
@@ -92,6 +95,10 @@ export function createApp(d: AppDeps): Express {
     d.identities.unlink(identifier);
     res.status(204).end();
   });
+
+  app.use(
+    projectionRouter({ ledger: d.ledger, patients: d.patients, hospitalMspId: d.hospital.mspId, baseUrl: d.baseUrl }),
+  );
 
   app.use(
     '/mailbox',
