@@ -95,6 +95,7 @@ lint: build
 	@echo "==> Lint and format checks"
 	npx tsc -p gateway/test/tsconfig.json
 	npx tsc -p network/e2e/tsconfig.json
+	npx tsc -p mobile-agent/test/tsconfig.json
 	npx eslint --max-warnings 0 .
 	npx prettier --check --log-level warn .
 	@for f in network/scripts/*.sh network/scripts/phr-ledger .ci/run; do bash -n "$$f"; done

@@ -15,6 +15,7 @@ import { FabricLedger } from './ledger/fabric-ledger';
 import type { LedgerPort } from './ledger/ledger-port';
 import { NoLedger } from './ledger/no-ledger';
 import { OutboxWorker } from './ledger/outbox-worker';
+import { isPullLedger, PullService, PullStore } from './pull';
 import { createLogger, type Logger } from './logger';
 import { MailboxStore } from './mailbox';
 import { createNotifier } from './notify';
@@ -108,6 +109,19 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     log,
   });
 
+  const pulls = isPullLedger(ledger)
+    ? new PullService({
+        db,
+        store: new PullStore(db),
+        ledger,
+        patients,
+        mailbox,
+        signer,
+        hospitalMspId: config.hospital.mspId,
+        log,
+      })
+    : undefined;
+
   const authenticator = new ClientCertificateAuthenticator(
     config.trustedIssuers.map((t) => ({ mspId: t.mspId, caPem: readFileSync(t.caFile, 'utf8') })),
   );
@@ -141,6 +155,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ledger,
     mailbox,
     wakeups: notify.wakeups,
+    ...(pulls ? { pulls } : {}),
     log,
   });
   server.on('request', app);

@@ -50,8 +50,19 @@ export interface DeliveryOutcome {
   detail?: string;
 }
 
+export interface PullReport {
+  requestId: string;
+  hospital: string;
+  result: 'answered' | 'declined' | 'ignored';
+  elements: number;
+  breakGlass: boolean;
+  detail?: string;
+}
+
 export interface SyncReport {
   deliveries: DeliveryOutcome[];
+  /** Data requests relayed by the gateways, answered or declined by this agent. */
+  requests: PullReport[];
   /** Access events seen for the first time. */
   newAccessEvents: number;
   /** Hospitals that could not be reached; their mail waits there. */

@@ -7,6 +7,7 @@ import { exportBundle } from './records/export-bundle';
 import { parseConsentRequest } from './consent/consent-request';
 import { AgentHome } from './home/agent-home';
 import { Inbox } from './inbox/inbox';
+import { PullResponder } from './requests/pull-responder';
 import { openKeystore, readKeystore, type DeviceSecrets } from './keys/keystore';
 import type { AgentLedger } from './ledger/agent-ledger';
 import { silentLogger, type Logger } from './logger';
@@ -87,9 +88,17 @@ export class Agent implements AgentApi {
   }
 
   async sync(options: { waitMs?: number } = {}): Promise<SyncReport> {
-    const report: SyncReport = { deliveries: [], newAccessEvents: 0, unreachable: [] };
+    const report: SyncReport = { deliveries: [], requests: [], newAccessEvents: 0, unreachable: [] };
     const inbox = new Inbox({
       pseudonym: this.pseudonym,
+      responder: new PullResponder({
+        pseudonym: this.pseudonym,
+        identity: this.identity,
+        encryptionPrivateKeyPem: this.secrets.encryption.privateKeyPem,
+        vault: this.vault,
+        ledger: this.ledger,
+        log: this.log,
+      }),
       encryptionPrivateKeyPem: this.secrets.encryption.privateKeyPem,
       vault: this.vault,
       ledger: this.ledger,
@@ -108,6 +117,7 @@ export class Agent implements AgentApi {
         }
       }),
     );
+    report.requests.push(...inbox.requests);
     this.wakeupsRegistered = report.unreachable.length === 0;
     report.newAccessEvents = await this.refreshAccessLog();
     return report;

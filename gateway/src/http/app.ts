@@ -8,6 +8,7 @@ import type { IngestService } from '../ingest/ingest-service';
 import type { Logger } from '../logger';
 import { mailboxRouter, type MailboxStore } from '../mailbox';
 import type { WakeupRegistry } from '../notify';
+import { pullRouter, type PullService } from '../pull';
 import { authenticate, principalOf, requireRole } from './authenticate';
 import { errorHandler, FHIR_JSON, notFoundHandler } from './error-handler';
 import { fhirJsonBody } from './fhir-body';
@@ -25,6 +26,8 @@ export interface AppDeps {
   patients: PatientDirectory;
   mailbox: MailboxStore;
   wakeups: WakeupRegistry;
+  /** The pull flow; absent when the ledger cannot evaluate consent (ledger mode none). */
+  pulls?: PullService;
   /** Ledger reads for the FHIR projections (Consent, AuditEvent, $verify). */
   ledger: ProjectionRoutesDeps['ledger'];
   log: Logger;
@@ -99,6 +102,18 @@ export function createApp(d: AppDeps): Express {
   app.use(
     projectionRouter({ ledger: d.ledger, patients: d.patients, hospitalMspId: d.hospital.mspId, baseUrl: d.baseUrl }),
   );
+
+  // After the ledger-served FHIR routes (metadata, Consent, AuditEvent), before the mailbox.
+  if (d.pulls) {
+    app.use(
+      pullRouter({
+        service: d.pulls,
+        patients: d.patients,
+        baseUrl: d.baseUrl,
+        maxReplyBytes: d.limits.maxBundleBytes,
+      }),
+    );
+  }
 
   app.use(
     '/mailbox',

@@ -1,12 +1,15 @@
 import {
   canonicalJson,
   type AccessEventRecord,
+  type AccessRequest,
+  type ConsentEvaluation,
   type ConsentRecord,
   type DeliveryRecord,
   type Page,
   type PatientRecord,
 } from '@phr/common';
 import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import type { GatewayAccessEvent, PullLedger } from '../pull/pull-ledger';
 import {
   ACCESS_EVENT_PAGE_SIZE,
   readAllPages,
@@ -17,7 +20,7 @@ import {
 } from './ledger-port';
 
 /** The hospital's own peer, under the hospital gateway identity. One gRPC channel for the process. */
-export class FabricLedger implements LedgerPort {
+export class FabricLedger implements LedgerPort, PullLedger {
   readonly mode = 'fabric';
   private readonly client: LedgerClient;
 
@@ -48,6 +51,17 @@ export class FabricLedger implements LedgerPort {
 
   async readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
     return this.readOrUndefined<PatientRecord>('PatientRegistry', 'ReadPatient', pseudonym);
+  }
+
+  async evaluateConsent(pseudonym: string, request: AccessRequest): Promise<ConsentEvaluation> {
+    return JSON.parse(
+      await this.client.evaluate('Consent', 'EvaluateConsent', [pseudonym, JSON.stringify(request)]),
+    ) as ConsentEvaluation;
+  }
+
+  async recordAccess(event: GatewayAccessEvent): Promise<AccessEventRecord> {
+    const result = await this.client.submit('AccessLog', 'RecordAccess', [JSON.stringify(event)]);
+    return JSON.parse(result.result) as AccessEventRecord;
   }
 
   close(): void {

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { AccessEventRecord, ConsentRecord, DeliveryRecord, Page, PatientRecord } from '@phr/common';
+import type {
+  AccessEventRecord,
+  AccessRequest,
+  ConsentEvaluation,
+  ConsentRecord,
+  DeliveryRecord,
+  Page,
+  PatientRecord,
+} from '@phr/common';
 import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-client';
 import { AccessLogContract } from '../../../chaincode/src/access-log';
 import { CommitmentsContract } from '../../../chaincode/src/commitments';
@@ -15,6 +23,7 @@ import {
   type LedgerPort,
   type PreparedCommit,
 } from '../../src/ledger/ledger-port';
+import type { GatewayAccessEvent, PullLedger } from '../../src/pull/pull-ledger';
 
 export interface Identity {
   mspId: string;
@@ -26,7 +35,7 @@ export interface Identity {
  * real certificates), for gateway tests that must run where no Fabric network can. It can be
  * switched off to play a ledger outage, and it refuses a transaction id it has seen, as Fabric does.
  */
-export class ChaincodeLedger implements LedgerPort {
+export class ChaincodeLedger implements LedgerPort, PullLedger {
   readonly mode = 'fabric';
   readonly world = new FakeLedger();
   readonly registry = new PatientRegistryContract();
@@ -73,6 +82,22 @@ export class ChaincodeLedger implements LedgerPort {
     return this.readOrUndefined<DeliveryRecord>(() =>
       this.world.invoke(this.commitments, 'ReadDelivery', [deliveryId], this.gateway),
     );
+  }
+
+  async evaluateConsent(pseudonym: string, request: AccessRequest): Promise<ConsentEvaluation> {
+    this.up();
+    return JSON.parse(
+      await this.run(() =>
+        this.world.invoke(this.consent, 'EvaluateConsent', [pseudonym, JSON.stringify(request)], this.gateway),
+      ),
+    ) as ConsentEvaluation;
+  }
+
+  async recordAccess(event: GatewayAccessEvent): Promise<AccessEventRecord> {
+    this.up();
+    return JSON.parse(
+      await this.run(() => this.world.invoke(this.accessLog, 'RecordAccess', [JSON.stringify(event)], this.gateway)),
+    ) as AccessEventRecord;
   }
 
   async readPatient(pseudonym: string): Promise<PatientRecord | undefined> {

@@ -68,6 +68,13 @@ export function formatSync(r: SyncReport): string {
       ? `refused  ${d.deliveryId} from ${d.hospital}: ${d.detail ?? d.reason ?? ''}`
       : `${d.result === 'stored' ? 'stored  ' : 'had     '} ${d.deliveryId} from ${d.hospital}`,
   );
+  for (const q of r.requests) {
+    lines.push(
+      q.result === 'answered'
+        ? `answered ${q.breakGlass ? 'EMERGENCY ' : ''}request ${q.requestId} via ${q.hospital}: ${q.elements} element(s) sent`
+        : `${q.result} request ${q.requestId} via ${q.hospital}${q.detail ? `: ${q.detail}` : ''}`,
+    );
+  }
   const stored = r.deliveries.filter((d) => d.result === 'stored').length;
   const refused = r.deliveries.filter((d) => d.result === 'refused').length;
   lines.push(

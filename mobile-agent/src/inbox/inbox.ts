@@ -7,10 +7,15 @@ import type { HospitalProfile } from '../profile/network-profile';
 import type { GatewayTransport, MailMessage } from '../transport/gateway-transport';
 import { VaultError } from '../vault/sqlite-vault';
 import type { Vault } from '../vault/vault-types';
+import { PULL_REQUEST_KIND } from '@phr/common';
+import type { PullResponder } from '../requests/pull-responder';
+import type { PullReport } from '../agent-api';
 import { NotYetCommitted, verifyDelivery } from './delivery-verifier';
 
 export interface InboxDeps {
   pseudonym: string;
+  /** Answers relayed pull requests; without it they stay queued. */
+  responder?: PullResponder;
   encryptionPrivateKeyPem: string;
   vault: Vault;
   ledger: AgentLedger;
@@ -25,6 +30,9 @@ export interface InboxDeps {
 export class Inbox {
   constructor(private readonly d: InboxDeps) {}
 
+  /** Pull requests answered (or declined) during the last drain, in order. */
+  readonly requests: PullReport[] = [];
+
   async drain(hospital: HospitalProfile, transport: GatewayTransport, waitMs = 0): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
     let after = 0;
@@ -34,6 +42,10 @@ export class Inbox {
       wait = 0;
       if (messages.length === 0) return outcomes;
       for (const message of messages) {
+        if (message.kind === PULL_REQUEST_KIND && this.d.responder) {
+          this.requests.push(await this.d.responder.handle(hospital, transport, message));
+          continue;
+        }
         if (message.kind !== 'delivery') {
           // Other kinds (data requests) are for other parts of the agent; leave them queued.
           this.d.log.debug({ messageId: message.messageId, kind: message.kind }, 'mail of another kind left queued');

@@ -10,6 +10,10 @@ export interface MailMessage {
   attempts: number;
 }
 
+export type PullReply =
+  | { decision: 'answer'; envelope: SealedEnvelope; deliveryIds: string[]; elementCount: number }
+  | { decision: 'decline'; reason: string };
+
 export type WakeupRegistration = { channel: 'local' } | { channel: 'fcm'; token: string };
 
 /**
@@ -22,6 +26,8 @@ export interface GatewayTransport {
   ack(messageId: string): Promise<void>;
   registerWakeup(registration: WakeupRegistration): Promise<{ effectiveChannel: string }>;
   issueLinkCode(): Promise<{ code: string; expiresAt: string }>;
+  /** The answer to a relayed pull request (sealed to the requester), or that the patient declines. */
+  replyPull(requestId: string, reply: PullReply): Promise<{ status: string }>;
   close(): Promise<void>;
 }
 

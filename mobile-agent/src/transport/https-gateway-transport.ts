@@ -1,5 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import type { GatewayTransport, MailMessage, WakeupRegistration } from './gateway-transport';
+import type { GatewayTransport, MailMessage, PullReply, WakeupRegistration } from './gateway-transport';
 import { TransportError, type TransportErrorCode } from './transport-error';
 
 export interface HttpsGatewayOptions {
@@ -46,6 +46,10 @@ export class HttpsGatewayTransport implements GatewayTransport {
 
   async issueLinkCode(): Promise<{ code: string; expiresAt: string }> {
     return this.call('POST', '/identity/link-codes', { pseudonym: this.o.pseudonym });
+  }
+
+  async replyPull(requestId: string, reply: PullReply): Promise<{ status: string }> {
+    return this.call('POST', `${this.mailbox}/requests/${encodeURIComponent(requestId)}/answer`, reply);
   }
 
   async close(): Promise<void> {

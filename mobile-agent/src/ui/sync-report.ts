@@ -11,6 +11,15 @@ export function syncFlash(report: SyncReport): Flash {
     const why = [d.reason, d.detail].filter(Boolean).join(': ');
     lines.push(`Records from ${d.hospital} were refused${why ? ` (${why})` : ''}; the ledger has been told.`);
   }
+  for (const q of report.requests) {
+    if (q.result === 'answered') {
+      lines.push(
+        `${q.breakGlass ? 'EMERGENCY access: ' : ''}a request through ${q.hospital} was answered with ${q.elements} element(s)${q.breakGlass ? ' without your consent' : ' under your consent'}.`,
+      );
+    } else if (q.result === 'declined') {
+      lines.push(`A request through ${q.hospital} was declined: your consents do not allow it.`);
+    }
+  }
   if (report.newAccessEvents > 0) {
     lines.push(`${report.newAccessEvents} new entr${report.newAccessEvents === 1 ? 'y' : 'ies'} in your access log.`);
   }

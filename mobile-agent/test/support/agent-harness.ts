@@ -26,6 +26,8 @@ export class AgentHarness {
 
   private constructor(readonly gw: GatewayHarness) {
     this.doorman = new CsrSigningCa(gw.patientsCa);
+    // Consents are judged by the ledger's clock and the agent's: let the in-memory ledger run on real time.
+    gw.ledger.world.clock = Math.floor(Date.now() / 1000);
   }
 
   static async create(): Promise<AgentHarness> {

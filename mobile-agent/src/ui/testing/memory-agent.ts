@@ -182,7 +182,7 @@ export class MemoryAgent implements AgentApi {
 
   async sync(options?: { waitMs?: number }): Promise<SyncReport> {
     this.enter('sync', [options]);
-    const report: SyncReport = { deliveries: [], newAccessEvents: 0, unreachable: [] };
+    const report: SyncReport = { deliveries: [], requests: [], newAccessEvents: 0, unreachable: [] };
     for (const { delivery, elements } of this.queued.splice(0)) {
       const known = this.deliveryList.some((d) => d.deliveryId === delivery.deliveryId);
       if (!known) {

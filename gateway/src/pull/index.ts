@@ -1,0 +1,6 @@
+export * from './pull-ledger';
+export * from './pull-search';
+export * from './pull-store';
+export * from './pull-service';
+export * from './pull-routes';
+export * from './pull-bundle';
