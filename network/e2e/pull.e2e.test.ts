@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent as Dispatcher } from 'undici';
 import { Client } from 'fhir-kit-client';
-import { categoriesOf, type CodeRef } from '@phr/common';
+import { categoriesOf, fabricX509Id, identityKey, type CodeRef } from '@phr/common';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { NetworkState } from '@phr/network';
 import { FabricRequesterLedger, PullClient } from '@phr/requester';
@@ -162,5 +162,47 @@ describe('pull with consent on the real network', () => {
     const log = await agent.accessLog();
     expect(log.some((e) => e.breakGlass && e.outcome === 'success')).toBe(true);
     expect((await agent.notifications()).some((n) => n.message.startsWith('EMERGENCY ACCESS'))).toBe(true);
+  });
+
+  it('AuditEvent search lists each of these with the right agent, action and outcome', async () => {
+    const patientTls = new Dispatcher({
+      connect: { ca: caPem(), cert: agent.identity.certificatePem, key: agent.identity.privateKeyPem },
+    });
+    dispatchers.push(patientTls);
+    const res = await fetch(`${gatewayUrl()}/fhir/AuditEvent?patient=${pseudonym}&action=E`, {
+      headers: { accept: 'application/fhir+json' },
+      dispatcher: patientTls,
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    const bundle = (await res.json()) as {
+      type: string;
+      entry: {
+        resource: {
+          resourceType: string;
+          action: string;
+          outcome: string;
+          agent: {
+            requestor: boolean;
+            who: { identifier: { value: string } };
+            purposeOfUse?: { coding: { code: string }[] }[];
+          }[];
+        };
+      }[];
+    };
+    expect(bundle.type).toBe('searchset');
+    const events = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'AuditEvent');
+    const dr = state().identity('hospital1', 'dr-grey');
+    const er = state().identity('hospital1', 'er-doc');
+    const drId = identityKey(dr.mspId, fabricX509Id(dr.certificatePem));
+    const erId = identityKey(er.mspId, fabricX509Id(er.certificatePem));
+    const by = (id: string) => events.filter((e) => e.agent.some((a) => a.requestor && a.who.identifier.value === id));
+    expect(by(drId).map((e) => e.outcome)).toEqual(expect.arrayContaining(['4', '0']));
+    expect(by(drId).every((e) => e.action === 'E')).toBe(true);
+    const emergency = by(erId);
+    expect(emergency.some((e) => e.outcome === '0')).toBe(true);
+    const purposes = emergency.flatMap((e) =>
+      e.agent.flatMap((a) => a.purposeOfUse ?? []).flatMap((p) => p.coding.map((c) => c.code)),
+    );
+    expect(purposes).toEqual(expect.arrayContaining(['ETREAT', 'BTG']));
   });
 });
