@@ -62,6 +62,22 @@ describe('IngestPool (validation and sealing on worker threads)', () => {
     expect(pool.threads).toBe(2);
   });
 
+  (process.platform === 'linux' ? it : it.skip)('runs its threads behind the event loop (nice +5)', () => {
+    const threads = readdirSync('/proc/self/task').flatMap((task) => {
+      try {
+        const comm = readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim();
+        const fields = readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return [{ task, comm, nice: Number(fields[16]) }];
+      } catch {
+        return []; // a thread that ended meanwhile
+      }
+    });
+    const main = threads.find((t) => t.task === String(process.pid))!.nice;
+    const workers = threads.filter((t) => t.comm === 'WorkerThread');
+    // setpriority adds to the thread's own value, which it inherited from the process
+    expect(workers.filter((t) => t.nice === Math.min(19, main + 5)).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('reports the same issues and content key as the in-process check, for every fixture', async () => {
     const cases = bodies();
     expect(cases.length).toBeGreaterThan(40);

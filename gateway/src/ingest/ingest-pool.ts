@@ -15,6 +15,9 @@ const WORKER_FILE = __filename.endsWith('.ts')
   ? join(__dirname, '..', '..', 'dist', 'ingest', 'ingest-worker.js')
   : join(__dirname, 'ingest-worker.js');
 
+/** Worker threads run a little behind the event loop when cores are short (ingest-worker.ts). */
+const WORKER_NICENESS = 5;
+
 export interface IngestPoolOptions {
   /** Worker threads; default: one per available core. */
   threads?: number;
@@ -37,7 +40,11 @@ export class IngestPool {
   static async start(options: IngestPoolOptions): Promise<IngestPool> {
     if (!existsSync(WORKER_FILE)) throw new Error(`${WORKER_FILE} is missing: build the gateway first (npx tsc -b)`);
     const threads = Math.max(1, options.threads ?? availableParallelism());
-    const workerData: IngestWorkerData = { keyedHashKey: options.keyedHashKey, signer: options.signer };
+    const workerData: IngestWorkerData = {
+      keyedHashKey: options.keyedHashKey,
+      signer: options.signer,
+      niceness: WORKER_NICENESS,
+    };
     const pool = new Piscina({
       filename: WORKER_FILE,
       minThreads: threads,
