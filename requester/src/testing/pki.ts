@@ -1,4 +1,4 @@
-/** The test CA of gateway/test/support/pki.ts: Fabric-shaped certificates for identities and TLS. */
+/** The test CA: Fabric-shaped certificates (enrollment id as CN, `phr.role` attributes) for identities and TLS. */
 import { webcrypto } from 'node:crypto';
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
