@@ -1,4 +1,4 @@
-import type { ConsentEvaluation, ConsentRecord } from '@phr/common';
+import { signConsent, type ConsentEvaluation, type ConsentGrantPayload, type ConsentRecord } from '@phr/common';
 import { makeWorld, PSEUDONYM_A, PSEUDONYM_B, withPatients, type World } from './testing/world';
 
 const LOINC = 'http://loinc.org';
@@ -151,5 +151,77 @@ describe('Consent', () => {
     ).rejects.toThrow(/CONFLICT/);
     const list = await w.ledger.call<ConsentRecord[]>(w.consent, 'ListConsents', [PSEUDONYM_A], w.id.h1Gateway);
     expect(list).toHaveLength(1);
+  });
+
+  describe('GrantSignedConsent', () => {
+    // Listed out of order on purpose: the signature covers the normalized (sorted, deduped) terms.
+    const payload = (extra: Partial<ConsentGrantPayload> = {}): ConsentGrantPayload => ({
+      consentId: 'signed-0001',
+      pseudonym: PSEUDONYM_A,
+      grantee: { kind: 'organization', id: 'Hospital2MSP' },
+      scope: { categories: ['vital-signs', 'laboratory', 'vital-signs'], codes: [{ system: LOINC, code: '2339-0' }] },
+      purposes: ['TREAT'],
+      start: '2026-01-01T00:00:00Z',
+      end: '2027-01-01T00:00:00Z',
+      ...extra,
+    });
+    const relay = (p: ConsentGrantPayload, signature: string, who = w.id.h1Gateway) =>
+      w.ledger.invoke(w.consent, 'GrantSignedConsent', [JSON.stringify(p), signature], who);
+
+    it("stores a consent the patient signed, relayed by a gateway, and evaluates it like the patient's own", async () => {
+      const p = payload();
+      const signature = signConsent(p, w.id.patientA.privateKeyPem);
+      const rec = JSON.parse(await relay(p, signature)) as ConsentRecord;
+      expect(rec).toMatchObject({
+        consentId: 'signed-0001',
+        pseudonym: PSEUDONYM_A,
+        status: 'active',
+        scope: { categories: ['laboratory', 'vital-signs'] },
+        period: { start: '2026-01-01T00:00:00.000Z', end: '2027-01-01T00:00:00.000Z' },
+        signature,
+        relayedBy: 'Hospital1MSP',
+      });
+      const permit = await w.ledger.call<ConsentEvaluation>(
+        w.consent,
+        'EvaluateConsent',
+        [PSEUDONYM_A, ask()],
+        w.id.h2Clinician,
+      );
+      expect(permit).toMatchObject({ decision: 'permit', consentIds: ['signed-0001'] });
+
+      // Relayed again (by another gateway, even with a fresh signature): the same record.
+      w.ledger.clock += 60;
+      const again = await relay(p, signConsent(p, w.id.patientA.privateKeyPem), w.id.h2Gateway);
+      expect(JSON.parse(again)).toEqual(rec);
+    });
+
+    it('refuses a tampered payload, another key, another caller and an unknown patient', async () => {
+      const p = payload();
+      const signature = signConsent(p, w.id.patientA.privateKeyPem);
+      const widened = { ...p, scope: { ...p.scope, categories: [...p.scope.categories, 'mental-health'] } };
+      await expect(relay(widened, signature)).rejects.toThrow(/^FORBIDDEN: the consent is not signed/);
+      await expect(relay({ ...p, grantee: { kind: 'organization', id: 'Hospital1MSP' } }, signature)).rejects.toThrow(
+        /FORBIDDEN/,
+      );
+      await expect(relay(p, signConsent(p, w.id.patientB.privateKeyPem))).rejects.toThrow(/FORBIDDEN/);
+      await expect(relay(p, 'not base64!')).rejects.toThrow(/FORBIDDEN/);
+      for (const who of [w.id.patientA, w.id.h2Clinician, w.id.h1Admin]) {
+        await expect(relay(p, signature, who)).rejects.toThrow(/FORBIDDEN/);
+      }
+      const stranger = payload({ pseudonym: 'pt' + 'c'.repeat(26) });
+      await expect(relay(stranger, signConsent(stranger, w.id.patientA.privateKeyPem))).rejects.toThrow(/NOT_FOUND/);
+      const list = await w.ledger.call<ConsentRecord[]>(w.consent, 'ListConsents', [PSEUDONYM_A], w.id.h1Gateway);
+      expect(list).toHaveLength(0);
+    });
+
+    it('validates the payload like GrantConsent', async () => {
+      const bad = payload({ end: '2025-01-01T00:00:00Z' });
+      await expect(relay(bad, signConsent(bad, w.id.patientA.privateKeyPem))).rejects.toThrow(
+        /INVALID_ARGUMENT: end must be after start/,
+      );
+      await expect(w.ledger.invoke(w.consent, 'GrantSignedConsent', ['{', 'sig'], w.id.h1Gateway)).rejects.toThrow(
+        /payload is not valid JSON/,
+      );
+    });
   });
 });

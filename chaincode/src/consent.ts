@@ -5,7 +5,9 @@ import {
   GRANTEE_KINDS,
   PURPOSES_OF_USE,
   Roles,
+  verifyConsentSignature,
   type AccessRequest,
+  type ConsentGrantPayload,
   type ConsentRecord,
   type Grantee,
   type PurposeOfUse,
@@ -13,7 +15,7 @@ import {
 import { PhrContext } from './context';
 import { conflict, forbidden, invalidArgument, notFound } from './errors';
 import { Indexes, Keys } from './keys';
-import { callerPseudonym, requirePatientFor } from './patient-registry';
+import { callerPseudonym, requirePatient, requirePatientFor } from './patient-registry';
 import { PhrContract, type AccessRules } from './phr-contract';
 import {
   parseJson,
@@ -31,6 +33,8 @@ import {
 export class ConsentContract extends PhrContract {
   protected readonly rules: AccessRules = {
     GrantConsent: [Roles.Patient],
+    // The patient's signature authorizes; only a hospital gateway relays it onto the ledger.
+    GrantSignedConsent: [Roles.HospitalGateway],
     RevokeConsent: [Roles.Patient],
     ReadConsent: [Roles.Patient, Roles.HospitalGateway, Roles.Admin],
     ListConsents: [Roles.Patient, Roles.HospitalGateway, Roles.Admin],
@@ -53,38 +57,48 @@ export class ConsentContract extends PhrContract {
     start: string,
     end: string,
   ): Promise<string> {
-    requireRecordId(consentId, 'consentId');
-    const grantee = parseGrantee(granteeJson);
-    const scope = requireScope(parseJson(scopeJson, 'scope'), 'scope');
-    const purposes = parsePurposes(purposesJson);
-    const period = { start: requireInstant(start, 'start'), end: requireInstant(end, 'end') };
-    if (Date.parse(period.end) <= Date.parse(period.start)) throw invalidArgument('end must be after start');
-    const pseudonym = await callerPseudonym(ctx);
-
-    const record: ConsentRecord = {
-      docType: 'consent',
+    const terms = validateGrant({
       consentId,
-      pseudonym,
-      grantee,
-      scope,
-      purposes,
-      period,
-      status: 'active',
-      grantedAt: ctx.now,
-    };
-    const existing = await ctx.state.get<ConsentRecord>(Keys.consent(consentId));
-    if (existing) {
-      const same =
-        existing.pseudonym === pseudonym &&
-        canonicalJson([existing.grantee, existing.scope, existing.purposes, existing.period]) ===
-          canonicalJson([grantee, scope, purposes, period]);
-      if (same) return canonicalJson(existing); // retried grant
-      throw conflict(`consent ${consentId} already exists`);
+      grantee: parseJson(granteeJson, 'grantee'),
+      scope: parseJson(scopeJson, 'scope'),
+      purposes: parseJson(purposesJson, 'purposes'),
+      start,
+      end,
+    });
+    return storeConsent(ctx, { ...terms, pseudonym: await callerPseudonym(ctx) }, {});
+  }
+
+  /**
+   * A consent the patient signed on their device, relayed by a hospital gateway (`POST
+   * /fhir/Consent`). The pseudonym comes from the payload, so the patient's signature over it,
+   * checked against the signing certificate the registry holds, is what authorizes the grant;
+   * the relaying gateway only delivers it and is recorded as `relayedBy`.
+   */
+  @Transaction()
+  @Returns('string')
+  async GrantSignedConsent(ctx: PhrContext, payloadJson: string, signature: string): Promise<string> {
+    const raw = parseJson<Partial<Record<keyof ConsentGrantPayload, unknown>> | null>(payloadJson, 'payload');
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgument('payload must be an object');
+    const terms = validateGrant(raw);
+    const pseudonym = requirePseudonym(String(raw.pseudonym));
+    if (typeof signature !== 'string' || signature.length === 0 || signature.length > 512) {
+      throw invalidArgument('signature must be a base64 ECDSA signature');
     }
-    await ctx.state.put(Keys.consent(consentId), record);
-    await ctx.state.putIndex(Indexes.consentByPatient, [pseudonym, consentId]);
-    ctx.stub.setEvent('ConsentGranted', Buffer.from(canonicalJson({ consentId, pseudonym, grantee })));
-    return canonicalJson(record);
+    const patient = await requirePatient(ctx, pseudonym);
+    // Verified over the validated, normalized terms: what is stored is exactly what was signed.
+    const payload: ConsentGrantPayload = {
+      consentId: terms.consentId,
+      pseudonym,
+      grantee: terms.grantee,
+      scope: terms.scope,
+      purposes: terms.purposes,
+      start: terms.period.start,
+      end: terms.period.end,
+    };
+    if (!verifyConsentSignature(payload, signature, patient.signingCertificate)) {
+      throw forbidden(`the consent is not signed by the registered signing key of patient ${pseudonym}`);
+    }
+    return storeConsent(ctx, { ...terms, pseudonym }, { signature, relayedBy: ctx.caller.mspId });
   }
 
   @Transaction()
@@ -186,8 +200,8 @@ export function parseAccessRequest(ctx: PhrContext, requestJson: string): Access
   return request;
 }
 
-function parseGrantee(json: string): Grantee {
-  const raw = parseJson<Partial<Grantee> | null>(json, 'grantee');
+function parseGrantee(value: unknown): Grantee {
+  const raw = value as Partial<Grantee> | null;
   if (!raw || typeof raw !== 'object') throw invalidArgument('grantee must be an object');
   const kind = requireOneOf(String(raw.kind), GRANTEE_KINDS, 'grantee.kind');
   const id = raw.id;
@@ -200,10 +214,61 @@ function parseGrantee(json: string): Grantee {
   return { kind, id };
 }
 
-function parsePurposes(json: string): PurposeOfUse[] {
-  const raw = parseJson<unknown>(json, 'purposes');
+function parsePurposes(raw: unknown): PurposeOfUse[] {
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > PURPOSES_OF_USE.length) {
     throw invalidArgument('purposes must be a non-empty array of PurposeOfUse codes');
   }
   return [...new Set(raw.map((p) => requireOneOf(String(p), PURPOSES_OF_USE, 'purposes')))].sort();
+}
+
+type ConsentTerms = Pick<ConsentRecord, 'consentId' | 'grantee' | 'scope' | 'purposes' | 'period'>;
+
+/** The one validation of a grant's terms, for GrantConsent and GrantSignedConsent alike. */
+function validateGrant(raw: Partial<Record<keyof ConsentGrantPayload, unknown>>): ConsentTerms {
+  const consentId = requireRecordId(raw.consentId as string, 'consentId');
+  const grantee = parseGrantee(raw.grantee);
+  const scope = requireScope(raw.scope, 'scope');
+  const purposes = parsePurposes(raw.purposes);
+  const period = { start: requireInstant(raw.start as string, 'start'), end: requireInstant(raw.end as string, 'end') };
+  if (Date.parse(period.end) <= Date.parse(period.start)) throw invalidArgument('end must be after start');
+  return { consentId, grantee, scope, purposes, period };
+}
+
+/**
+ * The one place a consent is written. A retried grant of the same terms for the same patient is
+ * answered with the record already there (a signed consent relayed twice, even with another
+ * signature, or a revoked one relayed again, changes nothing); other terms under that id conflict.
+ */
+async function storeConsent(
+  ctx: PhrContext,
+  terms: ConsentTerms & { pseudonym: string },
+  signed: { signature?: string; relayedBy?: string },
+): Promise<string> {
+  const { consentId, pseudonym, grantee, scope, purposes, period } = terms;
+  const existing = await ctx.state.get<ConsentRecord>(Keys.consent(consentId));
+  if (existing) {
+    const same =
+      existing.pseudonym === pseudonym &&
+      canonicalJson([existing.grantee, existing.scope, existing.purposes, existing.period]) ===
+        canonicalJson([grantee, scope, purposes, period]);
+    if (same) return canonicalJson(existing); // retried grant
+    throw conflict(`consent ${consentId} already exists`);
+  }
+  const record: ConsentRecord = {
+    docType: 'consent',
+    consentId,
+    pseudonym,
+    grantee,
+    scope,
+    purposes,
+    period,
+    status: 'active',
+    grantedAt: ctx.now,
+    ...(signed.signature !== undefined ? { signature: signed.signature } : {}),
+    ...(signed.relayedBy !== undefined ? { relayedBy: signed.relayedBy } : {}),
+  };
+  await ctx.state.put(Keys.consent(consentId), record);
+  await ctx.state.putIndex(Indexes.consentByPatient, [pseudonym, consentId]);
+  ctx.stub.setEvent('ConsentGranted', Buffer.from(canonicalJson({ consentId, pseudonym, grantee })));
+  return canonicalJson(record);
 }

@@ -11,3 +11,5 @@ export * from './merkle';
 export * from './envelope';
 export * from './resource-categories';
 export * from './pull';
+export * from './fhir';
+export * from './signed-consent';

@@ -120,6 +120,10 @@ export interface ConsentRecord {
   status: ConsentStatus;
   grantedAt: string;
   revokedAt?: string;
+  /** A consent the patient signed offline (GrantSignedConsent): base64 DER ECDSA-SHA256. */
+  signature?: string;
+  /** MSP of the gateway that relayed a signed consent onto the ledger. */
+  relayedBy?: string;
 }
 
 export const ACCESS_ACTIONS = ['push', 'pull', 'backup', 'restore', 'export', 'recovery', 'delivery-failed'] as const;

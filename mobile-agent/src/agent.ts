@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsentRecord } from '@phr/common';
-import { fabricX509Id, identityKey, verifyElementProof } from '@phr/common';
+import { consentToFhir, fabricX509Id, identityKey, signConsent, verifyElementProof } from '@phr/common';
 import type { AccessLogEntry, AgentApi, AgentStatus, ConsentRequest, SyncReport, VerifyReport } from './agent-api';
 import { describeAccessEvent } from './access-log/describe';
 import { exportBundle } from './records/export-bundle';
@@ -204,6 +204,18 @@ export class Agent implements AgentApi {
       `grant:${record.consentId}`,
     );
     return record;
+  }
+
+  /**
+   * A consent signed with the patient's signing key, as an R4 Consent, for the patient to hand to
+   * anyone who will relay it to a gateway (`POST /fhir/Consent`): it needs no connection from this
+   * device. It takes effect once it is on the ledger; the chaincode checks the signature against
+   * the signing certificate registered for this pseudonym (so sign again after a key rotation).
+   */
+  signedConsent(request: ConsentRequest): ReturnType<typeof consentToFhir> {
+    const grant = parseConsentRequest(request, new Date());
+    const payload = { consentId: randomUUID(), pseudonym: this.pseudonym, ...grant };
+    return consentToFhir(payload, signConsent(payload, this.identity.privateKeyPem));
   }
 
   async revokeConsent(consentId: string): Promise<ConsentRecord> {

@@ -164,6 +164,45 @@ describe('pull with consent on the real network', () => {
     expect((await agent.notifications()).some((n) => n.message.startsWith('EMERGENCY ACCESS'))).toBe(true);
   });
 
+  it('a consent the patient signed, relayed by the EHR through POST /fhir/Consent, permits the pull', async () => {
+    const dr = requester('dr-grey');
+    await expect(dr.search({ type: 'Observation', patient: pseudonym })).rejects.toMatchObject({ code: 'DENIED' });
+    const signed = agent.signedConsent({
+      grantee: { kind: 'organization', id: 'Hospital1MSP' },
+      scope: { categories: ['laboratory'], codes: [] },
+      purposes: ['TREAT'],
+      end: new Date(Date.now() + 86400_000).toISOString(),
+    });
+    const post = (resource: unknown) =>
+      fetch(`${gatewayUrl()}/fhir/Consent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(resource),
+        dispatcher: tls('hospital1', 'ehr'),
+      } as RequestInit);
+
+    // Widened after signing: the chaincode refuses it on every endorsing peer.
+    const provision = signed.provision ?? {};
+    const tampered = {
+      ...signed,
+      provision: { ...provision, class: [...(provision.class ?? []), { ...provision.class?.[0], code: 'condition' }] },
+    };
+    expect((await post(tampered)).status).toBe(403);
+
+    const res = await post(signed);
+    expect(res.status).toBe(201);
+    const consentId = signed.identifier?.[0]?.value as string;
+    expect(res.headers.get('location')).toMatch(new RegExp(`/fhir/Consent/${consentId}$`));
+    expect((await agent.consents()).find((c) => c.consentId === consentId)).toMatchObject({
+      status: 'active',
+      relayedBy: 'Hospital1MSP',
+    });
+    const answered = await pull(dr, 'Observation');
+    expect(answered.status).toBe('answered');
+    expect(answered.resources.length).toBeGreaterThan(0);
+    await agent.revokeConsent(consentId);
+  });
+
   it('AuditEvent search lists each of these with the right agent, action and outcome', async () => {
     const patientTls = new Dispatcher({
       connect: { ca: caPem(), cert: agent.identity.certificatePem, key: agent.identity.privateKeyPem },

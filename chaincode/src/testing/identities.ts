@@ -13,6 +13,12 @@ export interface TestIdentity {
   certificatePem: string;
 }
 
+/** An identity with its key: for tests of what the identity signs itself (signed consents). */
+export interface SigningTestIdentity extends TestIdentity {
+  /** PKCS#8 PEM. */
+  privateKeyPem: string;
+}
+
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const caKeys = new Map<string, { keys: KeyPair; cert: x509.X509Certificate }>();
 
@@ -44,7 +50,7 @@ export async function makeIdentity(
   mspId: string,
   enrollmentId: string,
   attrs: Record<string, string>,
-): Promise<TestIdentity> {
+): Promise<SigningTestIdentity> {
   const issuer = await ca(mspId);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.create({
@@ -58,5 +64,7 @@ export async function makeIdentity(
     signingAlgorithm: ALG,
     extensions: [new x509.Extension(FABRIC_ATTRS_OID, false, Buffer.from(JSON.stringify({ attrs })))],
   });
-  return { mspId, certificatePem: cert.toString('pem') };
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;
+  return { mspId, certificatePem: cert.toString('pem'), privateKeyPem };
 }

@@ -5,7 +5,7 @@ import { ConsentContract } from '../consent';
 import { DirectoryContract } from '../directory';
 import { PatientRegistryContract } from '../patient-registry';
 import { FakeLedger } from './fake-ledger';
-import { makeIdentity, type TestIdentity } from './identities';
+import { makeIdentity, type SigningTestIdentity } from './identities';
 
 export const PSEUDONYM_A = 'ptaaaaaaaaaaaaaaaaaaaaaaaaaa';
 export const PSEUDONYM_B = 'ptbbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -31,7 +31,7 @@ export interface World {
     | 'hospitalPosingAsPatient'
     | 'patientPosingAsGateway'
     | 'noRole',
-    TestIdentity
+    SigningTestIdentity
   >;
 }
 

@@ -9,7 +9,10 @@ describe('capabilityStatement', () => {
     softwareVersion: '0.1.0',
     startedAt: '2026-06-01T00:00:00.000Z',
   }) as {
-    rest: { resource: { type: string; searchParam: { name: string }[] }[]; operation: { name: string }[] }[];
+    rest: {
+      resource: { type: string; interaction: { code: string }[]; searchParam: { name: string }[] }[];
+      operation: { name: string }[];
+    }[];
   };
 
   it('passes R4 validation', () => {
@@ -21,5 +24,12 @@ describe('capabilityStatement', () => {
     expect(params('Consent')).toEqual([...CONSENT_SEARCH_PARAMS]);
     expect(params('AuditEvent')).toEqual([...AUDIT_EVENT_SEARCH_PARAMS]);
     expect(cs.rest[0]?.operation.map((o) => o.name)).toEqual(['verify']);
+  });
+
+  it('lists create on Consent (patient-signed consents) and search only on AuditEvent', () => {
+    const interactions = (type: string) =>
+      cs.rest[0]?.resource.find((r) => r.type === type)?.interaction.map((i) => i.code);
+    expect(interactions('Consent')).toEqual(['search-type', 'create']);
+    expect(interactions('AuditEvent')).toEqual(['search-type']);
   });
 });

@@ -1,4 +1,5 @@
 import { ACCEPTED_BUNDLE_TYPES } from '../ingest/ingest-service';
+import { PATIENT_SIGNATURE_EXTENSION } from '@phr/common';
 import { PhrSystems } from './projections/systems';
 
 export interface CapabilityOptions {
@@ -19,7 +20,8 @@ const patientParam = {
 
 /**
  * What this gateway really does, and nothing more: system-level transaction and batch (and
- * collection bundles posted the same way), FHIR JSON only, mutual TLS; search on Consent and
+ * collection bundles posted the same way), FHIR JSON only, mutual TLS; search (and create, for a
+ * patient-signed consent) on Consent and
  * AuditEvent, rendered from the ledger; $verify. It stores no resources for reading back, so no
  * read interactions are listed.
  */
@@ -59,7 +61,16 @@ export function capabilityStatement(o: CapabilityOptions): Record<string, unknow
             documentation:
               "The patient's consents on the ledger (revoked and expired ones as inactive). Only the patient " +
               "(the identity that registered the pseudonym) and this hospital's admins may search.",
-            interaction: [{ code: 'search-type' }],
+            interaction: [
+              { code: 'search-type' },
+              {
+                code: 'create',
+                documentation:
+                  'A consent the patient signed on their device (identifier ' +
+                  `${PhrSystems.consentId}, signature in the extension ${PATIENT_SIGNATURE_EXTENSION}), relayed by ` +
+                  "any authenticated caller; the ledger grants it only if the patient's registered key signed it.",
+              },
+            ],
             searchParam: [patientParam],
           },
           {

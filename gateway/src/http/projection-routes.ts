@@ -2,6 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { PatientDirectory } from '../identity/patient-directory';
 import type { LedgerPort } from '../ledger/ledger-port';
 import {
+  createConsent,
   searchAuditEvents,
   searchConsents,
   verifyOperation,
@@ -13,7 +14,7 @@ import { FHIR_JSON } from './error-handler';
 import { fhirJsonBody } from './fhir-body';
 
 export interface ProjectionRoutesDeps {
-  ledger: Pick<LedgerPort, 'listConsents' | 'listAccessEvents' | 'readDelivery'>;
+  ledger: Pick<LedgerPort, 'listConsents' | 'listAccessEvents' | 'readDelivery' | 'grantSignedConsent'>;
   patients: PatientDirectory;
   hospitalMspId: string;
   /** The gateway's public base URL (no `/fhir`). */
@@ -62,6 +63,17 @@ export function projectionRouter(d: ProjectionRoutesDeps): Router {
   });
   router.post('/fhir/AuditEvent/_search', form, async (req, res) => {
     send(res, await searchAuditEvents(request(req, res, postParams(req)), search));
+  });
+  // A signed consent is a few kilobytes; anything much larger is not one.
+  const consentBody = express.raw({ type: () => true, limit: 64 * 1024 });
+  router.post('/fhir/Consent', consentBody, async (req, res) => {
+    const body = fhirJsonBody(req, { maxBytes: 64 * 1024, maxDepth: d.maxDepth ?? 64 });
+    const [, consent] = await createConsent(request(req, res, req.query, body), { ledger: d.ledger });
+    res
+      .status(201)
+      .setHeader('Location', `${d.baseUrl}/fhir/Consent/${consent.id ?? ''}`)
+      .type(FHIR_JSON)
+      .send(JSON.stringify(consent));
   });
   router.post('/fhir/$verify', raw, async (req, res) => {
     const body = fhirJsonBody(req, { maxBytes: maxVerifyBytes, maxDepth: d.maxDepth ?? 64 });

@@ -3,6 +3,7 @@ import {
   type AccessEventRecord,
   type AccessRequest,
   type ConsentEvaluation,
+  type ConsentGrantPayload,
   type ConsentRecord,
   type DeliveryRecord,
   type Page,
@@ -70,6 +71,11 @@ export class FabricLedger implements LedgerPort, PullLedger {
 
   async listConsents(pseudonym: string): Promise<ConsentRecord[]> {
     return JSON.parse(await this.client.evaluate('Consent', 'ListConsents', [pseudonym])) as ConsentRecord[];
+  }
+
+  async grantSignedConsent(payload: ConsentGrantPayload, signature: string): Promise<ConsentRecord> {
+    const result = await this.client.submit('Consent', 'GrantSignedConsent', [JSON.stringify(payload), signature]);
+    return JSON.parse(result.result) as ConsentRecord;
   }
 
   listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]> {

@@ -1,4 +1,11 @@
-import type { AccessEventRecord, ConsentRecord, DeliveryRecord, Page, PatientRecord } from '@phr/common';
+import type {
+  AccessEventRecord,
+  ConsentGrantPayload,
+  ConsentRecord,
+  DeliveryRecord,
+  Page,
+  PatientRecord,
+} from '@phr/common';
 
 /** What one delivery puts on the ledger: a Merkle root and counts, never data. */
 export interface DeliveryCommitment {
@@ -42,6 +49,12 @@ export interface LedgerPort {
    * bound), all pages. An unregistered pseudonym is a `LedgerError` NOT_FOUND.
    */
   listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]>;
+  /**
+   * Relays a consent the patient signed (Consent.GrantSignedConsent, as the gateway identity): the
+   * chaincode checks the signature against the patient's registered certificate. Refusals are
+   * `LedgerError`s (FORBIDDEN, INVALID_ARGUMENT, NOT_FOUND, CONFLICT).
+   */
+  grantSignedConsent(payload: ConsentGrantPayload, signature: string): Promise<ConsentRecord>;
   close(): void;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccessEventRecord, ConsentRecord, DeliveryRecord, PatientRecord } from '@phr/common';
+import { LedgerError } from '@phr/ledger-client';
 import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger-port';
 
 /**
@@ -49,6 +50,13 @@ export class NoLedger implements LedgerPort {
 
   listAccessEvents(): Promise<AccessEventRecord[]> {
     return Promise.resolve([]);
+  }
+
+  /** Nowhere to keep a consent: say so as an outage, so `POST /fhir/Consent` answers 503. */
+  grantSignedConsent(): Promise<ConsentRecord> {
+    return Promise.reject(
+      new LedgerError('UNAVAILABLE', 'ledger unavailable: this gateway runs without a ledger (ledger.mode none)'),
+    );
   }
 
   close(): void {}

@@ -3,6 +3,7 @@ import type {
   AccessEventRecord,
   AccessRequest,
   ConsentEvaluation,
+  ConsentGrantPayload,
   ConsentRecord,
   DeliveryRecord,
   Page,
@@ -130,6 +131,16 @@ export class ChaincodeLedger implements LedgerPort, PullLedger {
         ),
       ) as Page<AccessEventRecord>;
     });
+  }
+
+  /** Relayed as the gateway identity, as FabricLedger submits it. */
+  async grantSignedConsent(payload: ConsentGrantPayload, signature: string): Promise<ConsentRecord> {
+    this.up();
+    return JSON.parse(
+      await this.run(() =>
+        this.world.invoke(this.consent, 'GrantSignedConsent', [JSON.stringify(payload), signature], this.gateway),
+      ),
+    ) as ConsentRecord;
   }
 
   close(): void {}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENCRYPTION_ALGORITHMS, PURPOSES_OF_USE, type CodeRef, type PurposeOfUse } from '@phr/common';
 import { Agent } from '../agent';
+import type { ConsentRequest } from '../agent-api';
 import { createLogger, type Logger } from '../logger';
 import { loadProfile } from '../profile/network-profile';
 import { initAgent } from '../setup';
@@ -234,31 +235,39 @@ export function program(): Command {
     );
 
   const consent = p.command('consent').description('who may see which of your records, for what, until when');
-  consent
-    .command('grant')
-    .description('grant access (a transaction signed by you)')
-    .option('--to <mspId>', 'an organisation, e.g. Hospital2MSP')
-    .option('--identity <key>', 'one identity (its identity key) instead of an organisation')
-    .option('--category <category>', 'a record category, e.g. laboratory (repeatable)', collect)
-    .option('--code <system|code>', 'one code (repeatable)', codeRef)
-    .addOption(
-      new Option('--purpose <purpose>', 'purpose of use (repeatable)').choices(PURPOSES_OF_USE).argParser(collect),
-    )
-    .option('--from <date>', 'start (default now)')
-    .requiredOption('--until <date>', 'end (exclusive)')
+  // `grant` and `sign` take the same terms, so a consent reads the same however it reaches the ledger.
+  const consentTerms = (c: Command): Command =>
+    c
+      .option('--to <mspId>', 'an organisation, e.g. Hospital2MSP')
+      .option('--identity <key>', 'one identity (its identity key) instead of an organisation')
+      .option('--category <category>', 'a record category, e.g. laboratory (repeatable)', collect)
+      .option('--code <system|code>', 'one code (repeatable)', codeRef)
+      .addOption(
+        new Option('--purpose <purpose>', 'purpose of use (repeatable)').choices(PURPOSES_OF_USE).argParser(collect),
+      )
+      .option('--from <date>', 'start (default now)')
+      .requiredOption('--until <date>', 'end (exclusive)');
+  consentTerms(consent.command('grant').description('grant access (a transaction signed by you)'))
     .option('--json', 'print JSON')
-    .action((o, cmd: Command) =>
+    .action((o: ConsentTermOptions & { json?: boolean }, cmd: Command) =>
       withAgent(cmd, async (agent) => {
-        if (!o.to === !o.identity) throw new InvalidArgumentError('give exactly one of --to or --identity');
-        const record = await agent.grantConsent({
-          grantee: o.identity ? { kind: 'identity', id: o.identity } : { kind: 'organization', id: o.to },
-          scope: { categories: o.category ?? [], codes: o.code ?? [] },
-          purposes: (o.purpose ?? ['TREAT']) as PurposeOfUse[],
-          ...(o.from ? { start: o.from } : {}),
-          end: o.until,
-        });
+        const record = await agent.grantConsent(consentRequestOf(o));
         if (o.json) json(record);
         else out(`Granted: consent ${record.consentId}\n${formatConsents([record])}`);
+      }),
+    );
+  consentTerms(
+    consent
+      .command('sign')
+      .description('sign a consent as a FHIR Consent, for anyone to hand to a gateway (POST /fhir/Consent)'),
+  )
+    .requiredOption('--out <file>', 'where to write the signed Consent (JSON)')
+    .action((o: ConsentTermOptions & { out: string }, cmd: Command) =>
+      withAgent(cmd, (agent) => {
+        const resource = agent.signedConsent(consentRequestOf(o));
+        writeFileSync(o.out, JSON.stringify(resource, null, 2) + '\n', { mode: 0o600 });
+        out(`Signed: consent ${resource.id ?? ''} in ${o.out}; it takes effect once a gateway puts it on the ledger\n`);
+        return Promise.resolve();
       }),
     );
   consent
@@ -354,4 +363,25 @@ if (require.main === module) {
       process.stderr.write(`phr-agent: ${describeError(err)}\n`);
       process.exitCode = err instanceof InvalidArgumentError ? 2 : 1;
     });
+}
+
+interface ConsentTermOptions {
+  to?: string;
+  identity?: string;
+  category?: string[];
+  code?: CodeRef[];
+  purpose?: string[];
+  from?: string;
+  until: string;
+}
+
+function consentRequestOf(o: ConsentTermOptions): ConsentRequest {
+  if (!o.to === !o.identity) throw new InvalidArgumentError('give exactly one of --to or --identity');
+  return {
+    grantee: o.identity ? { kind: 'identity', id: o.identity } : { kind: 'organization', id: o.to ?? '' },
+    scope: { categories: o.category ?? [], codes: o.code ?? [] },
+    purposes: (o.purpose ?? ['TREAT']) as PurposeOfUse[],
+    ...(o.from ? { start: o.from } : {}),
+    end: o.until,
+  };
 }

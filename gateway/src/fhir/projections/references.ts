@@ -1,15 +1,7 @@
-import { Roles, type IdentityRef, type Role } from '@phr/common';
-import { PhrSystems } from './systems';
+import { organizationReference, PhrSystems, Roles, type IdentityRef, type Role } from '@phr/common';
 
-/** The patient, by pseudonym: the ledger never knows any other identifier for them. */
-export function patientReference(pseudonym: string): fhir4.Reference {
-  return { type: 'Patient', identifier: { system: PhrSystems.pseudonym, value: pseudonym } };
-}
-
-/** An organisation of the network, by MSP ID. */
-export function organizationReference(mspId: string): fhir4.Reference {
-  return { type: 'Organization', identifier: { system: PhrSystems.mspId, value: mspId } };
-}
+// Moved to @phr/common with the Consent mapping; re-exported for the projections.
+export { organizationReference, patientReference } from '@phr/common';
 
 /** The resource type that best stands for an identity of each role (systems are Devices). */
 export const ROLE_REFERENCE_TYPES = {
