@@ -1,8 +1,8 @@
 import type { ChaincodeStub, Iterators } from 'fabric-shim';
-import { canonicalBytes, type Page } from '@phr/common';
+import { canonicalBytes, MAX_LEDGER_PAGE_SIZE, type Page } from '@phr/common';
 import { invalidArgument } from './errors';
 
-export const MAX_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = MAX_LEDGER_PAGE_SIZE;
 
 /** A protobuf Timestamp (proposal or history time) as an ISO 8601 instant with milliseconds. */
 export function timestampToIso(ts: { seconds: number | { toString(): string }; nanos: number }): string {

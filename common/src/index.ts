@@ -13,3 +13,4 @@ export * from './resource-categories';
 export * from './pull';
 export * from './fhir';
 export * from './signed-consent';
+export * from './ledger-pages';

@@ -1,5 +1,7 @@
 import {
   canonicalJson,
+  MAX_LEDGER_PAGE_SIZE,
+  readAllPages,
   type AccessEventRecord,
   type AccessRequest,
   type ConsentEvaluation,
@@ -11,14 +13,7 @@ import {
 } from '@phr/common';
 import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
 import type { GatewayAccessEvent, PullLedger } from '../pull/pull-ledger';
-import {
-  ACCESS_EVENT_PAGE_SIZE,
-  readAllPages,
-  type CommitResult,
-  type DeliveryCommitment,
-  type LedgerPort,
-  type PreparedCommit,
-} from './ledger-port';
+import { type CommitResult, type DeliveryCommitment, type LedgerPort, type PreparedCommit } from './ledger-port';
 
 /** The hospital's own peer, under the hospital gateway identity. One gRPC channel for the process. */
 export class FabricLedger implements LedgerPort, PullLedger {
@@ -86,7 +81,7 @@ export class FabricLedger implements LedgerPort, PullLedger {
             pseudonym,
             from,
             to,
-            String(ACCESS_EVENT_PAGE_SIZE),
+            String(MAX_LEDGER_PAGE_SIZE),
             bookmark,
           ]),
         ) as Page<AccessEventRecord>,

@@ -1,11 +1,4 @@
-import type {
-  AccessEventRecord,
-  ConsentGrantPayload,
-  ConsentRecord,
-  DeliveryRecord,
-  Page,
-  PatientRecord,
-} from '@phr/common';
+import type { AccessEventRecord, ConsentGrantPayload, ConsentRecord, DeliveryRecord, PatientRecord } from '@phr/common';
 
 /** What one delivery puts on the ledger: a Merkle root and counts, never data. */
 export interface DeliveryCommitment {
@@ -56,22 +49,4 @@ export interface LedgerPort {
    */
   grantSignedConsent(payload: ConsentGrantPayload, signature: string): Promise<ConsentRecord>;
   close(): void;
-}
-
-/** Page size for ListAccessEvents (the chaincode's maximum). */
-export const ACCESS_EVENT_PAGE_SIZE = 100;
-
-/**
- * Reads a paginated chaincode list to its end. An empty page ends it even when it carries a
- * bookmark, and so does a bookmark that does not move (it would otherwise loop for ever).
- */
-export async function readAllPages<T>(fetchPage: (bookmark: string) => Promise<Page<T>>): Promise<T[]> {
-  const out: T[] = [];
-  let bookmark = '';
-  for (;;) {
-    const page = await fetchPage(bookmark);
-    out.push(...page.records);
-    if (page.records.length === 0 || !page.bookmark || page.bookmark === bookmark) return out;
-    bookmark = page.bookmark;
-  }
 }

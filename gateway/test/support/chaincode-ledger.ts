@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { MAX_LEDGER_PAGE_SIZE, readAllPages } from '@phr/common';
 import type {
   AccessEventRecord,
   AccessRequest,
@@ -17,8 +18,6 @@ import { PatientRegistryContract } from '../../../chaincode/src/patient-registry
 import { FakeLedger } from '../../../chaincode/src/testing/fake-ledger';
 import { deliveryArgs } from '../../src/ledger/fabric-ledger';
 import {
-  ACCESS_EVENT_PAGE_SIZE,
-  readAllPages,
   type CommitResult,
   type DeliveryCommitment,
   type LedgerPort,
@@ -125,7 +124,7 @@ export class ChaincodeLedger implements LedgerPort, PullLedger {
           this.world.invoke(
             this.accessLog,
             'ListAccessEvents',
-            [pseudonym, from, to, ACCESS_EVENT_PAGE_SIZE, bookmark],
+            [pseudonym, from, to, MAX_LEDGER_PAGE_SIZE, bookmark],
             this.gateway,
           ),
         ),

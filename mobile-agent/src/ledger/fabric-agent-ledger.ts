@@ -1,4 +1,6 @@
 import {
+  MAX_LEDGER_PAGE_SIZE,
+  readAllPages,
   type AccessEventRecord,
   type ConsentRecord,
   type DeliveryRecord,
@@ -10,8 +12,6 @@ import {
 } from '@phr/common';
 import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
 import type { AgentLedger, ConsentGrant, OwnAccessEvent } from './agent-ledger';
-
-const PAGE_SIZE = 100; // the chaincode's maximum
 
 /**
  * The agent's ledger through a hospital peer's gateway service. The patient's key signs every
@@ -76,17 +76,19 @@ export class FabricAgentLedger implements AgentLedger {
     return JSON.parse(await this.client.evaluate('Consent', 'ListConsents', [pseudonym])) as ConsentRecord[];
   }
 
-  async listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
-    const events: AccessEventRecord[] = [];
-    let bookmark = '';
-    do {
-      const page = JSON.parse(
-        await this.client.evaluate('AccessLog', 'ListAccessEvents', [pseudonym, '', '', String(PAGE_SIZE), bookmark]),
-      ) as Page<AccessEventRecord>;
-      events.push(...page.records);
-      bookmark = page.records.length === 0 ? '' : page.bookmark;
-    } while (bookmark !== '');
-    return events;
+  listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
+    return readAllPages(
+      async (bookmark) =>
+        JSON.parse(
+          await this.client.evaluate('AccessLog', 'ListAccessEvents', [
+            pseudonym,
+            '',
+            '',
+            String(MAX_LEDGER_PAGE_SIZE),
+            bookmark,
+          ]),
+        ) as Page<AccessEventRecord>,
+    );
   }
 
   close(): void {

@@ -8,6 +8,7 @@ import type {
   Page,
   PatientRecord,
 } from '@phr/common';
+import { MAX_LEDGER_PAGE_SIZE, readAllPages } from '@phr/common';
 import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-client';
 import { AccessLogContract } from '../../../chaincode/src/access-log';
 import { CommitmentsContract } from '../../../chaincode/src/commitments';
@@ -80,21 +81,16 @@ export class ChaincodeAgentLedger implements AgentLedger {
   listConsents(pseudonym: string) {
     return this.json<ConsentRecord[]>(contracts.Consent, 'ListConsents', [pseudonym]);
   }
-  async listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
-    const events: AccessEventRecord[] = [];
-    let bookmark = '';
-    do {
-      const page = await this.json<Page<AccessEventRecord>>(contracts.AccessLog, 'ListAccessEvents', [
+  listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
+    return readAllPages((bookmark) =>
+      this.json<Page<AccessEventRecord>>(contracts.AccessLog, 'ListAccessEvents', [
         pseudonym,
         '',
         '',
-        100,
+        MAX_LEDGER_PAGE_SIZE,
         bookmark,
-      ]);
-      events.push(...page.records);
-      bookmark = page.records.length === 0 ? '' : page.bookmark;
-    } while (bookmark !== '');
-    return events;
+      ]),
+    );
   }
   close(): void {}
 
