@@ -59,6 +59,21 @@ export function operationOutcome(issues: readonly OutcomeIssue[]): OperationOutc
   return { resourceType: 'OperationOutcome', issue: issues.map((i) => ({ ...i })) };
 }
 
+/**
+ * What an OperationOutcome answer says, for a client to show or report: its issues' diagnostics
+ * (or details text), else the start of the body. Gateways explain every error this way.
+ */
+export function outcomeText(body: string): string {
+  try {
+    const outcome = JSON.parse(body) as { issue?: { diagnostics?: string; details?: { text?: string } }[] };
+    const parts = (outcome.issue ?? []).map((i) => i.diagnostics ?? i.details?.text).filter(Boolean);
+    if (parts.length > 0) return parts.join('; ');
+  } catch {
+    // not JSON: fall through
+  }
+  return body.slice(0, 200) || '(no body)';
+}
+
 /** An error that is answered as an OperationOutcome with `status`. */
 export class FhirError extends Error {
   override readonly name = 'FhirError';

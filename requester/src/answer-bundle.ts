@@ -82,15 +82,3 @@ export function requestIdFromLocation(location: string | undefined, status: numb
   if (id === '' || id.includes('/')) throw bad(`unexpected status location ${location}`, status);
   return id;
 }
-
-/** The diagnostics of an OperationOutcome, which is how the gateway explains every refusal. */
-export function outcomeText(text: string): string {
-  try {
-    const outcome = JSON.parse(text) as { issue?: { diagnostics?: string; details?: { text?: string } }[] };
-    const parts = (outcome.issue ?? []).map((i) => i.diagnostics ?? i.details?.text).filter(Boolean);
-    if (parts.length > 0) return parts.join('; ');
-  } catch {
-    // not JSON: fall through
-  }
-  return text.slice(0, 200) || '(no body)';
-}

@@ -4,12 +4,13 @@ import {
   generateEncryptionKeyPair,
   identityKey,
   isPseudonym,
+  outcomeText,
   type CodeRef,
   type DisclosedElement,
   type PurposeOfUse,
 } from '@phr/common';
 import { Agent, request, type Dispatcher } from 'undici';
-import { outcomeText, PULL_STATUS_PATH, readAnswerBundle, requestIdFromLocation } from './answer-bundle';
+import { PULL_STATUS_PATH, readAnswerBundle, requestIdFromLocation } from './answer-bundle';
 import { PullRequestError, type PullRequestErrorCode } from './errors';
 import type { RequesterLedger } from './ledger';
 import { verifyAnswer } from './verify-answer';

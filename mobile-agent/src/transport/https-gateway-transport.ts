@@ -1,4 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
+import { outcomeText } from '@phr/common';
 import type { GatewayTransport, MailMessage, PullReply, WakeupRegistration } from './gateway-transport';
 import { TransportError, type TransportErrorCode } from './transport-error';
 
@@ -84,16 +85,4 @@ export class HttpsGatewayTransport implements GatewayTransport {
       throw new TransportError('BAD_RESPONSE', `${method} ${path} did not answer JSON`, res.statusCode, { cause: err });
     }
   }
-}
-
-/** The diagnostics of an OperationOutcome, which is how the gateway explains every error. */
-function outcomeText(text: string): string {
-  try {
-    const outcome = JSON.parse(text) as { issue?: { diagnostics?: string }[] };
-    const parts = (outcome.issue ?? []).map((i) => i.diagnostics).filter(Boolean);
-    if (parts.length > 0) return parts.join('; ');
-  } catch {
-    // not JSON: fall through
-  }
-  return text.slice(0, 200) || '(no body)';
 }
