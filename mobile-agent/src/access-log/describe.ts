@@ -1,4 +1,4 @@
-import type { AccessAction, AccessEventRecord, AccessOutcome, PurposeOfUse } from '@phr/common';
+import type { AccessAction, AccessEventRecord, AccessOutcome, IdentityRef, PurposeOfUse } from '@phr/common';
 import type { AccessLogEntry } from '../agent-api';
 
 /** HL7 v3 PurposeOfUse, in words a patient reads. */
@@ -29,9 +29,14 @@ const OUTCOME_TEXT = {
   failed: 'failed',
 } as const satisfies Record<AccessOutcome, string>;
 
+/** Who acted, as the patient reads it: "You", or the organisation and role. */
+export function requesterLabel(requester: Pick<IdentityRef, 'mspId' | 'role'>): string {
+  return requester.role === 'patient' ? 'You' : `${requester.mspId} (${requester.role})`;
+}
+
 /** One ledger access event as a sentence and columns a person reads without a glossary. */
 export function describeAccessEvent(e: AccessEventRecord): AccessLogEntry {
-  const who = e.requester.role === 'patient' ? 'You' : `${e.requester.mspId} (${e.requester.role})`;
+  const who = requesterLabel(e.requester);
   const purposeText = e.purpose ? PURPOSE_TEXT[e.purpose] : undefined;
   const what = scopeText(e);
   const parts = [`${who} ${ACTION_TEXT[e.action]}`];

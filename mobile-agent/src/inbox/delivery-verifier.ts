@@ -1,13 +1,10 @@
-import { X509Certificate } from 'node:crypto';
 import {
   DeliveryTree,
   elementLeafHash,
   EnvelopeError,
-  fabricAttributes,
   fabricX509Id,
   identityKey,
   openEnvelope,
-  Roles,
   verifyEnvelopeSignature,
   type DeliveryPayload,
   type DeliveryRecord,
@@ -15,13 +12,7 @@ import {
   type SealedEnvelope,
 } from '@phr/common';
 import type { VaultDelivery, VaultElement } from '../vault/vault-types';
-
-/** The hospital whose gateway the mail came from, as the network profile names it. */
-export interface ExpectedSender {
-  mspId: string;
-  /** Root of the hospital's CA: the gateway's signing certificate must chain to it. */
-  caRootCertPem: string;
-}
+import { gatewayCertificateProblem, type ExpectedSender } from './gateway-certificate';
 
 export type Verification =
   | { ok: true; delivery: VaultDelivery; elements: VaultElement[] }
@@ -73,7 +64,7 @@ export async function verifyDelivery(input: VerifyInput): Promise<Verification> 
       ? refuse('malformed', `the envelope is malformed: ${err.message}`)
       : refuse('signature-invalid', 'the envelope signature does not verify');
   }
-  const issuerProblem = checkSenderCertificate(senderPem, input.sender, input.now?.() ?? new Date());
+  const issuerProblem = gatewayCertificateProblem(senderPem, input.sender, input.now?.() ?? new Date());
   if (issuerProblem) return refuse('signature-invalid', issuerProblem);
 
   // The ledger is the judge of what was sent; without its commitment nothing can be decided yet.
@@ -147,26 +138,6 @@ export async function verifyDelivery(input: VerifyInput): Promise<Verification> 
     })),
   );
   return { ok: true, delivery, elements };
-}
-
-function checkSenderCertificate(pem: string, sender: ExpectedSender, now: Date): string | undefined {
-  let cert: X509Certificate;
-  let root: X509Certificate;
-  try {
-    cert = new X509Certificate(pem);
-    root = new X509Certificate(sender.caRootCertPem);
-  } catch {
-    return 'the sender certificate cannot be read';
-  }
-  if (!cert.checkIssued(root) || !cert.verify(root.publicKey)) {
-    return `the sender certificate was not issued by ${sender.mspId}'s CA`;
-  }
-  // Old mail outlives certificates, but nothing may claim to be signed before the certificate existed.
-  if (Date.parse(cert.validFrom) > now.getTime()) return 'the sender certificate is not valid yet';
-  if (fabricAttributes(pem)['phr.role'] !== Roles.HospitalGateway) {
-    return 'the sender certificate is not a hospital gateway identity';
-  }
-  return undefined;
 }
 
 function payloadProblem(p: DeliveryPayload, deliveryId: string, pseudonym: string, sender: string): string | undefined {

@@ -1,9 +1,7 @@
-import { X509Certificate } from 'node:crypto';
 import {
   canonicalJson,
   categoriesOf,
   evaluateConsent,
-  fabricAttributes,
   openEnvelope,
   pullAnswerAad,
   pullRequestAad,
@@ -15,9 +13,10 @@ import {
   type PullRequest,
   type SealedEnvelope,
 } from '@phr/common';
-import { describeAccessEvent } from '../access-log/describe';
+import { requesterLabel } from '../access-log/describe';
 import type { PullReport } from '../agent-api';
 import type { AgentIdentity } from '../connectors';
+import { gatewayCertificateProblem } from '../inbox/gateway-certificate';
 import type { AgentLedger } from '../ledger/agent-ledger';
 import type { Logger } from '../logger';
 import type { HospitalProfile } from '../profile/network-profile';
@@ -61,22 +60,7 @@ export class PullResponder {
       return { ...base, result: 'ignored', elements: 0, breakGlass: false, detail: (err as Error).message };
     }
 
-    const who = describeAccessEvent({
-      docType: 'access-event',
-      eventId: request.requestId,
-      pseudonym: request.pseudonym,
-      action: 'pull',
-      outcome: 'success',
-      actor: { mspId: request.gateway, role: Roles.HospitalGateway, id: '' },
-      requester: request.requester,
-      purpose: request.purpose,
-      scope: request.permitted,
-      references: [],
-      breakGlass: request.breakGlass,
-      consentIds: request.consentIds,
-      recordedAt: request.createdAt,
-      txId: '',
-    }).who;
+    const who = requesterLabel(request.requester);
 
     const permitted = await this.permittedScope(request);
     if (!permitted) {
@@ -128,13 +112,12 @@ export class PullResponder {
 
   private open(hospital: HospitalProfile, message: MailMessage): PullRequest {
     const envelope = JSON.parse(message.body) as SealedEnvelope;
-    const cert = new X509Certificate(envelope.senderCertificate);
-    const root = new X509Certificate(hospital.caRootCertPem);
-    if (!cert.checkIssued(root) || !cert.verify(root.publicKey))
-      throw new Error(`not signed by ${hospital.mspId}'s CA`);
-    if (fabricAttributes(envelope.senderCertificate)['phr.role'] !== Roles.HospitalGateway) {
-      throw new Error('not signed by a hospital gateway');
-    }
+    const problem = gatewayCertificateProblem(
+      envelope.senderCertificate,
+      { mspId: hospital.mspId, caRootCertPem: hospital.caRootCertPem },
+      this.d.now?.() ?? new Date(),
+    );
+    if (problem) throw new Error(problem);
     const aad = pullRequestAad({ requestId: message.messageId, pseudonym: this.d.pseudonym, gateway: hospital.mspId });
     const request = JSON.parse(
       openEnvelope(envelope, this.d.encryptionPrivateKeyPem, aad).toString('utf8'),
