@@ -49,6 +49,7 @@ import {
   verifyDisclosed,
   type AnswerContext,
 } from '@phr/requester';
+import { registeredPatient } from '@phr/requester/dist/testing/answer-fixture';
 import { makeCa } from '@phr/requester/dist/testing/pki';
 import { percentile, round, table } from './stats';
 
@@ -329,17 +330,7 @@ async function main(): Promise<void> {
   const requester = await hospitalCa.issue('bench-clinician', { attrs: { 'phr.role': 'clinician' } });
   const ledger = new MemoryRequesterLedger();
   const now = new Date().toISOString();
-  ledger.patients.set(pseudonym, {
-    docType: 'patient',
-    pseudonym,
-    owner: identityKey(PATIENTS_MSP_ID, fabricX509Id(patientId.certificatePem)),
-    encryptionPublicKey: generateEncryptionKeyPair('X25519').publicKeyPem,
-    encryptionAlgorithm: 'X25519',
-    signingCertificate: patientId.certificatePem,
-    keyVersion: 1,
-    registeredAt: now,
-    updatedAt: now,
-  });
+  ledger.patients.set(pseudonym, registeredPatient(pseudonym, patientId.certificatePem, now));
   for (const d of deliveries) ledger.deliveries.set(d.record.deliveryId, d.record);
   const answerKeys = generateEncryptionKeyPair('X25519');
   const ctx: AnswerContext = {

@@ -12,6 +12,7 @@ import {
   type DataElement,
   type DeliveryRecord,
   type DisclosedElement,
+  type PatientRecord,
   type PullAnswer,
   type SealedEnvelope,
 } from '@phr/common';
@@ -100,6 +101,21 @@ function delivery(pseudonym: string, index: number, segmentCount: number): TestD
   };
 }
 
+/** The patient as the registry holds it: the identity whose signature an answer for `pseudonym` needs. */
+export function registeredPatient(pseudonym: string, certificatePem: string, at: string): PatientRecord {
+  return {
+    docType: 'patient',
+    pseudonym,
+    owner: identityKey(PATIENTS_MSP_ID, fabricX509Id(certificatePem)),
+    encryptionPublicKey: generateEncryptionKeyPair('X25519').publicKeyPem,
+    encryptionAlgorithm: 'X25519',
+    signingCertificate: certificatePem,
+    keyVersion: 1,
+    registeredAt: at,
+    updatedAt: at,
+  };
+}
+
 export async function makeAnswerWorld(): Promise<AnswerWorld> {
   const patientsCa = await makeCa(PATIENTS_MSP_ID);
   const hospitalCa = await makeCa('Hospital2MSP');
@@ -108,17 +124,7 @@ export async function makeAnswerWorld(): Promise<AnswerWorld> {
   const pseudonym = newPseudonym();
   const ledger = new MemoryRequesterLedger();
   const now = new Date().toISOString();
-  ledger.patients.set(pseudonym, {
-    docType: 'patient',
-    pseudonym,
-    owner: identityKey(PATIENTS_MSP_ID, fabricX509Id(patient.certificatePem)),
-    encryptionPublicKey: generateEncryptionKeyPair('X25519').publicKeyPem,
-    encryptionAlgorithm: 'X25519',
-    signingCertificate: patient.certificatePem,
-    keyVersion: 1,
-    registeredAt: now,
-    updatedAt: now,
-  });
+  ledger.patients.set(pseudonym, registeredPatient(pseudonym, patient.certificatePem, now));
   const deliveries = [delivery(pseudonym, 0, 5), delivery(pseudonym, 1, 3)];
   for (const d of deliveries) ledger.deliveries.set(d.deliveryId, d.record);
 
