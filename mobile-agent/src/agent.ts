@@ -253,8 +253,11 @@ export class Agent implements AgentApi {
 
   /** New events from others raise a notification each; the agent's own reports do not. */
   private async refreshAccessLog(): Promise<number> {
-    const events = await this.ledger.listAccessEvents(this.pseudonym);
     const seen = (await this.vault.getMeta(ACCESS_SEEN)) ?? '';
+    // Only what was recorded since the newest event seen (that instant included, for ties): each sync
+    // reads the new part of the log, not all of it.
+    const since = seen.split('|')[0] || undefined;
+    const events = await this.ledger.listAccessEvents(this.pseudonym, since);
     let newest = seen;
     let fresh = 0;
     for (const event of events) {

@@ -343,7 +343,10 @@ describe('consent and access log', () => {
     );
     const notes = await agent.notifications({ unreadOnly: true });
     expect(notes.filter((n) => n.kind === 'access')).toHaveLength(1);
+    // The next sync reads the log only from the newest event it has seen.
+    const reads = jest.spyOn(agent['ledger'], 'listAccessEvents');
     expect((await agent.sync()).newAccessEvents).toBe(0);
+    expect(reads).toHaveBeenCalledWith(pseudonym, log[0]?.at);
     await agent.close();
   });
 });

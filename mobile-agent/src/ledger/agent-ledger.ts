@@ -47,7 +47,7 @@ export interface AgentLedger {
   grantConsent(grant: ConsentGrant): Promise<ConsentRecord>;
   revokeConsent(consentId: string): Promise<ConsentRecord>;
   listConsents(pseudonym: string): Promise<ConsentRecord[]>;
-  /** Every event, oldest first. */
-  listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]>;
+  /** Every event recorded at or after `from` (ISO 8601; all when absent), oldest first. */
+  listAccessEvents(pseudonym: string, from?: string): Promise<AccessEventRecord[]>;
   close(): void;
 }

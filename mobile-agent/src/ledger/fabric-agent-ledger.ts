@@ -76,13 +76,13 @@ export class FabricAgentLedger implements AgentLedger {
     return JSON.parse(await this.client.evaluate('Consent', 'ListConsents', [pseudonym])) as ConsentRecord[];
   }
 
-  listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
+  listAccessEvents(pseudonym: string, from = ''): Promise<AccessEventRecord[]> {
     return readAllPages(
       async (bookmark) =>
         JSON.parse(
           await this.client.evaluate('AccessLog', 'ListAccessEvents', [
             pseudonym,
-            '',
+            from,
             '',
             String(MAX_LEDGER_PAGE_SIZE),
             bookmark,

@@ -81,11 +81,11 @@ export class ChaincodeAgentLedger implements AgentLedger {
   listConsents(pseudonym: string) {
     return this.json<ConsentRecord[]>(contracts.Consent, 'ListConsents', [pseudonym]);
   }
-  listAccessEvents(pseudonym: string): Promise<AccessEventRecord[]> {
+  listAccessEvents(pseudonym: string, from = ''): Promise<AccessEventRecord[]> {
     return readAllPages((bookmark) =>
       this.json<Page<AccessEventRecord>>(contracts.AccessLog, 'ListAccessEvents', [
         pseudonym,
-        '',
+        from,
         '',
         MAX_LEDGER_PAGE_SIZE,
         bookmark,
