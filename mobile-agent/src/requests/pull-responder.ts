@@ -165,27 +165,38 @@ export class PullResponder {
    */
   private async select(request: PullRequest, permitted: ConsentScope): Promise<DisclosedElement[]> {
     const roots = new Map((await this.d.vault.deliveries()).map((d) => [d.deliveryId, d.merkleRoot]));
-    const resources = await this.d.vault.search({ kind: 'resource' });
+    // Only the asked-for types and codes are read (and decrypted) from the vault, through its indexes.
+    const types: (string | undefined)[] = request.query.everything ? [undefined] : request.query.resourceTypes;
+    const resources = (
+      await Promise.all(
+        types.map((t) => this.d.vault.search({ kind: 'resource', ...(t === undefined ? {} : { resourceType: t }) })),
+      )
+    ).flat();
     const categoriesBySegment = new Map(
       resources.map((r) => [r.segmentId, categoriesOf((r.element.resource ?? {}) as Record<string, unknown>)]),
     );
-    const types = new Set(request.query.resourceTypes);
-    const codeKeys = new Set(request.query.codes.map((c) => `${c.system}|${c.code}`));
     const permittedCodes = new Set(permitted.codes.map((c) => `${c.system}|${c.code}`));
     const allowed = (e: VaultElement) =>
       (e.element.system !== undefined && permittedCodes.has(`${e.element.system}|${e.element.code ?? ''}`)) ||
       (categoriesBySegment.get(e.segmentId) ?? []).some((c) => permitted.categories.includes(c));
 
-    let candidates: VaultElement[];
-    if (codeKeys.size > 0) {
-      candidates = (await this.d.vault.search({ kind: 'coded' })).filter(
-        (e) =>
-          (types.size === 0 || types.has(e.element.resourceType)) &&
-          codeKeys.has(`${e.element.system}|${e.element.code}`),
-      );
-    } else {
-      candidates = resources.filter((e) => request.query.everything || types.has(e.element.resourceType));
-    }
+    const candidates =
+      request.query.codes.length === 0
+        ? resources
+        : (
+            await Promise.all(
+              types.flatMap((t) =>
+                request.query.codes.map((c) =>
+                  this.d.vault.search({
+                    kind: 'coded',
+                    system: c.system,
+                    code: c.code,
+                    ...(t === undefined ? {} : { resourceType: t }),
+                  }),
+                ),
+              ),
+            )
+          ).flat();
     return candidates
       .filter(allowed)
       .filter((e) => roots.has(e.deliveryId))
