@@ -1,4 +1,10 @@
-import { signConsent, type ConsentEvaluation, type ConsentGrantPayload, type ConsentRecord } from '@phr/common';
+import {
+  parseConsentEvent,
+  signConsent,
+  type ConsentEvaluation,
+  type ConsentGrantPayload,
+  type ConsentRecord,
+} from '@phr/common';
 import { makeWorld, PSEUDONYM_A, PSEUDONYM_B, withPatients, type World } from './testing/world';
 
 const LOINC = 'http://loinc.org';
@@ -140,6 +146,22 @@ describe('Consent', () => {
       w.id.h2Gateway,
     );
     expect(viaGateway.decision).toBe('permit');
+  });
+
+  it('announces each change with the whole record, and a retry or a second revoke announces nothing', async () => {
+    const before = w.ledger.events.length;
+    const granted = await w.ledger.call<ConsentRecord>(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
+    await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-0001'), w.id.patientA);
+    const revoked = await w.ledger.call<ConsentRecord>(w.consent, 'RevokeConsent', ['consent-0001'], w.id.patientA);
+    await w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-0001'], w.id.patientA);
+    const events = w.ledger.events.slice(before);
+    expect(events.map((e) => e.name)).toEqual(['ConsentGranted', 'ConsentRevoked']);
+    const parsed = events.map((e) => parseConsentEvent(e.name, JSON.stringify(e.payload)));
+    expect(parsed).toEqual([
+      { consentId: 'consent-0001', pseudonym: PSEUDONYM_A, consent: granted },
+      { consentId: 'consent-0001', pseudonym: PSEUDONYM_A, consent: revoked },
+    ]);
+    expect(revoked.status).toBe('revoked');
   });
 
   it('is idempotent for a retried grant and refuses a different grant under the same id', async () => {

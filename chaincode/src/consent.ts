@@ -2,6 +2,8 @@ import { Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   canonicalJson,
   evaluateConsent,
+  type ConsentEventName,
+  type ConsentEventPayload,
   GRANTEE_KINDS,
   PURPOSES_OF_USE,
   Roles,
@@ -111,7 +113,7 @@ export class ConsentContract extends PhrContract {
     if (record.status === 'revoked') return canonicalJson(record);
     const revoked: ConsentRecord = { ...record, status: 'revoked', revokedAt: ctx.now };
     await ctx.state.put(Keys.consent(consentId), revoked);
-    ctx.stub.setEvent('ConsentRevoked', Buffer.from(canonicalJson({ consentId, pseudonym })));
+    emitConsentEvent(ctx, 'ConsentRevoked', revoked);
     return canonicalJson(revoked);
   }
 
@@ -269,6 +271,12 @@ async function storeConsent(
   };
   await ctx.state.put(Keys.consent(consentId), record);
   await ctx.state.putIndex(Indexes.consentByPatient, [pseudonym, consentId]);
-  ctx.stub.setEvent('ConsentGranted', Buffer.from(canonicalJson({ consentId, pseudonym, grantee })));
+  emitConsentEvent(ctx, 'ConsentGranted', record);
   return canonicalJson(record);
+}
+
+/** Gateways keep their consent caches current from these (see @phr/common consent-events). */
+function emitConsentEvent(ctx: PhrContext, name: ConsentEventName, consent: ConsentRecord): void {
+  const payload: ConsentEventPayload = { consentId: consent.consentId, pseudonym: consent.pseudonym, consent };
+  ctx.stub.setEvent(name, Buffer.from(canonicalJson(payload)));
 }

@@ -1,5 +1,6 @@
 export * from './canonical-json';
 export * from './consent-evaluation';
+export * from './consent-events';
 export * from './identifiers';
 export * from './ledger-model';
 export * from './roles';

@@ -57,6 +57,18 @@ export const configSchema = z.object({
       threads: z.number().int().min(1).max(64).optional(),
     })
     .default({}),
+  consent: z
+    .object({
+      /**
+       * Consent decisions come from a cache kept current by the ledger's consent events; this is
+       * the longest a patient's consents are used without a fresh read. 0: no cache, every
+       * decision is Consent.EvaluateConsent on the peer.
+       */
+      cacheMaxAgeMs: z.number().int().min(0).max(3_600_000).default(60_000),
+      /** Patients whose consents are kept. */
+      cachePatients: z.number().int().min(1).default(10_000),
+    })
+    .default({ cacheMaxAgeMs: 60_000, cachePatients: 10_000 }),
   notifier: z
     .object({
       fcm: z.object({ projectId: z.string().min(1), credentialsFile: file }).optional(),

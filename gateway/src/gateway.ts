@@ -15,7 +15,15 @@ import { FabricLedger } from './ledger/fabric-ledger';
 import type { LedgerPort } from './ledger/ledger-port';
 import { NoLedger } from './ledger/no-ledger';
 import { OutboxWorker } from './ledger/outbox-worker';
-import { isPullLedger, PullService, PullStore } from './pull';
+import {
+  ConsentCache,
+  ConsentFeed,
+  isConsentEventSource,
+  isPullLedger,
+  PullService,
+  PullStore,
+  withConsentCache,
+} from './pull';
 import { createLogger, type Logger } from './logger';
 import { MailboxStore } from './mailbox';
 import { createNotifier } from './notify';
@@ -35,6 +43,8 @@ export interface GatewayOptions {
 
 export interface RunningGateway {
   url: string;
+  /** Keeps the consent cache current; absent when consent decisions go to the ledger each time. */
+  consentFeed?: ConsentFeed;
   port: number;
   server: Server;
   ingest: IngestService;
@@ -109,11 +119,25 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     log,
   });
 
+  // Consent decisions from a cache that the ledger's consent events keep current, when the ledger
+  // can stream them; otherwise each decision is one Consent.EvaluateConsent on the peer.
+  const consentFeed =
+    isPullLedger(ledger) && isConsentEventSource(ledger) && config.consent.cacheMaxAgeMs > 0
+      ? new ConsentFeed(
+          ledger,
+          new ConsentCache(ledger, {
+            maxAgeMs: config.consent.cacheMaxAgeMs,
+            maxPatients: config.consent.cachePatients,
+          }),
+          log,
+          { retryMinMs: config.outbox.retryMinMs, retryMaxMs: config.outbox.retryMaxMs },
+        )
+      : undefined;
   const pulls = isPullLedger(ledger)
     ? new PullService({
         db,
         store: new PullStore(db),
-        ledger,
+        ledger: consentFeed ? withConsentCache(ledger, consentFeed.cache) : ledger,
         patients,
         mailbox,
         signer,
@@ -160,11 +184,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   });
   server.on('request', app);
   outbox.start();
+  consentFeed?.start();
   log.info({ url: baseUrl, hospital: config.hospital.mspId, ledger: ledger.mode }, 'gateway listening');
 
   let closed = false;
   return {
     url: baseUrl,
+    ...(consentFeed ? { consentFeed } : {}),
     port,
     server,
     ingest,
@@ -180,6 +206,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await outbox.stop();
+      await consentFeed?.stop();
       await notify.close();
       if (!options.ledger) ledger.close();
       await pool.close();

@@ -3,11 +3,14 @@ import {
   connect,
   hash,
   StatusCode,
+  type ChaincodeEvent,
+  type CloseableAsyncIterable,
   type Contract,
   type Gateway,
   type Network,
   type Transaction,
 } from '@hyperledger/fabric-gateway';
+import { common } from '@hyperledger/fabric-protos';
 import { newEcdsaSigner } from './ecdsa-signer';
 import { LedgerError, toLedgerError } from './ledger-error';
 
@@ -63,6 +66,9 @@ export interface PreparedTransaction {
   signature: Uint8Array;
 }
 
+/** One event a transaction function set, from a transaction that committed as valid. */
+export type LedgerEvent = ChaincodeEvent;
+
 export interface SubmitResult {
   result: string;
   transactionId: string;
@@ -80,6 +86,7 @@ export class LedgerClient {
     private readonly grpcClient: grpc.Client,
     private readonly gateway: Gateway,
     private readonly network: Network,
+    private readonly channel: string,
     private readonly chaincode: string,
     private readonly signer: (message: Uint8Array) => Promise<Uint8Array>,
   ) {}
@@ -104,7 +111,14 @@ export class LedgerClient {
       submitOptions: deadline(d.submitMs),
       commitStatusOptions: deadline(d.commitStatusMs),
     });
-    return new LedgerClient(client, gateway, gateway.getNetwork(options.channel), options.chaincode, signer);
+    return new LedgerClient(
+      client,
+      gateway,
+      gateway.getNetwork(options.channel),
+      options.channel,
+      options.chaincode,
+      signer,
+    );
   }
 
   private contract(name: string): Contract {
@@ -124,6 +138,44 @@ export class LedgerClient {
     } catch (err) {
       throw toLedgerError(err);
     }
+  }
+
+  /**
+   * The number of blocks in the peer's block store (qscc GetChainInfo). The peer appends a block
+   * before it applies the block to its state database, so state may lag this by one block.
+   */
+  async chainHeight(): Promise<bigint> {
+    try {
+      const bytes = await this.network.getContract('qscc').evaluateTransaction('GetChainInfo', this.channel);
+      return BigInt(common.BlockchainInfo.deserializeBinary(bytes).getHeight());
+    } catch (err) {
+      throw toLedgerError(err);
+    }
+  }
+
+  /**
+   * This client's chaincode's events from `startBlock` on, in commit order, valid transactions
+   * only. A stream has no deadline; close the iterable to end it. The iterator throws a
+   * `LedgerError` when the stream breaks.
+   */
+  async chaincodeEvents(startBlock: bigint): Promise<CloseableAsyncIterable<LedgerEvent>> {
+    let events: CloseableAsyncIterable<ChaincodeEvent>;
+    try {
+      events = await this.network.getChaincodeEvents(this.chaincode, { startBlock });
+    } catch (err) {
+      throw toLedgerError(err);
+    }
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const event of events) yield event;
+        } catch (err) {
+          throw toLedgerError(err);
+        }
+      },
+      close: () => events.close(),
+      [Symbol.dispose]: () => events.close(),
+    };
   }
 
   /** Endorses, orders and waits for the commit; fails unless the transaction committed as valid. */

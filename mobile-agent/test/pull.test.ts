@@ -249,4 +249,48 @@ describe('pull with consent', () => {
     expect(res.status).toBe(200);
     await expect(openAnswer(r, res.json)).rejects.toThrow(/signature/i);
   });
+
+  it("the gateway decides consent from a cache the ledger's consent events keep current, and reads the ledger while they are lost", async () => {
+    const feed = h.gw.gateway.consentFeed;
+    if (!feed) throw new Error('the gateway runs without its consent cache');
+    await feed.whenLive();
+    const ledger = h.gw.ledger;
+    const r = requester(clinician);
+    const conditions = `/fhir/Condition?patient=${patient.pseudonym}`;
+    const evaluations = ledger.consentEvaluations;
+    const warm = await search(r, conditions);
+    expect(warm.status).toBe(403);
+    const reads = ledger.reads;
+    for (let i = 0; i < 3; i++) expect((await search(r, conditions)).status).toBe(403);
+
+    const consent = await patient.agent.grantConsent({
+      grantee: { kind: 'organization', id: 'Hospital1MSP' },
+      scope: { categories: ['condition'], codes: [] },
+      purposes: ['TREAT'],
+      end: new Date(Date.now() + 86400_000).toISOString(),
+    });
+    const res = await pull(r, conditions);
+    expect(res.status).toBe(200);
+    expect((await openAnswer(r, res.json)).elements.length).toBeGreaterThan(0);
+    await patient.agent.revokeConsent(consent.consentId);
+    expect((await search(r, conditions)).status).toBe(403);
+    // the grant and the revocation reached the gateway as events: no consent read, no EvaluateConsent
+    expect(ledger.reads).toBe(reads);
+    expect(ledger.consentEvaluations).toBe(evaluations);
+
+    const streams = ledger.consentStreams;
+    ledger.consentEventsAvailable = false;
+    const lost = Date.now();
+    while (feed.state === 'live' && Date.now() - lost < 5_000) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(h.gw.gateway.consentFeed?.state).toBe('connecting');
+    expect((await search(r, conditions)).status).toBe(403);
+    expect((await search(r, conditions)).status).toBe(403);
+    expect(ledger.reads).toBe(reads + 2);
+    ledger.consentEventsAvailable = true;
+    await feed.whenLive();
+    expect(ledger.consentStreams).toBe(streams + 1);
+    expect((await search(r, conditions)).status).toBe(403);
+    expect((await search(r, conditions)).status).toBe(403);
+    expect(ledger.reads).toBe(reads + 3);
+  });
 });

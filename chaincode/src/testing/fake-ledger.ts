@@ -21,6 +21,7 @@ export class FakeLedger {
   readonly state = new Map<string, Buffer>();
   readonly history = new Map<string, HistoryEntry[]>();
   readonly events: { name: string; payload: unknown }[] = [];
+  private readonly listeners = new Set<(event: { name: string; payload: unknown }) => void>();
   /** Seconds since the epoch used as the next transaction's timestamp. */
   clock = Date.parse('2026-06-01T00:00:00.000Z') / 1000;
   private txCounter = 0;
@@ -41,6 +42,18 @@ export class FakeLedger {
     stub.commit();
     this.clock += 1;
     return result;
+  }
+
+  /** Calls `listener` with each event of a committed transaction, as a peer's event stream does. */
+  onEvent(listener: (event: { name: string; payload: unknown }) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** @internal the stub reports its transaction's event once the transaction commits. */
+  recordEvent(event: { name: string; payload: unknown }): void {
+    this.events.push(event);
+    for (const listener of this.listeners) listener(event);
   }
 
   /** Invokes and parses the JSON result. */
@@ -79,7 +92,7 @@ class FakeStub {
       this.ledger.history.set(key, h);
     }
     if (this.event)
-      this.ledger.events.push({ name: this.event.name, payload: JSON.parse(this.event.payload.toString()) });
+      this.ledger.recordEvent({ name: this.event.name, payload: JSON.parse(this.event.payload.toString()) });
   }
 
   getTxID(): string {

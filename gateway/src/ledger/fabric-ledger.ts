@@ -1,6 +1,7 @@
 import {
   canonicalJson,
   MAX_LEDGER_PAGE_SIZE,
+  parseConsentEvent,
   readAllPages,
   type AccessEventRecord,
   type AccessRequest,
@@ -12,11 +13,12 @@ import {
   type PatientRecord,
 } from '@phr/common';
 import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import type { ConsentEventSource, ConsentEventStream } from '../pull/consent-feed';
 import type { GatewayAccessEvent, PullLedger } from '../pull/pull-ledger';
 import { type CommitResult, type DeliveryCommitment, type LedgerPort, type PreparedCommit } from './ledger-port';
 
 /** The hospital's own peer, under the hospital gateway identity. One gRPC channel for the process. */
-export class FabricLedger implements LedgerPort, PullLedger {
+export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource {
   readonly mode = 'fabric';
   private readonly client: LedgerClient;
 
@@ -62,6 +64,22 @@ export class FabricLedger implements LedgerPort, PullLedger {
 
   close(): void {
     this.client.close();
+  }
+
+  async openConsentEvents(): Promise<ConsentEventStream> {
+    // The height counts blocks stored; the peer applies a stored block to the state reads see a
+    // moment later. Starting two blocks back covers that gap, and replayed changes merge harmlessly.
+    const height = await this.client.chainHeight();
+    const events = await this.client.chaincodeEvents(height > 2n ? height - 2n : 0n);
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const event of events) {
+          const change = parseConsentEvent(event.eventName, event.payload);
+          if (change) yield change.consent;
+        }
+      },
+      close: () => events.close(),
+    };
   }
 
   async listConsents(pseudonym: string): Promise<ConsentRecord[]> {

@@ -4,3 +4,5 @@ export * from './pull-store';
 export * from './pull-service';
 export * from './pull-routes';
 export * from './pull-bundle';
+export * from './consent-cache';
+export * from './consent-feed';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MAX_LEDGER_PAGE_SIZE, readAllPages } from '@phr/common';
+import { MAX_LEDGER_PAGE_SIZE, parseConsentEvent, readAllPages } from '@phr/common';
 import type {
   AccessEventRecord,
   AccessRequest,
@@ -23,6 +23,7 @@ import {
   type LedgerPort,
   type PreparedCommit,
 } from '../../src/ledger/ledger-port';
+import type { ConsentEventSource, ConsentEventStream } from '../../src/pull/consent-feed';
 import type { GatewayAccessEvent, PullLedger } from '../../src/pull/pull-ledger';
 
 export interface Identity {
@@ -35,7 +36,7 @@ export interface Identity {
  * real certificates), for gateway tests that must run where no Fabric network can. It can be
  * switched off to play a ledger outage, and it refuses a transaction id it has seen, as Fabric does.
  */
-export class ChaincodeLedger implements LedgerPort, PullLedger {
+export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSource {
   readonly mode = 'fabric';
   readonly world = new FakeLedger();
   readonly registry = new PatientRegistryContract();
@@ -44,9 +45,54 @@ export class ChaincodeLedger implements LedgerPort, PullLedger {
   readonly accessLog = new AccessLogContract();
   /** Ledger reads the gateway made (listConsents counts one, listAccessEvents one per page). */
   reads = 0;
-  available = true;
+  /** Consent.EvaluateConsent calls the gateway made. */
+  consentEvaluations = 0;
+  /** Consent event streams the gateway opened. */
+  consentStreams = 0;
   submissions = 0;
+  private up_ = true;
+  private eventsUp = true;
   private readonly spent = new Set<string>();
+  private readonly streams = new Set<EventStream>();
+
+  /** Switching it off breaks the open event streams too, as a peer outage does. */
+  get available(): boolean {
+    return this.up_;
+  }
+  set available(value: boolean) {
+    this.up_ = value;
+    if (!value) this.breakConsentStreams();
+  }
+
+  /** Consent events of the in-memory chaincode, streamed as the peer streams them. */
+  openConsentEvents(): Promise<ConsentEventStream> {
+    this.up();
+    if (!this.eventsUp) throw new LedgerError('UNAVAILABLE', 'event service unavailable: test outage');
+    this.consentStreams += 1;
+    const stream = new EventStream(() => {
+      unsubscribe();
+      this.streams.delete(stream);
+    });
+    const unsubscribe = this.world.onEvent((e) => {
+      const change = parseConsentEvent(e.name, JSON.stringify(e.payload));
+      if (change) stream.push(change.consent);
+    });
+    this.streams.add(stream);
+    return Promise.resolve(stream);
+  }
+
+  /**
+   * Plays an outage of the peer's event service alone (the connection dropped, a proxy cut the
+   * stream): open streams break, and new ones are refused until it is back.
+   */
+  set consentEventsAvailable(value: boolean) {
+    this.eventsUp = value;
+    if (!value) this.breakConsentStreams();
+  }
+
+  private breakConsentStreams(): void {
+    for (const stream of [...this.streams]) stream.fail(new LedgerError('UNAVAILABLE', 'event stream broken: test'));
+  }
 
   constructor(private readonly gateway: Identity) {}
 
@@ -86,6 +132,7 @@ export class ChaincodeLedger implements LedgerPort, PullLedger {
 
   async evaluateConsent(pseudonym: string, request: AccessRequest): Promise<ConsentEvaluation> {
     this.up();
+    this.consentEvaluations += 1;
     return JSON.parse(
       await this.run(() =>
         this.world.invoke(this.consent, 'EvaluateConsent', [pseudonym, JSON.stringify(request)], this.gateway),
@@ -165,5 +212,60 @@ export class ChaincodeLedger implements LedgerPort, PullLedger {
       const code = CHAINCODE_CODES.find((c) => message.includes(`${c}:`));
       throw new LedgerError((code ?? 'LEDGER_ERROR') as ChaincodeCode, message, undefined, { cause: err });
     }
+  }
+}
+
+/** An async iterable fed by pushes, ended by `close()` or broken by `fail()`. */
+class EventStream implements ConsentEventStream {
+  private readonly queue: ConsentRecord[] = [];
+  private waiting: { resolve: (r: IteratorResult<ConsentRecord>) => void; reject: (e: unknown) => void } | undefined;
+  private ended: { error?: unknown } | undefined;
+
+  constructor(private readonly onClose: () => void) {}
+
+  push(consent: ConsentRecord): void {
+    if (this.ended) return;
+    if (this.waiting) {
+      this.waiting.resolve({ value: consent, done: false });
+      this.waiting = undefined;
+    } else this.queue.push(consent);
+  }
+
+  fail(error: unknown): void {
+    this.end({ error });
+  }
+
+  close(): void {
+    this.end({});
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ConsentRecord> {
+    return {
+      next: () => {
+        const value = this.queue.shift();
+        if (value) return Promise.resolve({ value, done: false });
+        if (this.ended) {
+          return this.ended.error === undefined
+            ? Promise.resolve({ value: undefined, done: true })
+            : Promise.reject(this.ended.error);
+        }
+        return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+      },
+      return: () => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  private end(how: { error?: unknown }): void {
+    if (this.ended) return;
+    this.ended = how;
+    this.onClose();
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (!waiting) return;
+    if (how.error === undefined) waiting.resolve({ value: undefined, done: true });
+    else waiting.reject(how.error);
   }
 }
