@@ -54,9 +54,9 @@ describe('gateway HTTP edge: authentication, content and limits', () => {
     expect(cs.format).toEqual(['json']);
     expect(cs.rest[0]?.interaction.map((i) => i.code).sort()).toEqual(['batch', 'transaction']);
     // the ledger's projections: search, with exactly the parameters the gateway understands, and
-    // create on Consent for a patient-signed consent
+    // read of one Consent (the Location of a created one), create for a patient-signed consent
     const projection = (type: string) => cs.rest[0]?.resource?.find((r) => r.type === type);
-    expect(projection('Consent')?.interaction?.map((i) => i.code)).toEqual(['search-type', 'create']);
+    expect(projection('Consent')?.interaction?.map((i) => i.code)).toEqual(['search-type', 'read', 'create']);
     expect(projection('Consent')?.searchParam?.map((p) => p.name)).toEqual(['patient']);
     expect(projection('AuditEvent')?.interaction).toEqual([{ code: 'search-type' }]);
     expect(projection('AuditEvent')?.searchParam?.map((p) => p.name)).toEqual(['patient', 'date', 'agent', 'action']);

@@ -225,6 +225,39 @@ describe('FHIR projections of the ledger: Consent, AuditEvent, $verify', () => {
     ).toEqual(['consent-bob-0001']);
   });
 
+  it('reads one consent by id for its patient and the admins; to anyone else it does not exist', async () => {
+    const reads = h.ledger.reads;
+    const consent = (await h
+      .fhir(alice.identity)
+      .read({ resourceType: 'Consent', id: 'consent-hb-0002' })) as unknown as Consent;
+    expect(h.ledger.reads).toBe(reads + 1);
+    expect(consent).toMatchObject({ resourceType: 'Consent', id: 'consent-hb-0002', status: 'inactive' });
+    expect(hasErrors(validator.validateResource(consent))).toBe(false);
+    const listed = resources(await search<Consent>(alice.identity, 'Consent', { patient: alice.pseudonym }));
+    expect(consent).toEqual(listed.find((c) => c.id === 'consent-hb-0002'));
+    expect(await h.fhir(h.clients.admin).read({ resourceType: 'Consent', id: 'consent-hb-0002' })).toEqual(consent);
+
+    // bob: alice's consent and one that does not exist look the same
+    const refused = await h.request(bob.identity, 'GET', '/fhir/Consent/consent-hb-0002');
+    const missing = await h.request(bob.identity, 'GET', '/fhir/Consent/consent-none-0009');
+    expect([refused.status, missing.status]).toEqual([404, 404]);
+    expect((refused.json as OutcomeBody).issue[0]?.code).toBe('not-found');
+    expect((refused.json as OutcomeBody).issue[0]?.diagnostics).toBe(
+      (missing.json as OutcomeBody).issue[0]?.diagnostics?.replace('consent-none-0009', 'consent-hb-0002'),
+    );
+    expect((await h.request(bob.identity, 'GET', '/fhir/Consent/consent-bob-0001')).status).toBe(200);
+    for (const who of [h.clients.clinician, h.clients.ehr]) {
+      expect((await h.request(who, 'GET', '/fhir/Consent/consent-hb-0002')).status).toBe(403);
+    }
+    expect((await h.request(alice.identity, 'GET', '/fhir/Consent/no')).status).toBe(400);
+    h.ledger.available = false;
+    try {
+      expect((await h.request(alice.identity, 'GET', '/fhir/Consent/consent-hb-0002')).status).toBe(503);
+    } finally {
+      h.ledger.available = true;
+    }
+  });
+
   it('refuses another patient, clinicians, EHRs and other hospitals with a 403 OperationOutcome', async () => {
     for (const [who, path] of [
       [bob.identity, `/fhir/Consent?patient=${alice.pseudonym}`],

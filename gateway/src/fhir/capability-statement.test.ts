@@ -29,7 +29,7 @@ describe('capabilityStatement', () => {
   it('lists create on Consent (patient-signed consents) and search only on AuditEvent', () => {
     const interactions = (type: string) =>
       cs.rest[0]?.resource.find((r) => r.type === type)?.interaction.map((i) => i.code);
-    expect(interactions('Consent')).toEqual(['search-type', 'create']);
+    expect(interactions('Consent')).toEqual(['search-type', 'read', 'create']);
     expect(interactions('AuditEvent')).toEqual(['search-type']);
   });
 });

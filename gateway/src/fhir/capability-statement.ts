@@ -22,8 +22,8 @@ const patientParam = {
  * What this gateway really does, and nothing more: system-level transaction and batch (and
  * collection bundles posted the same way), FHIR JSON only, mutual TLS; search (and create, for a
  * patient-signed consent) on Consent and
- * AuditEvent, rendered from the ledger; $verify. It stores no resources for reading back, so no
- * read interactions are listed.
+ * AuditEvent, rendered from the ledger; read of one Consent; $verify. It stores no clinical
+ * resources for reading back.
  */
 export function capabilityStatement(o: CapabilityOptions): Record<string, unknown> {
   return {
@@ -63,6 +63,11 @@ export function capabilityStatement(o: CapabilityOptions): Record<string, unknow
               "(the identity that registered the pseudonym) and this hospital's admins may search.",
             interaction: [
               { code: 'search-type' },
+              {
+                code: 'read',
+                documentation:
+                  "One consent by its id (the Location of a created Consent), for the patient who granted it or this hospital's admins.",
+              },
               {
                 code: 'create',
                 documentation:

@@ -3,6 +3,7 @@ import type { PatientDirectory } from '../identity/patient-directory';
 import type { LedgerPort } from '../ledger/ledger-port';
 import {
   createConsent,
+  readConsent,
   searchAuditEvents,
   searchConsents,
   verifyOperation,
@@ -14,7 +15,7 @@ import { FHIR_JSON } from './error-handler';
 import { fhirJsonBody } from './fhir-body';
 
 export interface ProjectionRoutesDeps {
-  ledger: Pick<LedgerPort, 'listConsents' | 'listAccessEvents' | 'readDelivery' | 'grantSignedConsent'>;
+  ledger: Pick<LedgerPort, 'readConsent' | 'listConsents' | 'listAccessEvents' | 'readDelivery' | 'grantSignedConsent'>;
   patients: PatientDirectory;
   hospitalMspId: string;
   /** The gateway's public base URL (no `/fhir`). */
@@ -57,6 +58,9 @@ export function projectionRouter(d: ProjectionRoutesDeps): Router {
   });
   router.post('/fhir/Consent/_search', form, async (req, res) => {
     send(res, await searchConsents(request(req, res, postParams(req)), search));
+  });
+  router.get('/fhir/Consent/:id', async (req, res) => {
+    send(res, await readConsent({ ...request(req, res, {}), id: req.params.id }, search));
   });
   router.get('/fhir/AuditEvent', async (req, res) => {
     send(res, await searchAuditEvents(request(req, res, req.query), search));

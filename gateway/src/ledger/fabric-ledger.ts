@@ -82,6 +82,10 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
     };
   }
 
+  async readConsent(consentId: string): Promise<ConsentRecord | undefined> {
+    return this.readOrUndefined<ConsentRecord>('Consent', 'ReadConsent', consentId);
+  }
+
   async listConsents(pseudonym: string): Promise<ConsentRecord[]> {
     return JSON.parse(await this.client.evaluate('Consent', 'ListConsents', [pseudonym])) as ConsentRecord[];
   }

@@ -35,6 +35,8 @@ export interface LedgerPort {
   submit(prepared: PreparedCommit, commitment: DeliveryCommitment): Promise<CommitResult>;
   readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
   readPatient(pseudonym: string): Promise<PatientRecord | undefined>;
+  /** One consent (Consent.ReadConsent as the gateway identity); undefined when there is none. */
+  readConsent(consentId: string): Promise<ConsentRecord | undefined>;
   /** Every consent the patient ever granted (revoked ones too), read as the gateway identity. */
   listConsents(pseudonym: string): Promise<ConsentRecord[]>;
   /**

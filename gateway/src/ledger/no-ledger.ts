@@ -44,6 +44,10 @@ export class NoLedger implements LedgerPort {
   }
 
   /** No ledger holds no consents and no access events. */
+  readConsent(): Promise<ConsentRecord | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   listConsents(): Promise<ConsentRecord[]> {
     return Promise.resolve([]);
   }

@@ -154,6 +154,14 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
     );
   }
 
+  async readConsent(consentId: string): Promise<ConsentRecord | undefined> {
+    this.up();
+    this.reads += 1;
+    return this.readOrUndefined<ConsentRecord>(() =>
+      this.world.invoke(this.consent, 'ReadConsent', [consentId], this.gateway),
+    );
+  }
+
   async listConsents(pseudonym: string): Promise<ConsentRecord[]> {
     this.up();
     this.reads += 1;
