@@ -1,4 +1,12 @@
-import { CATEGORY_PATTERN, isPseudonym, isRecordId, isSha256Hex, type CodeRef, type ConsentScope } from '@phr/common';
+import {
+  CATEGORY_PATTERN,
+  isCodeRef,
+  isPseudonym,
+  isRecordId,
+  isSha256Hex,
+  type CodeRef,
+  type ConsentScope,
+} from '@phr/common';
 import { invalidArgument } from './errors';
 
 export function requirePseudonym(value: string): string {
@@ -60,17 +68,8 @@ export function requireCodes(value: unknown, what: string, max = 256): CodeRef[]
   if (!Array.isArray(value) || value.length > max)
     throw invalidArgument(`${what} must be an array of at most ${max} codes`);
   const seen = new Map<string, CodeRef>();
-  for (const c of value as unknown[]) {
-    const ref = c as Partial<CodeRef> | null;
-    if (
-      !ref ||
-      typeof ref.system !== 'string' ||
-      typeof ref.code !== 'string' ||
-      !/^[a-z][a-z0-9+.-]*:\S{1,200}$/i.test(ref.system) ||
-      !/^\S{1,64}$/.test(ref.code)
-    ) {
-      throw invalidArgument(`${what} entries need a code system URI and a code`);
-    }
+  for (const ref of value as unknown[]) {
+    if (!isCodeRef(ref)) throw invalidArgument(`${what} entries need a code system URI and a code`);
     seen.set(`${ref.system}|${ref.code}`, { system: ref.system, code: ref.code });
   }
   return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);

@@ -1,6 +1,8 @@
 import {
   badRequest,
+  formatCodeRef,
   isPseudonym,
+  parseCodeRef,
   PURPOSES_OF_USE,
   type CodeRef,
   type PullQuery,
@@ -78,13 +80,10 @@ function parseCodes(value: unknown): CodeRef[] {
   if (parts.length > MAX_CODES) throw badRequest(`at most ${MAX_CODES} codes per search`, ['code']);
   const out = new Map<string, CodeRef>();
   for (const part of parts) {
-    const at = part.lastIndexOf('|');
-    const system = part.slice(0, at);
-    const code = part.slice(at + 1);
-    if (at <= 0 || code === '' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(system)) {
-      throw badRequest(`code ${part} must be system|code`, ['code']);
-    }
-    out.set(`${system}|${code}`, { system, code });
+    // the ledger's rule: a code system URI and a code of at most 64 characters
+    const ref = parseCodeRef(part);
+    if (!ref) throw badRequest(`code ${part} must be system|code`, ['code']);
+    out.set(formatCodeRef(ref), ref);
   }
   return [...out.values()];
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ENCRYPTION_ALGORITHMS, PURPOSES_OF_USE, type CodeRef, type PurposeOfUse } from '@phr/common';
+import { ENCRYPTION_ALGORITHMS, parseCodeRef, PURPOSES_OF_USE, type CodeRef, type PurposeOfUse } from '@phr/common';
 import { Agent } from '../agent';
 import type { ConsentRequest } from '../agent-api';
 import { createLogger, type Logger } from '../logger';
@@ -55,10 +55,9 @@ const integer = (name: string) => (value: string) => {
 };
 
 const codeRef = (value: string, previous: CodeRef[] = []): CodeRef[] => {
-  const at = value.lastIndexOf('|');
-  if (at <= 0 || at === value.length - 1)
-    throw new InvalidArgumentError('write a code as system|code, e.g. http://loinc.org|4548-4');
-  return [...previous, { system: value.slice(0, at), code: value.slice(at + 1) }];
+  const ref = parseCodeRef(value);
+  if (!ref) throw new InvalidArgumentError('write a code as system|code, e.g. http://loinc.org|4548-4');
+  return [...previous, ref];
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

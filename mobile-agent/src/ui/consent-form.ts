@@ -6,6 +6,7 @@
 import {
   DATA_CATEGORIES,
   GRANTEE_KINDS,
+  parseCodeRef,
   PURPOSES_OF_USE,
   type CodeRef,
   type GranteeKind,
@@ -62,10 +63,8 @@ function parseCodes(lines: string, errors: FieldError[]): CodeRef[] {
   lines.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '') return;
-    const bar = line.lastIndexOf('|');
-    const system = line.slice(0, Math.max(bar, 0)).trim();
-    const code = line.slice(bar + 1).trim();
-    if (bar < 0 || !/^[a-z][a-z0-9+.-]*:\S{1,200}$/i.test(system) || !/^\S{1,64}$/.test(code)) {
+    const ref = parseCodeRef(line);
+    if (!ref) {
       if (!errors.some((e) => e.field === 'codes')) {
         errors.push({
           id: 'codes',
@@ -75,7 +74,7 @@ function parseCodes(lines: string, errors: FieldError[]): CodeRef[] {
       }
       return;
     }
-    if (!codes.some((c) => c.system === system && c.code === code)) codes.push({ system, code });
+    if (!codes.some((c) => c.system === ref.system && c.code === ref.code)) codes.push(ref);
   });
   if (codes.length > MAX_CODES) {
     errors.push({ id: 'codes', field: 'codes', message: `Enter at most ${MAX_CODES} codes` });

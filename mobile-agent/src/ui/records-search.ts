@@ -3,6 +3,7 @@
  * vault queries. The vault keeps whole resources and their coded leaves as separate elements, so
  * a code search finds the coded leaves first and then shows the whole resources they belong to.
  */
+import { CODE_PATTERN, CODE_SYSTEM_PATTERN } from '@phr/common';
 import type { AgentApi } from '../agent-api';
 import type { RecordQuery, VaultElement } from '../vault/vault-types';
 import type { FieldError } from './form-errors';
@@ -63,7 +64,7 @@ export function parseRecordsFilter(filter: RecordsFilter): ParsedFilter {
     const bar = filter.code.lastIndexOf('|');
     const system = bar >= 0 ? filter.code.slice(0, bar).trim() : '';
     const code = bar >= 0 ? filter.code.slice(bar + 1).trim() : filter.code;
-    if (!/^\S{1,64}$/.test(code) || (bar >= 0 && !/^[a-z][a-z0-9+.-]*:\S{1,200}$/i.test(system))) {
+    if (!CODE_PATTERN.test(code) || (bar >= 0 && !CODE_SYSTEM_PATTERN.test(system))) {
       errors.push({
         id: 'code',
         field: 'code',

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { PURPOSES_OF_USE, type CodeRef } from '@phr/common';
+import { parseCodeRef, PURPOSES_OF_USE, type CodeRef } from '@phr/common';
 import { PullRequestError, PullVerificationError } from '../errors';
 import { FabricRequesterLedger, type RequesterLedger } from '../ledger';
 import { PullClient, type PendingPull, type VerifiedPull } from '../pull-client';
@@ -21,10 +21,9 @@ const out = (text: string) => process.stdout.write(text);
 const POLL_INTERVAL_MS = 1_000;
 
 const codeRef = (value: string, previous: CodeRef[] = []): CodeRef[] => {
-  const at = value.lastIndexOf('|');
-  if (at <= 0 || at === value.length - 1)
-    throw new InvalidArgumentError('write a code as system|code, e.g. http://loinc.org|29463-7');
-  return [...previous, { system: value.slice(0, at), code: value.slice(at + 1) }];
+  const ref = parseCodeRef(value);
+  if (!ref) throw new InvalidArgumentError('write a code as system|code, e.g. http://loinc.org|29463-7');
+  return [...previous, ref];
 };
 
 const seconds = (value: string) => {
