@@ -94,9 +94,14 @@ export class LedgerClient {
   static connect(options: LedgerClientOptions): LedgerClient {
     const d = { ...DEFAULT_DEADLINES, ...options.deadlines };
     const credentials = grpc.credentials.createSsl(Buffer.from(options.peer.tlsRootCertPem));
-    const grpcOptions: grpc.ClientOptions = options.peer.serverNameOverride
-      ? { 'grpc.ssl_target_name_override': options.peer.serverNameOverride }
-      : {};
+    const grpcOptions: grpc.ClientOptions = {
+      // An event stream has no deadline: without pings, a peer that vanished without closing the
+      // connection would leave it waiting forever. Peers refuse pings more often than every 60 s
+      // (peer.keepalive.minInterval), so ping every 2 minutes while a call is open.
+      'grpc.keepalive_time_ms': 120_000,
+      'grpc.keepalive_timeout_ms': 20_000,
+      ...(options.peer.serverNameOverride ? { 'grpc.ssl_target_name_override': options.peer.serverNameOverride } : {}),
+    };
     const client = new grpc.Client(options.peer.address, credentials, grpcOptions);
     const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
     const signer = newEcdsaSigner(options.identity.privateKeyPem);
