@@ -86,7 +86,6 @@ export class LedgerClient {
     private readonly grpcClient: grpc.Client,
     private readonly gateway: Gateway,
     private readonly network: Network,
-    private readonly channel: string,
     private readonly chaincode: string,
     private readonly signer: (message: Uint8Array) => Promise<Uint8Array>,
   ) {}
@@ -116,14 +115,7 @@ export class LedgerClient {
       submitOptions: deadline(d.submitMs),
       commitStatusOptions: deadline(d.commitStatusMs),
     });
-    return new LedgerClient(
-      client,
-      gateway,
-      gateway.getNetwork(options.channel),
-      options.channel,
-      options.chaincode,
-      signer,
-    );
+    return new LedgerClient(client, gateway, gateway.getNetwork(options.channel), options.chaincode, signer);
   }
 
   private contract(name: string): Contract {
@@ -151,7 +143,7 @@ export class LedgerClient {
    */
   async chainHeight(): Promise<bigint> {
     try {
-      const bytes = await this.network.getContract('qscc').evaluateTransaction('GetChainInfo', this.channel);
+      const bytes = await this.network.getContract('qscc').evaluateTransaction('GetChainInfo', this.network.getName());
       return BigInt(common.BlockchainInfo.deserializeBinary(bytes).getHeight());
     } catch (err) {
       throw toLedgerError(err);
