@@ -88,6 +88,8 @@ export class ConsentFeed {
         throw new Error('the ledger ended the consent event stream');
       } catch (err) {
         if (this.stopping.signal.aborted) break;
+        // A stream that held for a while earns a quick reconnect; one that keeps breaking backs off.
+        if (openedAt > 0 && Date.now() - openedAt > this.o.retryMaxMs) delay = this.o.retryMinMs;
         this.cache.markLost();
         this.current = 'connecting';
         this.log.warn(
@@ -97,8 +99,6 @@ export class ConsentFeed {
       } finally {
         this.stream = undefined;
       }
-      // A stream that held for a while earns a quick reconnect; one that keeps breaking backs off.
-      if (openedAt > 0 && Date.now() - openedAt > this.o.retryMaxMs) delay = this.o.retryMinMs;
       try {
         await sleep(delay, undefined, { signal: this.stopping.signal });
       } catch {
