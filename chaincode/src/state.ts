@@ -2,8 +2,6 @@ import type { ChaincodeStub, Iterators } from 'fabric-shim';
 import { canonicalBytes, MAX_LEDGER_PAGE_SIZE, type Page } from '@phr/common';
 import { invalidArgument } from './errors';
 
-export const MAX_PAGE_SIZE = MAX_LEDGER_PAGE_SIZE;
-
 /** A protobuf Timestamp (proposal or history time) as an ISO 8601 instant with milliseconds. */
 export function timestampToIso(ts: { seconds: number | { toString(): string }; nanos: number }): string {
   return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)).toISOString();
@@ -102,8 +100,8 @@ export class StateStore {
 }
 
 function checkPageSize(pageSize: number): number {
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-    throw invalidArgument(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_LEDGER_PAGE_SIZE) {
+    throw invalidArgument(`pageSize must be an integer from 1 to ${MAX_LEDGER_PAGE_SIZE}`);
   }
   return pageSize;
 }

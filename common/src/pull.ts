@@ -59,14 +59,6 @@ export interface PullAnswer {
   elements: DisclosedElement[];
 }
 
-/** Outside the sealed answer, for the gateway's audit: which deliveries were touched, how much. */
-export interface PullAnswerReceipt {
-  /** The sealed PullAnswer (SealedEnvelope JSON). */
-  envelope: unknown;
-  deliveryIds: string[];
-  elementCount: number;
-}
-
 /** The mailbox kind the gateway uses for relayed requests. */
 export const PULL_REQUEST_KIND = 'pull-request';
 

@@ -23,8 +23,6 @@ import type { HospitalProfile } from '../profile/network-profile';
 import type { GatewayTransport, MailMessage } from '../transport/gateway-transport';
 import type { Vault, VaultElement } from '../vault/vault-types';
 
-export type PullOutcomeReport = PullReport;
-
 export interface PullResponderDeps {
   pseudonym: string;
   identity: AgentIdentity;
@@ -44,11 +42,7 @@ export interface PullResponderDeps {
 export class PullResponder {
   constructor(private readonly d: PullResponderDeps) {}
 
-  async handle(
-    hospital: HospitalProfile,
-    transport: GatewayTransport,
-    message: MailMessage,
-  ): Promise<PullOutcomeReport> {
+  async handle(hospital: HospitalProfile, transport: GatewayTransport, message: MailMessage): Promise<PullReport> {
     const base = { requestId: message.messageId, hospital: hospital.name };
     let request: PullRequest;
     try {

@@ -30,7 +30,3 @@ export interface GatewayTransport {
   replyPull(requestId: string, reply: PullReply): Promise<{ status: string }>;
   close(): Promise<void>;
 }
-
-export function parseEnvelope(message: MailMessage): SealedEnvelope {
-  return JSON.parse(message.body) as SealedEnvelope;
-}

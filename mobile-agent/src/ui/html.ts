@@ -22,7 +22,7 @@ export function escapeHtml(text: string): string {
 
 /** Markup that is already safe: produced by `html`, never by string concatenation. */
 export class Html {
-  /** Private by convention: only `html` and `joinHtml` create instances. */
+  /** Private by convention: only `html` creates instances. */
   constructor(readonly markup: string) {}
   toString(): string {
     return this.markup;
@@ -45,8 +45,4 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Htm
     out += render(value) + (strings[i + 1] ?? '');
   });
   return new Html(out);
-}
-
-export function joinHtml(parts: readonly HtmlValue[], separator: Html | string = ''): Html {
-  return new Html(parts.map((p) => render(p)).join(render(separator)));
 }

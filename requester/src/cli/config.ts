@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isPseudonym, PURPOSES_OF_USE } from '@phr/common';
+import { isPseudonym } from '@phr/common';
 import { z } from 'zod';
 
 /** The CLI's options, read once (files included) and validated before anything is sent. */
@@ -25,7 +25,6 @@ export const ConnectionSchema = z.object({
 export type ConnectionConfig = z.infer<typeof ConnectionSchema>;
 
 export const patientSchema = z.string().refine(isPseudonym, 'must be a patient pseudonym (pt + 26 base32 characters)');
-export const purposeSchema = z.enum(PURPOSES_OF_USE);
 
 export class CliConfigError extends Error {
   override readonly name = 'CliConfigError';
