@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
 import {
+  categoriesOf,
   DeliveryTree,
   elementLeafHash,
   evaluateConsent,
@@ -44,7 +45,7 @@ import {
   type PullAnswer,
   type PurposeOfUse,
 } from '@phr/common';
-import { categoriesOf, segmentResource } from '@phr/gateway/dist/ingest/segmenter';
+import { segmentResource } from '@phr/gateway/dist/ingest/segmenter';
 import { FabricLedger } from '@phr/gateway/dist/ledger/fabric-ledger';
 import { createLogger } from '@phr/gateway/dist/logger';
 import { ConsentCache, ConsentFeed } from '@phr/gateway/dist/pull';

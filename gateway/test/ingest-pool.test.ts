@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  categoriesOfAll,
   DeliveryTree,
   elementLeafHash,
   generateEncryptionKeyPair,
@@ -14,7 +15,6 @@ import {
 import { FhirValidator } from '../src/fhir/validation';
 import { KeyedHash } from '../src/identity/keyed-hash';
 import { checkBundle } from '../src/ingest/bundle-check';
-import { categoriesOfAll } from '../src/ingest/categories';
 import { IngestPool } from '../src/ingest/ingest-pool';
 import { INVALID_DIR, SYNTHEA_DIR, syntheaFiles } from './support/fixtures';
 import { makeCa, type Issued } from './support/pki';

@@ -1,6 +1,5 @@
 import { ACCEPTED_BUNDLE_TYPES } from '../ingest/ingest-service';
-import { PATIENT_SIGNATURE_EXTENSION } from '@phr/common';
-import { PhrSystems } from './projections/systems';
+import { PATIENT_SIGNATURE_EXTENSION, PhrSystems } from '@phr/common';
 
 export interface CapabilityOptions {
   baseUrl: string;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  categoriesOfAll,
   DeliveryTree,
   elementLeafHash,
   newSalts,
@@ -7,7 +8,6 @@ import {
   type DeliveredSegment,
   type DeliveryPayload,
 } from '@phr/common';
-import { categoriesOfAll } from './categories';
 import { segmentResource } from './segmenter';
 
 export interface AcceptedResource {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CATEGORY_PATTERN, canonicalJson, type DataElement } from '@phr/common';
-import { categoriesOf, normalizeTime, segmentResource, SegmentError } from './segmenter';
+import { categoriesOf, CATEGORY_PATTERN, canonicalJson, type DataElement } from '@phr/common';
+import { normalizeTime, segmentResource, SegmentError } from './segmenter';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures', 'synthea-r4');
 const LOINC = 'http://loinc.org';

@@ -1,7 +1,5 @@
 import type { DataElement } from '@phr/common';
 
-export { categoriesOf } from './categories';
-
 /**
  * Turns one validated FHIR R4 resource into a segment: element 0 holds the whole resource, then one
  * `coded` element per Coding leaf (code system + code, with the value, unit and time that belong to

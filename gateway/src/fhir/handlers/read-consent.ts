@@ -1,5 +1,6 @@
 import {
   badRequest,
+  consentResource,
   FhirError,
   forbiddenError,
   isRecordId,
@@ -8,7 +9,6 @@ import {
   type ConsentRecord,
 } from '@phr/common';
 import type { LedgerPort } from '../../ledger/ledger-port';
-import { consentResource } from '../projections';
 import type { FhirRequest, FhirResult } from './fhir-handler';
 import { readLedger } from './ledger-errors';
 import type { PatientReaderDeps } from './patient-reader';

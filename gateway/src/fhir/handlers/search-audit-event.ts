@@ -1,10 +1,9 @@
-import { ACCESS_ACTIONS, badRequest, type AccessAction, type AccessEventRecord } from '@phr/common';
+import { ACCESS_ACTIONS, badRequest, PhrSystems, type AccessAction, type AccessEventRecord } from '@phr/common';
 import type { LedgerPort } from '../../ledger/ledger-port';
 import {
   ACCESS_ACTION_TYPES,
   AUDIT_EVENT_ACTIONS,
   auditEventResource,
-  PhrSystems,
   searchsetBundle,
   type AuditEventAction,
 } from '../projections';

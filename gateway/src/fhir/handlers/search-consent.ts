@@ -1,6 +1,6 @@
-import type { ConsentRecord } from '@phr/common';
+import { consentResource, type ConsentRecord } from '@phr/common';
 import type { LedgerPort } from '../../ledger/ledger-port';
-import { consentResource, searchsetBundle } from '../projections';
+import { searchsetBundle } from '../projections';
 import type { FhirRequest, FhirResult } from './fhir-handler';
 import { readLedger } from './ledger-errors';
 import { ignoredParamsOutcome } from './outcomes';

@@ -1,5 +1,4 @@
-import type { AccessAction, AccessOutcome } from '@phr/common';
-import { Hl7Systems, PhrSystems } from './systems';
+import { Hl7Systems, PhrSystems, type AccessAction, type AccessOutcome } from '@phr/common';
 
 /** R4 AuditEvent.action (http://hl7.org/fhir/audit-event-action). */
 export const AUDIT_EVENT_ACTIONS = ['C', 'R', 'U', 'D', 'E'] as const;

@@ -1,4 +1,13 @@
-import { canonicalJson, Roles, type AccessEventRecord, type IdentityRef } from '@phr/common';
+import {
+  BREAK_THE_GLASS,
+  canonicalJson,
+  fhirIdOf,
+  PhrSystems,
+  purposeOfUseConcept,
+  Roles,
+  type AccessEventRecord,
+  type IdentityRef,
+} from '@phr/common';
 import {
   ACCESS_ACTION_TYPES,
   ACCESS_OUTCOME_CODES,
@@ -8,10 +17,7 @@ import {
   EntityType,
   SourceType,
 } from './audit-event-codes';
-import { fhirIdOf } from './fhir-id';
-import { BREAK_THE_GLASS, purposeOfUseConcept } from './purpose-of-use';
 import { identityReference, patientReference, roleConcept } from './references';
-import { PhrSystems } from './systems';
 
 /** A data element id: `<segment uuid>.<n>`; any other reference is a delivery id. */
 const ELEMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.\d+$/;

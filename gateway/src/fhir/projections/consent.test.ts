@@ -1,7 +1,5 @@
-import type { ConsentRecord } from '@phr/common';
+import { consentResource, fhirIdOf, granteeReference, type ConsentRecord } from '@phr/common';
 import { FhirValidator, hasErrors } from '../validation';
-import { consentResource, granteeReference } from './consent';
-import { fhirIdOf } from './fhir-id';
 
 const PSEUDONYM = 'ptabcdefghijklmnopqrstuvwxyz';
 const NOW = new Date('2026-06-15T00:00:00.000Z');
