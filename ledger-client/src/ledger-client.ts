@@ -8,6 +8,7 @@ import {
   type Contract,
   type Gateway,
   type Network,
+  type Proposal,
   type Transaction,
 } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
@@ -137,6 +138,16 @@ export class LedgerClient {
     }
   }
 
+  /** Evaluates a function that returns one JSON record; undefined when the chaincode says NOT_FOUND. */
+  async evaluateRecord<T>(contract: string, fn: string, args: readonly string[] = []): Promise<T | undefined> {
+    try {
+      return JSON.parse(await this.evaluate(contract, fn, args)) as T;
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
   /**
    * The number of blocks in the peer's block store (qscc GetChainInfo). The peer appends a block
    * before it applies the block to its state database, so state may lag this by one block.
@@ -183,14 +194,17 @@ export class LedgerClient {
     options: SubmitOptions = {},
   ): Promise<SubmitResult> {
     try {
-      const proposal = this.contract(contract).newProposal(fn, {
-        arguments: [...args],
-        ...(options.endorsingOrganizations ? { endorsingOrganizations: options.endorsingOrganizations } : {}),
-      });
-      return await this.complete(await proposal.endorse());
+      return await this.complete(await this.proposal(contract, fn, args, options).endorse());
     } catch (err) {
       throw toLedgerError(err);
     }
+  }
+
+  private proposal(contract: string, fn: string, args: readonly string[], options: SubmitOptions): Proposal {
+    return this.contract(contract).newProposal(fn, {
+      arguments: [...args],
+      ...(options.endorsingOrganizations ? { endorsingOrganizations: options.endorsingOrganizations } : {}),
+    });
   }
 
   /** Orders an endorsed transaction and waits for its commit; fails unless it committed as valid. */
@@ -219,10 +233,7 @@ export class LedgerClient {
     args: readonly string[] = [],
     options: SubmitOptions = {},
   ): Promise<PreparedTransaction> {
-    const proposal = this.contract(contract).newProposal(fn, {
-      arguments: [...args],
-      ...(options.endorsingOrganizations ? { endorsingOrganizations: options.endorsingOrganizations } : {}),
-    });
+    const proposal = this.proposal(contract, fn, args, options);
     return {
       transactionId: proposal.getTransactionId(),
       proposal: proposal.getBytes(),

@@ -1,11 +1,5 @@
 import type { DeliveryRecord, PatientRecord } from '@phr/common';
-import {
-  LedgerClient,
-  LedgerError,
-  type LedgerDeadlines,
-  type LedgerIdentity,
-  type PeerEndpoint,
-} from '@phr/ledger-client';
+import { LedgerClient, type LedgerDeadlines, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
 
 /**
  * The two reads a requester needs to judge an answer: who the patient is, and what each delivery
@@ -31,24 +25,15 @@ export class FabricRequesterLedger implements RequesterLedger {
   }
 
   readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
-    return this.read<PatientRecord>('PatientRegistry', 'ReadPatient', pseudonym);
+    return this.client.evaluateRecord<PatientRecord>('PatientRegistry', 'ReadPatient', [pseudonym]);
   }
 
   readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
-    return this.read<DeliveryRecord>('Commitments', 'ReadDelivery', deliveryId);
+    return this.client.evaluateRecord<DeliveryRecord>('Commitments', 'ReadDelivery', [deliveryId]);
   }
 
   close(): void {
     this.client.close();
-  }
-
-  private async read<T>(contract: string, fn: string, id: string): Promise<T | undefined> {
-    try {
-      return JSON.parse(await this.client.evaluate(contract, fn, [id])) as T;
-    } catch (err) {
-      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
-    }
   }
 }
 

@@ -44,11 +44,11 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
   }
 
   async readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
-    return this.readOrUndefined<DeliveryRecord>('Commitments', 'ReadDelivery', deliveryId);
+    return this.client.evaluateRecord<DeliveryRecord>('Commitments', 'ReadDelivery', [deliveryId]);
   }
 
   async readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
-    return this.readOrUndefined<PatientRecord>('PatientRegistry', 'ReadPatient', pseudonym);
+    return this.client.evaluateRecord<PatientRecord>('PatientRegistry', 'ReadPatient', [pseudonym]);
   }
 
   async evaluateConsent(pseudonym: string, request: AccessRequest): Promise<ConsentEvaluation> {
@@ -83,7 +83,7 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
   }
 
   async readConsent(consentId: string): Promise<ConsentRecord | undefined> {
-    return this.readOrUndefined<ConsentRecord>('Consent', 'ReadConsent', consentId);
+    return this.client.evaluateRecord<ConsentRecord>('Consent', 'ReadConsent', [consentId]);
   }
 
   async listConsents(pseudonym: string): Promise<ConsentRecord[]> {
@@ -108,15 +108,6 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
           ]),
         ) as Page<AccessEventRecord>,
     );
-  }
-
-  private async readOrUndefined<T>(contract: string, fn: string, arg: string): Promise<T | undefined> {
-    try {
-      return JSON.parse(await this.client.evaluate(contract, fn, [arg])) as T;
-    } catch (err) {
-      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
-    }
   }
 }
 

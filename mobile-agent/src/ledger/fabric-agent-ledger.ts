@@ -10,7 +10,7 @@ import {
   type Page,
   type PatientRecord,
 } from '@phr/common';
-import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import { LedgerClient, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
 import type { AgentLedger, ConsentGrant, OwnAccessEvent } from './agent-ledger';
 
 /**
@@ -36,13 +36,8 @@ export class FabricAgentLedger implements AgentLedger {
     return JSON.parse(await this.client.evaluate('PatientRegistry', 'ReadPatient', [pseudonym])) as PatientRecord;
   }
 
-  async readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
-    try {
-      return JSON.parse(await this.client.evaluate('Commitments', 'ReadDelivery', [deliveryId])) as DeliveryRecord;
-    } catch (err) {
-      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
-    }
+  readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    return this.client.evaluateRecord<DeliveryRecord>('Commitments', 'ReadDelivery', [deliveryId]);
   }
 
   acknowledgeDelivery(deliveryId: string): Promise<DeliveryRecord> {
