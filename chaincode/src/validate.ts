@@ -1,9 +1,11 @@
 import {
   CATEGORY_PATTERN,
   isCodeRef,
+  isoInstant,
   isPseudonym,
   isRecordId,
   isSha256Hex,
+  uniqueSortedCodes,
   type CodeRef,
   type ConsentScope,
 } from '@phr/common';
@@ -39,11 +41,9 @@ export function requireInt(value: number, what: string, min: number, max: number
 }
 
 export function requireInstant(value: string, what: string): string {
-  const t = Date.parse(value);
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(t)) {
-    throw invalidArgument(`${what} must be an ISO 8601 date-time`);
-  }
-  return new Date(t).toISOString();
+  const instant = isoInstant(value);
+  if (instant === undefined) throw invalidArgument(`${what} must be an ISO 8601 date-time`);
+  return instant;
 }
 
 export function parseJson<T>(text: string, what: string): T {
@@ -67,12 +67,10 @@ export function requireCategories(value: unknown, what: string, max = 32): strin
 export function requireCodes(value: unknown, what: string, max = 256): CodeRef[] {
   if (!Array.isArray(value) || value.length > max)
     throw invalidArgument(`${what} must be an array of at most ${max} codes`);
-  const seen = new Map<string, CodeRef>();
   for (const ref of value as unknown[]) {
     if (!isCodeRef(ref)) throw invalidArgument(`${what} entries need a code system URI and a code`);
-    seen.set(`${ref.system}|${ref.code}`, { system: ref.system, code: ref.code });
   }
-  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  return uniqueSortedCodes(value as CodeRef[]);
 }
 
 export function requireScope(value: unknown, what: string): ConsentScope {

@@ -1,4 +1,4 @@
-import { formatCodeRef, isCodeRef, parseCodeRef } from './code-ref';
+import { formatCodeRef, isCodeRef, parseCodeRef, uniqueSortedCodes } from './code-ref';
 
 describe('parseCodeRef', () => {
   it('reads system|code, splitting at the last bar', () => {
@@ -38,5 +38,21 @@ describe('isCodeRef', () => {
     expect(isCodeRef({ system: 'loinc', code: '4548-4' })).toBe(false);
     expect(isCodeRef(null)).toBe(false);
     expect(isCodeRef('http://loinc.org|4548-4')).toBe(false);
+  });
+});
+
+describe('uniqueSortedCodes', () => {
+  it('keeps each code once, ordered byte-wise by system|code, with only system and code', () => {
+    const codes = [
+      { system: 'http://snomed.info/sct', code: '44054006' },
+      { system: 'http://loinc.org', code: 'b' },
+      { system: 'http://loinc.org', code: 'B', category: 'laboratory' },
+      { system: 'http://loinc.org', code: 'b' },
+    ];
+    expect(uniqueSortedCodes(codes)).toEqual([
+      { system: 'http://loinc.org', code: 'B' },
+      { system: 'http://loinc.org', code: 'b' },
+      { system: 'http://snomed.info/sct', code: '44054006' },
+    ]);
   });
 });

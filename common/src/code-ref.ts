@@ -30,3 +30,14 @@ export function parseCodeRef(text: string): CodeRef | undefined {
 }
 
 export const formatCodeRef = (c: CodeRef): string => `${c.system}|${c.code}`;
+
+/**
+ * Codes as the ledger stores them: each once, ordered by `system|code` byte-wise, with nothing
+ * but system and code. A patient-signed consent is normalized the same way, so its signature
+ * holds for the record the chaincode keeps.
+ */
+export function uniqueSortedCodes(codes: Iterable<CodeRef>): CodeRef[] {
+  const byKey = new Map<string, CodeRef>();
+  for (const c of codes) byKey.set(formatCodeRef(c), { system: c.system, code: c.code });
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+}

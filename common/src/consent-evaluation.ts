@@ -1,3 +1,4 @@
+import { formatCodeRef } from './code-ref';
 import type { CodeRef, ConsentRecord, ConsentScope, Grantee, PurposeOfUse } from './ledger-model';
 
 /** What a requester asks for. Codes may carry their category so a category-wide consent covers them. */
@@ -32,8 +33,6 @@ export function consentInForce(consent: ConsentRecord, now: string): boolean {
   return consent.status === 'active' && Date.parse(consent.period.start) <= t && t < Date.parse(consent.period.end);
 }
 
-const codeKey = (c: CodeRef): string => `${c.system}|${c.code}`;
-
 /**
  * Decides which requested items the patient's consents cover. Pure and deterministic, so the
  * chaincode (at endorsement), the gateway and the patient's agent reach the same answer.
@@ -58,7 +57,7 @@ export function evaluateConsent(
   for (const code of request.codes) {
     const covering = applicable.filter(
       (c) =>
-        c.scope.codes.some((k) => codeKey(k) === codeKey(code)) ||
+        c.scope.codes.some((k) => formatCodeRef(k) === formatCodeRef(code)) ||
         (code.category !== undefined && c.scope.categories.includes(code.category)),
     );
     covering.forEach((c) => used.add(c.consentId));

@@ -38,6 +38,17 @@ export function isPseudonym(value: unknown): value is string {
   return typeof value === 'string' && PSEUDONYM_PATTERN.test(value);
 }
 
+/**
+ * An ISO 8601 date-time (a date alone is not one) rendered as `Date#toISOString`, as the ledger
+ * keeps instants; undefined when `value` is not one.
+ */
+export function isoInstant(value: string): string | undefined {
+  const t = Date.parse(value);
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(t)
+    ? new Date(t).toISOString()
+    : undefined;
+}
+
 export function isRecordId(value: unknown): value is string {
   return typeof value === 'string' && RECORD_ID_PATTERN.test(value);
 }

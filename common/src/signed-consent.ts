@@ -3,7 +3,8 @@ import { createPrivateKey, sign, verify, X509Certificate } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 import { consentTermsResource } from './fhir/consent';
 import { Hl7Systems, PhrSystems } from './fhir/systems';
-import { isPseudonym, isRecordId } from './identifiers';
+import { uniqueSortedCodes } from './code-ref';
+import { isoInstant, isPseudonym, isRecordId } from './identifiers';
 import {
   GRANTEE_KINDS,
   PURPOSES_OF_USE,
@@ -44,19 +45,18 @@ export const PATIENT_SIGNATURE_EXTENSION = 'https://phr-ledger.dev/fhir/Structur
  * for the record the ledger keeps.
  */
 export function normalizeConsentGrant(payload: ConsentGrantPayload): ConsentGrantPayload {
-  const codes = new Map<string, CodeRef>();
-  for (const c of payload.scope.codes) codes.set(`${c.system}|${c.code}`, { system: c.system, code: c.code });
   return {
     consentId: payload.consentId,
     pseudonym: payload.pseudonym,
     grantee: { kind: payload.grantee.kind, id: payload.grantee.id },
     scope: {
       categories: [...new Set(payload.scope.categories)].sort(),
-      codes: [...codes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v),
+      codes: uniqueSortedCodes(payload.scope.codes),
     },
     purposes: [...new Set(payload.purposes)].sort(),
-    start: normalizeInstant(payload.start),
-    end: normalizeInstant(payload.end),
+    // Only well-formed instants are rewritten; anything else is left for the chaincode to refuse.
+    start: isoInstant(payload.start) ?? payload.start,
+    end: isoInstant(payload.end) ?? payload.end,
   };
 }
 
@@ -219,14 +219,6 @@ function readGrantee(identifier: Record<string, unknown>, at: string): Grantee {
         : undefined;
   if (!kind) throw new ConsentResourceError(`${at}.system`, `must be ${PhrSystems.mspId} or ${PhrSystems.identityKey}`);
   return { kind, id };
-}
-
-function normalizeInstant(value: string): string {
-  const t = Date.parse(value);
-  // Only well-formed instants are rewritten; anything else is left for the chaincode to refuse.
-  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(t)
-    ? new Date(t).toISOString()
-    : value;
 }
 
 function asObject(value: unknown, path: string): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import {
   fabricX509Id,
+  formatCodeRef,
   generateEncryptionKeyPair,
   identityKey,
   isPseudonym,
@@ -100,7 +101,7 @@ export class PullClient {
     }
     const params = new URLSearchParams({ patient: checkPatient(options.patient) });
     if (options.codes && options.codes.length > 0) {
-      params.set('code', options.codes.map((c) => `${c.system}|${c.code}`).join(','));
+      params.set('code', options.codes.map(formatCodeRef).join(','));
     }
     const type = encodeURIComponent(options.type);
     return options.post
