@@ -59,6 +59,14 @@ export interface PullAnswer {
   elements: DisclosedElement[];
 }
 
+/** How a gateway wraps a sealed answer in FHIR: the pull-receipt extension and one Binary. */
+export const PULL_RECEIPT_EXTENSION_URL = 'https://phr-ledger.dev/fhir/StructureDefinition/pull-receipt';
+export const PULL_ANSWER_CONTENT_TYPE = 'application/vnd.phr-ledger.pull-answer+json';
+/** Where a pending request is polled: `/fhir/_pull/<requestId>`. */
+export const PULL_STATUS_PATH = '/fhir/_pull/';
+/** A FHIR resource type name, as a pull search names it. */
+export const RESOURCE_TYPE_PATTERN = /^[A-Z][A-Za-z]{1,63}$/;
+
 /** The mailbox kind the gateway uses for relayed requests. */
 export const PULL_REQUEST_KIND = 'pull-request';
 

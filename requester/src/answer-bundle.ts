@@ -1,11 +1,10 @@
-import type { SealedEnvelope } from '@phr/common';
+import {
+  PULL_ANSWER_CONTENT_TYPE,
+  PULL_RECEIPT_EXTENSION_URL,
+  PULL_STATUS_PATH,
+  type SealedEnvelope,
+} from '@phr/common';
 import { PullRequestError } from './errors';
-
-/** How the gateway wraps a sealed answer in FHIR (the pull-receipt extension and one Binary). */
-export const PULL_RECEIPT_EXTENSION_URL = 'https://phr-ledger.dev/fhir/StructureDefinition/pull-receipt';
-export const PULL_ANSWER_CONTENT_TYPE = 'application/vnd.phr-ledger.pull-answer+json';
-/** Where a pending request can be polled: `/fhir/_pull/<requestId>`. */
-export const PULL_STATUS_PATH = '/fhir/_pull/';
 
 export interface PullReceipt {
   requestId: string;

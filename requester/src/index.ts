@@ -1,10 +1,5 @@
-export {
-  PULL_ANSWER_CONTENT_TYPE,
-  PULL_RECEIPT_EXTENSION_URL,
-  PULL_STATUS_PATH,
-  readAnswerBundle,
-  type PullReceipt,
-} from './answer-bundle';
+export { PULL_ANSWER_CONTENT_TYPE, PULL_RECEIPT_EXTENSION_URL, PULL_STATUS_PATH } from '@phr/common';
+export { readAnswerBundle, type PullReceipt } from './answer-bundle';
 export {
   PullRequestError,
   PullVerificationError,

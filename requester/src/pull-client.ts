@@ -6,12 +6,14 @@ import {
   identityKey,
   isPseudonym,
   outcomeText,
+  PULL_STATUS_PATH,
+  RESOURCE_TYPE_PATTERN,
   type CodeRef,
   type DisclosedElement,
   type PurposeOfUse,
 } from '@phr/common';
 import { Agent, request, type Dispatcher } from 'undici';
-import { PULL_STATUS_PATH, readAnswerBundle, requestIdFromLocation } from './answer-bundle';
+import { readAnswerBundle, requestIdFromLocation } from './answer-bundle';
 import { PullRequestError, type PullRequestErrorCode } from './errors';
 import type { RequesterLedger } from './ledger';
 import { verifyAnswer } from './verify-answer';
@@ -69,7 +71,6 @@ export interface VerifiedPull {
   answeredAt?: string;
 }
 
-const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const STATUS_CODES: Record<number, PullRequestErrorCode> = { 401: 'UNAUTHORIZED', 403: 'DENIED', 404: 'NOT_FOUND' };
 
@@ -96,7 +97,7 @@ export class PullClient {
   }
 
   async search(options: SearchOptions): Promise<VerifiedPull> {
-    if (!RESOURCE_TYPE.test(options.type)) {
+    if (!RESOURCE_TYPE_PATTERN.test(options.type)) {
       throw new PullRequestError('BAD_REQUEST', `${options.type} is not a FHIR resource type`);
     }
     const params = new URLSearchParams({ patient: checkPatient(options.patient) });

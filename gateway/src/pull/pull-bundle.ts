@@ -1,7 +1,5 @@
+import { PULL_ANSWER_CONTENT_TYPE, PULL_RECEIPT_EXTENSION_URL } from '@phr/common';
 import type { StoredPull } from './pull-store';
-
-export const PULL_RECEIPT_URL = 'https://phr-ledger.dev/fhir/StructureDefinition/pull-receipt';
-export const PULL_ANSWER_CONTENT_TYPE = 'application/vnd.phr-ledger.pull-answer+json';
 
 /**
  * The searchset a requester gets: one Binary holding the answer sealed to the requester's key.
@@ -15,7 +13,7 @@ export function pullBundle(pull: StoredPull): Record<string, unknown> {
       lastUpdated: pull.updatedAt,
       extension: [
         {
-          url: PULL_RECEIPT_URL,
+          url: PULL_RECEIPT_EXTENSION_URL,
           extension: [
             { url: 'requestId', valueString: pull.requestId },
             { url: 'status', valueCode: 'answered' },

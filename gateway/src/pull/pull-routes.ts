@@ -1,5 +1,5 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { isPseudonym, isRecordId, badRequest } from '@phr/common';
+import { isPseudonym, isRecordId, badRequest, PULL_STATUS_PATH } from '@phr/common';
 import type { PatientDirectory } from '../identity/patient-directory';
 import { principalOf } from '../http/authenticate';
 import { FHIR_JSON } from '../http/error-handler';
@@ -32,7 +32,7 @@ export function pullRouter(d: PullRoutesDeps): Router {
     if (outcome.status === 202) {
       res
         .status(202)
-        .setHeader('Content-Location', `${d.baseUrl}/fhir/_pull/${outcome.requestId}`)
+        .setHeader('Content-Location', `${d.baseUrl}${PULL_STATUS_PATH}${outcome.requestId}`)
         .type(FHIR_JSON)
         .send(
           JSON.stringify({
@@ -41,7 +41,7 @@ export function pullRouter(d: PullRoutesDeps): Router {
               {
                 severity: 'information',
                 code: 'informational',
-                diagnostics: `the patient's agent has not answered yet; ask again at /fhir/_pull/${outcome.requestId}`,
+                diagnostics: `the patient's agent has not answered yet; ask again at ${PULL_STATUS_PATH}${outcome.requestId}`,
               },
             ],
           }),
@@ -57,7 +57,7 @@ export function pullRouter(d: PullRoutesDeps): Router {
   };
   const header = (req: Request) => (name: string) => req.get(name) ?? undefined;
 
-  router.get('/fhir/_pull/:requestId', async (req, res) => {
+  router.get(`${PULL_STATUS_PATH}:requestId`, async (req, res) => {
     const requestId = String(req.params.requestId);
     if (!isRecordId(requestId)) throw badRequest('request id is malformed');
     const wait = Number(req.query['wait'] ?? 0);

@@ -4,6 +4,7 @@ import {
   isPseudonym,
   parseCodeRef,
   PURPOSES_OF_USE,
+  RESOURCE_TYPE_PATTERN,
   type CodeRef,
   type PullQuery,
   type PurposeOfUse,
@@ -21,7 +22,6 @@ export interface PullSearch {
 }
 
 const MAX_CODES = 64;
-const TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 /** Search parameters this gateway understands; anything else is refused rather than ignored. */
 const KNOWN = new Set(['patient', 'code', '_format']);
 
@@ -46,7 +46,8 @@ export function parsePullSearch(input: {
   const everything = input.everythingFor !== undefined;
   const resourceTypes: string[] = [];
   if (!everything) {
-    if (!input.resourceType || !TYPE.test(input.resourceType)) throw badRequest('unknown resource type');
+    if (!input.resourceType || !RESOURCE_TYPE_PATTERN.test(input.resourceType))
+      throw badRequest('unknown resource type');
     resourceTypes.push(input.resourceType);
   }
   const codes = everything ? [] : parseCodes(input.params['code']);

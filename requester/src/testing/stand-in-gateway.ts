@@ -2,8 +2,14 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { pullAnswerAad, seal, type PullAnswer } from '@phr/common';
-import { PULL_ANSWER_CONTENT_TYPE, PULL_RECEIPT_EXTENSION_URL } from '../answer-bundle';
+import {
+  PULL_ANSWER_CONTENT_TYPE,
+  PULL_RECEIPT_EXTENSION_URL,
+  PULL_STATUS_PATH,
+  pullAnswerAad,
+  seal,
+  type PullAnswer,
+} from '@phr/common';
 import type { AnswerWorld } from './answer-fixture';
 
 /**
@@ -102,14 +108,14 @@ export async function startStandInGateway(w: AnswerWorld): Promise<StandInGatewa
           res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });
           res.end(text);
         };
-        if (url.pathname.startsWith('/fhir/_pull/')) {
-          const id = decodeURIComponent(url.pathname.slice('/fhir/_pull/'.length));
+        if (url.pathname.startsWith(PULL_STATUS_PATH)) {
+          const id = decodeURIComponent(url.pathname.slice(PULL_STATUS_PATH.length));
           const p = pending.get(id);
           if (!p) return send(404, outcome('error', 'not-found', `no pending request ${id}`));
           if (p.requester !== requester) return send(403, outcome('error', 'forbidden', 'not your request'));
           if (p.pollsLeft-- > 0) {
             return send(202, outcome('information', 'informational', 'waiting for the patient'), {
-              'content-location': `/fhir/_pull/${id}`,
+              'content-location': `${PULL_STATUS_PATH}${id}`,
             });
           }
           pending.delete(id);
@@ -125,7 +131,7 @@ export async function startStandInGateway(w: AnswerWorld): Promise<StandInGatewa
         if (req.headers.prefer === 'respond-async') {
           pending.set(requestId, { answerKey, pollsLeft: 1, requester });
           return send(202, outcome('information', 'informational', 'accepted'), {
-            'content-location': `/fhir/_pull/${requestId}`,
+            'content-location': `${PULL_STATUS_PATH}${requestId}`,
           });
         }
         return send(200, answerBundle(requestId, answerKey));
