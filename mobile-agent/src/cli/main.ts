@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENCRYPTION_ALGORITHMS, parseCodeRef, PURPOSES_OF_USE, type CodeRef, type PurposeOfUse } from '@phr/common';
-import { Agent } from '../agent';
+import { Agent, type OpenOptions } from '../agent';
 import type { ConsentRequest } from '../agent-api';
 import { createLogger, type Logger } from '../logger';
 import { loadProfile } from '../profile/network-profile';
@@ -36,11 +36,19 @@ function globals(cmd: Command): Globals {
 }
 
 /** Opens the agent of --home, runs `fn`, and always closes it (keys leave memory with the process). */
-async function withAgent<T>(cmd: Command, fn: (agent: Agent, log: Logger) => Promise<T>): Promise<T> {
+/**
+ * Opens the agent for one command and closes it after. `passphrase` is given when the command
+ * already has it (init), so the patient is not asked twice.
+ */
+async function withAgent<T>(
+  cmd: Command,
+  fn: (agent: Agent, log: Logger) => Promise<T>,
+  options: { passphrase?: string; open?: Omit<OpenOptions, 'log'> } = {},
+): Promise<T> {
   const g = globals(cmd);
   const log = createLogger(g.logLevel);
-  const passphrase = await readPassphrase(g.passphraseFile, 'Passphrase: ');
-  const agent = await Agent.open(g.home, passphrase, { log });
+  const passphrase = options.passphrase ?? (await readPassphrase(g.passphraseFile, 'Passphrase: '));
+  const agent = await Agent.open(g.home, passphrase, { ...options.open, log });
   try {
     return await fn(agent, log);
   } finally {
@@ -117,31 +125,35 @@ export function program(): Command {
         algorithm: o.algorithm,
         log,
       });
-      await withAgent(cmd, async (agent) => {
-        const codes: { hospital: string; code?: string; expiresAt?: string; error?: string }[] = [];
-        for (const h of agent.profile.hospitals) {
-          try {
-            codes.push({ hospital: h.name, ...(await agent.linkCode(h.name)) });
-          } catch (err) {
-            codes.push({ hospital: h.name, error: describeError(err) });
+      await withAgent(
+        cmd,
+        async (agent) => {
+          const codes: { hospital: string; code?: string; expiresAt?: string; error?: string }[] = [];
+          for (const h of agent.profile.hospitals) {
+            try {
+              codes.push({ hospital: h.name, ...(await agent.linkCode(h.name)) });
+            } catch (err) {
+              codes.push({ hospital: h.name, error: describeError(err) });
+            }
           }
-        }
-        if (o.json) {
-          json({ ...result, linkCodes: codes });
-          return;
-        }
-        out(
-          `${result.created ? 'Your agent is ready.' : 'Your agent was already set up.'} Pseudonym: ${result.pseudonym}\n`,
-        );
-        out('Give a hospital its link code so it can send you your records:\n');
-        for (const c of codes) {
+          if (o.json) {
+            json({ ...result, linkCodes: codes });
+            return;
+          }
           out(
-            c.code
-              ? `  ${c.hospital}: ${c.code}  (valid until ${c.expiresAt})\n`
-              : `  ${c.hospital}: not reachable now (${c.error}); run \`phr-agent link-code --hospital ${c.hospital}\` later\n`,
+            `${result.created ? 'Your agent is ready.' : 'Your agent was already set up.'} Pseudonym: ${result.pseudonym}\n`,
           );
-        }
-      });
+          out('Give a hospital its link code so it can send you your records:\n');
+          for (const c of codes) {
+            out(
+              c.code
+                ? `  ${c.hospital}: ${c.code}  (valid until ${c.expiresAt})\n`
+                : `  ${c.hospital}: not reachable now (${c.error}); run \`phr-agent link-code --hospital ${c.hospital}\` later\n`,
+            );
+          }
+        },
+        { passphrase },
+      );
     });
 
   p.command('link-code')
@@ -166,34 +178,29 @@ export function program(): Command {
       "wake this device through Firebase Cloud Messaging instead of the gateway's local channel",
     )
     .option('--json', 'print JSON')
-    .action(async (o, cmd: Command) => {
-      const g = globals(cmd);
-      const log = createLogger(g.logLevel);
-      const passphrase = await readPassphrase(g.passphraseFile, 'Passphrase: ');
-      const agent = await Agent.open(g.home, passphrase, {
-        log,
-        ...(o.fcmToken ? { wakeup: { channel: 'fcm' as const, token: String(o.fcmToken) } } : {}),
-      });
-      try {
-        let backoffMs = 1000;
-        do {
-          try {
-            const report = await agent.sync({ waitMs: (o.watch ? Math.max(o.wait, 25) : o.wait) * 1000 });
-            backoffMs = 1000;
-            if (o.json) json(report);
-            else if (!o.watch || report.deliveries.length > 0 || report.newAccessEvents > 0) out(formatSync(report));
-          } catch (err) {
-            if (!o.watch) throw err;
-            // Watching outlives outages: nothing is lost, the mail waits at the gateway.
-            process.stderr.write(`phr-agent: ${describeError(err)}; retrying in ${backoffMs / 1000} s\n`);
-            await new Promise((r) => setTimeout(r, backoffMs));
-            backoffMs = Math.min(backoffMs * 2, 60_000);
-          }
-        } while (o.watch);
-      } finally {
-        await agent.close();
-      }
-    });
+    .action((o, cmd: Command) =>
+      withAgent(
+        cmd,
+        async (agent) => {
+          let backoffMs = 1000;
+          do {
+            try {
+              const report = await agent.sync({ waitMs: (o.watch ? Math.max(o.wait, 25) : o.wait) * 1000 });
+              backoffMs = 1000;
+              if (o.json) json(report);
+              else if (!o.watch || report.deliveries.length > 0 || report.newAccessEvents > 0) out(formatSync(report));
+            } catch (err) {
+              if (!o.watch) throw err;
+              // Watching outlives outages: nothing is lost, the mail waits at the gateway.
+              process.stderr.write(`phr-agent: ${describeError(err)}; retrying in ${backoffMs / 1000} s\n`);
+              await new Promise((r) => setTimeout(r, backoffMs));
+              backoffMs = Math.min(backoffMs * 2, 60_000);
+            }
+          } while (o.watch);
+        },
+        { open: o.fcmToken ? { wakeup: { channel: 'fcm', token: String(o.fcmToken) } } : {} },
+      ),
+    );
 
   p.command('records')
     .description('list and search your records; export them as a FHIR Bundle')
