@@ -1,7 +1,7 @@
-import type { OperationOutcomeResource } from '@phr/common';
+import { PhrSystems, type OperationOutcomeResource } from '@phr/common';
 
 export const RECEIPT_EXTENSION_URL = 'https://phr-ledger.dev/fhir/StructureDefinition/delivery-receipt';
-export const DELIVERY_IDENTIFIER_SYSTEM = 'urn:phr-ledger:delivery';
+export const DELIVERY_IDENTIFIER_SYSTEM = PhrSystems.deliveryId;
 
 /** What the EHR keeps to follow its delivery: the ledger transaction and the commitment. */
 export interface DeliveryReceipt {

@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { isPseudonym, isRecordId } from '@phr/common';
 import { silentLogger, type Logger } from '../notify/logger';
+import { inTransaction } from '../store/database';
 import { MailboxError } from './mailbox-error';
 
 /** Message kinds: 'delivery' (encrypted records), later 'data-request' and others. */
@@ -159,15 +160,7 @@ export class MailboxStore {
 
   /** Enqueue in a transaction of its own, then announce. Fails if a transaction is already open. */
   enqueueNow(input: EnqueueInput): MailMessage {
-    this.db.exec('BEGIN IMMEDIATE');
-    let message: MailMessage;
-    try {
-      message = this.enqueue(input);
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+    const message = inTransaction(this.db, () => this.enqueue(input));
     this.announce(input.pseudonym);
     return message;
   }
