@@ -19,17 +19,31 @@ export async function authorizePatientReader(
   pseudonym: () => string,
   deps: PatientReaderDeps,
 ): Promise<string> {
-  if (principal.role === Roles.Admin) {
-    if (principal.mspId !== deps.hospitalMspId)
-      throw forbiddenError(`only admins of ${deps.hospitalMspId} may do this`);
+  if (requireReaderRole(principal, deps.hospitalMspId, 'consents or access events') === Roles.Admin) {
     return pseudonym();
-  }
-  if (principal.role !== Roles.Patient) {
-    throw forbiddenError(`role ${principal.role} may not read consents or access events; needs patient or admin`);
   }
   const p = pseudonym();
   await deps.patients.authorizeOwner(principal, p);
   return p;
+}
+
+/**
+ * The role check of every read of a patient's ledger records, before anything is read: this
+ * hospital's admins, or a patient (whose ownership the caller checks next).
+ */
+export function requireReaderRole(
+  principal: Principal,
+  hospitalMspId: string,
+  what: string,
+): typeof Roles.Admin | typeof Roles.Patient {
+  if (principal.role === Roles.Admin) {
+    if (principal.mspId !== hospitalMspId) throw forbiddenError(`only admins of ${hospitalMspId} may do this`);
+    return Roles.Admin;
+  }
+  if (principal.role !== Roles.Patient) {
+    throw forbiddenError(`role ${principal.role} may not read ${what}; needs patient or admin`);
+  }
+  return Roles.Patient;
 }
 
 /** `patient=<pseudonym>` (or `Patient/<pseudonym>`), exactly once. */

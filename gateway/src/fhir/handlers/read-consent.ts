@@ -2,7 +2,6 @@ import {
   badRequest,
   consentResource,
   FhirError,
-  forbiddenError,
   isRecordId,
   notFoundError,
   Roles,
@@ -11,7 +10,7 @@ import {
 import type { LedgerPort } from '../../ledger/ledger-port';
 import type { FhirRequest, FhirResult } from './fhir-handler';
 import { readLedger } from './ledger-errors';
-import type { PatientReaderDeps } from './patient-reader';
+import { requireReaderRole, type PatientReaderDeps } from './patient-reader';
 
 export interface ConsentReadDeps extends PatientReaderDeps {
   ledger: Pick<LedgerPort, 'readConsent'>;
@@ -28,12 +27,7 @@ export async function readConsent(
   deps: ConsentReadDeps,
 ): Promise<FhirResult<fhir4.Consent>> {
   const { principal } = request;
-  if (principal.role === Roles.Admin) {
-    if (principal.mspId !== deps.hospitalMspId)
-      throw forbiddenError(`only admins of ${deps.hospitalMspId} may do this`);
-  } else if (principal.role !== Roles.Patient) {
-    throw forbiddenError(`role ${principal.role} may not read consents; needs patient or admin`);
-  }
+  const role = requireReaderRole(principal, deps.hospitalMspId, 'consents');
   if (!isRecordId(request.id)) throw badRequest('the consent id is not a valid id');
   const notFound = () => notFoundError(`no consent ${request.id} that this caller may read`);
   const record = await readLedger<ConsentRecord | undefined>(
@@ -41,7 +35,7 @@ export async function readConsent(
     () => undefined,
   );
   if (!record) throw notFound();
-  if (principal.role === Roles.Patient) {
+  if (role === Roles.Patient) {
     try {
       await deps.patients.authorizeOwner(principal, record.pseudonym);
     } catch (err) {
