@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { categoriesOf, CATEGORY_PATTERN, canonicalJson, type DataElement } from '@phr/common';
-import { normalizeTime, segmentResource, SegmentError } from './segmenter';
+import { segmentResource, SegmentError } from './segmenter';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures', 'synthea-r4');
 const LOINC = 'http://loinc.org';
@@ -181,12 +181,6 @@ describe('segmenter', () => {
       expect(segment(r)[0]?.time).toBe(new Date(pick(r) as string).toISOString());
     }
     expect(segment(first('Patient'))[0]?.time).toBeUndefined();
-  });
-
-  it('normalizes times to sortable ISO 8601', () => {
-    expect(normalizeTime('2015-02-07T13:28:17-05:00')).toBe('2015-02-07T18:28:17.000Z');
-    expect(normalizeTime('2015-02')).toBe('2015-02');
-    expect(normalizeTime('2015-02-07')).toBe('2015-02-07');
   });
 
   it('maps other value[x] types', () => {

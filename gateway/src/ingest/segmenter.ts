@@ -1,4 +1,4 @@
-import type { DataElement } from '@phr/common';
+import { normalizeTime, type DataElement } from '@phr/common';
 
 /**
  * Turns one validated FHIR R4 resource into a segment: element 0 holds the whole resource, then one
@@ -310,21 +310,4 @@ export function clinicalTime(resource: Record<string, unknown>): string | undefi
     if (typeof raw === 'string' && raw !== '') return normalizeTime(raw);
   }
   return undefined;
-}
-
-const PARTIAL_DATE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
-const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/**
- * FHIR date/dateTime/instant → ISO 8601 that sorts as text: zoned date-times become UTC
- * (`2020-01-02T03:04:05.000Z`); partial dates (`2020`, `2020-01`, `2020-01-02`) stay as they are,
- * since inventing a day or a time zone would claim a precision the sender did not have.
- */
-export function normalizeTime(raw: string): string {
-  if (PARTIAL_DATE.test(raw)) return raw;
-  if (ZONED_DATE_TIME.test(raw)) {
-    const ms = Date.parse(raw);
-    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
-  }
-  return raw;
 }

@@ -7,7 +7,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { canonicalJson, ELEMENT_KINDS } from '@phr/common';
+import { canonicalJson, ELEMENT_KINDS, normalizeTime } from '@phr/common';
 import { z } from 'zod';
 import { AsyncDatabase, Mutex, type SqlValue } from './sqlite-async';
 import {
@@ -517,7 +517,7 @@ export class SqliteVault implements Vault {
       elementIndex: proof.elementIndex,
       resourceType: element.resourceType,
       kind: element.kind as string,
-      clinicalTime: typeof element.time === 'string' ? timeKey(element.time) : null,
+      clinicalTime: typeof element.time === 'string' ? normalizeTime(element.time) : null,
       systemIndex: hasSystem ? this.systemIndex(element.system as string) : null,
       codeIndex: hasCode ? this.codeIndex(element.system as string, element.code as string) : null,
     };
@@ -682,14 +682,14 @@ function checkQuery(query: RecordQuery): CheckedQuery {
     throw new VaultError('INVALID_QUERY', `query.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
   const q: CheckedQuery = { ...result.data };
-  if (q.from !== undefined) q.from = timeKey(q.from);
-  if (q.to !== undefined) q.to = timeKey(q.to);
+  if (q.from !== undefined) q.from = normalizeTime(q.from);
+  if (q.to !== undefined) q.to = normalizeTime(q.to);
   return q;
 }
 
 function matches(stored: VaultElement, q: CheckedQuery): boolean {
   const { element } = stored;
-  const time = typeof element.time === 'string' ? timeKey(element.time) : undefined;
+  const time = typeof element.time === 'string' ? normalizeTime(element.time) : undefined;
   return (
     (q.resourceType === undefined || element.resourceType === q.resourceType) &&
     (q.system === undefined || element.system === q.system) &&
@@ -712,22 +712,4 @@ function toDelivery(row: DeliveryRow): VaultDelivery {
     createdAt: row.created_at,
     storedAt: row.stored_at,
   };
-}
-
-const PARTIAL_DATE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
-const ZONED_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/**
- * Clinical time as text that sorts in time order, the gateway's normalization (segmenter.ts):
- * zoned date-times become UTC `toISOString()`, partial dates (`2020`, `2020-01`, `2020-01-02`)
- * stay as they are. Applied to stored times and to query bounds alike, so `from`/`to` with any
- * offset compare correctly. A partial date sorts before every time on that day, month or year.
- */
-function timeKey(raw: string): string {
-  if (PARTIAL_DATE.test(raw)) return raw;
-  if (ZONED_DATE_TIME.test(raw)) {
-    const ms = Date.parse(raw);
-    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
-  }
-  return raw;
 }
