@@ -9,6 +9,36 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 
+/** Workspaces whose code imports @phr/common and @phr/ledger-client from source. */
+const workspaceSources = {
+  '^@phr/common$': '<rootDir>/../common/src/index.ts',
+  '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
+};
+
+/** Packages that reach Fabric Gateway: fabric-gateway needs @noble/curves, which ships ES modules only. */
+const sourceProject = {
+  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
+  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
+  moduleNameMapper: workspaceSources,
+};
+
+/** Integration tests in `<dir>/test`: real HTTPS servers, the real chaincode on the in-memory ledger. */
+const integration = (displayName, dir) => ({
+  displayName,
+  rootDir: `<rootDir>/${dir}`,
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testEnvironment: 'node',
+  setupFiles: ['<rootDir>/../chaincode/jest.setup.ts'],
+  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
+  // ES-module-only packages compiled to CommonJS for jest
+  transformIgnorePatterns: ['/node_modules/(?!(@noble/|fhir-kit-client/))'],
+  moduleNameMapper: {
+    ...workspaceSources,
+    // it declares only an "import" export condition, which jest's CommonJS resolver does not take
+    '^fhir-kit-client$': '<rootDir>/../node_modules/fhir-kit-client/dist/index.js',
+  },
+});
+
 module.exports = {
   projects: [
     project('common'),
@@ -19,61 +49,12 @@ module.exports = {
     }),
     project('chaincode', { setupFiles: ['<rootDir>/jest.setup.ts'] }),
     project('network'),
-    project('gateway', {
-      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
-      transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
-      moduleNameMapper: {
-        '^@phr/common$': '<rootDir>/../common/src/index.ts',
-        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
-      },
-    }),
-    project('mobile-agent', {
-      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
-      transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
-      moduleNameMapper: {
-        '^@phr/common$': '<rootDir>/../common/src/index.ts',
-        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
-      },
-    }),
-    project('requester', {
-      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
-      transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
-      moduleNameMapper: {
-        '^@phr/common$': '<rootDir>/../common/src/index.ts',
-        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
-      },
-    }),
-    {
-      // Integration: the real gateway over HTTPS with fhir-kit-client; the ledger is the real chaincode in memory.
-      displayName: 'gateway-integration',
-      rootDir: '<rootDir>/gateway',
-      testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testEnvironment: 'node',
-      setupFiles: ['<rootDir>/../chaincode/jest.setup.ts'],
-      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
-      // ES-module-only packages compiled to CommonJS for jest
-      transformIgnorePatterns: ['/node_modules/(?!(@noble/|fhir-kit-client/))'],
-      moduleNameMapper: {
-        '^@phr/common$': '<rootDir>/../common/src/index.ts',
-        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
-        // it declares only an "import" export condition, which jest's CommonJS resolver does not take
-        '^fhir-kit-client$': '<rootDir>/../node_modules/fhir-kit-client/dist/index.js',
-      },
-    },
-    {
-      // Integration: patients' agents over HTTPS against the real gateway; the ledger is the real chaincode in memory.
-      displayName: 'agent-integration',
-      rootDir: '<rootDir>/mobile-agent',
-      testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testEnvironment: 'node',
-      setupFiles: ['<rootDir>/../chaincode/jest.setup.ts'],
-      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
-      transformIgnorePatterns: ['/node_modules/(?!(@noble/|fhir-kit-client/))'],
-      moduleNameMapper: {
-        '^@phr/common$': '<rootDir>/../common/src/index.ts',
-        '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
-        '^fhir-kit-client$': '<rootDir>/../node_modules/fhir-kit-client/dist/index.js',
-      },
-    },
+    project('gateway', sourceProject),
+    project('mobile-agent', sourceProject),
+    project('requester', sourceProject),
+    // The real gateway over HTTPS with fhir-kit-client; the ledger is the real chaincode in memory.
+    integration('gateway-integration', 'gateway'),
+    // Patients' agents over HTTPS against the real gateway; the ledger is the real chaincode in memory.
+    integration('agent-integration', 'mobile-agent'),
   ],
 };
