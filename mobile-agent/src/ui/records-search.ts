@@ -3,7 +3,7 @@
  * vault queries. The vault keeps whole resources and their coded leaves as separate elements, so
  * a code search finds the coded leaves first and then shows the whole resources they belong to.
  */
-import { CODE_PATTERN, CODE_SYSTEM_PATTERN } from '@phr/common';
+import { CODE_PATTERN, parseCodeRef } from '@phr/common';
 import type { AgentApi } from '../agent-api';
 import type { RecordQuery, VaultElement } from '../vault/vault-types';
 import type { FieldError } from './form-errors';
@@ -61,17 +61,20 @@ export function parseRecordsFilter(filter: RecordsFilter): ParsedFilter {
   }
   const parsed: ParsedFilter = { query, errors };
   if (filter.code !== '') {
-    const bar = filter.code.lastIndexOf('|');
-    const system = bar >= 0 ? filter.code.slice(0, bar).trim() : '';
-    const code = bar >= 0 ? filter.code.slice(bar + 1).trim() : filter.code;
-    if (!CODE_PATTERN.test(code) || (bar >= 0 && !CODE_SYSTEM_PATTERN.test(system))) {
+    // a bare code matches in any code system; with a bar it is system|code, as the ledger writes it
+    const ref = filter.code.includes('|')
+      ? parseCodeRef(filter.code)
+      : CODE_PATTERN.test(filter.code)
+        ? { code: filter.code }
+        : undefined;
+    if (!ref) {
       errors.push({
         id: 'code',
         field: 'code',
         message: 'Enter a code like 4548-4, or a code system and code like http://loinc.org|4548-4',
       });
     } else {
-      parsed.code = system === '' ? { code } : { system, code };
+      parsed.code = ref;
     }
   }
   return parsed;
