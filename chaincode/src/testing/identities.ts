@@ -1,12 +1,10 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { FABRIC_ATTRIBUTE_OID } from '@phr/common';
 
 type KeyPair = webcrypto.CryptoKeyPair;
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-/** OID under which Fabric CA writes certificate attributes as JSON. */
-const FABRIC_ATTRS_OID = '1.2.3.4.5.6.7.8.1';
 
 export interface TestIdentity {
   mspId: string;
@@ -62,7 +60,7 @@ export async function makeIdentity(
     signingKey: issuer.keys.privateKey,
     publicKey: keys.publicKey,
     signingAlgorithm: ALG,
-    extensions: [new x509.Extension(FABRIC_ATTRS_OID, false, Buffer.from(JSON.stringify({ attrs })))],
+    extensions: [new x509.Extension(FABRIC_ATTRIBUTE_OID, false, Buffer.from(JSON.stringify({ attrs })))],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
   const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;

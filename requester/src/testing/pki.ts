@@ -3,20 +3,29 @@ import { webcrypto } from 'node:crypto';
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { FABRIC_ATTRIBUTE_OID } from '@phr/common';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const FABRIC_ATTRS_OID = '1.2.3.4.5.6.7.8.1';
 
 export interface Issued {
   certificatePem: string;
   privateKeyPem: string;
 }
 
+export interface IssueOptions {
+  attrs?: Record<string, string>;
+  hosts?: string[];
+  notAfter?: Date;
+}
+
 export interface TestCa extends Issued {
   mspId: string;
-  issue(name: string, options?: { attrs?: Record<string, string>; hosts?: string[]; notAfter?: Date }): Promise<Issued>;
+  /** A new key pair and its certificate. */
+  issue(name: string, options?: IssueOptions): Promise<Issued>;
+  /** A certificate for a public key made elsewhere (a CSR's): the private key never comes here. */
+  certify(name: string, publicKey: webcrypto.CryptoKey, options?: IssueOptions): Promise<string>;
 }
 
 async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
@@ -51,19 +60,23 @@ export async function makeCa(mspId: string): Promise<TestCa> {
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ],
   });
-  return {
+  const ca: TestCa = {
     mspId,
     certificatePem: caCert.toString('pem'),
     privateKeyPem: await pkcs8(keys.privateKey),
     async issue(name, options = {}) {
       const leaf = await keyPair();
+      const certificatePem = await ca.certify(name, leaf.publicKey, options);
+      return { certificatePem, privateKeyPem: await pkcs8(leaf.privateKey) };
+    },
+    async certify(name, publicKey, options = {}) {
       const extensions: x509.Extension[] = [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       ];
       if (options.attrs) {
         extensions.push(
-          new x509.Extension(FABRIC_ATTRS_OID, false, Buffer.from(JSON.stringify({ attrs: options.attrs }))),
+          new x509.Extension(FABRIC_ATTRIBUTE_OID, false, Buffer.from(JSON.stringify({ attrs: options.attrs }))),
         );
       }
       if (options.hosts) {
@@ -82,11 +95,12 @@ export async function makeCa(mspId: string): Promise<TestCa> {
         notBefore: new Date(now - 3600_000),
         notAfter: options.notAfter ?? new Date(now + 30 * 86400_000),
         signingKey: keys.privateKey,
-        publicKey: leaf.publicKey,
+        publicKey,
         signingAlgorithm: ALG,
         extensions,
       });
-      return { certificatePem: cert.toString('pem'), privateKeyPem: await pkcs8(leaf.privateKey) };
+      return cert.toString('pem');
     },
   };
+  return ca;
 }
