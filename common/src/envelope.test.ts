@@ -7,6 +7,7 @@ import {
   generateEncryptionKeyPair,
   openEnvelope,
   seal,
+  verifyEnvelope,
   verifyEnvelopeSignature,
   type EncryptionKeyPair,
   type EnvelopeSigner,
@@ -195,6 +196,23 @@ describe.each(['X25519', 'RSA-OAEP-256'] as const)('seal / open with %s', (name)
       expect(verifyEnvelopeSignature(signed)).toBe(otherSigner.certificatePem);
       expectEnvelopeError(() => openEnvelope(signed, keys.privateKeyPem), 'DECRYPTION_FAILED');
     }
+  });
+
+  it('opens what verifyEnvelope checked without checking it again, and treats a look-alike as an envelope', () => {
+    const { keys } = r();
+    const env = seal(PLAINTEXT, { algorithm: keys.algorithm, publicKey: keys.publicKeyPem }, AAD, signer);
+    const verified = verifyEnvelope(JSON.parse(JSON.stringify(env)) as SealedEnvelope);
+    expect(verified.senderCertificate).toBe(signer.certificatePem);
+    expect(openEnvelope(verified, keys.privateKeyPem, AAD)).toEqual(PLAINTEXT);
+    expectEnvelopeError(
+      () => openEnvelope(verified, keys.privateKeyPem, { ...AAD, deliveryId: 'dlv-other' }),
+      'AAD_MISMATCH',
+    );
+    expectEnvelopeError(
+      () => openEnvelope({ senderCertificate: signer.certificatePem }, keys.privateKeyPem),
+      'MALFORMED',
+    );
+    expectEnvelopeError(() => verifyEnvelope({ ...env, ciphertext: flipB64(env.ciphertext) }), 'SIGNATURE_INVALID');
   });
 
   it('fails with DECRYPTION_FAILED for the wrong recipient key', () => {

@@ -198,19 +198,40 @@ export function seal(
  * issued it or its validity period (callers check the CA/directory; old envelopes outlive certs).
  */
 export function verifyEnvelopeSignature(envelope: SealedEnvelope): string {
-  return checkSignature(parseEnvelope(envelope));
+  return verifyEnvelope(envelope).senderCertificate;
 }
 
-/** Verifies the signature, checks aad equals expectedAad when given, decrypts. */
+/** An envelope whose form and signature `verifyEnvelope` checked; `openEnvelope` takes it as it is. */
+export interface VerifiedEnvelope {
+  readonly senderCertificate: string;
+}
+
+const verifiedEnvelopes = new WeakMap<VerifiedEnvelope, ParsedEnvelope>();
+
+/**
+ * Checks an envelope's form and signature once, for a caller that must judge the signer (its
+ * issuer, the ledger's record of it) before opening: the result opens without a second check.
+ */
+export function verifyEnvelope(envelope: SealedEnvelope): VerifiedEnvelope {
+  const env = parseEnvelope(envelope);
+  checkSignature(env);
+  const verified: VerifiedEnvelope = Object.freeze({ senderCertificate: env.senderCertificate });
+  verifiedEnvelopes.set(verified, env);
+  return verified;
+}
+
+/** Verifies the signature (unless `verifyEnvelope` did), checks aad equals expectedAad when given, decrypts. */
 export function openEnvelope(
-  envelope: SealedEnvelope,
+  envelope: SealedEnvelope | VerifiedEnvelope,
   recipientPrivateKeyPem: string,
   expectedAad?: Record<string, string>,
 ): Buffer {
-  const env = parseEnvelope(envelope);
-  checkSignature(env);
-  const aadText = aadCanonical(env.aad, 'envelope.aad');
-  if (expectedAad !== undefined && aadCanonical(expectedAad, 'expectedAad') !== aadText) {
+  let env = verifiedEnvelopes.get(envelope);
+  if (!env) {
+    env = parseEnvelope(envelope);
+    checkSignature(env);
+  }
+  if (expectedAad !== undefined && aadCanonical(expectedAad, 'expectedAad') !== env.aadText) {
     throw new EnvelopeError('AAD_MISMATCH', 'envelope was sealed for a different context');
   }
 
@@ -254,10 +275,10 @@ export function openEnvelope(
     if (secret.length !== KEY_BYTES) throw failed();
   }
 
-  const key = deriveKey(env.alg, secret, env.salt, epkDer, recipientSpki, aadText);
+  const key = deriveKey(env.alg, secret, env.salt, epkDer, recipientSpki, env.aadText);
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, env.iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(aadText, 'utf8'));
+    decipher.setAAD(Buffer.from(env.aadText, 'utf8'));
     decipher.setAuthTag(env.tag);
     return Buffer.concat([decipher.update(env.ciphertext), decipher.final()]);
   } catch {
@@ -270,6 +291,8 @@ export function openEnvelope(
 interface ParsedEnvelope {
   alg: EnvelopeAlgorithm;
   aad: Record<string, string>;
+  /** The aad as canonical JSON: what the cipher authenticates. */
+  aadText: string;
   epk?: Buffer;
   wrappedKey?: Buffer;
   salt: Buffer;
@@ -301,11 +324,11 @@ function parseEnvelope(input: unknown): ParsedEnvelope {
     throw new EnvelopeError('MALFORMED', 'envelope.alg is missing');
   }
   const alg = raw.alg as EnvelopeAlgorithm;
-  aadCanonical(raw.aad, 'envelope.aad');
 
   const env: ParsedEnvelope = {
     alg,
     aad: raw.aad as Record<string, string>,
+    aadText: aadCanonical(raw.aad, 'envelope.aad'),
     salt: base64Field(raw.salt, 'envelope.salt', HKDF_SALT_BYTES),
     iv: base64Field(raw.iv, 'envelope.iv', IV_BYTES),
     ciphertext: base64Field(raw.ciphertext, 'envelope.ciphertext'),

@@ -5,7 +5,8 @@ import {
   fabricX509Id,
   identityKey,
   openEnvelope,
-  verifyEnvelopeSignature,
+  verifyEnvelope,
+  type VerifiedEnvelope,
   type DeliveryPayload,
   type DeliveryRecord,
   type DeliveryRejectionReason,
@@ -56,14 +57,15 @@ export async function verifyDelivery(input: VerifyInput): Promise<Verification> 
     return refuse('malformed', 'the message is not a sealed envelope');
   }
 
-  let senderPem: string;
+  let verified: VerifiedEnvelope;
   try {
-    senderPem = verifyEnvelopeSignature(envelope);
+    verified = verifyEnvelope(envelope);
   } catch (err) {
     return err instanceof EnvelopeError && err.code !== 'SIGNATURE_INVALID'
       ? refuse('malformed', `the envelope is malformed: ${err.message}`)
       : refuse('signature-invalid', 'the envelope signature does not verify');
   }
+  const senderPem = verified.senderCertificate;
   const issuerProblem = gatewayCertificateProblem(senderPem, input.sender, input.now?.() ?? new Date());
   if (issuerProblem) return refuse('signature-invalid', issuerProblem);
 
@@ -80,7 +82,7 @@ export async function verifyDelivery(input: VerifyInput): Promise<Verification> 
 
   let plaintext: Buffer;
   try {
-    plaintext = openEnvelope(envelope, input.encryptionPrivateKeyPem, {
+    plaintext = openEnvelope(verified, input.encryptionPrivateKeyPem, {
       deliveryId: input.deliveryId,
       pseudonym: input.pseudonym,
       sender: input.sender.mspId,
