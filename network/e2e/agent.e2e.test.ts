@@ -8,6 +8,7 @@ import { Client } from 'fhir-kit-client';
 import type { SealedEnvelope } from '@phr/common';
 import { Agent, initAgent, loadProfile, startUi } from '@phr/mobile-agent';
 import { NetworkState } from '@phr/network';
+import { readReceipt } from '../../gateway/src/ingest/bundle-response';
 import { launchChromium } from '../../mobile-agent/src/ui/testing/browser';
 import { AgentUiPage } from '../../mobile-agent/src/ui/testing/ui-page';
 import { ROOT, script, until } from './harness';
@@ -107,10 +108,7 @@ describe("patients' agents on the real network", () => {
   }
 
   async function post(bundle: Bundle): Promise<string> {
-    const answer = (await ehr.transaction({ body: bundle as never })) as unknown as {
-      meta: { extension: { extension: { url: string; valueString?: string }[] }[] };
-    };
-    const id = answer.meta.extension[0]?.extension.find((e) => e.url === 'deliveryId')?.valueString;
+    const id = readReceipt(await ehr.transaction({ body: bundle as never }))?.deliveryId;
     if (!id) throw new Error('no receipt');
     return id;
   }

@@ -14,17 +14,11 @@ import {
   type SealedEnvelope,
 } from '@phr/common';
 import { NetworkState } from '@phr/network';
+import { readReceipt, type DeliveryReceipt } from '../../gateway/src/ingest/bundle-response';
 import { script, until } from './harness';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
-
-interface Receipt {
-  deliveryId: string;
-  transactionId: string;
-  merkleRoot: string;
-  status: string;
-}
 
 function tlsAgent(org: string, identity: string, hospital: string): Agent {
   const s = state();
@@ -59,19 +53,10 @@ async function call(
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
-function receiptOf(bundle: unknown): Receipt {
-  const ext = (bundle as { meta: { extension: { extension: Record<string, unknown>[] }[] } }).meta.extension[0]!
-    .extension;
-  const get = (name: string) => {
-    const e = ext.find((x) => x.url === name)!;
-    return Object.entries(e).find(([k]) => k.startsWith('value'))![1] as string;
-  };
-  return {
-    deliveryId: get('deliveryId'),
-    transactionId: get('transactionId'),
-    merkleRoot: get('merkleRoot'),
-    status: get('status'),
-  };
+function receiptOf(bundle: unknown): DeliveryReceipt {
+  const receipt = readReceipt(bundle);
+  if (!receipt) throw new Error('the response carries no delivery receipt');
+  return receipt;
 }
 
 describe('FHIR gateway on the real network', () => {
@@ -129,7 +114,7 @@ describe('FHIR gateway on the real network', () => {
     const receipt = receiptOf(response);
     const committed = await until('commit', async () => {
       const r = await call(ehr, 'GET', `${base}/deliveries/${receipt.deliveryId}`);
-      return (r.json as Receipt).status === 'committed' ? (r.json as Receipt) : undefined;
+      return (r.json as DeliveryReceipt).status === 'committed' ? (r.json as DeliveryReceipt) : undefined;
     });
     expect(committed.transactionId).toBe(receipt.transactionId);
 
@@ -185,7 +170,7 @@ describe('FHIR gateway on the real network', () => {
     const receipt = receiptOf(res.json);
     expect(receipt.status).toBe('queued');
     await new Promise((r) => setTimeout(r, 3000));
-    expect(((await call(ehr, 'GET', `${base}/deliveries/${receipt.deliveryId}`)).json as Receipt).status).toBe(
+    expect(((await call(ehr, 'GET', `${base}/deliveries/${receipt.deliveryId}`)).json as DeliveryReceipt).status).toBe(
       'queued',
     );
 
@@ -194,7 +179,7 @@ describe('FHIR gateway on the real network', () => {
       'commit after the outage',
       async () => {
         const r = await call(ehr, 'GET', `${base}/deliveries/${receipt.deliveryId}`);
-        return (r.json as Receipt).status === 'committed' ? true : undefined;
+        return (r.json as DeliveryReceipt).status === 'committed' ? true : undefined;
       },
       120_000,
     );
