@@ -1,13 +1,6 @@
-import {
-  DeliveryTree,
-  elementLeafHash,
-  openEnvelope,
-  type DeliveryPayload,
-  type DeliveryRecord,
-  type SealedEnvelope,
-} from '@phr/common';
+import { DeliveryTree, elementLeafHash, type DeliveryPayload, type DeliveryRecord } from '@phr/common';
 import { readReceipt } from '../src/ingest/bundle-response';
-import { GatewayHarness, type TestPatient, type OutcomeBody } from './support/harness';
+import { GatewayHarness, type OutcomeBody } from './support/harness';
 import {
   forNewPatient,
   isPatientBundleFile,
@@ -20,19 +13,6 @@ import {
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(120_000);
-
-/** Decrypts a delivery from the gateway's mailbox with the patient's key and checks it as the agent will. */
-function openDelivery(h: GatewayHarness, patient: TestPatient, deliveryId: string): DeliveryPayload {
-  const message = h.gateway.mailbox.pending(patient.pseudonym, { limit: 100 }).find((m) => m.messageId === deliveryId);
-  if (!message) throw new Error(`no mail for ${deliveryId}`);
-  const envelope = JSON.parse(message.body ?? '') as SealedEnvelope;
-  const plain = openEnvelope(envelope, patient.keys.privateKeyPem, {
-    deliveryId,
-    pseudonym: patient.pseudonym,
-    sender: 'Hospital1MSP',
-  });
-  return JSON.parse(plain.toString('utf8')) as DeliveryPayload;
-}
 
 function rootOf(payload: DeliveryPayload): string {
   return new DeliveryTree(payload.segments.map((s) => s.elements.map((e) => elementLeafHash(e.element, e.salt)))).root;
@@ -90,7 +70,7 @@ describe('gateway ingest over HTTPS with fhir-kit-client', () => {
         sender: 'Hospital1MSP',
       });
 
-      const payload = openDelivery(h, patient, deliveryId);
+      const payload = h.openDelivery(patient, deliveryId);
       expect(payload.segments).toHaveLength(bundle.entry.length);
       expect(rootOf(payload)).toBe(onLedger.merkleRoot);
       const coded = payload.segments.flatMap((s) => s.elements).filter((e) => e.element.kind === 'coded').length;

@@ -4,12 +4,10 @@ import {
   elementLeafHash,
   fabricX509Id,
   identityKey,
-  openEnvelope,
   PATIENTS_MSP_ID,
   type AccessEventRecord,
   type ConsentRecord,
   type DeliveryPayload,
-  type SealedEnvelope,
 } from '@phr/common';
 import type { AuditEvent, Bundle, Consent, Parameters } from 'fhir/r4';
 import { FhirValidator, hasErrors } from '../src/fhir/validation';
@@ -95,14 +93,7 @@ describe('FHIR projections of the ledger: Consent, AuditEvent, $verify', () => {
     const response = await h.fhir().transaction({ body: bundle as never });
     deliveryId = readReceipt(response)!.deliveryId;
     await h.gateway.outbox.idle();
-    const mail = h.gateway.mailbox.pending(alice.pseudonym, { limit: 10 }).find((m) => m.messageId === deliveryId)!;
-    payload = JSON.parse(
-      openEnvelope(JSON.parse(mail.body ?? '') as SealedEnvelope, alice.keys.privateKeyPem, {
-        deliveryId,
-        pseudonym: alice.pseudonym,
-        sender: HOSPITAL_MSP,
-      }).toString('utf8'),
-    ) as DeliveryPayload;
+    payload = h.openDelivery(alice, deliveryId);
 
     // alice's consents: one active, one revoked, one already over
     await grant(

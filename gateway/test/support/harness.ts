@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Agent } from 'undici';
 import { Client } from 'fhir-kit-client';
-import { generateEncryptionKeyPair, newPseudonym, PATIENTS_MSP_ID, type EncryptionKeyPair } from '@phr/common';
+import {
+  generateEncryptionKeyPair,
+  newPseudonym,
+  openEnvelope,
+  PATIENTS_MSP_ID,
+  type DeliveryPayload,
+  type EncryptionKeyPair,
+  type SealedEnvelope,
+} from '@phr/common';
 import { parseConfig, type GatewayConfig } from '../../src/config';
 import { startGateway, type RunningGateway } from '../../src/gateway';
 import { ChaincodeLedger } from './chaincode-ledger';
@@ -124,6 +132,20 @@ export class GatewayHarness {
 
   get url(): string {
     return this.gateway.url;
+  }
+
+  /** Decrypts a delivery from the patient's mailbox with the patient's key, as the agent will. */
+  openDelivery(patient: TestPatient, deliveryId: string): DeliveryPayload {
+    const message = this.gateway.mailbox
+      .pending(patient.pseudonym, { limit: 100 })
+      .find((m) => m.messageId === deliveryId);
+    if (!message) throw new Error(`no mail for ${deliveryId}`);
+    const plain = openEnvelope(JSON.parse(message.body ?? '') as SealedEnvelope, patient.keys.privateKeyPem, {
+      deliveryId,
+      pseudonym: patient.pseudonym,
+      sender: HOSPITAL_MSP,
+    });
+    return JSON.parse(plain.toString('utf8')) as DeliveryPayload;
   }
 
   /** A patient enrolled at the patients' CA and registered on the ledger with its own keys. */
