@@ -16,7 +16,7 @@ NODE_DEP := $(NODE_BIN_DIR)/node
 export PATH := $(NODE_BIN_DIR):$(PATH)
 endif
 
-WORKSPACES := common ledger-client chaincode network gateway mobile-agent requester bench
+WORKSPACES := common ledger-client chaincode network/embedded network gateway mobile-agent requester bench
 SOURCES := $(shell find $(WORKSPACES) -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name '*.ts' -print) $(foreach w,$(WORKSPACES),$(w)/tsconfig.json)
 
 .PHONY: help deps build chromium fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test bench bench-pull clean

@@ -49,6 +49,16 @@ module.exports = {
     }),
     project('chaincode', { setupFiles: ['<rootDir>/jest.setup.ts'] }),
     project('network'),
+    // The embedded network: its nodes' rules on real SQLite files, gRPC and HTTPS on loopback.
+    project('network/embedded', {
+      ...sourceProject,
+      displayName: 'embedded-fabric',
+      // two levels below the root, so the workspace sources are two levels up
+      moduleNameMapper: {
+        '^@phr/common$': '<rootDir>/../../common/src/index.ts',
+        '^@phr/ledger-client$': '<rootDir>/../../ledger-client/src/index.ts',
+      },
+    }),
     project('gateway', sourceProject),
     project('mobile-agent', sourceProject),
     project('requester', sourceProject),

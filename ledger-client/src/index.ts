@@ -1,2 +1,3 @@
 export * from './ledger-client';
 export * from './ledger-error';
+export { newEcdsaSigner, lowS } from './ecdsa-signer';

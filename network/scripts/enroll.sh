@@ -9,7 +9,6 @@ org="$1" name="$2" role="$3"
 [[ "$name" =~ ^[a-z][a-z0-9-]{1,40}$ ]] || die "NAME must be lower-case letters, digits and dashes"
 case "$role" in hospital-gateway | ehr | clinician | agent | patient | researcher | admin) ;; *) die "unknown role $role" ;; esac
 source_topology
-load_fabric
 attrs="phr.role=$role:ecert"
 [[ "${4:-}" == "--emergency" ]] && attrs="$attrs,phr.emergency=true:ecert"
 type=client

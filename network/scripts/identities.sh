@@ -16,11 +16,17 @@ NodeOUs:
 YAML
 }
 
+# ca_client ORG enroll|register ...: phr-ca (network/src/ca-cli.ts), which talks to fabric-ca-server
+# and to the embedded CA alike through fabric-ca-client. Exit 3: already registered.
 ca_client() {
-  local org="$1"
-  shift
-  fabric-ca-client "$@" --caname "ca-$org" --tls.certfiles "$(ca_tls_cert "$org")" -H "$(org_dir "$org")/ca-client" >>"$(log_file "ca-client.$org")" 2>&1
+  local org="$1" command="$2"
+  shift 2
+  node "$PHR_ROOT/network/dist/ca-cli.js" "$command" "$@" --url "$(ca_url "$org")" --ca-name "ca-$org" \
+    --tls-cert "$(ca_tls_cert "$org")" >>"$(log_file "ca-client.$org")" 2>&1
 }
+
+# The registrar's MSP, with which ca_client registers.
+registrar_msp() { printf '%s/ca-client/msp' "$(org_dir "$1")"; }
 
 # The CA's bootstrap admin (registrar) and the organisation's channel MSP folder.
 enroll_registrar() {
@@ -28,9 +34,7 @@ enroll_registrar() {
   dir="$(org_dir "$org")"
   if [[ -f "$dir/ca-client/msp/signcerts/cert.pem" && -f "$dir/msp/config.yaml" ]]; then return 1; fi
   mkdir -p "$dir/ca-client" "$dir/msp/cacerts" "$dir/msp/tlscacerts"
-  local url
-  url="$(ca_url "$org")"
-  ca_client "$org" enroll -u "${url/https:\/\//https://admin:$(secret_for "$org" ca-admin)@}" ||
+  ca_client "$org" enroll --id admin --secret "$(secret_for "$org" ca-admin)" --msp-dir "$(registrar_msp "$org")" ||
     die "could not enroll the CA admin of $org; see $(log_file "ca-client.$org")"
   cp "$dir/ca/ca-cert.pem" "$dir/msp/cacerts/ca.pem"
   cp "$dir/ca/ca-cert.pem" "$dir/msp/tlscacerts/ca.pem"
@@ -41,22 +45,21 @@ enroll_registrar() {
 # enroll_identity ORG NAME TYPE ATTRS HOSTS: registers NAME (once) and enrolls a signing certificate
 # (msp/) and a TLS certificate (tls/). Returns 1 when it already existed.
 enroll_identity() {
-  local org="$1" name="$2" type="$3" attrs="$4" hosts="$5" dir url secret
+  local org="$1" name="$2" type="$3" attrs="$4" hosts="$5" dir secret
   dir="$(id_dir "$org" "$name")"
   [[ -f "$dir/msp/signcerts/cert.pem" && -f "$dir/tls/server.key" ]] && return 1
-  url="$(ca_url "$org")"
   secret="$(secret_for "$org" "$name")"
-  local reg=(register --id.name "$name" --id.secret "$secret" --id.type "$type" -u "$url")
-  [[ -n "$attrs" ]] && reg+=(--id.attrs "$attrs")
-  if ! ca_client "$org" "${reg[@]}"; then
-    grep -q "is already registered" "$(log_file "ca-client.$org")" || die "could not register $name at ca-$org; see $(log_file "ca-client.$org")"
-  fi
-  local auth="${url/https:\/\//https://$name:$secret@}"
+  local reg=(register --registrar-msp "$(registrar_msp "$org")" --id "$name" --secret "$secret" --type "$type")
+  [[ -n "$attrs" ]] && reg+=(--attrs "$attrs")
+  local rc=0
+  ca_client "$org" "${reg[@]}" || rc=$?
+  # 3: "Identity '<name>' is already registered" (a re-run after an interrupted enrollment)
+  ((rc == 0 || rc == 3)) || die "could not register $name at ca-$org; see $(log_file "ca-client.$org")"
   rm -rf "$dir"
   mkdir -p "$dir"
-  ca_client "$org" enroll -u "$auth" --mspdir "$dir/msp" --csr.hosts "$hosts" ||
+  ca_client "$org" enroll --id "$name" --secret "$secret" --msp-dir "$dir/msp" --hosts "$hosts" ||
     die "could not enroll $name at ca-$org; see $(log_file "ca-client.$org")"
-  ca_client "$org" enroll -u "$auth" --mspdir "$dir/tls-msp" --enrollment.profile tls --csr.hosts "$hosts" ||
+  ca_client "$org" enroll --id "$name" --secret "$secret" --msp-dir "$dir/tls-msp" --profile tls --hosts "$hosts" ||
     die "could not enroll a TLS certificate for $name at ca-$org; see $(log_file "ca-client.$org")"
   # Normalise: one CA file name that config.yaml can point at, fixed TLS file names.
   rm -rf "$dir/msp/cacerts" "$dir/msp/intermediatecerts"

@@ -56,6 +56,22 @@ load_fabric() {
   export PATH="$FABRIC_BIN:$PATH"
 }
 
+# The engine this network runs on, as engine.sh chose it when the network was created:
+# PHR_ENGINE=fabric (Fabric's binaries, fabric.env) or embedded (network/embedded).
+PHR_EMBEDDED="$PHR_ROOT/network/embedded/dist"
+load_engine() {
+  [[ -f "$PHR_STATE/engine.env" ]] || die "no engine chosen for $PHR_STATE; run 'make network-up' first"
+  local forced="${PHR_ENGINE:-}"
+  # shellcheck disable=SC1091
+  source "$PHR_STATE/engine.env"
+  if [[ -n "$forced" && "$forced" != "$PHR_ENGINE" ]]; then
+    die "this network ($PHR_STATE) runs on the $PHR_ENGINE engine, not $forced; 'make network-clean' first to switch"
+  fi
+  export PHR_ENGINE
+  [[ "$PHR_ENGINE" == fabric ]] && load_fabric
+  return 0
+}
+
 org_dir() { printf '%s/orgs/%s' "$PHR_STATE" "$1"; }
 id_dir() { printf '%s/orgs/%s/identities/%s' "$PHR_STATE" "$1" "$2"; }
 ca_cert() { printf '%s/orgs/%s/msp/cacerts/ca.pem' "$PHR_STATE" "$1"; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the PHR Ledger Fabric network natively: `network.sh up | down | clean | status`.
+# Runs the PHR Ledger network: `network.sh up | down | clean | status`. The engine is real Fabric
+# when its binaries can be had and the embedded network otherwise (engine.sh; PHR_ENGINE forces one).
 # Everything it generates (crypto material, ledgers, logs, pids) lives in $PHR_STATE.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PHR_ROOT/network/scripts/identities.sh"
@@ -51,32 +52,17 @@ start_cas() {
 }
 
 enroll_all() {
-  phase "Identities (issued by the Fabric CAs; roles as certificate attributes)"
-  local org n h hosts
-  for org in "${PHR_CA_ORGS[@]}"; do enroll_registrar "$org" && { step "enrolled ca-$org registrar"; changed; }; done
-  for n in "${PHR_ORDERERS[@]}"; do
-    hosts="$(v "ORDERER_${n}_HOST"),localhost,127.0.0.1"
-    enroll_identity orderer "$n" orderer "" "$hosts" && { step "orderer/$n"; changed; }
-  done
-  enroll_identity orderer orgadmin admin "" "localhost,127.0.0.1" && { step "orderer/orgadmin"; changed; }
-  for h in "${PHR_HOSPITALS[@]}"; do
-    hosts="$(v "HOSPITAL_${h}_PEER_HOST"),localhost,127.0.0.1"
-    enroll_identity "$h" peer0 peer "" "$hosts" && { step "$h/peer0"; changed; }
-    enroll_identity "$h" orgadmin admin "phr.role=admin:ecert" "localhost" && { step "$h/orgadmin (role admin)"; changed; }
-    hosts="$(v "HOSPITAL_${h}_GW_HOST"),localhost,127.0.0.1"
-    # A state from before the gateways existed has a gateway TLS certificate without the gateway's host.
-    if [[ -f "$(id_dir "$h" gateway)/tls/server.crt" ]] && ! node -e '
-      const c = new (require("crypto").X509Certificate)(require("fs").readFileSync(process.argv[1]));
-      const h = process.argv[2]; process.exit((/^[0-9.]+$/.test(h) ? c.checkIP(h) : c.checkHost(h)) ? 0 : 1);
-    ' "$(id_dir "$h" gateway)/tls/server.crt" "$(v "HOSPITAL_${h}_GW_HOST")"; then
-      rm -rf "$(id_dir "$h" gateway)"
-    fi
-    enroll_identity "$h" gateway client "phr.role=hospital-gateway:ecert" "$hosts" && { step "$h/gateway (role hospital-gateway, TLS for the FHIR gateway)"; changed; }
-    enroll_identity "$h" ehr client "phr.role=ehr:ecert" "localhost" && { step "$h/ehr (role ehr: an EHR system's client certificate)"; changed; }
-    enroll_identity "$h" chaincode client "" "$(v "HOSPITAL_${h}_CC_HOST"),localhost,127.0.0.1" && { step "$h/chaincode (TLS server)"; changed; }
-  done
-  enroll_identity patients orgadmin admin "" "localhost" && { step "patients/orgadmin"; changed; }
+  phase "Identities (issued by the CAs through fabric-ca-client; roles as certificate attributes)"
+  local out
+  out="$(node "$PHR_ROOT/network/dist/cli.js" identities --topology "$PHR_TOPOLOGY" --state "$PHR_STATE" 2>>"$(log_file identities)")" ||
+    die "identities could not be issued; see $(log_file identities)"
+  if [[ "$out" == "nothing to issue" ]]; then
+    done_ "identities in place"
+    return
+  fi
+  while IFS= read -r line; do step "$line"; done <<<"$out"
   done_ "identities in place"
+  changed
 }
 
 genesis_block() {
@@ -86,20 +72,40 @@ genesis_block() {
     skip "genesis block exists"
     return
   fi
-  node "$PHR_ROOT/network/dist/cli.js" configtx --topology "$PHR_TOPOLOGY" --state "$PHR_STATE"
-  FABRIC_LOGGING_SPEC=error configtxgen -configPath "$PHR_STATE/channel" -profile PhrChannel \
-    -channelID "$PHR_CHANNEL" -outputBlock "$block" >>"$(log_file configtxgen)" 2>&1 ||
-    die "configtxgen failed; see $(log_file configtxgen)"
-  done_ "genesis block for $PHR_CHANNEL (Raft, BatchTimeout 200ms)"
+  node "$PHR_ROOT/network/dist/cli.js" configtx --topology "$PHR_TOPOLOGY" --state "$PHR_STATE" --engine "$PHR_ENGINE"
+  if [[ "$PHR_ENGINE" == embedded ]]; then
+    node "$PHR_EMBEDDED/cli.js" genesis --configtx "$PHR_STATE/channel/configtx.yaml" --profile PhrChannel \
+      --channel "$PHR_CHANNEL" --out "$block" >>"$(log_file genesis)" 2>&1 || die "the genesis block could not be made; see $(log_file genesis)"
+    done_ "genesis block for $PHR_CHANNEL (one orderer, BatchTimeout 200ms)"
+  else
+    FABRIC_LOGGING_SPEC=error configtxgen -configPath "$PHR_STATE/channel" -profile PhrChannel \
+      -channelID "$PHR_CHANNEL" -outputBlock "$block" >>"$(log_file configtxgen)" 2>&1 ||
+      die "configtxgen failed; see $(log_file configtxgen)"
+    done_ "genesis block for $PHR_CHANNEL (Raft, BatchTimeout 200ms)"
+  fi
   changed
 }
 
+# The orderer nodes this engine runs: every node of the topology on Fabric (Raft), the first on the
+# embedded network (one orderer, no consensus protocol).
+orderer_nodes() {
+  if [[ "$PHR_ENGINE" == embedded ]]; then echo "${PHR_ORDERERS[0]}"; else printf '%s\n' "${PHR_ORDERERS[@]}"; fi
+}
+
 start_orderers() {
-  phase "Orderers (Raft)"
   local n
-  for n in "${PHR_ORDERERS[@]}"; do ensure_started "$n" orderer.sh "$n"; done
-  for n in "${PHR_ORDERERS[@]}"; do
+  if [[ "$PHR_ENGINE" == embedded ]]; then
+    phase "Orderer (embedded: one node)"
+  else
+    phase "Orderers (Raft)"
+  fi
+  while read -r n; do ensure_started "$n" orderer.sh "$n"; done < <(orderer_nodes)
+  while read -r n; do
     wait_https "$n" "https://$(v "ORDERER_${n}_HOST"):$(v "ORDERER_${n}_OPS_PORT")/healthz" "$(ca_cert orderer)" 60
+    if [[ "$PHR_ENGINE" == embedded ]]; then
+      done_ "$n healthy, ordering $PHR_CHANNEL"
+      continue
+    fi
     local admin=(--ca-file "$(ca_cert orderer)" --client-cert "$(id_dir orderer orgadmin)/tls/server.crt"
       --client-key "$(id_dir orderer orgadmin)/tls/server.key" -o "$(v "ORDERER_${n}_HOST"):$(v "ORDERER_${n}_ADMIN_PORT")")
     if osnadmin channel list "${admin[@]}" 2>/dev/null | grep -q "\"name\": \"$PHR_CHANNEL\""; then
@@ -110,7 +116,10 @@ start_orderers() {
       done_ "$n joined $PHR_CHANNEL"
       changed
     fi
-  done
+  done < <(orderer_nodes)
+  if [[ "$PHR_ENGINE" == embedded && ${#PHR_ORDERERS[@]} -gt 1 ]]; then
+    skip "${PHR_ORDERERS[*]:1}: not run by the embedded network (one orderer, no Raft)"
+  fi
 }
 
 prepare_builder() {
@@ -124,13 +133,16 @@ prepare_builder() {
 }
 
 start_peers() {
-  phase "Peers (one per hospital, LevelDB)"
-  prepare_builder
+  phase "Peers (one per hospital, $([[ "$PHR_ENGINE" == embedded ]] && echo SQLite || echo LevelDB))"
+  [[ "$PHR_ENGINE" == fabric ]] && prepare_builder
   local h
   for h in "${PHR_HOSPITALS[@]}"; do ensure_started "peer0.$h" peer.sh "$h"; done
   for h in "${PHR_HOSPITALS[@]}"; do
     wait_https "peer0.$h" "https://$(v "HOSPITAL_${h}_PEER_HOST"):$(v "HOSPITAL_${h}_PEER_OPS_PORT")/healthz" "$(ca_cert "$h")" 60
-    if peer_cli "$h" channel list 2>/dev/null | grep -qx "$PHR_CHANNEL"; then
+    if [[ "$PHR_ENGINE" == embedded ]]; then
+      # The embedded peer joins from the genesis block peer.sh gives it, at its first start.
+      done_ "peer0.$h healthy, member of $PHR_CHANNEL"
+    elif peer_cli "$h" channel list 2>/dev/null | grep -qx "$PHR_CHANNEL"; then
       done_ "peer0.$h healthy, member of $PHR_CHANNEL"
     else
       peer_cli "$h" channel join -b "$PHR_STATE/channel/genesis.block" >>"$(log_file "peer-cli.$h")" 2>&1 ||
@@ -161,10 +173,51 @@ package_chaincode() {
 
 deploy_chaincode() {
   phase "Chaincode '$PHR_CC_NAME' as a service (endorsement: $PHR_ENDORSEMENT_POLICY)"
+  local h
+  for h in "${PHR_HOSPITALS[@]}"; do
+    package_chaincode "$h" && { step "packaged for $h"; changed; }
+  done
+  if [[ "$PHR_ENGINE" == embedded ]]; then deploy_embedded; else deploy_fabric; fi
+}
+
+# The embedded peers' lifecycle: install the package, approve it for the definition, define it.
+deploy_embedded() {
+  local h id data sequence=1 defs="$PHR_STATE/channel/chaincodes"
+  for h in "${PHR_HOSPITALS[@]}"; do
+    data="$PHR_STATE/nodes/peer0.$h"
+    id="$(node "$PHR_EMBEDDED/cli.js" package-id "$PHR_STATE/chaincode/$h/package.tar.gz")"
+    echo "$id" >"$PHR_STATE/chaincode/$h/package-id"
+    if [[ -f "$data/lifecycle/packages/${id/:/.}.tar.gz" ]]; then
+      skip "installed on peer0.$h"
+    else
+      node "$PHR_EMBEDDED/cli.js" install --peer-data "$data" --package "$PHR_STATE/chaincode/$h/package.tar.gz" >/dev/null
+      step "installed on peer0.$h"
+      changed
+    fi
+    if [[ -f "$data/lifecycle/approvals/$PHR_CC_NAME.json" ]]; then
+      skip "$h already approved"
+    else
+      node "$PHR_EMBEDDED/cli.js" approve --peer-data "$data" --name "$PHR_CC_NAME" --sequence "$sequence" --package-id "$id"
+      step "approved by $h"
+      changed
+    fi
+    ensure_started "chaincode.$h" chaincode.sh "$h"
+  done
+  if [[ -f "$defs/$PHR_CC_NAME.json" ]]; then
+    done_ "definition in place: version $PHR_CC_VERSION, sequence $sequence"
+  else
+    node "$PHR_EMBEDDED/cli.js" define --definitions "$defs" --name "$PHR_CC_NAME" --version "$PHR_CC_VERSION" \
+      --sequence "$sequence" --policy "$PHR_ENDORSEMENT_POLICY"
+    done_ "definition written (version $PHR_CC_VERSION, sequence $sequence)"
+    changed
+  fi
+  wait_endorsable
+}
+
+deploy_fabric() {
   local h id
   mapfile -t ord < <(orderer_args)
   for h in "${PHR_HOSPITALS[@]}"; do
-    package_chaincode "$h" && { step "packaged for $h"; changed; }
     id="$(peer_cli "$h" lifecycle chaincode calculatepackageid "$PHR_STATE/chaincode/$h/package.tar.gz")"
     echo "$id" >"$PHR_STATE/chaincode/$h/package-id"
     if peer_cli "$h" lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: $id,"; then
@@ -259,10 +312,21 @@ all_process_names() {
   for org in "${PHR_CA_ORGS[@]}"; do echo "ca.$org"; done
 }
 
+engine_version() {
+  if [[ "$PHR_ENGINE" == embedded ]]; then
+    node "$PHR_EMBEDDED/cli.js" version
+  else
+    printf 'Hyperledger Fabric %s, Fabric CA %s (%s)' \
+      "$(peer version 2>/dev/null | sed -n 's/^ Version: //p')" \
+      "$(fabric-ca-server version 2>/dev/null | sed -n 's/^Version: //p')" "$FABRIC_BIN"
+  fi
+}
+
 cmd_up() {
   load_topology
-  "$SCRIPTS/fabric-bin.sh" >/dev/null
-  load_fabric
+  "$SCRIPTS/engine.sh"
+  load_engine
+  phase "Engine: $PHR_ENGINE — $(engine_version)"
   start_cas
   enroll_all
   genesis_block
@@ -292,11 +356,21 @@ cmd_clean() {
 }
 
 cmd_status() {
-  [[ -f "$PHR_STATE/topology.env" ]] || { echo "No network state in $PHR_STATE."; exit 1; }
+  [[ -f "$PHR_STATE/topology.env" && -f "$PHR_STATE/engine.env" ]] || { echo "No network state in $PHR_STATE."; exit 1; }
   source "$PHR_STATE/topology.env"
-  local name down=0
+  load_engine
+  printf 'engine: %s — %s\n' "$PHR_ENGINE" "$(engine_version)"
+  local name down=0 used
+  used=" $(orderer_nodes | tr '\n' ' ') "
   while read -r name; do
-    if is_running "$name"; then printf '  %-28s running (pid %s)\n' "$name" "$(cat "$(pid_file "$name")")"; else printf '  %-28s stopped\n' "$name"; down=1; fi
+    if [[ " ${PHR_ORDERERS[*]} " == *" $name "* && "$used" != *" $name "* ]]; then
+      printf '  %-28s not run by the embedded network (one orderer)\n' "$name"
+    elif is_running "$name"; then
+      printf '  %-28s running (pid %s)\n' "$name" "$(cat "$(pid_file "$name")")"
+    else
+      printf '  %-28s stopped\n' "$name"
+      down=1
+    fi
   done < <(all_process_names)
   return "$down"
 }

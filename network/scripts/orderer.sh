@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# One Raft orderer ($1). Stock orderer.yaml from Fabric's sampleconfig, overridden here.
+# One orderer ($1): a Raft orderer with Fabric's stock orderer.yaml, overridden here; or, on the
+# embedded engine, the embedded orderer with the same identity, ports and data folder.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source_topology
-load_fabric
+load_engine
 name="${1:?usage: orderer.sh NAME}"
 host="$(v "ORDERER_${name}_HOST")"
 id="$(id_dir orderer "$name")"
 data="$PHR_STATE/nodes/$name"
 mkdir -p "$data"
+
+if [[ "$PHR_ENGINE" == embedded ]]; then
+  exec node "$PHR_EMBEDDED/orderer/main.js" --id "$name" --msp-id "$PHR_ORDERER_MSP" --msp-dir "$id/msp" \
+    --tls-cert "$id/tls/server.crt" --tls-key "$id/tls/server.key" \
+    --listen "$host:$(v "ORDERER_${name}_PORT")" --operations "$host:$(v "ORDERER_${name}_OPS_PORT")" \
+    --data "$data" --genesis-block "$PHR_STATE/channel/genesis.block"
+fi
 
 export FABRIC_CFG_PATH="$FABRIC_CFG_DIR"
 export FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-info}"

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# The peer of hospital $1 (LevelDB state). Stock core.yaml from Fabric's sampleconfig, overridden here.
+# The peer of hospital $1: Fabric's peer (LevelDB state) with its stock core.yaml, overridden here;
+# or, on the embedded engine, the embedded peer with the same identity, ports and data folder.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source_topology
-load_fabric
+load_engine
 org="${1:?usage: peer.sh HOSPITAL}"
 host="$(v "HOSPITAL_${org}_PEER_HOST")"
 port="$(v "HOSPITAL_${org}_PEER_PORT")"
 id="$(id_dir "$org" peer0)"
 data="$PHR_STATE/nodes/peer0.$org"
 mkdir -p "$data"
+
+if [[ "$PHR_ENGINE" == embedded ]]; then
+  exec node "$PHR_EMBEDDED/peer/main.js" --id "peer0.$org" --msp-id "$(v "HOSPITAL_${org}_MSP")" --msp-dir "$id/msp" \
+    --tls-cert "$id/tls/server.crt" --tls-key "$id/tls/server.key" \
+    --listen "$host:$port" --operations "$host:$(v "HOSPITAL_${org}_PEER_OPS_PORT")" \
+    --data "$data" --genesis-block "$PHR_STATE/channel/genesis.block" \
+    --chaincode-definitions "$PHR_STATE/channel/chaincodes"
+fi
 
 export FABRIC_CFG_PATH="$FABRIC_CFG_DIR"
 export FABRIC_LOGGING_SPEC="${FABRIC_LOGGING_SPEC:-info}"

@@ -6,11 +6,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$PHR_ROOT/network/scripts/identities.sh"
 source_topology
-load_fabric
 id="${1:-patient-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 [[ "$id" =~ ^[a-z][a-z0-9-]{1,60}$ ]] || die "ID must be lower-case letters, digits and dashes"
 secret="$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
-ca_client patients register --id.name "$id" --id.secret "$secret" --id.type client --id.maxenrollments 1 \
-  --id.attrs "phr.role=patient:ecert" -u "$(ca_url patients)" ||
+ca_client patients register --registrar-msp "$(registrar_msp patients)" --id "$id" --secret "$secret" \
+  --type client --max-enrollments 1 --attrs "phr.role=patient:ecert" ||
   die "could not register $id at ca-patients; see $(log_file "ca-client.patients")"
 printf '{"enrollmentId":"%s","enrollmentSecret":"%s","caUrl":"%s"}\n' "$id" "$secret" "$(ca_url patients)"

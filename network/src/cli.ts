@@ -6,19 +6,26 @@ import { agentProfile } from './agent-profile';
 import { configtx } from './configtx';
 import { gatewayConfig } from './gateway-config';
 import { toShellEnv } from './shell-env';
+import { ensureNetworkIdentities, networkIdentities, OrgFolders } from './network-identities';
 import { allEndpoints, loadTopology, TopologyError } from './topology';
 
 const USAGE = `usage: phr-topology <command> --topology FILE [--state DIR]
   env        print the topology as bash variables
-  configtx   write DIR/channel/configtx.yaml for configtxgen
+  configtx [--engine fabric|embedded]   write DIR/channel/configtx.yaml for configtxgen or the embedded network
   endpoints  print every endpoint, one per line
   gateway-config --hospital NAME   write DIR/gateways/NAME/gateway.json
-  agent-profile  write DIR/agent-profile.json (what a patient's agent needs to join)`;
+  agent-profile  write DIR/agent-profile.json (what a patient's agent needs to join)
+  identities     issue what is missing of the network's identities at the organisations' CAs`;
 
-function main(): void {
+async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { topology: { type: 'string' }, state: { type: 'string' }, hospital: { type: 'string' } },
+    options: {
+      topology: { type: 'string' },
+      state: { type: 'string' },
+      hospital: { type: 'string' },
+      engine: { type: 'string' },
+    },
   });
   const [command] = positionals;
   if (!command || !values.topology) throw new TopologyError(USAGE);
@@ -31,7 +38,9 @@ function main(): void {
       if (!values.state) throw new TopologyError('configtx needs --state DIR');
       const dir = join(values.state, 'channel');
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'configtx.yaml'), configtx(topology, values.state));
+      const engine = values.engine ?? 'fabric';
+      if (engine !== 'fabric' && engine !== 'embedded') throw new TopologyError('--engine must be fabric or embedded');
+      writeFileSync(join(dir, 'configtx.yaml'), configtx(topology, values.state, engine));
       return;
     }
     case 'gateway-config': {
@@ -51,6 +60,21 @@ function main(): void {
       process.stdout.write(`${file}\n`);
       return;
     }
+    case 'identities': {
+      if (!values.state) throw new TopologyError('identities needs --state DIR');
+      const folders = new OrgFolders(values.state);
+      const caOf = (org: string) => {
+        const ca = org === 'orderer' ? topology.orderers.ca : org === 'patients' ? topology.patients.ca : topology.hospitals.find((h) => h.name === org)?.ca;
+        if (!ca) throw new TopologyError(`unknown organisation ${org}`);
+        return `https://${ca.host}:${ca.port}`;
+      };
+      const issued = await ensureNetworkIdentities(topology, folders, networkIdentities(topology), {
+        caUrl: caOf,
+        report: (line) => process.stdout.write(`${line}\n`),
+      });
+      if (issued === 0) process.stdout.write('nothing to issue\n');
+      return;
+    }
     case 'endpoints':
       for (const [label, host, port] of allEndpoints(topology)) process.stdout.write(`${label}\t${host}:${port}\n`);
       return;
@@ -59,9 +83,7 @@ function main(): void {
   }
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   process.stderr.write(`phr-topology: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(2);
-}
+  process.exit(err instanceof TopologyError ? 2 : 1);
+});

@@ -8,11 +8,17 @@ const meta = (rule: string) => ({ Type: 'ImplicitMeta', Rule: rule });
 /** Batch timeout: a lone transaction waits this long for its block (Fabric's stock value is 2 s). */
 export const BATCH_TIMEOUT = '200ms';
 
+/** Which engine runs the network: real Fabric, or the embedded network (network/embedded). */
+export type Engine = 'fabric' | 'embedded';
+
 /**
- * Our channel definition for configtxgen. Organisation MSP folders and orderer TLS certificates
- * are those the network scripts enrolled under `stateDir`.
+ * Our channel definition for configtxgen (Fabric) or the embedded network's genesis tool, which
+ * reads the same file. Organisation MSP folders and orderer TLS certificates are those the network
+ * scripts enrolled under `stateDir`. The embedded network runs one orderer, the topology's first,
+ * with no consensus protocol: its channel names that orderer only, with OrdererType `embedded`.
  */
-export function configtx(t: Topology, stateDir: string): string {
+export function configtx(t: Topology, stateDir: string, engine: Engine = 'fabric'): string {
+  const ordererNodes = engine === 'embedded' ? t.orderers.nodes.slice(0, 1) : t.orderers.nodes;
   const orgDir = (org: string) => join(stateDir, 'orgs', org);
   const ordererOrg = {
     Name: t.orderers.mspId,
@@ -23,7 +29,7 @@ export function configtx(t: Topology, stateDir: string): string {
       Writers: sig(`OR('${t.orderers.mspId}.member')`),
       Admins: sig(`OR('${t.orderers.mspId}.admin')`),
     },
-    OrdererEndpoints: t.orderers.nodes.map((n) => `${n.host}:${n.port}`),
+    OrdererEndpoints: ordererNodes.map((n) => `${n.host}:${n.port}`),
   };
   const hospitalOrgs = t.hospitals.map((h) => ({
     Name: h.mspId,
@@ -57,22 +63,26 @@ export function configtx(t: Topology, stateDir: string): string {
         Policies: { Readers: meta('ANY Readers'), Writers: meta('ANY Writers'), Admins: meta('MAJORITY Admins') },
         Capabilities: { V3_0: true },
         Orderer: {
-          OrdererType: 'etcdraft',
           BatchTimeout: BATCH_TIMEOUT,
           BatchSize: { MaxMessageCount: 500, AbsoluteMaxBytes: '10 MB', PreferredMaxBytes: '2 MB' },
-          EtcdRaft: {
-            Consenters: t.orderers.nodes.map((n) => {
-              const tls = join(orgDir('orderer'), 'identities', n.name, 'tls', 'server.crt');
-              return { Host: n.host, Port: n.port, ClientTLSCert: tls, ServerTLSCert: tls };
-            }),
-            Options: {
-              TickInterval: '500ms',
-              ElectionTick: 10,
-              HeartbeatTick: 1,
-              MaxInflightBlocks: 5,
-              SnapshotIntervalSize: '16 MB',
-            },
-          },
+          ...(engine === 'embedded'
+            ? { OrdererType: 'embedded' }
+            : {
+                OrdererType: 'etcdraft',
+                EtcdRaft: {
+                  Consenters: ordererNodes.map((n) => {
+                    const tls = join(orgDir('orderer'), 'identities', n.name, 'tls', 'server.crt');
+                    return { Host: n.host, Port: n.port, ClientTLSCert: tls, ServerTLSCert: tls };
+                  }),
+                  Options: {
+                    TickInterval: '500ms',
+                    ElectionTick: 10,
+                    HeartbeatTick: 1,
+                    MaxInflightBlocks: 5,
+                    SnapshotIntervalSize: '16 MB',
+                  },
+                },
+              }),
           Organizations: [ordererOrg],
           Policies: {
             Readers: meta('ANY Readers'),

@@ -4,3 +4,4 @@ export * from './shell-env';
 export * from './topology';
 export * from './gateway-config';
 export * from './agent-profile';
+export * from './fabric-release';
