@@ -19,15 +19,19 @@ endif
 WORKSPACES := common ledger-client chaincode network/embedded network gateway mobile-agent requester bench
 SOURCES := $(shell find $(WORKSPACES) -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name '*.ts' -print) $(foreach w,$(WORKSPACES),$(w)/tsconfig.json)
 
-.PHONY: help deps build chromium fabric network-up network-down network-clean network-status ledger-demo lint unit e2e test bench bench-pull clean
+.PHONY: help deps build chromium fabric network-up network-down network-clean network-status ledger-demo demo lint unit e2e test bench bench-pull clean
 
 help:
-	@echo "make network-up      start (or resume) the Fabric network in network/.state"
+	@echo "make network-up      start (or resume) the network in network/.state: real Fabric when its binaries"
+	@echo "                     can be had, the embedded network otherwise (PHR_ENGINE=fabric|embedded forces one)"
 	@echo "make network-down    stop every network process; ledgers are kept"
 	@echo "make network-clean   stop and wipe all network state"
-	@echo "make network-status  show which network processes run"
+	@echo "make network-status  show the engine and which network processes run"
+	@echo "make demo            the whole mission in one run: enroll, push, verify, consent, pull, access log (needs a running network)"
 	@echo "make ledger-demo     record a commitment and read it back (needs a running network)"
-	@echo "make test            lint, unit and integration tests, and the end-to-end suite on its own network"
+	@echo "make test            lint, unit and integration tests, and the end-to-end and conformance suites"
+	@echo "                     on their own networks: the embedded one always, real Fabric when it can be had"
+	@echo "make e2e             the end-to-end and conformance suites alone (PHR_ENGINE=fabric|embedded: one pass)"
 	@echo "make bench           ingest benchmark against the running network (starts it if needed)"
 	@echo "make bench-pull      pull benchmark: verified elements/s, consent evaluations, ledger reads per pull"
 
@@ -91,6 +95,10 @@ network-status:
 ledger-demo: build
 	@network/scripts/demo.sh
 
+# A newcomer sees the whole mission in one command: a new patient each run, every step checked (exit 1 if one fails).
+demo: build
+	@NODE_OPTIONS=--no-deprecation node network/dist/demo/main.js
+
 lint: build
 	@echo "==> Lint and format checks"
 	npx tsc -p gateway/test/tsconfig.json
@@ -106,12 +114,15 @@ unit: build $(CHROMIUM)
 	npx jest --ci --json --outputFile=test-results/unit.json
 
 e2e: build $(CHROMIUM)
-	@echo "==> End-to-end suite (real Fabric network on its own ports)"
+	@echo "==> End-to-end and conformance suites (a fresh network per engine, on its own ports)"
 	@mkdir -p test-results
 	@network/scripts/e2e.sh
 
-test: lint unit e2e
-	@node network/dist/test-summary.js test-results/unit.json test-results/e2e.json
+# The summary runs even when a suite failed, so CI shows every count; then the exit code is the suites'.
+test: lint
+	@rc=0; $(MAKE) --no-print-directory unit || rc=1; $(MAKE) --no-print-directory e2e || rc=1; \
+	  node network/dist/test-summary.js test-results/unit.json test-results/e2e-embedded.json test-results/e2e-fabric.json || rc=1; \
+	  exit $$rc
 
 bench: network-up
 	@echo "==> Ingest benchmark (real ledger and no ledger, same pipeline, same run)"

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LedgerClient, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import type { Engine } from './configtx';
 import { loadTopology, type Topology } from './topology';
 
 /** Where `make network-up` keeps everything it generates (override with PHR_STATE). */
@@ -21,6 +22,14 @@ export class NetworkState {
 
   static load(topologyFile = defaultTopologyFile(), dir = defaultStateDir()): NetworkState {
     return new NetworkState(loadTopology(topologyFile), dir);
+  }
+
+  /** The engine `network-up` chose for this state folder (engine.env), or undefined before the first up. */
+  engine(): Engine | undefined {
+    const file = join(this.dir, 'engine.env');
+    if (!existsSync(file)) return undefined;
+    const m = /^PHR_ENGINE=(\S+)$/m.exec(readFileSync(file, 'utf8'));
+    return m?.[1] === 'fabric' || m?.[1] === 'embedded' ? m[1] : undefined;
   }
 
   mspIdOf(org: string): string {

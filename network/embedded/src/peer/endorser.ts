@@ -28,6 +28,16 @@ export interface EndorserOptions {
 /** A proposal the endorser refused before simulating it: 500 without a payload, as Fabric answers. */
 class PreProcessError extends Error {}
 
+/**
+ * What ProcessProposal returns: always a response; `error` when the proposal was refused before
+ * simulation (unpacking, validation, ACL), which Fabric's endorser returns as an error beside the
+ * response — in process to its gateway, as a gRPC error to other peers' gateways.
+ */
+export interface EndorserResult {
+  response: peer.ProposalResponse;
+  error?: string;
+}
+
 function response(status: number, message: string, payload?: Uint8Array): peer.Response {
   const r = new peer.Response();
   r.setStatus(status);
@@ -51,7 +61,7 @@ function proposalResponse(r: peer.Response): peer.ProposalResponse {
 export class Endorser {
   constructor(private readonly o: EndorserOptions) {}
 
-  async processProposal(signed: peer.SignedProposal): Promise<peer.ProposalResponse> {
+  async processProposal(signed: peer.SignedProposal): Promise<EndorserResult> {
     let p: UnpackedProposal;
     let creator: Identity;
     try {
@@ -59,10 +69,14 @@ export class Endorser {
       creator = this.preProcess(p);
     } catch (err) {
       if (err instanceof ProposalError || err instanceof PreProcessError) {
-        return proposalResponse(response(500, err.message));
+        return { response: proposalResponse(response(500, err.message)), error: err.message };
       }
       throw err;
     }
+    return { response: await this.simulateAndEndorse(p, creator) };
+  }
+
+  private async simulateAndEndorse(p: UnpackedProposal, creator: Identity): Promise<peer.ProposalResponse> {
     if (p.chaincodeName === 'qscc') {
       return this.endorse(p, this.o.qscc.invoke(p.args, creator), new Uint8Array(0), undefined, 'syscc');
     }

@@ -41,9 +41,14 @@ interface Outcome {
 }
 
 /** How Fabric's gateway reads an endorser's answer (`internal/pkg/gateway/apiutils.go responseStatus`). */
-function outcome(response: peer.ProposalResponse | undefined, err: grpc.ServiceError | Error | undefined): Outcome {
+function outcome(response: peer.ProposalResponse | undefined, err: grpc.ServiceError | Error | string | undefined): Outcome {
+  if (typeof err === 'string' && response) {
+    // The local endorser refused the proposal before simulation: a client error, not retried.
+    return { ok: false, code: grpc.status.FAILED_PRECONDITION, message: err, retry: false, response };
+  }
   if (err || !response) {
-    return { ok: false, code: grpc.status.UNAVAILABLE, message: err?.message ?? 'no response', retry: true };
+    const message = typeof err === 'string' ? err : (err as grpc.ServiceError | undefined)?.details || err?.message;
+    return { ok: false, code: grpc.status.UNAVAILABLE, message: message ?? 'no response', retry: true };
   }
   const r = response.getResponse();
   const status = r?.getStatus() ?? 0;
@@ -130,7 +135,8 @@ export class GatewayService {
   private async endorseOn(mspId: string, sp: peer.SignedProposal): Promise<{ address: string; outcome: Outcome }> {
     if (mspId === this.o.mspId) {
       try {
-        return { address: this.o.address, outcome: outcome(await this.o.endorser.processProposal(sp), undefined) };
+        const r = await this.o.endorser.processProposal(sp);
+        return { address: this.o.address, outcome: outcome(r.response, r.error) };
       } catch (err) {
         return { address: this.o.address, outcome: outcome(undefined, err as Error) };
       }

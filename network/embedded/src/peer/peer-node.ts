@@ -116,7 +116,10 @@ export class PeerNode {
       this.waitForHeight(wanted)
         .then(() => this.endorser.processProposal(call.request))
         .then(
-          (r) => callback(null, r),
+          (r) =>
+            r.error === undefined
+              ? callback(null, r.response)
+              : callback({ code: grpc.status.UNKNOWN, details: r.error } as grpc.ServiceError),
           (err: unknown) => callback({ code: grpc.status.INTERNAL, details: String(err) } as grpc.ServiceError),
         );
     };
