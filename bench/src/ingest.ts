@@ -280,11 +280,14 @@ async function main(): Promise<void> {
     ['sustained, committed (resources/s)', none.sustainedCommittedPerSecond!, real.sustainedCommittedPerSecond!, ''],
     ['on-chain state bytes per resource', '', summary.onChainBytesPerResource, `<= ${targets.onChainBytesPerResource}`],
   ];
-  process.stdout.write(`\n${table(rows)}\n`);
+  const engine = net.engineDescription();
+  process.stdout.write(`\nledger engine: ${engine.engine} (${engine.version})\n${table(rows)}\n`);
   const out = {
     benchmark: 'ingest',
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    // The embedded network's numbers are no claim about Fabric: see the README.
+    network: net.engineDescription(),
     workload: {
       smallBundleResources: small.entry.length,
       largestBundleResources: largest.entry.length,

@@ -199,6 +199,8 @@ function makeRequests(codes: (CodeRef & { category?: string })[], requesterId: s
 interface ChaincodeResult {
   ran: boolean;
   reason?: string;
+  /** The ledger engine it ran on: the embedded network's numbers are no claim about Fabric. */
+  network?: { engine: string; version: string };
   evaluations?: number;
   concurrency?: number;
   perSecond?: number;
@@ -437,6 +439,7 @@ async function chaincodeConsent(
     );
     return {
       ran: true,
+      network: net.engineDescription(),
       evaluations: requests.length,
       concurrency,
       perSecond: round(requests.length / seconds, 0),

@@ -62,7 +62,9 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
     h2 = gw('hospital2', 'gateway', 'hospital2');
     patient = gw('patients', 'conf-patient', 'hospital1');
     clinician = gw('hospital2', 'conf-doctor', 'hospital2');
-    await patient.network.getContract('phr', 'PatientRegistry').submitTransaction('Register', pseudonym, x25519(), 'X25519');
+    await patient.network
+      .getContract('phr', 'PatientRegistry')
+      .submitTransaction('Register', pseudonym, x25519(), 'X25519');
   });
 
   afterAll(() => open.forEach((g) => g.close()));
@@ -72,7 +74,10 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
 
   describe('identities: creators and endorsers are checked against each organisation CA, with NodeOUs', () => {
     it('refuses a proposal whose certificate no CA of the channel issued', async () => {
-      const forged = rawGateway(await forgedIdentity('Hospital1MSP', { ou: 'client', role: 'hospital-gateway' }), 'hospital1');
+      const forged = rawGateway(
+        await forgedIdentity('Hospital1MSP', { ou: 'client', role: 'hospital-gateway' }),
+        'hospital1',
+      );
       open.push(forged);
       const err = await refusal(forged.network.getContract('phr', 'PatientRegistry').evaluateTransaction('WhoAmI'));
       expect(texts(err)).toMatch(/access denied|creator/i);
@@ -84,11 +89,19 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
         keyPem: caKeyPem('hospital1'),
         certPem: readFileSync(join(state().dir, 'orgs', 'hospital1', 'ca', 'ca-cert.pem'), 'utf8'),
       };
-      const noRole = rawGateway(await forgedIdentity('Hospital1MSP', { role: 'hospital-gateway', issuer }), 'hospital1');
-      const asClient = rawGateway(await forgedIdentity('Hospital1MSP', { ou: 'client', role: 'hospital-gateway', issuer }), 'hospital1');
+      const noRole = rawGateway(
+        await forgedIdentity('Hospital1MSP', { role: 'hospital-gateway', issuer }),
+        'hospital1',
+      );
+      const asClient = rawGateway(
+        await forgedIdentity('Hospital1MSP', { ou: 'client', role: 'hospital-gateway', issuer }),
+        'hospital1',
+      );
       open.push(noRole, asClient);
       // The control: the same CA and attribute, with OU=client, is a valid creator.
-      expect(JSON.parse(utf8(await asClient.network.getContract('phr', 'PatientRegistry').evaluateTransaction('WhoAmI')))).toMatchObject({
+      expect(
+        JSON.parse(utf8(await asClient.network.getContract('phr', 'PatientRegistry').evaluateTransaction('WhoAmI'))),
+      ).toMatchObject({
         mspId: 'Hospital1MSP',
         role: 'hospital-gateway',
       });
@@ -151,12 +164,16 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
     const r = root();
     const args = [id, pseudonym, r, '3', '1', '[]'];
     const a = await commitments(h1).newProposal('RecordDelivery', { arguments: args }).endorse();
-    const b = await commitments(h2).newProposal('RecordDelivery', { arguments: [id, pseudonym, root(), '3', '1', '[]'] }).endorse();
+    const b = await commitments(h2)
+      .newProposal('RecordDelivery', { arguments: [id, pseudonym, root(), '3', '1', '[]'] })
+      .endorse();
     const first = await (await a.submit()).getStatus();
     const second = await (await b.submit()).getStatus();
     expect(first.code).toBe(C.VALID);
     expect(second.code).toBe(C.MVCC_READ_CONFLICT);
-    expect(JSON.parse(utf8(await commitments(h2).evaluateTransaction('ReadDelivery', id)))).toMatchObject({ merkleRoot: r });
+    expect(JSON.parse(utf8(await commitments(h2).evaluateTransaction('ReadDelivery', id)))).toMatchObject({
+      merkleRoot: r,
+    });
   });
 
   it('phantom reads: a range read that gained a key before commit is PHANTOM_READ_CONFLICT', async () => {
@@ -194,7 +211,7 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
   });
 
   describe('transaction ids', () => {
-    it('refuses to endorse a committed proposal again, with Fabric\'s wording', async () => {
+    it("refuses to endorse a committed proposal again, with Fabric's wording", async () => {
       const proposal = record(h1);
       const status = await (await (await proposal.endorse()).submit()).getStatus();
       expect(status.code).toBe(C.VALID);
@@ -242,13 +259,20 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
     });
   });
 
-  it('keeps each key\'s history newest first, with the transaction id and its timestamp', async () => {
+  it("keeps each key's history newest first, with the transaction id and its timestamp", async () => {
     const id = `conf-${randomUUID()}`;
-    const recorded = await commitments(h1).newProposal('RecordDelivery', { arguments: [id, pseudonym, root(), '3', '1', '[]'] }).endorse();
+    const recorded = await commitments(h1)
+      .newProposal('RecordDelivery', { arguments: [id, pseudonym, root(), '3', '1', '[]'] })
+      .endorse();
     await (await recorded.submit()).getStatus();
-    const ack = await patient.network.getContract('phr', 'Commitments').newProposal('AcknowledgeDelivery', { arguments: [id] }).endorse();
+    const ack = await patient.network
+      .getContract('phr', 'Commitments')
+      .newProposal('AcknowledgeDelivery', { arguments: [id] })
+      .endorse();
     await (await ack.submit()).getStatus();
-    const history = JSON.parse(utf8(await commitments(h2).evaluateTransaction('DeliveryHistory', id))) as DeliveryHistoryEntry[];
+    const history = JSON.parse(
+      utf8(await commitments(h2).evaluateTransaction('DeliveryHistory', id)),
+    ) as DeliveryHistoryEntry[];
     expect(history.map((h) => [h.status, h.txId])).toEqual([
       ['complete', ack.getTransactionId()],
       ['waiting', recorded.getTransactionId()],
@@ -260,13 +284,16 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
 
   it('pages range queries with bookmarks as the shim expects', async () => {
     const ids = Array.from({ length: 7 }, (_, i) => `conf-page-${pseudonym}-${i}`);
-    for (const id of ids) await commitments(h1).submitTransaction('RecordDelivery', id, pseudonym, root(), '3', '1', '[]');
+    for (const id of ids)
+      await commitments(h1).submitTransaction('RecordDelivery', id, pseudonym, root(), '3', '1', '[]');
     const list = patient.network.getContract('phr', 'Commitments');
     const seen: string[] = [];
     let bookmark = '';
     const pages: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const page = JSON.parse(utf8(await list.evaluateTransaction('ListDeliveries', pseudonym, '3', bookmark))) as Page<DeliveryRecord>;
+      const page = JSON.parse(
+        utf8(await list.evaluateTransaction('ListDeliveries', pseudonym, '3', bookmark)),
+      ) as Page<DeliveryRecord>;
       pages.push(page.records.length);
       seen.push(...page.records.map((r) => r.deliveryId));
       if (!page.bookmark) break;
@@ -281,16 +308,23 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
 
   it('replays chaincode events from a start block, valid transactions only, then follows live commits', async () => {
     const start = (await chainInfo(h1.network)).height;
-    const valid = await commitments(h1).newProposal('RecordDelivery', { arguments: [`conf-${randomUUID()}`, pseudonym, root(), '3', '1', '[]'] }).endorse();
+    const valid = await commitments(h1)
+      .newProposal('RecordDelivery', { arguments: [`conf-${randomUUID()}`, pseudonym, root(), '3', '1', '[]'] })
+      .endorse();
     await (await valid.submit()).getStatus();
     const invalid = await commitments(h1)
-      .newProposal('RecordDelivery', { arguments: [`conf-${randomUUID()}`, pseudonym, root(), '3', '1', '[]'], endorsingOrganizations: ['Hospital1MSP'] })
+      .newProposal('RecordDelivery', {
+        arguments: [`conf-${randomUUID()}`, pseudonym, root(), '3', '1', '[]'],
+        endorsingOrganizations: ['Hospital1MSP'],
+      })
       .endorse();
     expect((await (await invalid.submit()).getStatus()).code).toBe(C.ENDORSEMENT_POLICY_FAILURE);
 
     const events = await h2.network.getChaincodeEvents('phr', { startBlock: BigInt(start) });
     const seen: ChaincodeEvent[] = [];
-    const live = commitments(h1).newProposal('RecordDelivery', { arguments: [`conf-${randomUUID()}`, pseudonym, root(), '3', '1', '[]'] });
+    const live = commitments(h1).newProposal('RecordDelivery', {
+      arguments: [`conf-${randomUUID()}`, pseudonym, root(), '3', '1', '[]'],
+    });
     try {
       let submittedLive = false;
       for await (const e of events) {
@@ -314,7 +348,7 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
     expect(JSON.parse(utf8(delivered?.payload ?? new Uint8Array()))).toMatchObject({ pseudonym, status: 'waiting' });
   });
 
-  it('answers qscc GetChainInfo with the height and the last block\'s header hash', async () => {
+  it("answers qscc GetChainInfo with the height and the last block's header hash", async () => {
     const info = await chainInfo(h1.network);
     expect(info.height).toBeGreaterThan(1);
     const last = await blockAt(h1.network, info.height - 1);
@@ -324,11 +358,23 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
   });
 
   it('writes Fabric common.Block messages, hash-chained, and every peer commits every block', async () => {
-    await commitments(h1).submitTransaction('RecordDelivery', `conf-${randomUUID()}`, pseudonym, root(), '3', '1', '[]');
-    const height = await until('both peers at the same height', async () => {
-      const [a, b] = [await chainInfo(h1.network), await chainInfo(h2.network)];
-      return a.height === b.height ? a.height : undefined;
-    }, 30_000);
+    await commitments(h1).submitTransaction(
+      'RecordDelivery',
+      `conf-${randomUUID()}`,
+      pseudonym,
+      root(),
+      '3',
+      '1',
+      '[]',
+    );
+    const height = await until(
+      'both peers at the same height',
+      async () => {
+        const [a, b] = [await chainInfo(h1.network), await chainInfo(h2.network)];
+        return a.height === b.height ? a.height : undefined;
+      },
+      30_000,
+    );
     let previous: Buffer | undefined;
     for (let n = 0; n < height; n++) {
       const [a, b] = [await blockAt(h1.network, n), await blockAt(h2.network, n)];
@@ -352,10 +398,11 @@ describe('conformance: the Fabric behaviours the project relies on', () => {
     expect(cert.subject).toMatch(/OU=client/);
     expect(cert.subject).toMatch(new RegExp(`CN=${id}`));
     const who = gw('hospital1', id, 'hospital1');
-    expect(JSON.parse(utf8(await who.network.getContract('phr', 'PatientRegistry').evaluateTransaction('WhoAmI')))).toMatchObject({
+    expect(
+      JSON.parse(utf8(await who.network.getContract('phr', 'PatientRegistry').evaluateTransaction('WhoAmI'))),
+    ).toMatchObject({
       role: 'researcher',
       mspId: 'Hospital1MSP',
     });
   });
 });
-

@@ -95,7 +95,8 @@ export function dataHash(block: common.Block): Buffer {
 
 /** Transaction ids of a block with their validation codes (TRANSACTIONS_FILTER). */
 export function transactionsOf(block: common.Block): { txId: string; code: number }[] {
-  const filter = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+  const filter =
+    block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
   return (block.getData()?.getDataList_asU8() ?? []).map((env, i) => {
     const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(env).getPayload_asU8());
     const ch = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array());

@@ -42,7 +42,10 @@ async function waitDead(name: string): Promise<void> {
   const pid = pidOf(name);
   if (pid !== undefined) await until(`${name} to stop`, async () => (alive(pid) ? undefined : true), 15_000);
 }
-const runningOrderers = () => state().topology.orderers.nodes.map((n) => n.name).filter((n) => pidOf(n) !== undefined);
+const runningOrderers = () =>
+  state()
+    .topology.orderers.nodes.map((n) => n.name)
+    .filter((n) => pidOf(n) !== undefined);
 const fabricOnly = () => (engine() === 'fabric' ? it : it.skip);
 
 describe('conformance: what the network keeps when nodes die', () => {
@@ -117,11 +120,17 @@ describe('conformance: what the network keeps when nodes die', () => {
     }
     const h2 = gw('hospital2', 'gateway', 'hospital2');
     const target = (await chainInfo(h1.network)).height;
-    await until('hospital2 to catch up', async () => ((await chainInfo(h2.network)).height >= target ? true : undefined));
+    await until('hospital2 to catch up', async () =>
+      (await chainInfo(h2.network)).height >= target ? true : undefined,
+    );
     for (let n = target - 3; n < target; n++) {
-      expect(headerHash((await blockAt(h2.network, n)).getHeader()!)).toEqual(headerHash((await blockAt(h1.network, n)).getHeader()!));
+      expect(headerHash((await blockAt(h2.network, n)).getHeader()!)).toEqual(
+        headerHash((await blockAt(h1.network, n)).getHeader()!),
+      );
     }
-    const onH2 = (await Promise.all([target - 3, target - 2, target - 1].map((n) => blockAt(h2.network, n)))).flatMap(transactionsOf);
+    const onH2 = (await Promise.all([target - 3, target - 2, target - 1].map((n) => blockAt(h2.network, n)))).flatMap(
+      transactionsOf,
+    );
     for (const txId of missed) expect(onH2).toContainEqual({ txId, code: C.ENDORSEMENT_POLICY_FAILURE });
     // And it endorses again: a majority transaction commits.
     expect((await (await (await record(h1).endorse()).submit()).getStatus()).code).toBe(C.VALID);
@@ -131,7 +140,9 @@ describe('conformance: what the network keeps when nodes die', () => {
     const h1 = gw('hospital1', 'gateway', 'hospital1');
     const id = `res-${randomUUID()}`;
     const r = root();
-    await h1.network.getContract('phr', 'Commitments').submitTransaction('RecordDelivery', id, pseudonym, r, '3', '1', '[]');
+    await h1.network
+      .getContract('phr', 'Commitments')
+      .submitTransaction('RecordDelivery', id, pseudonym, r, '3', '1', '[]');
     const before = await chainInfo(h1.network);
     const names = [
       ...state().topology.hospitals.flatMap((h) => [`gateway.${h.name}`, `chaincode.${h.name}`, `peer0.${h.name}`]),
@@ -146,7 +157,9 @@ describe('conformance: what the network keeps when nodes die', () => {
     const after = await chainInfo(again.network);
     expect(after.height).toBeGreaterThanOrEqual(before.height);
     expect(headerHash((await blockAt(again.network, before.height - 1)).getHeader()!)).toEqual(before.current);
-    const rec = JSON.parse(utf8(await again.network.getContract('phr', 'Commitments').evaluateTransaction('ReadDelivery', id)));
+    const rec = JSON.parse(
+      utf8(await again.network.getContract('phr', 'Commitments').evaluateTransaction('ReadDelivery', id)),
+    );
     expect(rec).toMatchObject({ deliveryId: id, merkleRoot: r, status: 'waiting' });
     // CA registrations survived: an identity registered before is refused a second registration.
     await expect(script('enroll.sh', 'patients', 'res-patient', 'patient')).resolves.toMatch(/already enrolled/);
@@ -179,16 +192,22 @@ describe('conformance: what the network keeps when nodes die', () => {
     }
   });
 
-  fabricOnly()('[Fabric only: configtxgen] the embedded genesis tool builds the channel configuration configtxgen built', async () => {
-    const genesis = common.Block.deserializeBinary(readFileSync(join(state().dir, 'channel', 'genesis.block')));
-    const env = common.Envelope.deserializeBinary(genesis.getData()!.getDataList_asU8()[0]!);
-    const theirs = common.ConfigEnvelope.deserializeBinary(common.Payload.deserializeBinary(env.getPayload_asU8()).getData_asU8()).getConfig()!;
-    const ours = configFromConfigtx(join(state().dir, 'channel', 'configtx.yaml'), 'PhrChannel');
-    // Consensus metadata (Raft consenters and options) is the one part the embedded tool leaves out.
-    for (const c of [theirs, ours]) c.getChannelGroup()!.getGroupsMap().get('Orderer')!.getValuesMap().del('ConsensusType');
-    // Both through the wire, so that map entries compare in the same (sorted) order.
-    expect(common.Config.deserializeBinary(ours.serializeBinary()).toObject()).toEqual(
-      common.Config.deserializeBinary(theirs.serializeBinary()).toObject(),
-    );
-  });
+  fabricOnly()(
+    '[Fabric only: configtxgen] the embedded genesis tool builds the channel configuration configtxgen built',
+    async () => {
+      const genesis = common.Block.deserializeBinary(readFileSync(join(state().dir, 'channel', 'genesis.block')));
+      const env = common.Envelope.deserializeBinary(genesis.getData()!.getDataList_asU8()[0]!);
+      const theirs = common.ConfigEnvelope.deserializeBinary(
+        common.Payload.deserializeBinary(env.getPayload_asU8()).getData_asU8(),
+      ).getConfig()!;
+      const ours = configFromConfigtx(join(state().dir, 'channel', 'configtx.yaml'), 'PhrChannel');
+      // Consensus metadata (Raft consenters and options) is the one part the embedded tool leaves out.
+      for (const c of [theirs, ours])
+        c.getChannelGroup()!.getGroupsMap().get('Orderer')!.getValuesMap().del('ConsensusType');
+      // Both through the wire, so that map entries compare in the same (sorted) order.
+      expect(common.Config.deserializeBinary(ours.serializeBinary()).toObject()).toEqual(
+        common.Config.deserializeBinary(theirs.serializeBinary()).toObject(),
+      );
+    },
+  );
 });

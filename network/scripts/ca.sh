@@ -13,7 +13,7 @@ home="$(org_dir "$org")/ca"
 bootstrap="admin:$(secret_for "$org" ca-admin)"
 mkdir -p "$home"
 if [[ "${PHR_ENGINE:-}" == embedded ]]; then
-  exec node "$PHR_ROOT/network/embedded/dist/ca/main.js" \
+  exec node --no-deprecation "$PHR_ROOT/network/embedded/dist/ca/main.js" \
     --home "$home" \
     --address "$host" --port "$port" \
     --ca-name "ca-$org" \

@@ -16,7 +16,7 @@ not_run() {
 run_pass() {
   local engine="$1"
   phase "End-to-end and conformance suites on the $engine engine"
-  PHR_ENGINE="$engine" npx jest --ci --runInBand --config network/e2e/jest.config.js --json \
+  PHR_ENGINE="$engine" NODE_OPTIONS="${NODE_OPTIONS:---no-deprecation}" npx jest --ci --runInBand --config network/e2e/jest.config.js --json \
     --outputFile="test-results/e2e-$engine.json" || return 1
 }
 

@@ -318,7 +318,7 @@ engine_version() {
   else
     printf 'Hyperledger Fabric %s, Fabric CA %s (%s)' \
       "$(peer version 2>/dev/null | sed -n 's/^ Version: //p')" \
-      "$(fabric-ca-server version 2>/dev/null | sed -n 's/^Version: //p')" "$FABRIC_BIN"
+      "$(fabric-ca-server version 2>/dev/null | sed -n 's/^ *Version: //p')" "$FABRIC_BIN"
   fi
 }
 

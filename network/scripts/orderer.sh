@@ -11,7 +11,7 @@ data="$PHR_STATE/nodes/$name"
 mkdir -p "$data"
 
 if [[ "$PHR_ENGINE" == embedded ]]; then
-  exec node "$PHR_EMBEDDED/orderer/main.js" --id "$name" --msp-id "$PHR_ORDERER_MSP" --msp-dir "$id/msp" \
+  exec node --no-deprecation "$PHR_EMBEDDED/orderer/main.js" --id "$name" --msp-id "$PHR_ORDERER_MSP" --msp-dir "$id/msp" \
     --tls-cert "$id/tls/server.crt" --tls-key "$id/tls/server.key" \
     --listen "$host:$(v "ORDERER_${name}_PORT")" --operations "$host:$(v "ORDERER_${name}_OPS_PORT")" \
     --data "$data" --genesis-block "$PHR_STATE/channel/genesis.block"

@@ -12,7 +12,7 @@ data="$PHR_STATE/nodes/peer0.$org"
 mkdir -p "$data"
 
 if [[ "$PHR_ENGINE" == embedded ]]; then
-  exec node "$PHR_EMBEDDED/peer/main.js" --id "peer0.$org" --msp-id "$(v "HOSPITAL_${org}_MSP")" --msp-dir "$id/msp" \
+  exec node --no-deprecation "$PHR_EMBEDDED/peer/main.js" --id "peer0.$org" --msp-id "$(v "HOSPITAL_${org}_MSP")" --msp-dir "$id/msp" \
     --tls-cert "$id/tls/server.crt" --tls-key "$id/tls/server.key" \
     --listen "$host:$port" --operations "$host:$(v "HOSPITAL_${org}_PEER_OPS_PORT")" \
     --data "$data" --genesis-block "$PHR_STATE/channel/genesis.block" \

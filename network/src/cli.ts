@@ -64,7 +64,12 @@ async function main(): Promise<void> {
       if (!values.state) throw new TopologyError('identities needs --state DIR');
       const folders = new OrgFolders(values.state);
       const caOf = (org: string) => {
-        const ca = org === 'orderer' ? topology.orderers.ca : org === 'patients' ? topology.patients.ca : topology.hospitals.find((h) => h.name === org)?.ca;
+        const ca =
+          org === 'orderer'
+            ? topology.orderers.ca
+            : org === 'patients'
+              ? topology.patients.ca
+              : topology.hospitals.find((h) => h.name === org)?.ca;
         if (!ca) throw new TopologyError(`unknown organisation ${org}`);
         return `https://${ca.host}:${ca.port}`;
       };

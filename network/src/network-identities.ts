@@ -1,5 +1,15 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { CaClientError, enrollToMsp, parseAttributes, registerIdentity, type CaEndpoint } from './ca-enrollment';
@@ -25,9 +35,23 @@ const local = (host: string) => [...new Set([host, 'localhost', '127.0.0.1'])];
 export function networkIdentities(t: Topology): IdentitySpec[] {
   const out: IdentitySpec[] = [];
   for (const n of t.orderers.nodes) {
-    out.push({ org: 'orderer', name: n.name, type: 'orderer', attrs: '', hosts: local(n.host), label: `orderer/${n.name}` });
+    out.push({
+      org: 'orderer',
+      name: n.name,
+      type: 'orderer',
+      attrs: '',
+      hosts: local(n.host),
+      label: `orderer/${n.name}`,
+    });
   }
-  out.push({ org: 'orderer', name: 'orgadmin', type: 'admin', attrs: '', hosts: local('localhost'), label: 'orderer/orgadmin' });
+  out.push({
+    org: 'orderer',
+    name: 'orgadmin',
+    type: 'admin',
+    attrs: '',
+    hosts: local('localhost'),
+    label: 'orderer/orgadmin',
+  });
   for (const h of t.hospitals) {
     out.push(
       { org: h.name, name: 'peer0', type: 'peer', attrs: '', hosts: local(h.peer.host), label: `${h.name}/peer0` },
@@ -65,7 +89,14 @@ export function networkIdentities(t: Topology): IdentitySpec[] {
       },
     );
   }
-  out.push({ org: 'patients', name: 'orgadmin', type: 'admin', attrs: '', hosts: ['localhost'], label: 'patients/orgadmin' });
+  out.push({
+    org: 'patients',
+    name: 'orgadmin',
+    type: 'admin',
+    attrs: '',
+    hosts: ['localhost'],
+    label: 'patients/orgadmin',
+  });
   return out;
 }
 
@@ -148,10 +179,18 @@ export async function ensureNetworkIdentities(
   const orgs = ['orderer', 'patients', ...t.hospitals.map((h) => h.name)];
   for (const org of orgs) {
     const dir = folders.org(org);
-    if (existsSync(join(folders.registrarMsp(org), 'signcerts', 'cert.pem')) && existsSync(join(dir, 'msp', 'config.yaml'))) {
+    if (
+      existsSync(join(folders.registrarMsp(org), 'signcerts', 'cert.pem')) &&
+      existsSync(join(dir, 'msp', 'config.yaml'))
+    ) {
       continue;
     }
-    await enrollToMsp({ ...endpoint(org), id: 'admin', secret: folders.secret(org, 'ca-admin'), mspDir: folders.registrarMsp(org) });
+    await enrollToMsp({
+      ...endpoint(org),
+      id: 'admin',
+      secret: folders.secret(org, 'ca-admin'),
+      mspDir: folders.registrarMsp(org),
+    });
     copy(folders.caCert(org), join(dir, 'msp', 'cacerts', 'ca.pem'));
     copy(folders.caCert(org), join(dir, 'msp', 'tlscacerts', 'ca.pem'));
     writeFileSync(join(dir, 'msp', 'config.yaml'), NODE_OUS_YAML);
@@ -162,7 +201,8 @@ export async function ensureNetworkIdentities(
     const dir = folders.identity(spec.org, spec.name);
     const tlsCert = join(dir, 'tls', 'server.crt');
     // A TLS certificate that no longer names the host (the topology moved it) is issued again.
-    if (existsSync(tlsCert) && !certificateNames(tlsCert, spec.hosts[0] as string)) rmSync(dir, { recursive: true, force: true });
+    if (existsSync(tlsCert) && !certificateNames(tlsCert, spec.hosts[0] as string))
+      rmSync(dir, { recursive: true, force: true });
     if (existsSync(join(dir, 'msp', 'signcerts', 'cert.pem')) && existsSync(join(dir, 'tls', 'server.key'))) continue;
     const secret = folders.secret(spec.org, spec.name);
     const ca = endpoint(spec.org);

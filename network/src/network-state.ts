@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LedgerClient, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
@@ -30,6 +31,32 @@ export class NetworkState {
     if (!existsSync(file)) return undefined;
     const m = /^PHR_ENGINE=(\S+)$/m.exec(readFileSync(file, 'utf8'));
     return m?.[1] === 'fabric' || m?.[1] === 'embedded' ? m[1] : undefined;
+  }
+
+  /**
+   * The engine and its version, for reports and benchmark results: the embedded network's own
+   * version, or what Fabric's `peer version` prints for the binaries this network runs.
+   */
+  engineDescription(): { engine: Engine | 'unknown'; version: string } {
+    const engine = this.engine();
+    if (engine === 'embedded') {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return { engine, version: (require('@phr/embedded-fabric') as { EMBEDDED_VERSION: string }).EMBEDDED_VERSION };
+    }
+    if (engine === 'fabric') {
+      const env = join(this.dir, 'fabric.env');
+      const bin = existsSync(env)
+        ? /^FABRIC_BIN=(.*)$/m.exec(readFileSync(env, 'utf8'))?.[1]?.replace(/\\(.)/g, '$1')
+        : undefined;
+      try {
+        const out = bin ? execFileSync(join(bin, 'peer'), ['version'], { encoding: 'utf8' }) : '';
+        const v = / Version: (\S+)/.exec(out)?.[1];
+        return { engine, version: v ? `Hyperledger Fabric ${v}` : 'Hyperledger Fabric (version unknown)' };
+      } catch {
+        return { engine, version: 'Hyperledger Fabric (version unknown)' };
+      }
+    }
+    return { engine: 'unknown', version: 'unknown' };
   }
 
   mspIdOf(org: string): string {

@@ -28,7 +28,9 @@ for (const file of process.argv.slice(2)) {
     process.stdout.write(`${name}: NOT RUN: ${r.notRun.split('\n').at(-1) ?? ''}\n`);
     continue;
   }
-  const pending = (r.testResults ?? []).flatMap((t) => (t.assertionResults ?? []).filter((a) => a.status === 'pending'));
+  const pending = (r.testResults ?? []).flatMap((t) =>
+    (t.assertionResults ?? []).filter((a) => a.status === 'pending'),
+  );
   process.stdout.write(
     `${name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed${pending.length ? `, ${pending.length} not run` : ''}\n`,
   );
