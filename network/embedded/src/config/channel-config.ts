@@ -44,9 +44,10 @@ function mspDefinition(config: mspProtos.MSPConfig): MspDefinition {
       admin: ous.getAdminOuIdentifier(),
       orderer: ous.getOrdererOuIdentifier(),
     };
-    nodeOUs = Object.fromEntries(
-      NODE_ROLES.map((r) => [r, id[r]?.getOrganizationalUnitIdentifier() || r]),
-    ) as Record<NodeRole, string>;
+    nodeOUs = Object.fromEntries(NODE_ROLES.map((r) => [r, id[r]?.getOrganizationalUnitIdentifier() || r])) as Record<
+      NodeRole,
+      string
+    >;
   }
   const def: MspDefinition = {
     mspId: f.getName(),

@@ -61,7 +61,8 @@ function value(bytes: Uint8Array): common.ConfigValue {
 
 function capabilities(caps: Record<string, boolean> | undefined): common.ConfigValue {
   const c = new common.Capabilities();
-  for (const [name, on] of Object.entries(caps ?? {})) if (on) c.getCapabilitiesMap().set(name, new common.Capability());
+  for (const [name, on] of Object.entries(caps ?? {}))
+    if (on) c.getCapabilitiesMap().set(name, new common.Capability());
   return value(c.serializeBinary());
 }
 
@@ -137,7 +138,9 @@ export function configFromConfigtx(configtxFile: string, profileName: string): c
   const doc = parse(readFileSync(configtxFile, 'utf8')) as { Profiles?: Record<string, RawProfile> };
   const profile = doc.Profiles?.[profileName];
   if (!profile?.Orderer || !profile.Application) {
-    throw new ConfigtxError(`profile ${profileName} with Orderer and Application sections not found in ${configtxFile}`);
+    throw new ConfigtxError(
+      `profile ${profileName} with Orderer and Application sections not found in ${configtxFile}`,
+    );
   }
   const o = profile.Orderer;
   const batchSize = new ordererProtos.BatchSize();

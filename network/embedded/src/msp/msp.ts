@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import 'reflect-metadata';
-import { X509Crl } from '@peculiar/x509';
+import { X509Certificate as ParsedCertificate, X509Crl } from '@peculiar/x509';
 import { verifyFabric } from '../crypto/ecdsa';
 import { splitPemCertificates } from '../crypto/pem';
 
@@ -56,11 +56,13 @@ export class Identity {
   }
 }
 
+/**
+ * Every OU value of the subject. Parsed from the DER, not from Node's `subject` text: Fabric CA
+ * writes the type and the affiliation as one multi-valued RDN, which that text shows on one line
+ * as `OU=org1 + OU=peer` (with escapes).
+ */
 function subjectOUs(cert: X509Certificate): string[] {
-  return cert.subject
-    .split('\n')
-    .filter((l) => l.startsWith('OU='))
-    .map((l) => l.slice(3));
+  return new ParsedCertificate(cert.raw).subjectName.getField('OU');
 }
 
 /** Serial numbers (lower-case hex, no leading zeros) a DER CRL lists. */
@@ -87,9 +89,7 @@ export class Msp {
   constructor(readonly definition: MspDefinition) {
     this.roots = definition.rootCertsPem.flatMap(splitPemCertificates);
     this.intermediates = definition.intermediateCertsPem.flatMap(splitPemCertificates);
-    this.admins = new Set(
-      definition.adminCertsPem.flatMap(splitPemCertificates).map((c) => c.fingerprint256),
-    );
+    this.admins = new Set(definition.adminCertsPem.flatMap(splitPemCertificates).map((c) => c.fingerprint256));
     this.revoked = new Set(definition.revocationListDer.flatMap(crlSerials));
   }
 

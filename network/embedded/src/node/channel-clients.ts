@@ -85,7 +85,11 @@ export class ChannelClients {
       call.on('end', () => {
         if (!settled) {
           settled = true;
-          reject(Object.assign(new Error('the orderer closed the stream without an answer'), { code: grpc.status.UNAVAILABLE }));
+          reject(
+            Object.assign(new Error('the orderer closed the stream without an answer'), {
+              code: grpc.status.UNAVAILABLE,
+            }),
+          );
         }
       });
       call.write(Buffer.from(envelope));

@@ -25,9 +25,7 @@ export async function startGrpcServer(
     [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
     false,
   );
-  await new Promise<void>((ok, fail) =>
-    server.bindAsync(address, credentials, (err) => (err ? fail(err) : ok())),
-  );
+  await new Promise<void>((ok, fail) => server.bindAsync(address, credentials, (err) => (err ? fail(err) : ok())));
   return server;
 }
 

@@ -24,7 +24,10 @@ export function runNode(name: string, log: Logger, start: () => Promise<() => Pr
       process.on('SIGINT', () => onSignal('SIGINT'));
     },
     (err: unknown) => {
-      log.fatal({ event: 'start-failed', err: err instanceof Error ? err.message : String(err) }, `${name} failed to start`);
+      log.fatal(
+        { event: 'start-failed', err: err instanceof Error ? err.message : String(err) },
+        `${name} failed to start`,
+      );
       process.exit(1);
     },
   );

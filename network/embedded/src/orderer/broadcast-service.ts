@@ -3,7 +3,9 @@ import { common, orderer as ordererProtos } from '@hyperledger/fabric-protos';
 import type { OrdererNode } from './orderer-node';
 
 /** `orderer.AtomicBroadcast/Broadcast`: one BroadcastResponse per envelope, in order. */
-export function broadcastHandler(node: OrdererNode): grpc.handleBidiStreamingCall<Buffer, ordererProtos.BroadcastResponse> {
+export function broadcastHandler(
+  node: OrdererNode,
+): grpc.handleBidiStreamingCall<Buffer, ordererProtos.BroadcastResponse> {
   return (call) => {
     call.on('data', (envelope: Buffer) => {
       const result = node.broadcast(envelope);

@@ -29,10 +29,7 @@ function blockResponse(blockBytes: Uint8Array): Buffer {
   return bytesField(2, blockBytes);
 }
 
-function position(
-  p: ordererProtos.SeekPosition | undefined,
-  height: number,
-): { number: number } | { error: string } {
+function position(p: ordererProtos.SeekPosition | undefined, height: number): { number: number } | { error: string } {
   if (!p) return { error: 'seek position is missing' };
   if (p.hasOldest()) return { number: 0 };
   if (p.hasNewest()) return { number: Math.max(0, height - 1) };
@@ -49,10 +46,7 @@ function position(
  * the channel's Readers policy; blocks are sent as stored, from start to stop, waiting for new
  * ones (BLOCK_UNTIL_READY) or refusing them (FAIL_IF_NOT_READY), then a SUCCESS status.
  */
-export function deliverHandler(
-  source: BlockSource,
-  log: Logger,
-): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+export function deliverHandler(source: BlockSource, log: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
     let cancelled = false;
     const unsubscribers: (() => void)[] = [];

@@ -39,7 +39,12 @@ const log = createLogger(`orderer.${id}`);
 runNode(id, log, async () => {
   const identity = LocalIdentity.fromMspFolder(need('msp-id'), need('msp-dir'));
   const genesis = values['genesis-block'] ? readFileSync(values['genesis-block']) : undefined;
-  const node = new OrdererNode({ identity, dataDir: need('data'), logger: log, ...(genesis ? { genesisBlock: genesis } : {}) });
+  const node = new OrdererNode({
+    identity,
+    dataDir: need('data'),
+    logger: log,
+    ...(genesis ? { genesisBlock: genesis } : {}),
+  });
   const tls = { certPem: readFileSync(need('tls-cert'), 'utf8'), keyPem: readFileSync(need('tls-key'), 'utf8') };
   const server = await startGrpcServer(need('listen'), tls, [
     [atomicBroadcastDefinition(), { broadcast: broadcastHandler(node), deliver: deliverHandler(node, log) }],
@@ -53,7 +58,13 @@ runNode(id, log, async () => {
     checks: () => ({}),
   });
   log.info(
-    { event: 'started', channel: node.channelId, height: node.height(), listen: values.listen, version: EMBEDDED_VERSION },
+    {
+      event: 'started',
+      channel: node.channelId,
+      height: node.height(),
+      listen: values.listen,
+      version: EMBEDDED_VERSION,
+    },
     'orderer started',
   );
   return async () => {

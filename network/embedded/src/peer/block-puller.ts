@@ -82,7 +82,10 @@ export class BlockPuller {
     if (this.stopped) return;
     this.attempt++;
     const delay = Math.min(2000, 100 * 2 ** Math.min(this.attempt, 5));
-    this.o.log.info({ event: 'deliver-retry', reason, orderer: failedAddress, delayMs: delay }, 'reconnecting to the ordering service');
+    this.o.log.info(
+      { event: 'deliver-retry', reason, orderer: failedAddress, delayMs: delay },
+      'reconnecting to the ordering service',
+    );
     this.timer = setTimeout(() => this.connect(), delay);
   }
 

@@ -100,7 +100,8 @@ export class BlockValidator {
       }
       const txId = env?.channelHeader.getTxId() ?? '';
       if (txId) {
-        if (code === C.VALID || code !== C.DUPLICATE_TXID) seenInBlock.add(txId);
+        // Only valid transactions make later copies duplicates (`markTXIdDuplicates`).
+        if (code === C.VALID) seenInBlock.add(txId);
         txIds.push({ txId, txNum: i, code });
       }
       codes.push(code);
@@ -121,7 +122,15 @@ export class BlockValidator {
       for (const ns of c.rw) {
         for (const w of ns.writes) {
           updates.set(`${ns.ns}\u0000${w.key}`, { value: w.value, version: { block: number, txNum: c.txNum } });
-          writes.push({ ns: ns.ns, key: w.key, value: w.value, txNum: c.txNum, txId: c.txId, seconds: c.seconds, nanos: c.nanos });
+          writes.push({
+            ns: ns.ns,
+            key: w.key,
+            value: w.value,
+            txNum: c.txNum,
+            txId: c.txId,
+            seconds: c.seconds,
+            nanos: c.nanos,
+          });
         }
       }
     });
@@ -158,7 +167,8 @@ export class BlockValidator {
       return inclusive ? cmp <= 0 : cmp < 0;
     };
     const merged = new Map<string, Version>();
-    for (const row of this.ledger.range(ns, start, end, Number.MAX_SAFE_INTEGER, inclusive)) merged.set(row.key, row.version);
+    for (const row of this.ledger.range(ns, start, end, Number.MAX_SAFE_INTEGER, inclusive))
+      merged.set(row.key, row.version);
     for (const [k, u] of updates) {
       const [uns, key] = k.split('\u0000', 2) as [string, string];
       if (uns !== ns || !inRange(key)) continue;
@@ -171,7 +181,9 @@ export class BlockValidator {
     return now.every(([key, version], i) => {
       const r = then[i] as ledgerProtos.rwset.kvrwset.KVRead;
       const v = r.getVersion();
-      return r.getKey() === key && sameVersion(version, v ? { block: v.getBlockNum(), txNum: v.getTxNum() } : undefined);
+      return (
+        r.getKey() === key && sameVersion(version, v ? { block: v.getBlockNum(), txNum: v.getTxNum() } : undefined)
+      );
     });
   }
 
@@ -222,14 +234,16 @@ export class BlockValidator {
       return { code: C.BAD_RESPONSE_PAYLOAD };
     }
     const hash = proposalHash(env.channelHeaderBytes, action.getHeader_asU8(), cap.getChaincodeProposalPayload_asU8());
-    if (Buffer.compare(hash, Buffer.from(prp.getProposalHash_asU8())) !== 0) return { code: C.INVALID_ENDORSER_TRANSACTION };
+    if (Buffer.compare(hash, Buffer.from(prp.getProposalHash_asU8())) !== 0)
+      return { code: C.INVALID_ENDORSER_TRANSACTION };
     // Duplicates: already in the ledger (valid or not), or earlier in this block.
     if (this.ledger.txStatus(ch.getTxId()) || seenInBlock.has(ch.getTxId())) return { code: C.DUPLICATE_TXID };
 
     let ccName: string;
     let chaincodeAction: peer.ChaincodeAction;
     try {
-      ccName = peer.ChaincodeHeaderExtension.deserializeBinary(ch.getExtension_asU8()).getChaincodeId()?.getName() ?? '';
+      ccName =
+        peer.ChaincodeHeaderExtension.deserializeBinary(ch.getExtension_asU8()).getChaincodeId()?.getName() ?? '';
     } catch {
       return { code: C.BAD_HEADER_EXTENSION };
     }
@@ -239,11 +253,13 @@ export class BlockValidator {
       return { code: C.BAD_RESPONSE_PAYLOAD };
     }
     const actionId = chaincodeAction.getChaincodeId();
-    if (!ccName || !actionId || actionId.getName() !== ccName || !actionId.getVersion()) return { code: C.INVALID_CHAINCODE };
+    if (!ccName || !actionId || actionId.getName() !== ccName || !actionId.getVersion())
+      return { code: C.INVALID_CHAINCODE };
     const eventBytes = chaincodeAction.getEvents_asU8();
     if (eventBytes.length > 0) {
       try {
-        if (peer.ChaincodeEvent.deserializeBinary(eventBytes).getChaincodeId() !== ccName) return { code: C.INVALID_OTHER_REASON };
+        if (peer.ChaincodeEvent.deserializeBinary(eventBytes).getChaincodeId() !== ccName)
+          return { code: C.INVALID_OTHER_REASON };
       } catch {
         return { code: C.INVALID_OTHER_REASON };
       }
@@ -256,7 +272,9 @@ export class BlockValidator {
           const set = kv.KVRWSet.deserializeBinary(ns.getRwset_asU8());
           return {
             ns: ns.getNamespace(),
-            writes: set.getWritesList().map((w) => ({ key: w.getKey(), value: w.getIsDelete() ? new Uint8Array(0) : w.getValue_asU8() })),
+            writes: set
+              .getWritesList()
+              .map((w) => ({ key: w.getKey(), value: w.getIsDelete() ? new Uint8Array(0) : w.getValue_asU8() })),
             reads: set.getReadsList().map((r) => {
               const v = r.getVersion();
               return { key: r.getKey(), version: v ? { block: v.getBlockNum(), txNum: v.getTxNum() } : undefined };
@@ -271,7 +289,10 @@ export class BlockValidator {
     for (const ns of rw) {
       if (namespaces.has(ns.ns)) return { code: C.ILLEGAL_WRITESET };
       namespaces.add(ns.ns);
-      if (ns.writes.length > 0 && (ns.ns === 'qscc' || ns.ns === '_lifecycle' || ns.ns === 'lscc' || ns.ns === 'cscc')) {
+      if (
+        ns.writes.length > 0 &&
+        (ns.ns === 'qscc' || ns.ns === '_lifecycle' || ns.ns === 'lscc' || ns.ns === 'cscc')
+      ) {
         return { code: C.ILLEGAL_WRITESET };
       }
     }

@@ -72,12 +72,22 @@ export class ChaincodeConnection {
         reject(err);
       };
       client.waitForReady(Date.now() + e.dialTimeoutMs, (err) => {
-        if (err) return fail(new ChaincodeUnavailableError(`could not connect to chaincode ${e.chaincodeName} at ${e.address}: ${err.message}`));
+        if (err)
+          return fail(
+            new ChaincodeUnavailableError(
+              `could not connect to chaincode ${e.chaincodeName} at ${e.address}: ${err.message}`,
+            ),
+          );
         const stream = client.connect();
         this.stream = stream;
         let registered = false;
         const timer = setTimeout(
-          () => fail(new ChaincodeUnavailableError(`chaincode ${e.chaincodeName} did not register within ${e.dialTimeoutMs} ms`)),
+          () =>
+            fail(
+              new ChaincodeUnavailableError(
+                `chaincode ${e.chaincodeName} did not register within ${e.dialTimeoutMs} ms`,
+              ),
+            ),
           e.dialTimeoutMs,
         );
         stream.on('data', (msg: peer.ChaincodeMessage) => {
@@ -87,7 +97,10 @@ export class ChaincodeConnection {
             clearTimeout(timer);
             stream.write(this.message(T.REGISTERED));
             stream.write(this.message(T.READY));
-            this.log.info({ event: 'chaincode-registered', chaincode: e.chaincodeName, address: e.address }, 'chaincode registered');
+            this.log.info(
+              { event: 'chaincode-registered', chaincode: e.chaincodeName, address: e.address },
+              'chaincode registered',
+            );
             resolve();
             return;
           }
@@ -96,9 +109,13 @@ export class ChaincodeConnection {
         const broken = (err?: Error) => {
           clearTimeout(timer);
           if (this.stream !== stream) return;
-          this.log.warn({ event: 'chaincode-stream-ended', chaincode: e.chaincodeName, err: err?.message }, 'chaincode stream ended');
+          this.log.warn(
+            { event: 'chaincode-stream-ended', chaincode: e.chaincodeName, err: err?.message },
+            'chaincode stream ended',
+          );
           this.reset(new ChaincodeUnavailableError(ERROR_STREAM_TERMINATED));
-          if (!registered) reject(new ChaincodeUnavailableError(`chaincode ${e.chaincodeName} closed the stream before registering`));
+          if (!registered)
+            reject(new ChaincodeUnavailableError(`chaincode ${e.chaincodeName} closed the stream before registering`));
         };
         stream.on('error', (err: Error) => broken(err));
         stream.on('end', () => broken());
@@ -117,7 +134,10 @@ export class ChaincodeConnection {
     client?.close();
   }
 
-  private message(type: number, fields: Partial<{ txid: string; channelId: string; payload: Uint8Array }> = {}): peer.ChaincodeMessage {
+  private message(
+    type: number,
+    fields: Partial<{ txid: string; channelId: string; payload: Uint8Array }> = {},
+  ): peer.ChaincodeMessage {
     const m = new peer.ChaincodeMessage();
     m.setType(type as peer.ChaincodeMessage.TypeMap[keyof peer.ChaincodeMessage.TypeMap]);
     const now = Date.now();
@@ -135,7 +155,10 @@ export class ChaincodeConnection {
     const key = `${msg.getChannelId()}${msg.getTxid()}`;
     const run = this.running.get(key);
     if (!run) {
-      this.log.warn({ event: 'chaincode-message-unmatched', type: msg.getType() }, 'message for no running transaction');
+      this.log.warn(
+        { event: 'chaincode-message-unmatched', type: msg.getType() },
+        'message for no running transaction',
+      );
       return;
     }
     const type = msg.getType();

@@ -56,7 +56,11 @@ export class ChaincodeRegistry {
 
   private async loadPackages(): Promise<void> {
     const dir = join(this.lifecycleDir, 'packages');
-    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tar.gz')).sort() : [];
+    const files = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.tar.gz'))
+          .sort()
+      : [];
     const stamp = files.join('|');
     if (stamp === this.packagesStamp) return;
     const next = new Map<string, ChaincodePackage>();

@@ -7,7 +7,14 @@ import type { Identity } from '../msp/msp';
 import type { LocalIdentity } from '../node/local-identity';
 import { ChaincodeUnavailableError, ERROR_STREAM_TERMINATED } from './chaincode-connection';
 import { ChaincodeNotDefinedError, type ChaincodeRegistry } from './chaincode-registry';
-import { computeTxId, proposalHash, proposalPayloadForTx, ProposalError, unpackProposal, type UnpackedProposal } from './proposal';
+import {
+  computeTxId,
+  proposalHash,
+  proposalPayloadForTx,
+  ProposalError,
+  unpackProposal,
+  type UnpackedProposal,
+} from './proposal';
 import type { Qscc } from './qscc';
 import { TxSimulator } from './tx-simulator';
 

@@ -41,7 +41,10 @@ interface Outcome {
 }
 
 /** How Fabric's gateway reads an endorser's answer (`internal/pkg/gateway/apiutils.go responseStatus`). */
-function outcome(response: peer.ProposalResponse | undefined, err: grpc.ServiceError | Error | string | undefined): Outcome {
+function outcome(
+  response: peer.ProposalResponse | undefined,
+  err: grpc.ServiceError | Error | string | undefined,
+): Outcome {
   if (typeof err === 'string' && response) {
     // The local endorser refused the proposal before simulation: a client error, not retried.
     return { ok: false, code: grpc.status.FAILED_PRECONDITION, message: err, retry: false, response };
@@ -92,12 +95,15 @@ export class GatewayService {
   /** grpc-js handlers for `gateway.Gateway`. */
   handlers(): grpc.UntypedServiceImplementation {
     const unary =
-      <Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+      <Req, Res>(
+        fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+      ): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         fn(call.request, call).then(
           (res) => callback(null, res),
           (err: unknown) => {
-            if (!(err instanceof GrpcStatusError)) this.o.log.error({ event: 'gateway-error', err: String(err) }, 'gateway call failed');
+            if (!(err instanceof GrpcStatusError))
+              this.o.log.error({ event: 'gateway-error', err: String(err) }, 'gateway call failed');
             callback(toServiceError(err) as grpc.ServiceError);
           },
         );
@@ -107,16 +113,25 @@ export class GatewayService {
       endorse: unary((req: gw.EndorseRequest) => this.endorse(req)),
       submit: unary((req: gw.SubmitRequest) => this.submit(req)),
       commitStatus: unary((req: gw.SignedCommitStatusRequest, call) => this.commitStatus(req, call)),
-      chaincodeEvents: (call: grpc.ServerWritableStream<gw.SignedChaincodeEventsRequest, gw.ChaincodeEventsResponse>) => {
+      chaincodeEvents: (
+        call: grpc.ServerWritableStream<gw.SignedChaincodeEventsRequest, gw.ChaincodeEventsResponse>,
+      ) => {
         this.chaincodeEvents(call).catch((err: unknown) => {
-          if (!call.cancelled) call.destroy(Object.assign(new Error(err instanceof Error ? err.message : String(err)), toServiceError(err)));
+          if (!call.cancelled)
+            call.destroy(
+              Object.assign(new Error(err instanceof Error ? err.message : String(err)), toServiceError(err)),
+            );
         });
       },
     };
   }
 
   private unpack(sp: peer.SignedProposal | undefined, what: string): UnpackedProposal {
-    if (!sp) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `the proposed transaction must contain a signed proposal`);
+    if (!sp)
+      throw new GrpcStatusError(
+        grpc.status.INVALID_ARGUMENT,
+        `the proposed transaction must contain a signed proposal`,
+      );
     try {
       return unpackProposal(sp);
     } catch (err) {
@@ -155,7 +170,12 @@ export class GatewayService {
       last = { address, outcome: result };
       if (result.ok || !result.retry) return last;
     }
-    return last ?? { address: '', outcome: { ok: false, code: grpc.status.UNAVAILABLE, message: `no peers of ${mspId}`, retry: false } };
+    return (
+      last ?? {
+        address: '',
+        outcome: { ok: false, code: grpc.status.UNAVAILABLE, message: `no peers of ${mspId}`, retry: false },
+      }
+    );
   }
 
   async evaluate(req: gw.EvaluateRequest): Promise<gw.EvaluateResponse> {
@@ -164,7 +184,10 @@ export class GatewayService {
     const targets = req.getTargetOrganizationsList();
     const org = targets.length === 0 || targets.includes(this.o.mspId) ? this.o.mspId : (targets[0] as string);
     if (org !== this.o.mspId && this.peersOf(org).length === 0) {
-      throw new GrpcStatusError(grpc.status.UNAVAILABLE, `no peers available to evaluate chaincode in channel ${req.getChannelId()} that satisfy the requested target orgs: ${targets.join(',')}`);
+      throw new GrpcStatusError(
+        grpc.status.UNAVAILABLE,
+        `no peers available to evaluate chaincode in channel ${req.getChannelId()} that satisfy the requested target orgs: ${targets.join(',')}`,
+      );
     }
     const { address, outcome: o } = await this.endorseOn(org, sp as peer.SignedProposal);
     if (!o.ok || !o.response) {
@@ -188,7 +211,9 @@ export class GatewayService {
     const responses: peer.ProposalResponse[] = [];
     const details: ErrorDetail[] = [];
     const collect = async (orgs: string[]) => {
-      const results = await Promise.all(orgs.map(async (org) => ({ org, ...(await this.endorseOn(org, sp as peer.SignedProposal)) })));
+      const results = await Promise.all(
+        orgs.map(async (org) => ({ org, ...(await this.endorseOn(org, sp as peer.SignedProposal)) })),
+      );
       for (const r of results) {
         if (r.outcome.ok && r.outcome.response) responses.push(r.outcome.response);
         else details.push({ address: r.address, mspId: r.org, message: r.outcome.message });
@@ -198,39 +223,62 @@ export class GatewayService {
     if (requested.length > 0) {
       const missing = requested.filter((o) => o !== this.o.mspId && this.peersOf(o).length === 0);
       if (missing.length > 0) {
-        throw new GrpcStatusError(grpc.status.UNAVAILABLE, `failed to find any endorsing peers for org(s): ${missing.join(', ')}`);
+        throw new GrpcStatusError(
+          grpc.status.UNAVAILABLE,
+          `failed to find any endorsing peers for org(s): ${missing.join(', ')}`,
+        );
       }
       const ordered = [...new Set(requested)];
       if (!(await collect(ordered))) {
-        throw new GrpcStatusError(grpc.status.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', details);
+        throw new GrpcStatusError(
+          grpc.status.ABORTED,
+          'failed to collect enough transaction endorsements, see attached details for more info',
+          details,
+        );
       }
     } else {
       if (!(await collect([this.o.mspId]))) {
-        throw new GrpcStatusError(grpc.status.ABORTED, 'failed to endorse transaction, see attached details for more info', details);
+        throw new GrpcStatusError(
+          grpc.status.ABORTED,
+          'failed to endorse transaction, see attached details for more info',
+          details,
+        );
       }
       let policyOrgs: string[] | undefined;
       try {
         const defined = await this.o.registry.get(p.chaincodeName);
-        const candidates = this.o.config().applicationOrgs.filter((o) => o.anchorPeers.length > 0).map((o) => o.mspId);
+        const candidates = this.o
+          .config()
+          .applicationOrgs.filter((o) => o.anchorPeers.length > 0)
+          .map((o) => o.mspId);
         policyOrgs = planOrganizations(defined.policy, this.o.mspId, candidates);
       } catch (err) {
         throw new GrpcStatusError(grpc.status.FAILED_PRECONDITION, err instanceof Error ? err.message : String(err));
       }
       if (!policyOrgs) {
-        throw new GrpcStatusError(grpc.status.UNAVAILABLE, `no combination of peers can be derived which satisfy the endorsement policy`);
+        throw new GrpcStatusError(
+          grpc.status.UNAVAILABLE,
+          `no combination of peers can be derived which satisfy the endorsement policy`,
+        );
       }
       const rest = policyOrgs.filter((o) => o !== this.o.mspId);
       if (rest.length > 0 && !(await collect(rest))) {
-        throw new GrpcStatusError(grpc.status.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', details);
+        throw new GrpcStatusError(
+          grpc.status.ABORTED,
+          'failed to collect enough transaction endorsements, see attached details for more info',
+          details,
+        );
       }
     }
     const first = responses[0] as peer.ProposalResponse;
     const payload = Buffer.from(first.getPayload_asU8());
     const mismatch = responses.find((r) => Buffer.compare(payload, Buffer.from(r.getPayload_asU8())) !== 0);
     if (mismatch) {
-      throw new GrpcStatusError(grpc.status.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', [
-        { address: this.o.address, mspId: this.o.mspId, message: 'ProposalResponsePayloads do not match' },
-      ]);
+      throw new GrpcStatusError(
+        grpc.status.ABORTED,
+        'failed to collect enough transaction endorsements, see attached details for more info',
+        [{ address: this.o.address, mspId: this.o.mspId, message: 'ProposalResponsePayloads do not match' }],
+      );
     }
     // Endorsements deduplicated by endorser, in the order they were collected.
     const seen = new Set<string>();
@@ -290,7 +338,10 @@ export class GatewayService {
         if (err instanceof GrpcStatusError) throw err;
         const e = err as grpc.ServiceError;
         if (e.code === grpc.status.DEADLINE_EXCEEDED) {
-          throw new GrpcStatusError(grpc.status.DEADLINE_EXCEEDED, 'submit timeout expired while broadcasting to ordering service');
+          throw new GrpcStatusError(
+            grpc.status.DEADLINE_EXCEEDED,
+            'submit timeout expired while broadcasting to ordering service',
+          );
         }
         details.push({ address: o.address, mspId: o.mspId, message: e.details ?? e.message });
       }
@@ -300,11 +351,14 @@ export class GatewayService {
 
   /** Checks a signed request (commit status, events): signature by `identity`, channel Readers. */
   private checkSigned(requestBytes: Uint8Array, signature: Uint8Array, identity: Uint8Array): void {
-    const allowed = this.o.config().policies.evaluate('/Channel/Application/Readers', [
-      { data: requestBytes, identity, signature },
-    ]);
+    const allowed = this.o
+      .config()
+      .policies.evaluate('/Channel/Application/Readers', [{ data: requestBytes, identity, signature }]);
     if (!allowed) {
-      throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, 'the signed request does not satisfy /Channel/Application/Readers');
+      throw new GrpcStatusError(
+        grpc.status.PERMISSION_DENIED,
+        'the signed request does not satisfy /Channel/Application/Readers',
+      );
     }
   }
 
@@ -318,9 +372,11 @@ export class GatewayService {
     } catch (err) {
       throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `invalid status request: ${String(err)}`);
     }
-    if (req.getIdentity_asU8().length === 0) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'no identity provided');
+    if (req.getIdentity_asU8().length === 0)
+      throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'no identity provided');
     if (!req.getChannelId()) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'no channel ID provided');
-    if (!req.getTransactionId()) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'transaction ID should not be empty');
+    if (!req.getTransactionId())
+      throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'transaction ID should not be empty');
     if (req.getChannelId() !== this.o.channelId) {
       throw new GrpcStatusError(grpc.status.NOT_FOUND, `channel ${req.getChannelId()} not found`);
     }
@@ -355,7 +411,9 @@ export class GatewayService {
     });
   }
 
-  async chaincodeEvents(call: grpc.ServerWritableStream<gw.SignedChaincodeEventsRequest, gw.ChaincodeEventsResponse>): Promise<void> {
+  async chaincodeEvents(
+    call: grpc.ServerWritableStream<gw.SignedChaincodeEventsRequest, gw.ChaincodeEventsResponse>,
+  ): Promise<void> {
     const signed = call.request;
     let req: gw.ChaincodeEventsRequest;
     try {
@@ -414,16 +472,21 @@ export class GatewayService {
       try {
         const env = common.Envelope.deserializeBinary(envBytes);
         const payload = common.Payload.deserializeBinary(env.getPayload_asU8());
-        const ch = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array());
+        const ch = common.ChannelHeader.deserializeBinary(
+          payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array(),
+        );
         if (skipping) {
           if (ch.getTxId() === afterTxId) skipping = false;
           return;
         }
-        if (filter[i] !== peer.TxValidationCode.VALID || ch.getType() !== common.HeaderType.ENDORSER_TRANSACTION) return;
+        if (filter[i] !== peer.TxValidationCode.VALID || ch.getType() !== common.HeaderType.ENDORSER_TRANSACTION)
+          return;
         const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
         for (const action of tx.getActionsList()) {
           const cap = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
-          const prp = peer.ProposalResponsePayload.deserializeBinary(cap.getAction()?.getProposalResponsePayload_asU8() ?? new Uint8Array());
+          const prp = peer.ProposalResponsePayload.deserializeBinary(
+            cap.getAction()?.getProposalResponsePayload_asU8() ?? new Uint8Array(),
+          );
           const eventBytes = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()).getEvents_asU8();
           if (eventBytes.length === 0) continue;
           const event = peer.ChaincodeEvent.deserializeBinary(eventBytes);

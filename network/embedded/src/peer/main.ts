@@ -58,7 +58,13 @@ runNode(id, log, async () => {
   });
   node.start();
   log.info(
-    { event: 'started', channel: node.channelId, height: node.ledger.height(), listen: values.listen, version: EMBEDDED_VERSION },
+    {
+      event: 'started',
+      channel: node.channelId,
+      height: node.ledger.height(),
+      listen: values.listen,
+      version: EMBEDDED_VERSION,
+    },
     'peer started',
   );
   return async () => {

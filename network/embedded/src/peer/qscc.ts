@@ -39,18 +39,26 @@ export class Qscc {
       }
       case 'GetBlockByNumber': {
         const block = /^\d+$/.test(arg) ? this.ledger.block(Number(arg)) : undefined;
-        return block ? response(200, '', block) : response(500, `Failed to get block number ${arg}, error entry not found in index`);
+        return block
+          ? response(200, '', block)
+          : response(500, `Failed to get block number ${arg}, error entry not found in index`);
       }
       case 'GetBlockByTxID': {
         const status = this.ledger.txStatus(arg);
         const block = status ? this.ledger.block(status.block) : undefined;
-        return block ? response(200, '', block) : response(500, `Failed to get block for txID ${arg}, error entry not found in index`);
+        return block
+          ? response(200, '', block)
+          : response(500, `Failed to get block for txID ${arg}, error entry not found in index`);
       }
       case 'GetTransactionByID': {
         const status = this.ledger.txStatus(arg);
         const block = status ? this.ledger.block(status.block) : undefined;
-        const envelope = block && status ? common.Block.deserializeBinary(block).getData()?.getDataList_asU8()[status.txNum] : undefined;
-        if (!envelope || !status) return response(500, `Failed to get transaction with id ${arg}, error entry not found in index`);
+        const envelope =
+          block && status
+            ? common.Block.deserializeBinary(block).getData()?.getDataList_asU8()[status.txNum]
+            : undefined;
+        if (!envelope || !status)
+          return response(500, `Failed to get transaction with id ${arg}, error entry not found in index`);
         const processed = new peer.ProcessedTransaction();
         processed.setTransactionenvelope(common.Envelope.deserializeBinary(envelope));
         processed.setValidationcode(status.code);

@@ -133,7 +133,8 @@ export class TxSimulator {
         );
       }
       this.paginatedQueryPerformed = true;
-      const pageSize = Math.min(meta.getPagesize(), TOTAL_QUERY_LIMIT);
+      // A bookmark without a page size reads up to the total query limit (`calculateTotalReturnLimit`).
+      const pageSize = meta.getPagesize() > 0 ? Math.min(meta.getPagesize(), TOTAL_QUERY_LIMIT) : TOTAL_QUERY_LIMIT;
       if (meta.getBookmark() !== '') startKey = meta.getBookmark();
       const rows = this.ledger.range(this.namespace, startKey, endKey, pageSize + 1);
       const page = rows.slice(0, pageSize);
@@ -157,24 +158,28 @@ export class TxSimulator {
       next: () => {
         if (exhausted) return { results: [], hasMore: false };
         const want = Math.min(MAX_RESULT_LIMIT, TOTAL_QUERY_LIMIT - delivered);
-        // After the first batch the scan resumes after the last key: [last, end) minus `last`.
-        const rows = this.ledger.range(this.namespace, from, endKey, want + (first ? 0 : 1));
-        const batch = (!first && rows[0]?.key === from ? rows.slice(1) : rows).slice(0, want);
+        // After the first batch the scan resumes after the last key: [last, end) minus `last`. One
+        // row more than wanted tells whether more follow: as Fabric, has_more is never followed by
+        // an empty batch (fabric-shim's iterator fails on one).
+        const rows = this.ledger.range(this.namespace, from, endKey, want + 1 + (first ? 0 : 1));
+        const after = !first && rows[0]?.key === from ? rows.slice(1) : rows;
+        const batch = after.slice(0, want);
         first = false;
         for (const r of batch) {
           info.reads.push({ key: r.key, version: r.version });
           info.endKey = r.key;
         }
         delivered += batch.length;
-        if (batch.length < want || delivered >= TOTAL_QUERY_LIMIT) {
-          exhausted = batch.length < want;
-          if (exhausted) {
-            info.exhausted = true;
-            info.endKey = endKey;
-          }
+        exhausted = after.length <= want;
+        if (exhausted) {
+          info.exhausted = true;
+          info.endKey = endKey;
         }
         if (batch.length > 0) from = (batch[batch.length - 1] as KeyValue).key;
-        return { results: batch.map((r) => this.kvResult(r).getResultbytes_asU8()), hasMore: !exhausted && delivered < TOTAL_QUERY_LIMIT };
+        return {
+          results: batch.map((r) => this.kvResult(r).getResultbytes_asU8()),
+          hasMore: !exhausted && delivered < TOTAL_QUERY_LIMIT,
+        };
       },
     };
     return this.openIterator(iterator);

@@ -80,12 +80,15 @@ export class PolicyManager {
     const sub = meta.getSubPolicy();
     const base = path.split('/').slice(0, -1).join('/');
     const children = [...group.getGroupsMap().entries()].map(([name]) => `${base}/${name}/${sub}`);
+    // With no sub-groups the threshold is 0 whatever the rule, as in Fabric.
     const threshold =
-      meta.getRule() === IMPLICIT.ANY
-        ? 1
-        : meta.getRule() === IMPLICIT.ALL
-          ? children.length
-          : Math.floor(children.length / 2) + 1;
+      children.length === 0
+        ? 0
+        : meta.getRule() === IMPLICIT.ANY
+          ? 1
+          : meta.getRule() === IMPLICIT.ALL
+            ? children.length
+            : Math.floor(children.length / 2) + 1;
     let met = 0;
     for (const child of children) {
       if (this.has(child) && this.satisfied(child, identities)) met++;

@@ -118,7 +118,10 @@ export class SignaturePolicy {
   }
 
   satisfiedByIdentities(identities: Principal[]): boolean {
-    return this.compiled(identities, identities.map(() => false));
+    return this.compiled(
+      identities,
+      identities.map(() => false),
+    );
   }
 
   evaluate(signatures: readonly SignedData[], msps: MspManager): boolean {
