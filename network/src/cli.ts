@@ -15,7 +15,9 @@ const USAGE = `usage: phr-topology <command> --topology FILE [--state DIR]
   endpoints  print every endpoint, one per line
   gateway-config --hospital NAME   write DIR/gateways/NAME/gateway.json
   agent-profile  write DIR/agent-profile.json (what a patient's agent needs to join)
-  identities     issue what is missing of the network's identities at the organisations' CAs`;
+  identities     issue what is missing of the network's identities at the organisations' CAs
+  identity --org ORG --name NAME --type client|admin --attrs A [--hosts h1,h2]
+                 issue one more identity (enroll.sh); prints "enrolled" or "already enrolled"`;
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -25,6 +27,11 @@ async function main(): Promise<void> {
       state: { type: 'string' },
       hospital: { type: 'string' },
       engine: { type: 'string' },
+      org: { type: 'string' },
+      name: { type: 'string' },
+      type: { type: 'string' },
+      attrs: { type: 'string' },
+      hosts: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -60,24 +67,32 @@ async function main(): Promise<void> {
       process.stdout.write(`${file}\n`);
       return;
     }
-    case 'identities': {
-      if (!values.state) throw new TopologyError('identities needs --state DIR');
+    case 'identities':
+    case 'identity': {
+      if (!values.state) throw new TopologyError(`${command} needs --state DIR`);
       const folders = new OrgFolders(values.state);
-      const caOf = (org: string) => {
-        const ca =
-          org === 'orderer'
-            ? topology.orderers.ca
-            : org === 'patients'
-              ? topology.patients.ca
-              : topology.hospitals.find((h) => h.name === org)?.ca;
-        if (!ca) throw new TopologyError(`unknown organisation ${org}`);
-        return `https://${ca.host}:${ca.port}`;
-      };
-      const issued = await ensureNetworkIdentities(topology, folders, networkIdentities(topology), {
-        caUrl: caOf,
+      let specs = networkIdentities(topology);
+      if (command === 'identity') {
+        const { org, name, type, attrs = '', hosts = 'localhost' } = values;
+        if (!org || !name || (type !== 'client' && type !== 'admin')) {
+          throw new TopologyError('identity needs --org ORG --name NAME --type client|admin');
+        }
+        specs = [{ org, name, type, attrs, hosts: hosts.split(','), label: 'enrolled' }];
+      }
+      const issued = await ensureNetworkIdentities(topology, folders, specs, {
+        caUrl: (org) => {
+          const ca =
+            org === 'orderer'
+              ? topology.orderers.ca
+              : org === 'patients'
+                ? topology.patients.ca
+                : topology.hospitals.find((h) => h.name === org)?.ca;
+          if (!ca) throw new TopologyError(`unknown organisation ${org}`);
+          return `https://${ca.host}:${ca.port}`;
+        },
         report: (line) => process.stdout.write(`${line}\n`),
       });
-      if (issued === 0) process.stdout.write('nothing to issue\n');
+      if (issued === 0) process.stdout.write(command === 'identity' ? 'already enrolled\n' : 'nothing to issue\n');
       return;
     }
     case 'endpoints':

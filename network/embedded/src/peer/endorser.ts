@@ -1,4 +1,5 @@
 import { common, peer } from '@hyperledger/fabric-protos';
+import { peerResponse } from './transaction-envelope';
 import type { ChannelConfig } from '../config/channel-config';
 import type { PeerLedger } from '../ledger/peer-ledger';
 import type { StateLock } from '../ledger/state-lock';
@@ -45,14 +46,6 @@ export interface EndorserResult {
   error?: string;
 }
 
-function response(status: number, message: string, payload?: Uint8Array): peer.Response {
-  const r = new peer.Response();
-  r.setStatus(status);
-  r.setMessage(message);
-  if (payload) r.setPayload(payload);
-  return r;
-}
-
 function proposalResponse(r: peer.Response): peer.ProposalResponse {
   const pr = new peer.ProposalResponse();
   pr.setVersion(1);
@@ -76,7 +69,7 @@ export class Endorser {
       creator = this.preProcess(p);
     } catch (err) {
       if (err instanceof ProposalError || err instanceof PreProcessError) {
-        return { response: proposalResponse(response(500, err.message)), error: err.message };
+        return { response: proposalResponse(peerResponse(500, err.message)), error: err.message };
       }
       throw err;
     }
@@ -91,13 +84,13 @@ export class Endorser {
     try {
       defined = await this.o.registry.get(p.chaincodeName);
     } catch (err) {
-      if (err instanceof ChaincodeNotDefinedError) return proposalResponse(response(500, err.message));
+      if (err instanceof ChaincodeNotDefinedError) return proposalResponse(peerResponse(500, err.message));
       throw err;
     }
     const connection = defined.connection;
     if (!connection) {
       return proposalResponse(
-        response(500, `chaincode definition for '${p.chaincodeName}' exists, but chaincode is not installed`),
+        peerResponse(500, `chaincode definition for '${p.chaincodeName}' exists, but chaincode is not installed`),
       );
     }
     try {
@@ -119,7 +112,7 @@ export class Endorser {
           ? `error in simulation: failed to execute transaction ${p.txId}: ${err.message === ERROR_STREAM_TERMINATED ? ERROR_STREAM_TERMINATED : err.message}`
           : `error in simulation: ${err instanceof Error ? err.message : String(err)}`;
       this.o.log.warn({ event: 'simulation-failed', txId: p.txId, err: message }, 'simulation failed');
-      return proposalResponse(response(500, message));
+      return proposalResponse(peerResponse(500, message));
     }
   }
 

@@ -11,6 +11,7 @@ import type { CommittedBlock, Committer } from './committer';
 import { planOrganizations } from './endorsement-plan';
 import type { Endorser } from './endorser';
 import { ProposalError, proposalPayloadForTx, unpackProposal, type UnpackedProposal } from './proposal';
+import { transactionEnvelope } from './transaction-envelope';
 
 /** gRPC metadata our gateway sends with a remote ProcessProposal: "wait until you have this height". */
 export const MIN_HEIGHT_HEADER = 'x-phr-ledger-height';
@@ -291,25 +292,15 @@ export class GatewayService {
         seen.add(key);
         return true;
       });
-    const endorsed = new peer.ChaincodeEndorsedAction();
-    endorsed.setProposalResponsePayload(payload);
-    endorsed.setEndorsementsList(endorsements);
-    const cap = new peer.ChaincodeActionPayload();
-    cap.setChaincodeProposalPayload(proposalPayloadForTx(p));
-    cap.setAction(endorsed);
-    const action = new peer.TransactionAction();
-    action.setHeader(p.signatureHeaderBytes);
-    action.setPayload(cap.serializeBinary());
-    const tx = new peer.Transaction();
-    tx.setActionsList([action]);
-    const header = new common.Header();
-    header.setChannelHeader(p.channelHeaderBytes);
-    header.setSignatureHeader(p.signatureHeaderBytes);
-    const txPayload = new common.Payload();
-    txPayload.setHeader(header);
-    txPayload.setData(tx.serializeBinary());
-    const envelope = new common.Envelope();
-    envelope.setPayload(txPayload.serializeBinary());
+    const envelope = transactionEnvelope(
+      {
+        channelHeaderBytes: p.channelHeaderBytes,
+        signatureHeaderBytes: p.signatureHeaderBytes,
+        payloadForTx: proposalPayloadForTx(p),
+      },
+      payload,
+      endorsements,
+    );
     const res = new gw.EndorseResponse();
     res.setPreparedTransaction(envelope);
     return res;

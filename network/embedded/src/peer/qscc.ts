@@ -1,14 +1,7 @@
 import { common, peer } from '@hyperledger/fabric-protos';
+import { peerResponse } from './transaction-envelope';
 import type { PeerLedger } from '../ledger/peer-ledger';
 import type { Identity } from '../msp/msp';
-
-function response(status: number, message: string, payload?: Uint8Array): peer.Response {
-  const r = new peer.Response();
-  r.setStatus(status);
-  r.setMessage(message);
-  if (payload) r.setPayload(payload);
-  return r;
-}
 
 /**
  * The query system chaincode (`core/scc/qscc`): chain height and hashes, blocks by number or
@@ -26,8 +19,8 @@ export class Qscc {
     const fn = Buffer.from(fnBytes ?? []).toString('utf8');
     const channel = Buffer.from(channelBytes ?? []).toString('utf8');
     const arg = Buffer.from(argBytes ?? []).toString('utf8');
-    if (!fn) return response(500, 'Incorrect number of arguments, 0');
-    if (channel !== this.channelId) return response(500, `Invalid chain ID, ${channel}`);
+    if (!fn) return peerResponse(500, 'Incorrect number of arguments, 0');
+    if (channel !== this.channelId) return peerResponse(500, `Invalid chain ID, ${channel}`);
     switch (fn) {
       case 'GetChainInfo': {
         const height = this.ledger.height();
@@ -35,20 +28,20 @@ export class Qscc {
         info.setHeight(height);
         info.setCurrentblockhash(height > 0 ? (this.ledger.headerHash(height - 1) as Uint8Array) : new Uint8Array());
         info.setPreviousblockhash(height > 1 ? (this.ledger.headerHash(height - 2) as Uint8Array) : new Uint8Array());
-        return response(200, '', info.serializeBinary());
+        return peerResponse(200, '', info.serializeBinary());
       }
       case 'GetBlockByNumber': {
         const block = /^\d+$/.test(arg) ? this.ledger.block(Number(arg)) : undefined;
         return block
-          ? response(200, '', block)
-          : response(500, `Failed to get block number ${arg}, error entry not found in index`);
+          ? peerResponse(200, '', block)
+          : peerResponse(500, `Failed to get block number ${arg}, error entry not found in index`);
       }
       case 'GetBlockByTxID': {
         const status = this.ledger.txStatus(arg);
         const block = status ? this.ledger.block(status.block) : undefined;
         return block
-          ? response(200, '', block)
-          : response(500, `Failed to get block for txID ${arg}, error entry not found in index`);
+          ? peerResponse(200, '', block)
+          : peerResponse(500, `Failed to get block for txID ${arg}, error entry not found in index`);
       }
       case 'GetTransactionByID': {
         const status = this.ledger.txStatus(arg);
@@ -58,14 +51,14 @@ export class Qscc {
             ? common.Block.deserializeBinary(block).getData()?.getDataList_asU8()[status.txNum]
             : undefined;
         if (!envelope || !status)
-          return response(500, `Failed to get transaction with id ${arg}, error entry not found in index`);
+          return peerResponse(500, `Failed to get transaction with id ${arg}, error entry not found in index`);
         const processed = new peer.ProcessedTransaction();
         processed.setTransactionenvelope(common.Envelope.deserializeBinary(envelope));
         processed.setValidationcode(status.code);
-        return response(200, '', processed.serializeBinary());
+        return peerResponse(200, '', processed.serializeBinary());
       }
       default:
-        return response(500, `Requested function ${fn} not found.`);
+        return peerResponse(500, `Requested function ${fn} not found.`);
     }
   }
 }

@@ -1,5 +1,6 @@
 // Proposals, endorsed transactions and orderer-signed blocks built as fabric-gateway, the peer's
 // endorser, the Gateway's Endorse and the orderer's block writer build them (fabric-wire-facts §1-3).
+import { transactionEnvelope } from '../peer/transaction-envelope';
 import { createHash, randomBytes } from 'node:crypto';
 import { common, ledger as ledgerProtos, peer } from '@hyperledger/fabric-protos';
 import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
@@ -215,26 +216,8 @@ export function envelopeOf(
   endorsements: peer.Endorsement[],
   signer?: LocalIdentity | null,
 ): Uint8Array {
-  const endorsed = new peer.ChaincodeEndorsedAction();
-  endorsed.setProposalResponsePayload(prp);
-  endorsed.setEndorsementsList(endorsements);
-  const cap = new peer.ChaincodeActionPayload();
-  cap.setChaincodeProposalPayload(p.payloadForTx);
-  cap.setAction(endorsed);
-  const action = new peer.TransactionAction();
-  action.setHeader(p.signatureHeaderBytes);
-  action.setPayload(cap.serializeBinary());
-  const tx = new peer.Transaction();
-  tx.setActionsList([action]);
-  const header = new common.Header();
-  header.setChannelHeader(p.channelHeaderBytes);
-  header.setSignatureHeader(p.signatureHeaderBytes);
-  const payload = new common.Payload();
-  payload.setHeader(header);
-  payload.setData(tx.serializeBinary());
-  const payloadBytes = payload.serializeBinary();
-  const env = new common.Envelope();
-  env.setPayload(payloadBytes);
+  const env = transactionEnvelope(p, prp, endorsements);
+  const payloadBytes = env.getPayload_asU8();
   const by = signer === undefined ? p.creator : signer;
   if (by) env.setSignature(by.sign(payloadBytes));
   return env.serializeBinary();
