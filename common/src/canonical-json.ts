@@ -1,4 +1,5 @@
 import { canonicalize } from 'json-canonicalize';
+import { JsonNumber } from './exact-json';
 
 /** Thrown when a value cannot be represented in RFC 8785 canonical JSON. */
 export class CanonicalJsonError extends Error {
@@ -17,6 +18,10 @@ function assertRepresentable(value: unknown, path: string): void {
       if (!Number.isFinite(value)) throw new CanonicalJsonError(`${path} is not a finite number`);
       return;
     case 'object':
+      if (value instanceof JsonNumber) {
+        // json-canonicalize cannot write a number as its text; the fast writer does.
+        throw new CanonicalJsonError(`${path} holds a JSON number kept as text beside a value only the reference path takes`);
+      }
       if (Array.isArray(value)) {
         value.forEach((item, i) => assertRepresentable(item, `${path}[${i}]`));
         return;
@@ -32,8 +37,18 @@ function assertRepresentable(value: unknown, path: string): void {
 }
 
 /**
- * RFC 8785 (JCS) canonical form. Everything we hash or write to the ledger goes through here so
- * that every peer, gateway and agent produces byte-identical input.
+ * RFC 8785 (JCS) canonical form, with one departure for numbers received from outside. Everything
+ * we hash or write to the ledger goes through here so that every peer, gateway and agent produces
+ * byte-identical input.
+ *
+ * Numbers: a JavaScript number is written as RFC 8785 §3.2.2.3 prescribes (ECMAScript
+ * Number::toString). A JsonNumber — a number from a FHIR resource whose text a JavaScript number
+ * would change (`7.10`, `0.000`, `1e2`, `-0.0`, 60 digits; see exact-json.ts) — is written as the
+ * text it was received with, because FHIR makes a decimal's precision significant and RFC 8785's
+ * rule would hash `7.10` as `7.1`, committing the ledger to an altered value. Every other number
+ * reaches here as a JavaScript number whose text is the same either way, so for those (and for all
+ * data we create ourselves) the output is RFC 8785's byte for byte; two texts of one value
+ * (`7.1`, `7.10`) hash differently, as FHIR says they differ.
  *
  * Plain JSON data (what JSON.parse returns, and what we build ourselves) takes a single-pass
  * writer; anything else (a value to refuse, an object with toJSON, an array with holes) takes the
@@ -91,6 +106,7 @@ function writeValue(value: unknown): string {
       return JSON.stringify(value);
     case 'object': {
       if (value === null) return 'null';
+      if (value instanceof JsonNumber) return value.value;
       if ((value as { toJSON?: unknown }).toJSON != null) throw UNUSUAL;
       if (Array.isArray(value)) {
         let out = '[';

@@ -3,6 +3,8 @@
  * verifies it. A FHIR resource becomes one segment; a segment is a list of data elements.
  */
 
+import type { JsonNumber } from './exact-json';
+
 export const ELEMENT_KINDS = ['coded', 'resource'] as const;
 export type ElementKind = (typeof ELEMENT_KINDS)[number];
 
@@ -21,7 +23,11 @@ export interface DataElement {
   system?: string;
   code?: string;
   display?: string;
-  value?: string | number | boolean;
+  /**
+   * A number keeps the text the sender wrote when a JavaScript number would change it (a
+   * JsonNumber: `7.10` stays `7.10`); hashes, the sealed payload and every copy carry that text.
+   */
+  value?: string | number | boolean | JsonNumber;
   unit?: string;
   /** ISO 8601 clinical time of the resource (effective, onset, performed, ...). */
   time?: string;

@@ -1,4 +1,5 @@
 export * from './canonical-json';
+export * from './exact-json';
 export * from './clinical-time';
 export * from './code-ref';
 export * from './consent-evaluation';

@@ -1,5 +1,6 @@
 import { hash, X509Certificate } from 'node:crypto';
 import {
+  parseExactJson,
   EnvelopeError,
   elementLeafHash,
   fabricX509Id,
@@ -207,7 +208,8 @@ async function readLedger<T>(read: () => Promise<T>, what: string): Promise<T> {
 function parseAnswer(plaintext: Buffer, ctx: AnswerContext): PullAnswer {
   let answer: PullAnswer;
   try {
-    answer = JSON.parse(plaintext.toString('utf8')) as PullAnswer;
+    // Numbers keep the text the hospital hashed (7.10 stays 7.10), or the leaf hashes would not match.
+    answer = parseExactJson(plaintext.toString('utf8')) as PullAnswer;
   } catch (err) {
     throw new PullVerificationError('MALFORMED', 'the answer is not JSON', [], { cause: err });
   }

@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import type { EnvelopeSigner } from '@phr/common';
 import type { BundleCheck } from './bundle-check';
 import type { IngestWorkerData } from './ingest-worker';
+import { reviveExactNumber } from '@phr/common';
 import type { SealedDelivery, SealRequest } from './sealed-delivery';
 
 /**
@@ -70,8 +71,13 @@ export class IngestPool {
   }
 
   /** The accepted entries of the same body, built into a delivery and sealed to the patient. */
-  seal(body: Uint8Array, request: SealRequest): Promise<SealedDelivery> {
-    return this.pool.run({ body, request }, { name: 'seal' }) as Promise<SealedDelivery>;
+  async seal(body: Uint8Array, request: SealRequest): Promise<SealedDelivery> {
+    const sealed = (await this.pool.run({ body, request }, { name: 'seal' })) as SealedDelivery;
+    // Structured clone keeps a JsonNumber's fields but not its class: make the values numbers again.
+    for (const s of sealed.segments) {
+      for (const e of s.coded) if (e.value !== undefined) e.value = reviveExactNumber(e.value) as typeof e.value;
+    }
+    return sealed;
   }
 
   async close(): Promise<void> {

@@ -5,10 +5,12 @@
  *
  * Tasks carry the request body as bytes, not the parsed bundle: re-parsing them here costs this
  * thread one JSON.parse, while cloning the parsed object would cost the event loop about as much.
+ * Validation reads plain JSON numbers; what is sealed and hashed is parsed keeping each number's
+ * text (`parseExactJson`), which costs nothing more unless a number's text would change.
  */
 import { getPriority, setPriority } from 'node:os';
 import { threadId, workerData } from 'node:worker_threads';
-import type { EnvelopeSigner } from '@phr/common';
+import { parseExactJson, type EnvelopeSigner } from '@phr/common';
 import { FhirValidator, fhirJsonText } from '../fhir/validation';
 import { KeyedHash } from '../identity/keyed-hash';
 import { checkBundle, type BundleCheck } from './bundle-check';
@@ -47,7 +49,8 @@ export function check(body: Uint8Array): BundleCheck {
 }
 
 export function seal(task: { body: Uint8Array; request: SealRequest }): SealedDelivery {
-  return sealDelivery(parse(task.body), task.request, data.signer);
+  // What is sealed and hashed keeps every number as the EHR wrote it (7.10 stays 7.10).
+  return sealDelivery(parseExactJson(fhirJsonText(task.body)), task.request, data.signer);
 }
 
 /** Answers once this thread's validator is loaded; the pool waits for every thread's answer. */

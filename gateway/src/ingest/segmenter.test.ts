@@ -1,6 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { categoriesOf, CATEGORY_PATTERN, canonicalJson, type DataElement } from '@phr/common';
+import {
+  categoriesOf,
+  CATEGORY_PATTERN,
+  canonicalJson,
+  exactNumber,
+  JsonNumber,
+  parseExactJson,
+  type DataElement,
+} from '@phr/common';
 import { segmentResource, SegmentError } from './segmenter';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures', 'synthea-r4');
@@ -202,6 +210,26 @@ describe('segmenter', () => {
       },
     );
     expect(valueOf(obs({ valueSampledData: { data: '1 2 3' } }))?.value).toBeUndefined();
+  });
+
+  it('keeps numbers as the sender wrote them: quantities, decimals, and the bounds of ranges and ratios', () => {
+    const obs = (value: Resource): Resource => ({
+      resourceType: 'Observation',
+      code: { coding: [{ system: LOINC, code: '1-1' }] },
+      ...value,
+    });
+    const resource = parseExactJson(
+      '{"resourceType":"Observation","code":{"coding":[{"system":"http://loinc.org","code":"1-1"}]},' +
+        '"valueQuantity":{"value":7.10,"unit":"mg"}}',
+    ) as Resource;
+    const [element] = coded(segment(resource));
+    expect(element?.value).toBeInstanceOf(JsonNumber);
+    expect(canonicalJson(element)).toContain('"value":7.10');
+    expect(coded(segment(obs({ valueDecimal: exactNumber('1e2') })))[0]?.value).toEqual(exactNumber('1e2'));
+    const range = obs({ valueRange: { low: { value: exactNumber('1.0') }, high: { value: exactNumber('2.50') } } });
+    expect(coded(segment(range))[0]?.value).toBe('1.0..2.50');
+    const ratio = obs({ valueRatio: { numerator: { value: exactNumber('-0.0') }, denominator: { value: 10 } } });
+    expect(coded(segment(ratio))[0]?.value).toBe('-0.0/10');
   });
 
   it('refuses a resource without resourceType', () => {

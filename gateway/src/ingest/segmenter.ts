@@ -1,4 +1,4 @@
-import { normalizeTime, type DataElement } from '@phr/common';
+import { isExactNumber, normalizeTime, numberText, type DataElement } from '@phr/common';
 
 /**
  * Turns one validated FHIR R4 resource into a segment: element 0 holds the whole resource, then one
@@ -78,7 +78,7 @@ const TIME_FIELDS: readonly (readonly [string, string?])[] = [
   ['start'],
 ];
 
-type ElementValue = string | number | boolean;
+type ElementValue = NonNullable<DataElement['value']>;
 interface AttachedValue {
   value?: ElementValue;
   unit?: string;
@@ -233,7 +233,8 @@ function valueOf(type: string, raw: unknown): AttachedValue | undefined {
     case 'Decimal':
     case 'PositiveInt':
     case 'UnsignedInt':
-      return typeof raw === 'number' ? { value: raw } : undefined;
+      // A JsonNumber keeps the text the sender wrote (`7.10`): the element hashes over it.
+      return isExactNumber(raw) ? { value: raw } : undefined;
     case 'DateTime':
     case 'Date':
     case 'Instant':
@@ -261,7 +262,7 @@ function valueOf(type: string, raw: unknown): AttachedValue | undefined {
       const low = quantity(range.low);
       const high = quantity(range.high);
       if (low?.value === undefined && high?.value === undefined) return undefined;
-      const result: AttachedValue = { value: `${low?.value ?? ''}..${high?.value ?? ''}` };
+      const result: AttachedValue = { value: `${text(low?.value)}..${text(high?.value)}` };
       const unit = low?.unit ?? high?.unit;
       if (unit !== undefined) result.unit = unit;
       return result;
@@ -271,7 +272,7 @@ function valueOf(type: string, raw: unknown): AttachedValue | undefined {
       const num = quantity(ratio.numerator);
       const den = quantity(ratio.denominator);
       if (num?.value === undefined || den?.value === undefined) return undefined;
-      const result: AttachedValue = { value: `${num.value}/${den.value}` };
+      const result: AttachedValue = { value: `${text(num.value)}/${text(den.value)}` };
       if (num.unit !== undefined || den.unit !== undefined) result.unit = `${num.unit ?? '1'}/${den.unit ?? '1'}`;
       return result;
     }
@@ -281,11 +282,17 @@ function valueOf(type: string, raw: unknown): AttachedValue | undefined {
   }
 }
 
+/** A bound or term of a Range or Ratio as text: a number as the sender wrote it. */
+function text(value: AttachedValue['value']): string {
+  if (value === undefined) return '';
+  return isExactNumber(value) ? numberText(value) : String(value);
+}
+
 function quantity(raw: unknown): AttachedValue | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const q = raw as { value?: unknown; unit?: unknown; system?: unknown; code?: unknown };
   const result: AttachedValue = {};
-  if (typeof q.value === 'number') result.value = q.value;
+  if (isExactNumber(q.value)) result.value = q.value;
   // UCUM codes are machine-comparable ("kg/m2"); the human `unit` is the fallback
   if (q.system === UCUM && typeof q.code === 'string') result.unit = q.code;
   else if (typeof q.unit === 'string') result.unit = q.unit;

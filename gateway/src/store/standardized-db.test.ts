@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { newPseudonym, type DataElement } from '@phr/common';
+import { exactNumber, newPseudonym, type DataElement } from '@phr/common';
 import { segmentResource } from '../ingest/segmenter';
 import { StandardizedDb, StandardizedDbError, type StandardizedElementInput } from './standardized-db';
 
@@ -160,6 +160,36 @@ describe('StandardizedDb', () => {
       true,
       false,
       'http://snomed.info/sct|260385009',
+    ]);
+  });
+
+  it('keeps a number as the text the element carried (7.10 stays 7.10), and its value for ranges', () => {
+    const make = (n: number, text: string): StandardizedElementInput => ({
+      pseudonym: bob,
+      deliveryId: 'delivery-numbers',
+      segmentId: 'seg-numbers',
+      element: {
+        id: `seg-numbers.${n}`,
+        kind: 'coded',
+        resourceType: 'Observation',
+        path: 'Observation.code.coding[0]',
+        system: LOINC,
+        code: '0000-1',
+        value: exactNumber(text),
+      },
+    });
+    const texts = ['7.10', '0.000', '1e2', '-0.0', '7.1', '123456789012345678901234567890'];
+    db.exec('BEGIN IMMEDIATE');
+    store.insertElements(texts.map((t, i) => make(i, t)));
+    db.exec('COMMIT');
+    const values = store.search({ deliveryId: 'delivery-numbers', limit: 10 }).map((r) => r.value);
+    expect(values.map((v) => String(v))).toEqual(texts);
+    expect(values[4]).toBe(7.1);
+    const nums = db
+      .prepare("SELECT value_num FROM std_element WHERE delivery_id = 'delivery-numbers' ORDER BY seq")
+      .all();
+    expect(nums.map((r) => (r as { value_num: number }).value_num)).toEqual([
+      7.1, 0, 100, 0, 7.1, 1.2345678901234568e29,
     ]);
   });
 

@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import type { DataElement } from '@phr/common';
+import { exactNumber, isExactNumber, numberText, type DataElement, type JsonNumber } from '@phr/common';
 
 /**
  * Layer 3, the institution's copy: every coded element the gateway accepted, normalized and
@@ -29,7 +29,7 @@ export interface StandardizedRecord {
   code: string;
   display?: string;
   /** The value as the element carried it (number, boolean or text). */
-  value?: string | number | boolean;
+  value?: string | number | boolean | JsonNumber;
   unit?: string;
   /** ISO 8601 (UTC for date-times; partial dates as sent). */
   time?: string;
@@ -144,10 +144,11 @@ export class StandardizedDb {
       let valueType: string | null = null;
       let valueText: string | null = null;
       let valueNum: number | null = null;
-      if (typeof value === 'number') {
+      if (isExactNumber(value)) {
+        // The text as the EHR wrote it (`7.10`) is what the element's hash covers; the number is for ranges.
         valueType = 'number';
-        valueText = String(value);
-        valueNum = value;
+        valueText = numberText(value);
+        valueNum = Number(value);
       } else if (typeof value === 'boolean') {
         valueType = 'boolean';
         valueText = value ? 'true' : 'false';
@@ -232,7 +233,7 @@ function toRecord(row: Row): StandardizedRecord {
     code: row.code,
   };
   if (row.display !== null) record.display = row.display;
-  if (row.value_type === 'number' && row.value_num !== null) record.value = row.value_num;
+  if (row.value_type === 'number' && row.value_text !== null) record.value = exactNumber(row.value_text);
   else if (row.value_type === 'boolean') record.value = row.value_text === 'true';
   else if (row.value_type === 'string' && row.value_text !== null) record.value = row.value_text;
   if (row.unit !== null) record.unit = row.unit;

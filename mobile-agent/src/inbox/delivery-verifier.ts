@@ -1,4 +1,5 @@
 import {
+  parseExactJson,
   DeliveryTree,
   elementLeafHash,
   EnvelopeError,
@@ -96,7 +97,8 @@ export async function verifyDelivery(input: VerifyInput): Promise<Verification> 
 
   let payload: DeliveryPayload;
   try {
-    payload = JSON.parse(plaintext.toString('utf8')) as DeliveryPayload;
+    // Numbers keep the text the hospital hashed (7.10 stays 7.10), or the leaf hashes would not match.
+    payload = parseExactJson(plaintext.toString('utf8')) as DeliveryPayload;
   } catch {
     return refuse('malformed', 'the delivery is not JSON');
   }

@@ -7,7 +7,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { canonicalJson, ELEMENT_KINDS, normalizeTime } from '@phr/common';
+import { canonicalJson, ELEMENT_KINDS, JsonNumber, normalizeTime, parseExactJson } from '@phr/common';
 import { z } from 'zod';
 import { AsyncDatabase, Mutex, type SqlValue } from './sqlite-async';
 import {
@@ -198,7 +198,7 @@ const sealedContentSchema = z.object({
     system: z.string().optional(),
     code: z.string().optional(),
     display: z.string().optional(),
-    value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    value: z.union([z.string(), z.number(), z.boolean(), z.instanceof(JsonNumber)]).optional(),
     unit: z.string().optional(),
     time: z.string().optional(),
     resource: z.record(z.string(), z.unknown()).optional(),
@@ -596,7 +596,7 @@ export class SqliteVault implements Vault {
     }
     let content: SealedContent;
     try {
-      const parsed: unknown = JSON.parse(plaintext.toString('utf8'));
+      const parsed: unknown = parseExactJson(plaintext.toString('utf8'));
       if (!sealedContentSchema.safeParse(parsed).success) return unreadable(UNREADABLE.content);
       content = parsed as SealedContent;
     } catch {

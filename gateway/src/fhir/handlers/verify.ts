@@ -1,4 +1,5 @@
 import {
+  parseExactJson,
   badRequest,
   isRecordId,
   MerkleError,
@@ -104,7 +105,7 @@ function requireString(input: Param[], name: string): string {
 function parseJsonParam<T>(input: Param[], name: string): T {
   const text = requireString(input, name);
   try {
-    const value = JSON.parse(text) as unknown;
+    const value = parseExactJson(text);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
     return value as T;
   } catch {
