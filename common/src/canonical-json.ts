@@ -20,7 +20,9 @@ function assertRepresentable(value: unknown, path: string): void {
     case 'object':
       if (value instanceof JsonNumber) {
         // json-canonicalize cannot write a number as its text; the fast writer does.
-        throw new CanonicalJsonError(`${path} holds a JSON number kept as text beside a value only the reference path takes`);
+        throw new CanonicalJsonError(
+          `${path} holds a JSON number kept as text beside a value only the reference path takes`,
+        );
       }
       if (Array.isArray(value)) {
         value.forEach((item, i) => assertRepresentable(item, `${path}[${i}]`));

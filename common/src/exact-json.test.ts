@@ -1,9 +1,29 @@
 import { canonicalJson } from './canonical-json';
 import { elementLeafHash } from './merkle';
-import { exactNumber, hasInexactNumber, isExactNumber, JsonNumber, numberText, parseExactJson, reviveExactNumber } from './exact-json';
+import {
+  exactNumber,
+  hasInexactNumber,
+  isExactNumber,
+  JsonNumber,
+  numberText,
+  parseExactJson,
+  reviveExactNumber,
+} from './exact-json';
 
 const SIXTY = '123456789012345678901234567890123456789012345678901234567890';
-const KEPT = ['7.10', '0.000', '1e2', '1E2', '-0.0', '-0', SIXTY, `-${SIXTY}.50`, '0.0000001', '1.50e-7', '12345678901234567'];
+const KEPT = [
+  '7.10',
+  '0.000',
+  '1e2',
+  '1E2',
+  '-0.0',
+  '-0',
+  SIXTY,
+  `-${SIXTY}.50`,
+  '0.0000001',
+  '1.50e-7',
+  '12345678901234567',
+];
 // Texts JavaScript writes back the same, exponent forms included.
 const PLAIN = ['7.1', '12', '-3', '0', '0.5', '123456789012345', '1.5e-7', '1e+21'];
 
