@@ -66,5 +66,7 @@ module.exports = {
     integration('gateway-integration', 'gateway'),
     // Patients' agents over HTTPS against the real gateway; the ledger is the real chaincode in memory.
     integration('agent-integration', 'mobile-agent'),
+    // The benchmarks' own statistics and block decoding.
+    project('bench'),
   ],
 };
