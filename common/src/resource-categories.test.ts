@@ -41,6 +41,24 @@ describe('categories', () => {
     expect(categoriesOf({ resourceType: 'constructor' })).toEqual(['other']);
   });
 
+  it('never takes a name Object.prototype carries for a category (types and codes come from the body)', () => {
+    const DIAGNOSTIC_SERVICE = 'http://terminology.hl7.org/CodeSystem/v2-0074';
+    for (const name of Object.getOwnPropertyNames(Object.prototype)) {
+      expect(categoriesOf({ resourceType: name })).toEqual(['other']);
+      expect(categoriesOf(obs(name))).toEqual(['other']);
+      const report = {
+        resourceType: 'DiagnosticReport',
+        category: [{ coding: [{ system: DIAGNOSTIC_SERVICE, code: name }] }],
+      };
+      expect(categoriesOf(report)).toEqual(['diagnostic-report']);
+      expect(possibleCategoriesOfType(name)).toEqual(['other']);
+    }
+    // malformed category shapes (validation refuses them; categorising must not throw on them)
+    for (const category of [null, 5, 'x', [null], [{ coding: 'x' }], [{ coding: [null, 5] }], { coding: {} }]) {
+      expect(categoriesOf({ resourceType: 'Observation', category })).toEqual(['other']);
+    }
+  });
+
   it('unions a delivery', () => {
     expect(categoriesOfAll([obs('laboratory'), { resourceType: 'Patient' }, obs('laboratory')])).toEqual([
       'demographics',

@@ -117,8 +117,8 @@ const BY_DIAGNOSTIC_SERVICE = {
   XRC: 'imaging',
 } as const satisfies Record<string, DataCategory>;
 
-const has = <T extends object>(table: T, key: string): key is Extract<keyof T, string> =>
-  Object.prototype.hasOwnProperty.call(table, key);
+/** Types and codes come from the body: look them up as own keys only (never `constructor`, `toString`...). */
+const has = <T extends object>(table: T, key: string): key is Extract<keyof T, string> => Object.hasOwn(table, key);
 
 /**
  * The categories of one resource, sorted and without duplicates. Observations are categorised by

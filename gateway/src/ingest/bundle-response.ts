@@ -1,4 +1,5 @@
 import { PhrSystems, type OperationOutcomeResource } from '@phr/common';
+import { isObject, ownValue } from '../fhir/validation/element-path';
 
 export const RECEIPT_EXTENSION_URL = 'https://phr-ledger.dev/fhir/StructureDefinition/delivery-receipt';
 export const DELIVERY_IDENTIFIER_SYSTEM = PhrSystems.deliveryId;
@@ -57,15 +58,33 @@ export function responseBundle(
   };
 }
 
-/** Reads the receipt back out of a response Bundle (clients and tests). */
+const RECEIPT_FIELDS: ReadonlySet<string> = new Set<keyof DeliveryReceipt>([
+  'deliveryId',
+  'transactionId',
+  'merkleRoot',
+  'elementCount',
+  'segmentCount',
+  'status',
+  'receivedAt',
+  'committedAt',
+]);
+
+/**
+ * Reads the receipt back out of a response Bundle (clients and tests). The bundle comes from a
+ * server, so it is read like any untrusted JSON: own properties only, and only the receipt's fields.
+ */
 export function readReceipt(bundle: unknown): DeliveryReceipt | undefined {
-  const meta = (bundle as { meta?: { extension?: { url: string; extension?: Record<string, unknown>[] }[] } })?.meta;
-  const ext = meta?.extension?.find((e) => e.url === RECEIPT_EXTENSION_URL);
-  if (!ext?.extension) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const e of ext.extension) {
-    const value = Object.entries(e).find(([k]) => k.startsWith('value'))?.[1];
-    out[String(e.url)] = value;
+  const extensions = ownValue(ownValue(bundle, 'meta'), 'extension');
+  const ext = Array.isArray(extensions)
+    ? extensions.find((e) => ownValue(e, 'url') === RECEIPT_EXTENSION_URL)
+    : undefined;
+  const parts = ownValue(ext, 'extension');
+  if (!Array.isArray(parts)) return undefined;
+  const fields = new Map<string, unknown>();
+  for (const part of parts) {
+    const url = ownValue(part, 'url');
+    if (typeof url !== 'string' || !RECEIPT_FIELDS.has(url) || !isObject(part)) continue;
+    fields.set(url, Object.entries(part).find(([k]) => k.startsWith('value'))?.[1]);
   }
-  return out as unknown as DeliveryReceipt;
+  return Object.fromEntries(fields) as unknown as DeliveryReceipt;
 }

@@ -8,6 +8,7 @@ import {
   type OutcomeIssue,
 } from '@phr/common';
 import type { Principal } from '../auth/principal';
+import { isObject, ownValue } from '../fhir/validation/element-path';
 import type { IdentityStore } from '../identity/identity-store';
 import type { KeyedHash } from '../identity/keyed-hash';
 import type { PatientDirectory } from '../identity/patient-directory';
@@ -56,11 +57,19 @@ export interface IngestResult {
   deliveryId?: string;
 }
 
+/**
+ * An entry as the ingest reads it: only own properties, only of the JSON type FHIR gives them
+ * (anything else reads as absent; the validator has reported it). Never the body's objects indexed
+ * by the body's keys.
+ */
 interface Entry {
   fullUrl?: string;
   resource?: Record<string, unknown>;
-  request?: { method?: string; url?: string; ifNoneExist?: string; ifMatch?: string; ifNoneMatch?: string };
+  request?: Record<string, unknown>;
 }
+
+/** Request elements that make an entry conditional, which the gateway does not support. */
+const CONDITIONAL_REQUEST_ELEMENTS = ['ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
 
 const ENTRY_PATTERN = /^Bundle\.entry\[(\d+)\]/;
 const MRN_SYSTEM_HINT = 'http://terminology.hl7.org/CodeSystem/v2-0203';
@@ -75,29 +84,40 @@ export class IngestService {
 
   async ingest({ bundle, body: bytes }: PostedBundle, principal: Principal): Promise<IngestResult> {
     const type = bundleType(bundle);
-    const entries = ((bundle as { entry?: Entry[] }).entry ?? []) as Entry[];
-    if (entries.length === 0)
+    // Before validation, only what bounds its cost: whether there are entries, and how many.
+    const rawEntries = ownValue(bundle, 'entry');
+    if (rawEntries === undefined || (Array.isArray(rawEntries) && rawEntries.length === 0))
       throw new FhirError(400, [issue('required', 'the bundle has no entries', 'Bundle.entry')]);
-    if (entries.length > this.d.maxEntries) {
+    if (Array.isArray(rawEntries) && rawEntries.length > this.d.maxEntries) {
       throw new FhirError(413, [
         issue(
           'too-costly',
-          `the bundle has ${entries.length} entries; the limit is ${this.d.maxEntries}`,
+          `the bundle has ${rawEntries.length} entries; the limit is ${this.d.maxEntries}`,
           'Bundle.entry',
         ),
       ]);
     }
 
+    // The validator's verdict comes before anything walks the bundle: a bundle it finds malformed
+    // as a whole (Bundle.entry not an array, a bad Bundle.type...) is refused here, unread.
     const checked = await this.d.pool.check(bytes);
     const { bundleIssues, byEntry } = splitIssues(checked.issues);
+    if (!Array.isArray(rawEntries) && !bundleIssues.some((i) => isError(i) && names(i, 'Bundle.entry'))) {
+      bundleIssues.push(issue('structure', 'Bundle.entry must be an array of entries', 'Bundle.entry'));
+    }
+    if (bundleIssues.some(isError) || !Array.isArray(rawEntries)) {
+      throw new FhirError(400, [...bundleIssues, ...[...byEntry.values()].flat()].filter(isError));
+    }
+
+    const entries = rawEntries.map(readEntry);
     for (const [i, entry] of entries.entries()) {
       for (const problem of requestProblems(entry, type, i))
         (byEntry.get(i) ?? byEntry.set(i, []).get(i))!.push(problem);
     }
     const entryErrors = [...byEntry.values()].flat().filter(isError);
-    if (bundleIssues.some(isError) || (type !== 'batch' && entryErrors.length > 0)) {
+    if (type !== 'batch' && entryErrors.length > 0) {
       // All-or-nothing: one bad entry refuses the whole bundle, and nothing was written.
-      throw new FhirError(400, [...bundleIssues, ...[...byEntry.values()].flat()].filter(isError));
+      throw new FhirError(400, entryErrors);
     }
 
     const accepted: AcceptedResource[] = [];
@@ -115,14 +135,20 @@ export class IngestService {
 
     if (checked.contentKey === undefined) throw new CanonicalJsonError(checked.contentKeyError ?? 'no content key');
     const contentKey = checked.contentKey;
-    const identifier = (bundle as { identifier?: { system?: string; value?: string } }).identifier;
-    const idempotencyKey = identifier?.value
-      ? this.d.keyed.hash('bundle-identifier', `${identifier.system ?? ''}|${identifier.value}`)
-      : contentKey;
+    const identifier = ownValue(bundle, 'identifier');
+    const identifierSystem = ownValue(identifier, 'system');
+    const identifierValue = ownValue(identifier, 'value');
+    const idempotencyKey =
+      typeof identifierValue === 'string' && identifierValue !== ''
+        ? this.d.keyed.hash(
+            'bundle-identifier',
+            `${typeof identifierSystem === 'string' ? identifierSystem : ''}|${identifierValue}`,
+          )
+        : contentKey;
     const earlier = this.d.deliveries.byIdempotencyKey(idempotencyKey);
     if (earlier) return this.replay(earlier, contentKey);
 
-    const pseudonym = this.resolvePatient(accepted);
+    const pseudonym = this.resolvePatient(accepted, entryErrors);
     const patient = await this.d.patients.require(pseudonym);
     const now = new Date();
     const built = await this.d.pool.seal(bytes, {
@@ -219,23 +245,34 @@ export class IngestService {
     return { status: 200, body: current, replayed: true, deliveryId: earlier.deliveryId };
   }
 
-  /** Exactly one patient per delivery, found through this hospital's own MRN links. */
-  private resolvePatient(accepted: readonly AcceptedResource[]): string {
+  /**
+   * Exactly one patient per delivery, found through this hospital's own MRN links. `refused`: the
+   * errors of the entries a batch refused, which explain a missing Patient when its entry was one.
+   */
+  private resolvePatient(accepted: readonly AcceptedResource[], refused: readonly OutcomeIssue[]): string {
     const patients = accepted.filter((r) => r.resource.resourceType === 'Patient');
     if (patients.length === 0) {
-      throw unprocessable('the bundle has no Patient resource, so its patient cannot be resolved', ['Bundle.entry']);
+      throw new FhirError(422, [
+        issue(
+          'business-rule',
+          refused.length > 0
+            ? 'the bundle has no valid Patient resource, so its patient cannot be resolved (the refused entries follow)'
+            : 'the bundle has no Patient resource, so its patient cannot be resolved',
+          'Bundle.entry',
+        ),
+        ...refused,
+      ]);
     }
     const found = new Set<string>();
     for (const p of patients) {
-      const identifiers =
-        (p.resource.identifier as
-          | { system?: string; value?: string; type?: { coding?: { system?: string; code?: string }[] } }[]
-          | undefined) ?? [];
+      const listed = ownValue(p.resource, 'identifier');
+      const identifiers = (Array.isArray(listed) ? listed : []).filter(isObject);
       // MRN-typed identifiers first: other identifiers (SSN, licences) are not what hospitals link.
       const ordered = [...identifiers].sort((a, b) => Number(isMrn(b)) - Number(isMrn(a)));
       const match = ordered
-        .filter((id) => id.system && id.value)
-        .map((id) => this.d.identities.resolve({ system: id.system as string, value: id.value as string }))
+        .map((id) => ({ system: ownValue(id, 'system'), value: ownValue(id, 'value') }))
+        .filter((id): id is { system: string; value: string } => isText(id.system) && isText(id.value))
+        .map((id) => this.d.identities.resolve(id))
         .find((x): x is string => x !== undefined);
       if (!match) {
         throw unprocessable(
@@ -249,8 +286,12 @@ export class IngestService {
       throw unprocessable('the bundle holds more than one patient; send one bundle per patient', ['Bundle.entry']);
     return [...found][0] as string;
 
-    function isMrn(id: { type?: { coding?: { system?: string; code?: string }[] } }): boolean {
-      return (id.type?.coding ?? []).some((c) => c.system === MRN_SYSTEM_HINT && c.code === 'MR');
+    function isMrn(id: Record<string, unknown>): boolean {
+      const coding = ownValue(ownValue(id, 'type'), 'coding');
+      return (
+        Array.isArray(coding) &&
+        coding.some((c) => ownValue(c, 'system') === MRN_SYSTEM_HINT && ownValue(c, 'code') === 'MR')
+      );
     }
   }
 }
@@ -269,46 +310,72 @@ export function receiptOf(d: StoredDelivery): DeliveryReceipt {
 }
 
 function bundleType(bundle: unknown): BundleType {
-  if (!bundle || typeof bundle !== 'object' || Array.isArray(bundle))
-    throw new FhirError(400, [issue('structure', 'the body must be a FHIR resource (a JSON object)')]);
-  const b = bundle as { resourceType?: unknown; type?: unknown };
-  if (b.resourceType !== 'Bundle') {
+  if (!isObject(bundle))
+    throw new FhirError(400, [issue('structure', 'the body must be a FHIR resource (a JSON object)', 'Bundle')]);
+  const resourceType = ownValue(bundle, 'resourceType');
+  if (resourceType !== 'Bundle') {
     throw new FhirError(400, [
       issue(
         'not-supported',
-        `POST /fhir takes a Bundle, not ${typeof b.resourceType === 'string' ? b.resourceType : 'this'}`,
+        `POST /fhir takes a Bundle, not ${typeof resourceType === 'string' && RESOURCE_TYPE.test(resourceType) ? resourceType : 'this'}`,
         'Bundle.resourceType',
       ),
     ]);
   }
-  if (!(ACCEPTED_BUNDLE_TYPES as readonly unknown[]).includes(b.type)) {
+  const type = ownValue(bundle, 'type');
+  if (!(ACCEPTED_BUNDLE_TYPES as readonly unknown[]).includes(type)) {
     throw new FhirError(400, [
       issue('not-supported', `Bundle.type must be one of ${ACCEPTED_BUNDLE_TYPES.join(', ')}`, 'Bundle.type'),
     ]);
   }
-  return b.type as BundleType;
+  return type as BundleType;
+}
+
+function readEntry(value: unknown): Entry {
+  const fullUrl = ownValue(value, 'fullUrl');
+  const resource = ownValue(value, 'resource');
+  const request = ownValue(value, 'request');
+  return {
+    ...(typeof fullUrl === 'string' ? { fullUrl } : {}),
+    ...(isObject(resource) ? { resource } : {}),
+    ...(isObject(request) ? { request } : {}),
+  };
 }
 
 function requestProblems(entry: Entry, type: BundleType, i: number): OutcomeIssue[] {
   const at = `Bundle.entry[${i}]`;
   if (!entry.resource) return [issue('required', 'each entry needs a resource', `${at}.resource`)];
   if (type === 'collection') return [];
-  const r = entry.request;
-  if (!r?.method)
+  const method = ownValue(entry.request, 'method');
+  if (method === undefined)
     return [issue('required', 'transaction and batch entries need request.method', `${at}.request.method`)];
-  if (r.method !== 'POST' && r.method !== 'PUT') {
+  if (method !== 'POST' && method !== 'PUT') {
+    const named = typeof method === 'string' && HTTP_METHOD.test(method) ? `${method} ` : '';
     return [
       issue(
         'not-supported',
-        `request.method ${r.method} is not supported: this gateway accepts new and updated resources (POST, PUT)`,
+        `request.method ${named}is not supported: this gateway accepts new and updated resources (POST, PUT)`,
         `${at}.request.method`,
       ),
     ];
   }
-  if (r.ifNoneExist || r.ifMatch || r.ifNoneMatch) {
-    return [issue('not-supported', 'conditional requests are not supported', `${at}.request`)];
-  }
-  return [];
+  const conditional = CONDITIONAL_REQUEST_ELEMENTS.filter((name) => Object.hasOwn(entry.request ?? {}, name));
+  return conditional.map((name) =>
+    issue('not-supported', 'conditional requests are not supported', `${at}.request.${name}`),
+  );
+}
+
+/** Echoed in diagnostics only when they look like what they should be (never arbitrary body text). */
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+const HTTP_METHOD = /^[A-Z]{1,10}$/;
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+/** `issue` names `expression` itself (not an element inside it). */
+function names(i: OutcomeIssue, expression: string): boolean {
+  return i.expression?.includes(expression) ?? false;
 }
 
 function splitIssues(issues: readonly OutcomeIssue[]): {

@@ -27,7 +27,7 @@ export function pointerToKeyPath(pointer: string, root: unknown): JsonPathSegmen
       current = current[index];
     } else {
       out.push(token);
-      current = isObject(current) ? current[token] : undefined;
+      current = ownValue(current, token);
     }
   }
   return out;
@@ -51,7 +51,7 @@ export function medplumPathToKeyPath(path: string, root: unknown): JsonPathSegme
     const [, name = '', choice, indexes = ''] = match;
     const key = choice ? presentChoiceKey(current, name) : presentKey(current, name);
     out.push(key);
-    current = isObject(current) ? current[key] : undefined;
+    current = ownValue(current, key);
     for (const index of indexes.match(/\d+/g) ?? []) {
       const i = Number(index);
       out.push(i);
@@ -62,8 +62,8 @@ export function medplumPathToKeyPath(path: string, root: unknown): JsonPathSegme
 }
 
 function presentKey(current: unknown, name: string): string {
-  if (!isObject(current) || name in current) return name;
-  return `_${name}` in current ? `_${name}` : name;
+  if (!isObject(current) || Object.hasOwn(current, name)) return name;
+  return Object.hasOwn(current, `_${name}`) ? `_${name}` : name;
 }
 
 function presentChoiceKey(current: unknown, base: string): string {
@@ -102,7 +102,7 @@ export function renderFhirPath(types: FhirTypeIndex, root: unknown, rootExpressi
       typeCode = undefined;
     }
     const resolved = schema ? types.resolveKey(schema, segment) : undefined;
-    current = isObject(current) ? current[segment] : undefined;
+    current = ownValue(current, segment);
     if (!resolved) {
       out += IDENTIFIER.test(segment) ? `.${segment}` : `.\`${segment.replace(/[`\\]/g, '\\$&')}\``;
       schema = undefined;
@@ -117,4 +117,14 @@ export function renderFhirPath(types: FhirTypeIndex, root: unknown, rootExpressi
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The value of `value`'s own property `key`; undefined when `value` is not an object or does not
+ * have the property itself. Keys from a request body (`constructor`, `toString`, `__proto__`) must
+ * never reach what an object inherits from Object.prototype, so every lookup by such a key goes
+ * through here, `Object.hasOwn`, or a Map.
+ */
+export function ownValue(value: unknown, key: string): unknown {
+  return isObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
 }

@@ -82,7 +82,8 @@ export class FhirTypeIndex {
 function resolve(schema: InternalTypeSchema, key: string): ResolvedKey | undefined {
   const primitiveExtension = key.startsWith('_');
   const bare = primitiveExtension ? key.slice(1) : key;
-  const direct = schema.elements[bare];
+  // Element names come from the body: `constructor` or `toString` must not find Object.prototype's.
+  const direct = Object.hasOwn(schema.elements, bare) ? schema.elements[bare] : undefined;
   if (direct && !bare.endsWith('[x]')) {
     const typeCode = direct.type[0]?.code ?? 'Element';
     return { name: bare, element: direct, typeCode, primitiveExtension };

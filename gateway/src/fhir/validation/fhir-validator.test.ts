@@ -175,6 +175,35 @@ describe('FhirValidator', () => {
       expect(hasErrors(validator.validateResource(resource))).toBe(true);
     });
 
+    /** Every name a plain object inherits: a key from the body must never find one of them. */
+    const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
+
+    it.each(PROTOTYPE_NAMES)('refuses an element named %s and names it, without throwing', (name) => {
+      for (const key of [name, `_${name}`]) {
+        // JSON.parse makes `__proto__` an own property, as a request body does.
+        const patient = JSON.parse(`{"resourceType":"Patient","${key}":{"x":1}}`) as unknown;
+        expect(errorsAt(validator.validateResource(patient))).toContain(`Patient.${key}`);
+        const nested = JSON.parse(`{"resourceType":"Observation","status":"final","code":{"${key}":1}}`) as unknown;
+        expect(errorsAt(validator.validateResource(nested))).toContain(`Observation.code.${key}`);
+        const inBundle = transaction([post(patientUrl, JSON.parse(`{"resourceType":"Patient","${key}":"x"}`))]);
+        expect(errorsAt(validator.validateBundle(inBundle))).toContain(`Bundle.entry[0].resource.${key}`);
+      }
+      expect(errorsAt(validator.validateResource({ resourceType: name }))).toEqual([`${name}.resourceType`]);
+    });
+
+    it('refuses a primitive or an array where an object belongs, and empty strings', () => {
+      for (const value of [42, true, '', 'text', [[{}]]]) {
+        const issues = validator.validateResource({ resourceType: 'Observation', status: 'final', code: value });
+        expect(errorsAt(issues)).toContain('Observation.code');
+      }
+      const meta = errorsAt(validator.validateResource({ resourceType: 'Patient', meta: 7 }));
+      expect(meta).toEqual(['Patient.meta']);
+      const empty = validator.validateResource({ resourceType: 'Patient', identifier: [{ system: '', value: 'x' }] });
+      expect(errorsAt(empty)).toEqual(['Patient.identifier[0].system']);
+      const resource = validator.validateBundle(transaction([{ fullUrl: patientUrl, resource: 5 }]));
+      expect(errorsAt(resource)).toContain('Bundle.entry[0].resource');
+    });
+
     it('accepts FHIR 4.0.1 content the 4.0.0 schema file lacked', () => {
       const capability = {
         resourceType: 'CapabilityStatement',

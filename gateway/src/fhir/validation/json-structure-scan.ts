@@ -17,8 +17,18 @@ export interface DuplicateProperty {
   offset: number;
 }
 
+/** The innermost array or object still open where the text ends (only text that ends too early has one). */
+export interface UnclosedContainer {
+  kind: 'array' | 'object';
+  /** Path of the container itself. */
+  path: JsonPathSegment[];
+  /** How many containers are open at the end, this one included. */
+  open: number;
+}
+
 export type ScanResult =
-  { kind: 'ok'; duplicate?: DuplicateProperty } | { kind: 'too-deep'; offset: number; depth: number };
+  | { kind: 'ok'; duplicate?: DuplicateProperty; unclosed?: UnclosedContainer }
+  | { kind: 'too-deep'; offset: number; depth: number };
 
 interface Frame {
   /** Keys seen so far (objects only). */
@@ -80,7 +90,13 @@ export function scanJsonStructure(text: string, maxDepth: number): ScanResult {
       expectKey = false;
     }
   }
-  return duplicate ? { kind: 'ok', duplicate } : { kind: 'ok' };
+  const top = stack[stack.length - 1];
+  const unclosed: UnclosedContainer | undefined = top && {
+    kind: top.keys ? 'object' : 'array',
+    path: stack.slice(0, -1).map((f) => f.at),
+    open: stack.length,
+  };
+  return { kind: 'ok', ...(duplicate ? { duplicate } : {}), ...(unclosed ? { unclosed } : {}) };
 }
 
 /** A quote is escaped when an odd number of backslashes precede it. */

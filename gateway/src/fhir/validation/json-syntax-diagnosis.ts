@@ -1,5 +1,5 @@
 import { getLocation, parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import type { JsonPathSegment } from './json-structure-scan';
+import { scanJsonStructure, type JsonPathSegment } from './json-structure-scan';
 
 /**
  * Explains why `JSON.parse` refused a body: which rule was broken, where (line/column), and in which
@@ -28,11 +28,39 @@ export function diagnoseJsonSyntax(text: string): JsonSyntaxProblem[] {
   const root = resourceTypeOf(recovered) ?? resourceTypeByScan(text);
   const problems: JsonSyntaxProblem[] = [];
   const seenOffsets = new Set<number>();
+  const end = text.replace(/[ \t\r\n]+$/, '').length;
+  let unterminatedString = false;
+  let endReported = false;
   for (const error of errors) {
     // jsonc-parser often reports two codes for one spot (e.g. comma and property name expected).
     if (seenOffsets.has(error.offset)) continue;
     seenOffsets.add(error.offset);
     const { line, column } = lineAndColumn(text, error.offset);
+    const code = printParseErrorCode(error.error);
+    if (code === 'UnexpectedEndOfString') unterminatedString = true;
+    if (error.offset >= end && code !== 'UnexpectedEndOfString') {
+      // The body stops inside a value. jsonc-parser's codes for that spot (a value expected after a
+      // comma, a closing bracket expected) read as another mistake; say which container is left open.
+      if (endReported) continue;
+      endReported = true;
+      // After an unterminated string, its missing quote is the one mistake; what follows is its echo.
+      if (unterminatedString) continue;
+      const unclosed = scanJsonStructure(text, Number.MAX_SAFE_INTEGER);
+      if (unclosed.kind === 'ok' && unclosed.unclosed) {
+        const { kind, path } = unclosed.unclosed;
+        problems.push({
+          message:
+            kind === 'array'
+              ? "The array is not terminated: the body ends before its closing ']'"
+              : "The object is not terminated: the body ends before its closing '}'",
+          line,
+          column,
+          ...(root ? { expression: renderPath(root, path) } : {}),
+        });
+        if (problems.length === MAX_PROBLEMS) break;
+        continue;
+      }
+    }
     const path = getLocation(text, error.offset).path.filter((s) => s !== '');
     problems.push({
       message: describe(error, text),
@@ -59,9 +87,14 @@ function describe(error: ParseError, text: string): string {
     case 'PropertyNameExpected':
     case 'ValueExpected':
       if (followsComma(text, error.offset)) {
-        return text[error.offset] === ']'
-          ? 'There is an extra comma at the end of an array'
-          : 'There is an extra comma at the end of an object';
+        switch (text[error.offset]) {
+          case ']':
+            return 'There is an extra comma at the end of an array';
+          case '}':
+            return 'There is an extra comma at the end of an object';
+          case ',':
+            return 'A value is missing between two commas';
+        }
       }
       return code === 'PropertyNameExpected' ? 'A property name in double quotes was expected' : 'A value was expected';
     case 'CommaExpected':

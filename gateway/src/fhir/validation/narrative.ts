@@ -47,11 +47,19 @@ export function checkNarrativeXhtml(div: string): string[] {
   }
   if (problems.length > 0) return problems;
 
-  const wellFormed = XMLValidator.validate(div, { allowBooleanAttributes: false });
-  if (wellFormed !== true) {
-    return [`The narrative is not well-formed XHTML: ${wellFormed.err.msg} (line ${wellFormed.err.line})`];
+  let parsed: XmlNode[];
+  try {
+    const wellFormed = XMLValidator.validate(div, { allowBooleanAttributes: false });
+    if (wellFormed !== true) {
+      return [`The narrative is not well-formed XHTML: ${wellFormed.err.msg} (line ${wellFormed.err.line})`];
+    }
+    parsed = parser.parse(div) as XmlNode[];
+  } catch {
+    // fast-xml-parser refuses names it cannot hold in a plain object (`constructor`, `__proto__`,
+    // `prototype`) by throwing; none of them is an XHTML element or attribute.
+    return ['The narrative could not be read as XHTML: an element or attribute name is not allowed in narrative'];
   }
-  const roots = (parser.parse(div) as XmlNode[]).filter((node) => !('#text' in node && isBlank(node['#text'])));
+  const roots = parsed.filter((node) => !('#text' in node && isBlank(node['#text'])));
   const root = roots[0];
   if (roots.length !== 1 || !root || localName(elementName(root)) !== 'div') {
     return ['The narrative must be a single <div> element'];

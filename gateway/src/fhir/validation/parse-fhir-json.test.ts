@@ -85,6 +85,43 @@ describe('parseFhirJson', () => {
     expect(object.issues[0]?.diagnostics).toMatch(/extra comma at the end of an object/);
   });
 
+  it('says an array or object is not terminated when the body ends inside it, not that a comma is extra', () => {
+    for (const [text, expression, column] of [
+      ['{"resourceType":"Bundle","entry":[{}', 'Bundle.entry', 37],
+      ['{"resourceType":"Bundle","entry":[{},', 'Bundle.entry', 38],
+      ['{"resourceType":"Bundle","entry":[{}, \n', 'Bundle.entry', 1],
+      ['{"resourceType":"Bundle","entry":[', 'Bundle.entry', 35],
+      [
+        '{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","name":[{"given":["A"',
+        'Bundle.entry[0].resource.name[0].given',
+        94,
+      ],
+    ] as const) {
+      const error = refusal(text);
+      expect(error.status).toBe(400);
+      expect(error.issues).toHaveLength(1);
+      expect(error.issues[0]?.expression).toEqual([expression]);
+      expect(error.issues[0]?.diagnostics).toMatch(
+        new RegExp(`column ${column}: The array is not terminated: the body ends before its closing '\\]'$`),
+      );
+      expect(error.issues[0]?.diagnostics).not.toMatch(/comma/);
+    }
+    const object = refusal('{"resourceType":"Bundle","entry":[{"request":{"method":"POST"');
+    expect(object.issues[0]?.diagnostics).toMatch(
+      /The object is not terminated: the body ends before its closing '\}'$/,
+    );
+    expect(object.issues[0]?.expression).toEqual(['Bundle.entry[0].request']);
+    // An unterminated string is the one mistake; the containers it leaves open are not reported again.
+    const string = refusal('{"resourceType":"Bundle","entry":[{"fullUrl":"urn:uuid:');
+    expect(string.issues.map((i) => i.diagnostics)).toEqual([expect.stringMatching(/A string is not terminated$/)]);
+  });
+
+  it('says a value is missing between two commas', () => {
+    const error = refusal('{"resourceType":"Patient","name":[{"given":["A",,"B"]}]}');
+    expect(error.issues[0]?.diagnostics).toMatch(/A value is missing between two commas/);
+    expect(error.issues[0]?.expression).toEqual(['Patient.name[0].given[1]']);
+  });
+
   it('refuses unquoted property names and single quotes', () => {
     expect(refusal('{resourceType:"Patient"}').status).toBe(400);
     expect(refusal("{'resourceType':'Patient'}").status).toBe(400);

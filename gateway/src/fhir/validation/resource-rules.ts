@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import {
   evalFhirPathTyped,
+  isPrimitiveType,
   parseFhirPath,
   toTypedValue,
   type FhirPathAtom,
   type InternalTypeSchema,
   type TypedValue,
 } from '@medplum/core';
-import { isObject } from './element-path';
+import { isObject, ownValue } from './element-path';
 import type { FhirTypeIndex, ResolvedKey } from './fhir-types';
 import type { JsonPathSegment } from './json-structure-scan';
 import { checkNarrativeXhtml } from './narrative';
@@ -49,6 +50,14 @@ const SKIPPED_CONSTRAINTS = new Set(['ele-1', 'txt-1', 'txt-2', 'ref-1', 'dom-3'
 const HL7_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const UCUM: TypedValue = toTypedValue('http://unitsofmeasure.org');
+/** FHIR JSON writes these primitives as numbers or booleans; every other primitive as a string. */
+const JSON_TYPE_OF_PRIMITIVE: ReadonlyMap<string, string> = new Map([
+  ['boolean', 'boolean'],
+  ['decimal', 'number'],
+  ['integer', 'number'],
+  ['positiveInt', 'number'],
+  ['unsignedInt', 'number'],
+]);
 
 export class ResourceRules {
   /** Parsed invariants, keyed by expression; filled lazily, never changes a result. */
@@ -152,6 +161,7 @@ class Walk {
           this.each(child, (item) => {
             const element = this.types.elementSchema();
             if (isObject(item) && element) this.object(item, element);
+            else if (item !== null) this.wrongType(item, 'Element');
           });
         } else if (resolved) {
           if (resolved.choiceType) {
@@ -183,11 +193,22 @@ class Walk {
 
   private value(item: unknown, resolved: ResolvedKey): void {
     const { typeCode } = resolved;
-    if (typeCode === 'xhtml') {
-      if (typeof item === 'string') for (const problem of checkNarrativeXhtml(item)) this.issue('invalid', problem);
+    // Neither Medplum nor HL7's JSON schema always refuse a value of the wrong JSON type: the
+    // schema's complex types (and xhtml) do not say `type`, its uri pattern `\S*` takes an empty
+    // string, and Medplum reads some objects as primitives. Nulls: the layers report them.
+    if (item === null) return;
+    if (isPrimitiveType(typeCode)) {
+      if (typeof item === 'object') this.wrongType(item, typeCode);
+      else if (item === '') this.issue('value', 'A value cannot be an empty string: omit the element');
+      else if (typeCode === 'xhtml' && typeof item === 'string') {
+        for (const problem of checkNarrativeXhtml(item)) this.issue('invalid', problem);
+      }
       return;
     }
-    if (!isObject(item)) return;
+    if (!isObject(item)) {
+      this.wrongType(item, typeCode);
+      return;
+    }
     if (this.types.isResourceTypeCode(typeCode)) {
       this.resource(item, resolved.element.path.endsWith('.contained') ? 'contained' : 'nested');
       return;
@@ -240,7 +261,7 @@ class Walk {
   ): void {
     const binding = resolved.element.binding;
     if (binding?.strength !== 'required') return;
-    const valuePart = parent[key.slice(1)];
+    const valuePart = ownValue(parent, key.slice(1));
     const message = `No code provided, and a code is required from the value set ${binding.valueSet ?? ''}`.trim();
     if (Array.isArray(extensionPart)) {
       extensionPart.forEach((ext, i) => {
@@ -283,6 +304,21 @@ class Walk {
       }
       if (!holds) this.issue('invariant', `Constraint failed: ${constraint.key}: '${constraint.description}'`);
     }
+  }
+
+  /** `item` (not null: the layers report nulls) is not the JSON type `typeCode` is written as. */
+  private wrongType(item: unknown, typeCode: string): void {
+    const found = Array.isArray(item)
+      ? 'an array'
+      : typeof item === 'object'
+        ? 'an object'
+        : typeof item === 'string'
+          ? 'a string'
+          : `a ${typeof item}`;
+    const expected = isPrimitiveType(typeCode)
+      ? `a ${JSON_TYPE_OF_PRIMITIVE.get(typeCode) ?? 'string'} (${typeCode})`
+      : `an object (${this.types.isResourceTypeCode(typeCode) ? 'a resource' : typeCode})`;
+    this.issue('structure', `Wrong JSON type: expected ${expected}, found ${found}`);
   }
 
   private issue(code: RawIssue['code'], diagnostics: string, path: JsonPathSegment[] = [...this.path]): void {
