@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { PatientRecord } from '@phr/common';
+import { looseModes, type PatientRecord } from '@phr/common';
 import { ClientCertificateAuthenticator } from './auth/client-certificate';
 import type { GatewayConfig } from './config';
 import { createApp } from './http/app';
+import { createEdge } from './http/edge';
 import { IdentityStore } from './identity/identity-store';
 import { KeyedHash } from './identity/keyed-hash';
 import { PatientDirectory } from './identity/patient-directory';
@@ -27,8 +28,9 @@ import {
 import { createLogger, type Logger } from './logger';
 import { MailboxStore } from './mailbox';
 import { createNotifier } from './notify';
-import { openDatabase } from './store/database';
+import { databaseFiles, openDatabase } from './store/database';
 import { DeliveryStore } from './store/delivery-store';
+import { ResourceIndex } from './store/resource-index';
 import { StandardizedDb } from './store/standardized-db';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -83,10 +85,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       : new NoLedger(options.patients ?? new Map(), config.hospital.mspId));
   if (ledger.mode === 'none') log.warn('ledger.mode is none: NOTHING is committed to a ledger (benchmarks only)');
 
-  const db = openDatabase(join(config.dataDir, 'gateway.db'));
-  const keyed = KeyedHash.loadOrCreate(join(config.dataDir, 'gateway.key'));
+  const dbFile = join(config.dataDir, 'gateway.db');
+  const keyFile = join(config.dataDir, 'gateway.key');
+  // Owner-only, whatever the umask: the database holds coded clinical values, the key unlocks its hashes.
+  const db = openDatabase(dbFile);
+  const keyed = KeyedHash.loadOrCreate(keyFile);
+  warnAboutLooseModes(log, [config.dataDir, ...databaseFiles(dbFile), keyFile]);
   const deliveries = new DeliveryStore(db);
   const standardized = new StandardizedDb(db);
+  const resources = new ResourceIndex(db, keyed);
   const mailbox = new MailboxStore(db);
   const identities = new IdentityStore(db, keyed);
   const patients = new PatientDirectory(db, ledger);
@@ -111,6 +118,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ledger,
     deliveries,
     standardized,
+    resources,
     mailbox,
     outbox,
     keyed,
@@ -150,16 +158,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     config.trustedIssuers.map((t) => ({ mspId: t.mspId, caPem: readFileSync(t.caFile, 'utf8') })),
   );
   const startedAt = new Date().toISOString();
-  const server = createServer({
-    cert: readFileSync(config.tls.certFile),
-    key: readFileSync(config.tls.keyFile),
-    ca: config.trustedIssuers.map((t) => readFileSync(t.caFile)),
-    requestCert: true,
-    // Untrusted or missing client certificates still complete the handshake, so that they get a
-    // 401 OperationOutcome instead of a bare TLS alert.
-    rejectUnauthorized: false,
-    minVersion: 'TLSv1.2',
-  });
+  const edge = createEdge(
+    {
+      cert: readFileSync(config.tls.certFile),
+      key: readFileSync(config.tls.keyFile),
+      ca: config.trustedIssuers.map((t) => readFileSync(t.caFile)),
+    },
+    config.http,
+    log,
+  );
+  const server = edge.server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -171,7 +179,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     baseUrl,
     version: GATEWAY_VERSION,
     startedAt,
-    limits: { maxBundleBytes: config.limits.maxBundleBytes, maxDepth: config.limits.maxDepth },
+    limits: {
+      maxBundleBytes: config.limits.maxBundleBytes,
+      maxDepth: config.limits.maxDepth,
+      bodyIdleTimeoutMs: config.http.bodyIdleTimeoutMs,
+    },
     authenticator,
     ingest,
     identities,
@@ -182,7 +194,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ...(pulls ? { pulls } : {}),
     log,
   });
-  server.on('request', app);
+  edge.serve(app);
   outbox.start();
   consentFeed?.start();
   log.info({ url: baseUrl, hospital: config.hospital.mspId, ledger: ledger.mode }, 'gateway listening');
@@ -213,4 +225,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       db.close();
     },
   };
+}
+
+/**
+ * Data files and folders others than their owner can reach: one warning each (the path and its
+ * mode, nothing from inside), and the README says what to do. They are left as they are.
+ */
+function warnAboutLooseModes(log: Logger, paths: readonly string[]): void {
+  for (const loose of looseModes(paths)) {
+    log.warn(
+      { path: loose.path, mode: loose.mode },
+      `${loose.kind === 'folder' ? 'data folder' : 'data file'} is open to others than its owner; ` +
+        `restrict it: chmod ${loose.kind === 'folder' ? '700' : '600'} ${loose.path}`,
+    );
+  }
 }

@@ -1,13 +1,15 @@
 import { canonicalJson, type OutcomeIssue } from '@phr/common';
 import type { FhirValidator } from '../fhir/validation';
 import type { KeyedHash } from '../identity/keyed-hash';
+import { deliveredContent } from './delivered-content';
 
 /** What the ingest pipeline learns about a posted bundle before it reads or writes any state. */
 export interface BundleCheck {
   /** Every issue FhirValidator.validateBundle reports, in its order. */
   issues: OutcomeIssue[];
   /**
-   * Keyed hash of the bundle's canonical JSON (same content, same key: idempotent resubmission).
+   * Keyed hash of the canonical JSON of what the bundle delivers (deliveredContent: transport
+   * metadata a retry may change is left out), so the same content is one delivery.
    * When the content has no canonical form, `contentKeyError` says why instead; the pipeline raises
    * it only where it needs the key, so a bundle refused for its issues is refused as before.
    */
@@ -19,10 +21,17 @@ export interface BundleCheck {
  * The CPU-heavy first step of an ingest (validation ~75% of it, then canonical JSON of the whole
  * bundle): pure, so that it can run on a worker thread (ingest-worker.ts).
  */
-export function checkBundle(validator: FhirValidator, keyed: KeyedHash, bundle: unknown): BundleCheck {
+export function checkBundle(
+  validator: FhirValidator,
+  keyed: KeyedHash,
+  bundle: unknown,
+  /** The same bundle with each number kept as written (parseExactJson), when that differs. */
+  exact: unknown = bundle,
+): BundleCheck {
   const issues = validator.validateBundle(bundle);
   try {
-    return { issues, contentKey: keyed.hash('bundle-content', canonicalJson(bundle)) };
+    // v2: what the bundle delivers, numbers as written (7.10 and 7.1 are different content).
+    return { issues, contentKey: keyed.hash('bundle-content-v2', canonicalJson(deliveredContent(exact))) };
   } catch (err) {
     return { issues, contentKeyError: err instanceof Error ? err.message : String(err) };
   }

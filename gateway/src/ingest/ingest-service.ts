@@ -18,6 +18,7 @@ import type { Logger } from '../logger';
 import type { MailboxStore } from '../mailbox';
 import { inTransaction } from '../store/database';
 import type { DeliveryStore, StoredDelivery } from '../store/delivery-store';
+import type { ResourceIndex } from '../store/resource-index';
 import type { StandardizedDb } from '../store/standardized-db';
 import { responseBundle, type DeliveryReceipt, type ResponseEntry } from './bundle-response';
 import type { AcceptedResource } from './delivery-builder';
@@ -35,6 +36,8 @@ export interface IngestDeps {
   ledger: LedgerPort;
   deliveries: DeliveryStore;
   standardized: StandardizedDb;
+  /** Identifiers of accepted resources, for conditional creates (If-None-Exist). */
+  resources: ResourceIndex;
   mailbox: MailboxStore;
   outbox: OutboxWorker;
   keyed: KeyedHash;
@@ -68,8 +71,8 @@ interface Entry {
   request?: Record<string, unknown>;
 }
 
-/** Request elements that make an entry conditional, which the gateway does not support. */
-const CONDITIONAL_REQUEST_ELEMENTS = ['ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
+/** Conditional request elements the gateway does not support (If-None-Exist on POST it does). */
+const UNSUPPORTED_CONDITIONS = ['ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
 
 const ENTRY_PATTERN = /^Bundle\.entry\[(\d+)\]/;
 const MRN_SYSTEM_HINT = 'http://terminology.hl7.org/CodeSystem/v2-0203';
@@ -148,11 +151,28 @@ export class IngestService {
     const earlier = this.d.deliveries.byIdempotencyKey(idempotencyKey);
     if (earlier) return this.replay(earlier, contentKey);
 
+    // The Patient entry resolves the patient even when a conditional create finds it delivered before.
     const pseudonym = this.resolvePatient(accepted, entryErrors);
+    const responseType = type === 'transaction' ? 'transaction-response' : 'batch-response';
+    const conditions = this.conditionalCreates(accepted, entries);
+    const toDeliver = accepted.filter((r) => !conditions.existing.has(r.entryIndex));
+    if (toDeliver.length === 0) {
+      // Every resource is already delivered (a retry with conditional creates): nothing is created,
+      // and the answer is the earlier delivery's when it was one delivery.
+      const [only, ...more] = conditions.deliveries;
+      const first = only !== undefined && more.length === 0 ? this.d.deliveries.get(only) : undefined;
+      const responses = entryResponses(entries, byEntry, undefined, [], conditions.existing);
+      return {
+        status: 200,
+        body: responseBundle(responseType, responses, first ? receiptOf(first) : undefined),
+        replayed: true,
+        ...(first ? { deliveryId: first.deliveryId } : {}),
+      };
+    }
     const patient = await this.d.patients.require(pseudonym);
     const now = new Date();
     const built = await this.d.pool.seal(bytes, {
-      entries: accepted.map((r) => ({ entryIndex: r.entryIndex, sourceId: r.sourceId })),
+      entries: toDeliver.map((r) => ({ entryIndex: r.entryIndex, sourceId: r.sourceId })),
       pseudonym,
       senderMspId: this.d.hospitalMspId,
       createdAt: now.getTime(),
@@ -182,13 +202,28 @@ export class IngestService {
       byEntry,
       now,
       [...segmentOf.entries()].map(([i, s]) => [i, `${s.resourceType}/${s.segmentId}`] as const),
+      conditions.existing,
     );
-    const responseType = type === 'transaction' ? 'transaction-response' : 'batch-response';
     const body = responseBundle(responseType, responses, receipt);
 
     const raced = inTransaction(this.d.db, () => {
       const again = this.d.deliveries.byIdempotencyKey(idempotencyKey);
       if (again) return again;
+      // A concurrent post delivered a conditionally created resource first: start over, to find it.
+      const delivering = toDeliver.map((r) => conditions.keys.get(r.entryIndex)).filter((k) => k !== undefined);
+      if (delivering.some((k) => this.d.resources.find(k))) return 'conditions-raced' as const;
+      for (const r of toDeliver) {
+        const segment = segmentOf.get(r.entryIndex);
+        if (!segment) continue;
+        const type = String(r.resource.resourceType);
+        const keys = identifiersOf(r.resource).flatMap((id) => [
+          this.d.resources.key(type, id.system, id.value),
+          this.d.resources.key(type, undefined, id.value),
+        ]);
+        const condition = conditions.keys.get(r.entryIndex);
+        if (condition) keys.push(condition);
+        this.d.resources.record(keys, { deliveryId: built.deliveryId, location: `${type}/${segment.segmentId}` });
+      }
       this.d.deliveries.insert(
         commitment,
         { idempotencyKey, contentKey },
@@ -209,6 +244,7 @@ export class IngestService {
       });
       return undefined;
     });
+    if (raced === 'conditions-raced') return this.ingest({ bundle, body: bytes }, principal);
     if (raced) return this.replay(raced, contentKey);
 
     this.d.outbox.kick();
@@ -224,6 +260,31 @@ export class IngestService {
       'delivery accepted',
     );
     return { status: 200, body, replayed: false, deliveryId: built.deliveryId };
+  }
+
+  /**
+   * The accepted entries' conditional creates (`request.ifNoneExist`): their keys, and those whose
+   * resource an earlier delivery holds, with its location and delivery.
+   */
+  private conditionalCreates(
+    accepted: readonly AcceptedResource[],
+    entries: readonly Entry[],
+  ): { keys: Map<number, string>; existing: Map<number, string>; deliveries: Set<string> } {
+    const keys = new Map<number, string>();
+    const existing = new Map<number, string>();
+    const deliveries = new Set<string>();
+    for (const r of accepted) {
+      const criteria = ifNoneExistOf(entries[r.entryIndex] as Entry);
+      if (criteria === undefined || typeof criteria === 'string') continue;
+      const key = this.d.resources.key(String(r.resource.resourceType), criteria.system, criteria.value);
+      keys.set(r.entryIndex, key);
+      const found = this.d.resources.find(key);
+      if (found) {
+        existing.set(r.entryIndex, found.location);
+        deliveries.add(found.deliveryId);
+      }
+    }
+    return { keys, existing, deliveries };
   }
 
   /** The receipt of a delivery this gateway accepted, with its current status. */
@@ -359,10 +420,65 @@ function requestProblems(entry: Entry, type: BundleType, i: number): OutcomeIssu
       ),
     ];
   }
-  const conditional = CONDITIONAL_REQUEST_ELEMENTS.filter((name) => Object.hasOwn(entry.request ?? {}, name));
-  return conditional.map((name) =>
-    issue('not-supported', 'conditional requests are not supported', `${at}.request.${name}`),
+  const problems = UNSUPPORTED_CONDITIONS.filter((name) => Object.hasOwn(entry.request ?? {}, name)).map((name) =>
+    issue(
+      'not-supported',
+      'this conditional request is not supported (conditional create, request.ifNoneExist on POST, is)',
+      `${at}.request.${name}`,
+    ),
   );
+  if (Object.hasOwn(entry.request ?? {}, 'ifNoneExist')) {
+    const criteria = ifNoneExistOf(entry);
+    if (method !== 'POST') {
+      problems.push(issue('not-supported', 'ifNoneExist goes with request.method POST', `${at}.request.ifNoneExist`));
+    } else if (typeof criteria === 'string') {
+      problems.push(issue('not-supported', criteria, `${at}.request.ifNoneExist`));
+    }
+  }
+  return problems;
+}
+
+/** A conditional create's search: one identifier token, as FHIR token search reads it. */
+interface IdentifierCriteria {
+  /** undefined: any system (`identifier=value`); '' : no system (`identifier=|value`). */
+  system: string | undefined;
+  value: string;
+}
+
+/**
+ * The entry's `request.ifNoneExist` as identifier criteria; a string saying what is wrong when it
+ * is not of the supported form; undefined when the entry has none.
+ */
+function ifNoneExistOf(entry: Entry): IdentifierCriteria | string | undefined {
+  const raw = ownValue(entry.request, 'ifNoneExist');
+  if (raw === undefined) return undefined;
+  const supported = 'ifNoneExist supports one identifier search: identifier=[system|]value';
+  if (typeof raw !== 'string' || raw === '') return supported;
+  // The query part only, though some clients send "Type?query": accept that for the entry's own type.
+  const type = ownValue(entry.resource, 'resourceType');
+  const query = typeof type === 'string' && raw.startsWith(`${type}?`) ? raw.slice(type.length + 1) : raw;
+  const params = [...new URLSearchParams(query)];
+  const [first] = params;
+  if (params.length !== 1 || !first || first[0] !== 'identifier' || first[1] === '') return supported;
+  const token = first[1];
+  const bar = token.indexOf('|');
+  if (bar < 0) return { system: undefined, value: token };
+  const value = token.slice(bar + 1);
+  return value === '' ? supported : { system: token.slice(0, bar), value };
+}
+
+/** Own `identifier[]` tokens of a resource: what a later conditional create may match. */
+function identifiersOf(resource: Record<string, unknown>): { system: string | undefined; value: string }[] {
+  const list = ownValue(resource, 'identifier');
+  if (!Array.isArray(list)) return [];
+  const out: { system: string | undefined; value: string }[] = [];
+  for (const id of list) {
+    const value = ownValue(id, 'value');
+    const system = ownValue(id, 'system');
+    if (typeof value !== 'string' || value === '') continue;
+    out.push({ system: typeof system === 'string' ? system : '', value });
+  }
+  return out;
 }
 
 /** Echoed in diagnostics only when they look like what they should be (never arbitrary body text). */
@@ -400,6 +516,7 @@ function entryResponses(
   byEntry: ReadonlyMap<number, OutcomeIssue[]>,
   now: Date | undefined,
   locations: readonly (readonly [number, string])[],
+  existing: ReadonlyMap<number, string> = new Map(),
 ): ResponseEntry[] {
   const where = new Map(locations);
   return entries.map((_, i) => {
@@ -408,6 +525,9 @@ function entryResponses(
       const status = errors.some((e) => e.code === 'not-supported') ? '405 Method Not Allowed' : '400 Bad Request';
       return { status, outcome: operationOutcome(errors) };
     }
+    // A conditional create whose resource an earlier delivery holds: nothing is created again.
+    const found = existing.get(i);
+    if (found) return { status: '200 OK', location: `${found}/_history/1`, etag: 'W/"1"' };
     const location = where.get(i);
     return {
       status: '201 Created',

@@ -10,7 +10,7 @@
  */
 import { getPriority, setPriority } from 'node:os';
 import { threadId, workerData } from 'node:worker_threads';
-import { parseExactJson, type EnvelopeSigner } from '@phr/common';
+import { hasInexactNumber, parseExactJson, type EnvelopeSigner } from '@phr/common';
 import { FhirValidator, fhirJsonText } from '../fhir/validation';
 import { KeyedHash } from '../identity/keyed-hash';
 import { checkBundle, type BundleCheck } from './bundle-check';
@@ -40,12 +40,11 @@ if (process.platform === 'linux' && data.niceness > 0) {
 const validator = FhirValidator.create();
 const keyed = KeyedHash.fromKey(Buffer.from(data.keyedHashKey));
 
-function parse(body: Uint8Array): unknown {
-  return JSON.parse(fhirJsonText(body));
-}
-
 export function check(body: Uint8Array): BundleCheck {
-  return checkBundle(validator, keyed, parse(body));
+  const text = fhirJsonText(body);
+  const plain = JSON.parse(text) as unknown;
+  // The content key sees numbers as written; validation reads JavaScript numbers.
+  return checkBundle(validator, keyed, plain, hasInexactNumber(text) ? parseExactJson(text) : plain);
 }
 
 export function seal(task: { body: Uint8Array; request: SealRequest }): SealedDelivery {

@@ -1,5 +1,7 @@
 import { seal, type DataElement, type EnvelopeSigner, type RecipientKey } from '@phr/common';
+import { isObject, ownValue } from '../fhir/validation/element-path';
 import { buildDelivery } from './delivery-builder';
+import { SegmentError } from './segmenter';
 
 /** Which entries of the posted bundle become the delivery, and for whom it is sealed. */
 export interface SealRequest {
@@ -30,13 +32,13 @@ export interface SealedDelivery {
  * thread (ingest-worker.ts); only the results cross back, never the plaintext payload.
  */
 export function sealDelivery(bundle: unknown, request: SealRequest, signer: EnvelopeSigner): SealedDelivery {
-  const entries = (bundle as { entry: { resource: Record<string, unknown> }[] }).entry;
+  const entries = ownValue(bundle, 'entry');
   const built = buildDelivery(
-    request.entries.map((e) => ({
-      entryIndex: e.entryIndex,
-      resource: (entries[e.entryIndex] as { resource: Record<string, unknown> }).resource,
-      sourceId: e.sourceId,
-    })),
+    request.entries.map((e) => {
+      const resource = ownValue(Array.isArray(entries) ? entries[e.entryIndex] : undefined, 'resource');
+      if (!isObject(resource)) throw new SegmentError(`entry ${e.entryIndex} has no resource to deliver`);
+      return { entryIndex: e.entryIndex, resource, sourceId: e.sourceId };
+    }),
     request.pseudonym,
     request.senderMspId,
     new Date(request.createdAt),

@@ -196,7 +196,7 @@ function pushCoded(
 
 /** The value[x] of `node` (if any) in the shape a coded element carries it. */
 function siblingValue(node: Record<string, unknown>): AttachedValue | undefined {
-  for (const key in node) {
+  for (const key of Object.keys(node)) {
     // value[x]: "value" followed by an upper-case type name
     if (key.length > 5 && key.startsWith('value') && key.charCodeAt(5) >= 65 && key.charCodeAt(5) <= 90) {
       return valueOf(key.slice(5), node[key]);
