@@ -18,3 +18,4 @@ export * from './pull';
 export * from './fhir';
 export * from './signed-consent';
 export * from './ledger-pages';
+export * from './private-files';

@@ -18,6 +18,59 @@ const ledgerSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('none') }),
 ]);
 
+/**
+ * How long a client may take and how many connections it may hold (issue 12). The defaults suit the
+ * largest bundle a hospital sends (limits.maxBundleBytes, 32 MiB): it must arrive within
+ * requestTimeoutMs (120 s: at least 2.3 Mbit/s), and may pause for up to bodyIdleTimeoutMs.
+ */
+const HTTP_DEFAULTS = {
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 120_000,
+  bodyIdleTimeoutMs: 20_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1024,
+  maxConnectionsPerClient: 32,
+  maxConnectionsPerAddress: 32,
+};
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const httpSchema = z
+  .object({
+    /** A TCP connection must finish its TLS handshake within this. */
+    handshakeTimeoutMs: ms(100, 300_000).default(HTTP_DEFAULTS.handshakeTimeoutMs),
+    /** A request line and its headers must arrive within this (after the handshake, or after the previous request). */
+    headersTimeoutMs: ms(100, 300_000).default(HTTP_DEFAULTS.headersTimeoutMs),
+    /** A whole request, headers and body, must arrive within this. */
+    requestTimeoutMs: ms(100, 3_600_000).default(HTTP_DEFAULTS.requestTimeoutMs),
+    /** A body being read that sends nothing for this long is answered 408. */
+    bodyIdleTimeoutMs: ms(100, 600_000).default(HTTP_DEFAULTS.bodyIdleTimeoutMs),
+    /** An idle kept-alive connection is closed after this. */
+    keepAliveTimeoutMs: ms(100, 600_000).default(HTTP_DEFAULTS.keepAliveTimeoutMs),
+    /** Open connections in all; more are closed as they arrive. */
+    maxConnections: z.number().int().min(1).max(1_000_000).default(HTTP_DEFAULTS.maxConnections),
+    /** Open connections per client certificate; over it, a request is answered 503. */
+    maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(HTTP_DEFAULTS.maxConnectionsPerClient),
+    /**
+     * Open connections per remote address that have no trusted client certificate (yet): still in
+     * the TLS handshake, without a certificate, or with an untrusted one. More are closed as they arrive.
+     */
+    maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(HTTP_DEFAULTS.maxConnectionsPerAddress),
+  })
+  .refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, {
+    message: 'headersTimeoutMs must not be longer than requestTimeoutMs',
+    path: ['headersTimeoutMs'],
+  })
+  .refine((h) => h.bodyIdleTimeoutMs <= h.requestTimeoutMs, {
+    message: 'bodyIdleTimeoutMs must not be longer than requestTimeoutMs',
+    path: ['bodyIdleTimeoutMs'],
+  })
+  .refine((h) => h.maxConnectionsPerClient <= h.maxConnections && h.maxConnectionsPerAddress <= h.maxConnections, {
+    message: 'the per-client and per-address limits must not be above maxConnections',
+    path: ['maxConnections'],
+  })
+  .default(HTTP_DEFAULTS);
+
 export const configSchema = z.object({
   hospital: z.object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/),
@@ -45,6 +98,7 @@ export const configSchema = z.object({
       maxDepth: z.number().int().min(8).max(512).default(64),
     })
     .default({ maxBundleBytes: 32 * 1024 * 1024, maxEntries: 5000, maxDepth: 64 }),
+  http: httpSchema,
   outbox: z
     .object({
       retryMinMs: z.number().int().min(10).default(250),

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsentRecord } from '@phr/common';
-import { consentToFhir, fabricX509Id, identityKey, signConsent, verifyElementProof } from '@phr/common';
+import {
+  consentToFhir,
+  ensurePrivateFile,
+  fabricX509Id,
+  identityKey,
+  signConsent,
+  verifyElementProof,
+} from '@phr/common';
 import type { AccessLogEntry, AgentApi, AgentStatus, ConsentRequest, SyncReport, VerifyReport } from './agent-api';
 import { describeAccessEvent } from './access-log/describe';
 import { exportBundle } from './records/export-bundle';
 import { parseConsentRequest } from './consent/consent-request';
-import { AgentHome } from './home/agent-home';
+import { AgentHome, warnAboutLooseModes } from './home/agent-home';
 import { Inbox } from './inbox/inbox';
 import { PullResponder } from './requests/pull-responder';
 import { openKeystore, readKeystore, type DeviceSecrets } from './keys/keystore';
@@ -60,6 +67,10 @@ export class Agent implements AgentApi {
       privateKeyPem: secrets.signingPrivateKeyPem,
       id: identityKey(state.mspId, fabricX509Id(state.certificatePem)),
     };
+    const log = options.log ?? silentLogger;
+    // 0600 before SQLite opens it, whatever the umask; SQLite gives its -wal and -shm the same mode.
+    ensurePrivateFile(home.vaultFile);
+    warnAboutLooseModes(home, log);
     const vault = await SqliteVault.open(home.vaultFile, secrets.vaultKeys);
     const ledger = connectors.ledger(profile, identity);
     return new Agent(
@@ -71,7 +82,7 @@ export class Agent implements AgentApi {
       vault,
       ledger,
       connectors,
-      options.log ?? silentLogger,
+      log,
       options.wakeup ?? { channel: 'local' },
     );
   }

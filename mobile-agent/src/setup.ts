@@ -3,7 +3,7 @@ import { newPseudonym, type EncryptionAlgorithm } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
 import { defaultConnectors, type AgentConnectors } from './connectors';
 import { createCsr } from './enroll/csr';
-import { AgentHome, HomeError, type AgentState } from './home/agent-home';
+import { AgentHome, HomeError, warnAboutLooseModes, type AgentState } from './home/agent-home';
 import {
   generateDeviceSecrets,
   openKeystore,
@@ -44,6 +44,7 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   const connectors = o.connectors ?? defaultConnectors;
   const log = o.log ?? silentLogger;
   home.ensureDir();
+  warnAboutLooseModes(home, log);
 
   let state: AgentState;
   let secrets: DeviceSecrets;

@@ -9,9 +9,10 @@ import type { Logger } from '../logger';
 import { mailboxRouter, type MailboxStore } from '../mailbox';
 import type { WakeupRegistry } from '../notify';
 import { pullRouter, type PullService } from '../pull';
-import { authenticate, principalOf, requireRole } from './authenticate';
+import { allow, authenticate, principalOf, requireRole } from './authenticate';
+import { bodyReader } from './body';
 import { errorHandler, FHIR_JSON, notFoundHandler } from './error-handler';
-import { fhirJsonBody } from './fhir-body';
+import { readFhirJsonBody } from './fhir-body';
 import { projectionRouter, type ProjectionRoutesDeps } from './projection-routes';
 
 export interface AppDeps {
@@ -19,7 +20,12 @@ export interface AppDeps {
   baseUrl: string;
   version: string;
   startedAt: string;
-  limits: { maxBundleBytes: number; maxDepth: number };
+  limits: {
+    maxBundleBytes: number;
+    maxDepth: number;
+    /** A body being read that sends nothing for this long is answered 408 (config http.bodyIdleTimeoutMs). */
+    bodyIdleTimeoutMs?: number;
+  };
   authenticator: ClientCertificateAuthenticator;
   ingest: IngestService;
   identities: IdentityStore;
@@ -33,7 +39,11 @@ export interface AppDeps {
   log: Logger;
 }
 
-/** The gateway's HTTP surface: a thin Express layer over the services. */
+/**
+ * The gateway's HTTP surface: a thin Express layer over the services. Every route that takes a
+ * body checks who is calling first (the client certificate: `authenticate`, then `allow` or the
+ * route's own owner check) and reads the body after, with a limit (body.ts).
+ */
 export function createApp(d: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -45,8 +55,12 @@ export function createApp(d: AppDeps): Express {
   });
 
   app.use(authenticate(d.authenticator));
-  const raw = express.raw({ type: () => true, limit: d.limits.maxBundleBytes });
-  const json = express.json({ limit: '64kb', type: () => true });
+  const body = bodyReader(
+    d.limits.bodyIdleTimeoutMs !== undefined ? { idleTimeoutMs: d.limits.bodyIdleTimeoutMs } : undefined,
+  );
+  const json = body.json(64 * 1024);
+  const ehr = allow([Roles.Ehr], d.hospital.mspId);
+  const admin = allow([Roles.Admin], d.hospital.mspId);
 
   app.get('/fhir/metadata', (_req, res) => {
     res.type(FHIR_JSON).send(
@@ -61,10 +75,13 @@ export function createApp(d: AppDeps): Express {
     );
   });
 
-  app.post('/fhir', raw, async (req, res) => {
+  app.post('/fhir', ehr, async (req, res) => {
     const principal = requireRole(res, [Roles.Ehr], d.hospital.mspId);
-    const bundle = fhirJsonBody(req, { maxBytes: d.limits.maxBundleBytes, maxDepth: d.limits.maxDepth });
-    const result = await d.ingest.ingest({ bundle, body: req.body as Buffer }, principal);
+    const { json: bundle, raw } = await readFhirJsonBody(req, res, body, {
+      maxBytes: d.limits.maxBundleBytes,
+      maxDepth: d.limits.maxDepth,
+    });
+    const result = await d.ingest.ingest({ bundle, body: raw }, principal);
     if (result.deliveryId) res.setHeader('Content-Location', `${d.baseUrl}/deliveries/${result.deliveryId}`);
     res.status(result.status).type(FHIR_JSON).send(JSON.stringify(result.body));
   });
@@ -77,14 +94,14 @@ export function createApp(d: AppDeps): Express {
   });
 
   // Identity layer: the patient's agent asks for a link code; the hospital's admin links an MRN with it.
-  app.post('/identity/link-codes', json, async (req, res) => {
+  app.post('/identity/link-codes', allow([Roles.Patient]), json, async (req, res) => {
     const pseudonym = (req.body as { pseudonym?: unknown })?.pseudonym;
     if (!isPseudonym(pseudonym)) throw badRequest('pseudonym is required', ['pseudonym']);
     await d.patients.authorizeOwner(principalOf(res), pseudonym);
     res.status(201).json(d.identities.issueLinkCode(pseudonym));
   });
 
-  app.post('/identity/links', json, (req, res) => {
+  app.post('/identity/links', admin, json, (req, res) => {
     const admin = requireRole(res, [Roles.Admin], d.hospital.mspId);
     const { identifier, code } = parseLinkBody(req.body);
     const link = d.identities.link(identifier, code, admin.id);
@@ -92,7 +109,7 @@ export function createApp(d: AppDeps): Express {
     res.status(link.created ? 201 : 200).json({ pseudonym: link.pseudonym, linkedAt: link.linkedAt });
   });
 
-  app.delete('/identity/links', json, (req, res) => {
+  app.delete('/identity/links', admin, json, (req, res) => {
     requireRole(res, [Roles.Admin], d.hospital.mspId);
     const identifier = parseIdentifier((req.body as { identifier?: unknown })?.identifier);
     d.identities.unlink(identifier);
@@ -100,7 +117,13 @@ export function createApp(d: AppDeps): Express {
   });
 
   app.use(
-    projectionRouter({ ledger: d.ledger, patients: d.patients, hospitalMspId: d.hospital.mspId, baseUrl: d.baseUrl }),
+    projectionRouter({
+      ledger: d.ledger,
+      patients: d.patients,
+      hospitalMspId: d.hospital.mspId,
+      baseUrl: d.baseUrl,
+      body,
+    }),
   );
 
   // After the ledger-served FHIR routes (metadata, Consent, AuditEvent), before the mailbox.
@@ -111,6 +134,7 @@ export function createApp(d: AppDeps): Express {
         patients: d.patients,
         baseUrl: d.baseUrl,
         maxReplyBytes: d.limits.maxBundleBytes,
+        body,
       }),
     );
   }
@@ -124,6 +148,7 @@ export function createApp(d: AppDeps): Express {
         await d.patients.authorizeOwner(principalOf(res), pseudonym);
       },
       log: d.log,
+      body,
     }),
   );
 

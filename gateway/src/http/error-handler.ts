@@ -1,6 +1,8 @@
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { FhirError, operationOutcome } from '@phr/common';
 import type { Logger } from '../logger';
+import { ClientGoneError } from './body';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -10,6 +12,8 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
+    // The client left while its body was coming: nobody is left to answer, and nothing went wrong here.
+    if (err instanceof ClientGoneError) return;
     if (res.headersSent) {
       next(err);
       return;
@@ -24,10 +28,41 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
         'request failed',
       );
     }
-    if (fhir.status === 401) res.setHeader('WWW-Authenticate', 'Mutual-TLS realm="phr-gateway"');
-    if (fhir.status === 503) res.setHeader('Retry-After', '5');
-    res.status(fhir.status).type(FHIR_JSON).send(JSON.stringify(fhir.outcome));
+    // The edge already answered and closed the connection (a request timeout): nothing to send.
+    if (req.socket.destroyed) return;
+    // A body that stalled or outgrew its limit is not drained: the connection closes after the answer.
+    const close = (fhir.status === 408 || fhir.status === 413) && !req.complete;
+    sendOutcome(res, fhir, close ? { Connection: 'close' } : {});
   };
+}
+
+/** Answers `fhir` as an OperationOutcome on a response nothing was written to yet. */
+export function sendOutcome(res: ServerResponse, fhir: FhirError, headers: Record<string, string> = {}): void {
+  if (fhir.status === 401) res.setHeader('WWW-Authenticate', 'Mutual-TLS realm="phr-gateway"');
+  if (fhir.status === 503) res.setHeader('Retry-After', '5');
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  const body = Buffer.from(JSON.stringify(fhir.outcome));
+  res.statusCode = fhir.status;
+  res.setHeader('Content-Type', FHIR_JSON);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+/**
+ * `fhir` as a whole HTTP/1.1 response in bytes, for the edge to write on a connection that has no
+ * response object (a request that timed out or could not be parsed); the connection closes after it.
+ */
+export function rawOutcomeResponse(fhir: FhirError): Buffer {
+  const body = JSON.stringify(fhir.outcome);
+  return Buffer.from(
+    `HTTP/1.1 ${fhir.status} ${STATUS_CODES[fhir.status] ?? ''}\r\n` +
+      `Content-Type: ${FHIR_JSON}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      (fhir.status === 503 ? 'Retry-After: 5\r\n' : '') +
+      'Cache-Control: no-store\r\n' +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 export function toFhirError(err: unknown): FhirError {

@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { PatientDirectory } from '../identity/patient-directory';
 import type { LedgerPort } from '../ledger/ledger-port';
 import {
@@ -10,9 +10,11 @@ import {
   type FhirRequest,
   type FhirResult,
 } from '../fhir/handlers';
+import { requireReaderRole } from '../fhir/handlers/patient-reader';
 import { principalOf } from './authenticate';
+import { bodyReader, type BodyReader } from './body';
 import { FHIR_JSON } from './error-handler';
-import { fhirJsonBody } from './fhir-body';
+import { readFhirJsonBody } from './fhir-body';
 
 export interface ProjectionRoutesDeps {
   ledger: Pick<LedgerPort, 'readConsent' | 'listConsents' | 'listAccessEvents' | 'readDelivery' | 'grantSignedConsent'>;
@@ -23,6 +25,8 @@ export interface ProjectionRoutesDeps {
   /** Largest $verify body (a whole resource with its proof). */
   maxVerifyBytes?: number;
   maxDepth?: number;
+  /** Reads request bodies (the gateway's limits); default: a reader with the default idle timeout. */
+  body?: BodyReader;
 }
 
 /**
@@ -32,9 +36,14 @@ export interface ProjectionRoutesDeps {
 export function projectionRouter(d: ProjectionRoutesDeps): Router {
   const router = Router();
   const fhirBaseUrl = `${d.baseUrl}/fhir`;
-  const form = express.urlencoded({ extended: false, limit: '16kb', type: 'application/x-www-form-urlencoded' });
+  const body = d.body ?? bodyReader();
+  const form = body.form(16 * 1024);
   const maxVerifyBytes = d.maxVerifyBytes ?? 4 * 1024 * 1024;
-  const raw = express.raw({ type: () => true, limit: maxVerifyBytes });
+  // Consents and access events are read by the patient or this hospital's admin: checked before the form is read.
+  const reader: RequestHandler = (_req, res, next) => {
+    requireReaderRole(principalOf(res), d.hospitalMspId, 'consents or access events');
+    next();
+  };
   const search = { ledger: d.ledger, patients: d.patients, hospitalMspId: d.hospitalMspId, fhirBaseUrl };
 
   const request = (req: Request, res: Response, params: unknown, body?: unknown): FhirRequest => ({
@@ -56,7 +65,7 @@ export function projectionRouter(d: ProjectionRoutesDeps): Router {
   router.get('/fhir/Consent', async (req, res) => {
     send(res, await searchConsents(request(req, res, req.query), search));
   });
-  router.post('/fhir/Consent/_search', form, async (req, res) => {
+  router.post('/fhir/Consent/_search', reader, form, async (req, res) => {
     send(res, await searchConsents(request(req, res, postParams(req)), search));
   });
   router.get('/fhir/Consent/:id', async (req, res) => {
@@ -65,23 +74,23 @@ export function projectionRouter(d: ProjectionRoutesDeps): Router {
   router.get('/fhir/AuditEvent', async (req, res) => {
     send(res, await searchAuditEvents(request(req, res, req.query), search));
   });
-  router.post('/fhir/AuditEvent/_search', form, async (req, res) => {
+  router.post('/fhir/AuditEvent/_search', reader, form, async (req, res) => {
     send(res, await searchAuditEvents(request(req, res, postParams(req)), search));
   });
-  // A signed consent is a few kilobytes; anything much larger is not one.
-  const consentBody = express.raw({ type: () => true, limit: 64 * 1024 });
-  router.post('/fhir/Consent', consentBody, async (req, res) => {
-    const body = fhirJsonBody(req, { maxBytes: 64 * 1024, maxDepth: d.maxDepth ?? 64 });
-    const [, consent] = await createConsent(request(req, res, req.query, body), { ledger: d.ledger });
+  // Any authenticated caller may relay a signed consent or ask $verify (the certificate was checked
+  // before any route). A signed consent is a few kilobytes; anything much larger is not one.
+  router.post('/fhir/Consent', async (req, res) => {
+    const { json } = await readFhirJsonBody(req, res, body, { maxBytes: 64 * 1024, maxDepth: d.maxDepth ?? 64 });
+    const [, consent] = await createConsent(request(req, res, req.query, json), { ledger: d.ledger });
     res
       .status(201)
       .setHeader('Location', `${d.baseUrl}/fhir/Consent/${consent.id ?? ''}`)
       .type(FHIR_JSON)
       .send(JSON.stringify(consent));
   });
-  router.post('/fhir/$verify', raw, async (req, res) => {
-    const body = fhirJsonBody(req, { maxBytes: maxVerifyBytes, maxDepth: d.maxDepth ?? 64 });
-    send(res, await verifyOperation(request(req, res, req.query, body), { ledger: d.ledger }));
+  router.post('/fhir/$verify', async (req, res) => {
+    const { json } = await readFhirJsonBody(req, res, body, { maxBytes: maxVerifyBytes, maxDepth: d.maxDepth ?? 64 });
+    send(res, await verifyOperation(request(req, res, req.query, json), { ledger: d.ledger }));
   });
   return router;
 }

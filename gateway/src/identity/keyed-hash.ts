@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makePrivateDir } from '@phr/common';
 
 /**
  * The gateway's local secret for keyed hashes of MRNs and bundle contents: the database then holds
@@ -11,7 +12,7 @@ export class KeyedHash {
 
   static loadOrCreate(file: string): KeyedHash {
     if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true });
+      makePrivateDir(dirname(file));
       writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
     }
     const key = readFileSync(file);

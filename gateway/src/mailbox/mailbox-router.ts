@@ -1,5 +1,6 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { badRequest, FhirError, isPseudonym, isRecordId, notFoundError } from '@phr/common';
+import { bodyReader, type BodyReader } from '../http/body';
 import type { WakeupRegistry } from '../notify/create-notifier';
 import { silentLogger, type Logger } from '../notify/logger';
 import { FCM_TOKEN_PATTERN, type WakeupChannel } from '../notify/wakeup-channels';
@@ -23,10 +24,12 @@ export interface MailboxRouterDeps {
   heartbeatMs?: number;
   /** Aborted on gateway shutdown: long-polls answer at once and SSE streams end. */
   shutdown?: AbortSignal;
+  /** Reads request bodies (the gateway's limits); default: a reader with the default idle timeout. */
+  body?: BodyReader;
 }
 
 /** Wake-up registrations are tiny; anything bigger is not one. */
-const WAKEUP_BODY_LIMIT = '8kb';
+const WAKEUP_BODY_LIMIT = 8 * 1024;
 const SSE_RETRY_MS = 5000;
 
 /**
@@ -36,7 +39,7 @@ const SSE_RETRY_MS = 5000;
  */
 export function mailboxRouter(deps: MailboxRouterDeps): Router {
   const router = Router();
-  const parseJson = express.json({ limit: WAKEUP_BODY_LIMIT, type: 'application/json' });
+  const parseJson = (deps.body ?? bodyReader()).json(WAKEUP_BODY_LIMIT);
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
   const log = deps.log ?? silentLogger;
 
@@ -178,14 +181,15 @@ function parseWakeupChannel(body: unknown): WakeupChannel {
 
 type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 
-/** Runs body-parser and turns its errors (bad JSON, too large) into OperationOutcome-ready errors. */
+/** Runs the body reader and names its errors (bad JSON, too large) for a wake-up registration. */
 function runParser(parser: Middleware, req: Request, res: Response): Promise<void> {
   return new Promise((resolve, reject) => {
     parser(req, res, (err?: unknown) => {
       if (err === undefined || err === null) return resolve();
       const status = (err as { status?: unknown }).status;
       if (status === 413) return reject(new FhirError(413, 'wake-up registration is too large', { cause: err }));
-      reject(new FhirError(400, 'body is not valid JSON', { cause: err }));
+      if (status === 400) return reject(new FhirError(400, 'body is not valid JSON', { cause: err }));
+      reject(err); // a body that stopped coming (408), or a client that left
     });
   });
 }

@@ -1,9 +1,10 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { isPseudonym, isRecordId, badRequest, PULL_STATUS_PATH } from '@phr/common';
 import type { PatientDirectory } from '../identity/patient-directory';
 import { principalOf } from '../http/authenticate';
+import { bodyReader, type BodyReader } from '../http/body';
 import { FHIR_JSON } from '../http/error-handler';
-import type { PullOutcome, PullService } from './pull-service';
+import { requireRequester, type PullOutcome, type PullService } from './pull-service';
 import { parsePullSearch } from './pull-search';
 
 export interface PullRoutesDeps {
@@ -12,6 +13,8 @@ export interface PullRoutesDeps {
   baseUrl: string;
   /** Largest answer an agent may post (sealed elements with proofs). */
   maxReplyBytes: number;
+  /** Reads request bodies (the gateway's limits); default: a reader with the default idle timeout. */
+  body?: BodyReader;
 }
 
 /** Types the gateway serves from the ledger itself, not by asking the patient's agent. */
@@ -25,8 +28,9 @@ const MAX_STATUS_WAIT_MS = 25_000;
  */
 export function pullRouter(d: PullRoutesDeps): Router {
   const router = Router();
-  const form = express.urlencoded({ extended: false, limit: '64kb', type: 'application/x-www-form-urlencoded' });
-  const reply = express.json({ limit: d.maxReplyBytes, type: () => true });
+  const body = d.body ?? bodyReader();
+  const form = body.form(64 * 1024);
+  const reply = body.json(d.maxReplyBytes);
 
   const send = (res: Response, outcome: PullOutcome) => {
     if (outcome.status === 202) {
@@ -87,9 +91,14 @@ export function pullRouter(d: PullRoutesDeps): Router {
     send(res, await d.service.search(search, principalOf(res), lifetime(res)));
   });
 
-  router.post('/fhir/:type/_search', form, async (req, res, next: NextFunction) => {
+  // Who may pull is in the certificate: checked before the form is read.
+  const requester = (req: Request, res: Response, next: NextFunction) => {
+    if (NOT_PULLED.has(String(req.params.type))) return next('route');
+    requireRequester(principalOf(res));
+    next();
+  };
+  router.post('/fhir/:type/_search', requester, form, async (req, res) => {
     const type = String(req.params.type);
-    if (NOT_PULLED.has(type)) return next();
     const params = { ...(req.query as Record<string, unknown>), ...((req.body ?? {}) as Record<string, unknown>) };
     const search = parsePullSearch({ resourceType: type, params, header: header(req) });
     send(res, await d.service.search(search, principalOf(res), lifetime(res)));

@@ -49,6 +49,13 @@ export type PullOutcome =
 const REQUESTER_ROLES: readonly string[] = [Roles.Clinician, Roles.Agent, Roles.Researcher];
 const MAX_REFERENCES = 256;
 
+/** Only requesters pull: clinicians, third-party agents, researchers (403 otherwise). */
+export function requireRequester(principal: Pick<Principal, 'role'>): void {
+  if (!REQUESTER_ROLES.includes(principal.role)) {
+    throw forbiddenError(`role ${principal.role} may not pull records; needs clinician, agent or researcher`);
+  }
+}
+
 /** What the patient's agent posts back: a sealed answer, or that it declines. */
 type AgentReply =
   | { decision: 'answer'; envelope: Record<string, unknown>; deliveryIds: string[]; elementCount: number }
@@ -67,9 +74,7 @@ export class PullService {
   }
 
   async search(s: PullSearch, principal: Principal, signal?: AbortSignal): Promise<PullOutcome> {
-    if (!REQUESTER_ROLES.includes(principal.role)) {
-      throw forbiddenError(`role ${principal.role} may not pull records; needs clinician, agent or researcher`);
-    }
+    requireRequester(principal);
     const patient = await this.d.patients.require(s.pseudonym);
     const asked: ConsentScope = {
       categories: s.query.everything

@@ -62,7 +62,15 @@ export class GatewayHarness {
     this.logFile = join(dir, 'gateway.log');
   }
 
-  static async create(options: { maxBundleBytes?: number; maxEntries?: number } = {}): Promise<GatewayHarness> {
+  static async create(
+    options: {
+      maxBundleBytes?: number;
+      maxEntries?: number;
+      /** The `http` section of the config (timeouts, connection limits). */
+      http?: Record<string, number>;
+      threads?: number;
+    } = {},
+  ): Promise<GatewayHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'phr-gw-'));
     const hospitalCa = await makeCa(HOSPITAL_MSP);
     const patientsCa = await makeCa(PATIENTS_MSP_ID);
@@ -108,6 +116,8 @@ export class GatewayHarness {
           maxDepth: 64,
         },
         outbox: { retryMinMs: 50, retryMaxMs: 200 },
+        ...(options.http ? { http: options.http } : {}),
+        ...(options.threads ? { ingest: { threads: options.threads } } : {}),
         logLevel: 'info',
       },
       dir,

@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ENCRYPTION_ALGORITHMS, parseCodeRef, PURPOSES_OF_USE, type CodeRef, type PurposeOfUse } from '@phr/common';
+import {
+  ENCRYPTION_ALGORITHMS,
+  parseCodeRef,
+  PURPOSES_OF_USE,
+  writePrivateFile,
+  type CodeRef,
+  type PurposeOfUse,
+} from '@phr/common';
 import { Agent, type OpenOptions } from '../agent';
 import type { ConsentRequest } from '../agent-api';
 import { createLogger, type Logger } from '../logger';
@@ -218,7 +224,8 @@ export function program(): Command {
         const query = recordQuery(o);
         if (o.export) {
           const bundle = await agent.exportBundle(query);
-          writeFileSync(o.export, JSON.stringify(bundle, null, 2) + '\n', { mode: 0o600 });
+          // health data: owner-only, also when it replaces an older file that was not
+          writePrivateFile(o.export, JSON.stringify(bundle, null, 2) + '\n');
           out(`${(bundle['entry'] as unknown[]).length} resources written to ${o.export}\n`);
           return;
         }
@@ -271,7 +278,7 @@ export function program(): Command {
     .action((o: ConsentTermOptions & { out: string }, cmd: Command) =>
       withAgent(cmd, (agent) => {
         const resource = agent.signedConsent(consentRequestOf(o));
-        writeFileSync(o.out, JSON.stringify(resource, null, 2) + '\n', { mode: 0o600 });
+        writePrivateFile(o.out, JSON.stringify(resource, null, 2) + '\n');
         out(`Signed: consent ${resource.id ?? ''} in ${o.out}; it takes effect once a gateway puts it on the ledger\n`);
         return Promise.resolve();
       }),

@@ -1,7 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ENCRYPTION_ALGORITHMS } from '@phr/common';
+import type { Logger } from '../logger';
+import {
+  ENCRYPTION_ALGORITHMS,
+  looseModes,
+  makePrivateDir,
+  sqliteFiles,
+  writePrivateFile,
+  type LooseMode,
+} from '@phr/common';
 
 const StateSchema = z.object({
   v: z.literal(1),
@@ -31,7 +39,8 @@ export class HomeError extends Error {
 /**
  * One patient's agent on disk: everything in one folder, so several agents run side by side.
  * `state.json` and `profile.json` are public material; `keystore.json` is sealed by the passphrase;
- * `vault.db` holds the records, their contents encrypted.
+ * `vault.db` holds the records, their contents encrypted. The folder is created 0700 and every
+ * file 0600, whatever the umask; `looseModes` names those others can reach (a warning at start).
  */
 export class AgentHome {
   readonly dir: string;
@@ -54,7 +63,12 @@ export class AgentHome {
   }
 
   ensureDir(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(this.dir);
+  }
+
+  /** The home folder and the files in it that others than their owner can read, write or enter. */
+  looseModes(): LooseMode[] {
+    return looseModes([this.dir, this.keystoreFile, this.stateFile, this.profileFile, ...sqliteFiles(this.vaultFile)]);
   }
 
   hasState(): boolean {
@@ -88,8 +102,20 @@ export class AgentHome {
   }
 }
 
-export function writeAtomically(file: string, text: string, mode = 0o600): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, file);
+/** Replaces `file` whole (a new file renamed over it), owner-only whatever the umask or the old file's mode. */
+export function writeAtomically(file: string, text: string): void {
+  writePrivateFile(file, text);
+}
+
+/**
+ * One warning per file or folder of the home that others can reach (its path and mode, nothing
+ * from inside). They are left as they are; the README says what to do.
+ */
+export function warnAboutLooseModes(home: AgentHome, log: Pick<Logger, 'warn'>): void {
+  for (const loose of home.looseModes()) {
+    log.warn(
+      { path: loose.path, mode: loose.mode },
+      `agent ${loose.kind} is open to others than its owner; restrict it: chmod ${loose.kind === 'folder' ? '700' : '600'} ${loose.path}`,
+    );
+  }
 }
