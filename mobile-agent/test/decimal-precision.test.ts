@@ -128,6 +128,37 @@ describe('a decimal keeps its precision, end to end', () => {
     expect(verifyElementProof({ ...element, value: 7.1 }, coded.salt, coded.proof, root)).toBe(false);
   });
 
+  it("the gateway's $verify confirms the patient's copy with 7.10, and refuses it with 7.1", async () => {
+    const resources = await agent['vault'].search({ kind: 'resource', resourceType: 'Observation' });
+    const held = resources.find((r) => JSON.stringify(r.element.resource).includes('"2345-7"'));
+    if (!held?.element.resource) throw new Error('no Observation 2345-7 in the vault');
+    const verify = (resource: unknown) =>
+      h.gw.request(
+        h.gw.clients.clinician,
+        'POST',
+        '/fhir/$verify',
+        {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'deliveryId', valueString: deliveryId },
+            { name: 'segmentId', valueString: held.segmentId },
+            { name: 'resource', resource },
+            { name: 'salt', valueString: held.salt },
+            { name: 'proof', valueString: JSON.stringify(held.proof) },
+          ],
+        },
+        { 'content-type': 'application/fhir+json' },
+      );
+    const result = (res: { json: unknown }) =>
+      (res.json as { parameter?: { name: string; valueBoolean?: boolean }[] }).parameter?.find(
+        (p) => p.name === 'result',
+      )?.valueBoolean;
+    const asHeld = held.element.resource as { valueQuantity: Record<string, unknown> };
+    expect(JSON.stringify(asHeld)).toContain('"value":7.10');
+    expect(result(await verify(asHeld))).toBe(true);
+    expect(result(await verify({ ...asHeld, valueQuantity: { ...asHeld.valueQuantity, value: 7.1 } }))).toBe(false);
+  });
+
   it('a requester receives each value as written and verifies it against the ledger', async () => {
     await agent.grantConsent({
       grantee: { kind: 'organization', id: 'Hospital1MSP' },

@@ -25,7 +25,7 @@ export async function readFhirJsonBody(
   req: Request,
   res: Response,
   reader: BodyReader,
-  limits: { maxBytes: number; maxDepth: number },
+  limits: { maxBytes: number; maxDepth: number; exactNumbers?: boolean },
 ): Promise<FhirBody> {
   const contentType = req.headers['content-type'];
   const media = mediaType(contentType);

@@ -89,7 +89,12 @@ export function projectionRouter(d: ProjectionRoutesDeps): Router {
       .send(JSON.stringify(consent));
   });
   router.post('/fhir/$verify', async (req, res) => {
-    const { json } = await readFhirJsonBody(req, res, body, { maxBytes: maxVerifyBytes, maxDepth: d.maxDepth ?? 64 });
+    // The resource or element is hashed as sent: its numbers keep their text (7.10 is not 7.1).
+    const { json } = await readFhirJsonBody(req, res, body, {
+      maxBytes: maxVerifyBytes,
+      maxDepth: d.maxDepth ?? 64,
+      exactNumbers: true,
+    });
     send(res, await verifyOperation(request(req, res, req.query, json), { ledger: d.ledger }));
   });
   return router;

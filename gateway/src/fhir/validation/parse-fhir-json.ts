@@ -1,10 +1,15 @@
-import { FhirError, type OutcomeIssue } from '@phr/common';
+import { FhirError, hasInexactNumber, parseExactJson, type OutcomeIssue } from '@phr/common';
 import { diagnoseJsonSyntax, lineAndColumn, renderPath } from './json-syntax-diagnosis';
 import { scanJsonStructure } from './json-structure-scan';
 
 export interface ParseLimits {
   maxBytes: number;
   maxDepth: number;
+  /**
+   * Keep each number as written (a JsonNumber where a JavaScript number would change its text):
+   * for bodies whose resources are hashed, not validated (`$verify`).
+   */
+  exactNumbers?: boolean;
 }
 
 export const DEFAULT_PARSE_LIMITS: Readonly<ParseLimits> = Object.freeze({ maxBytes: 16 * 1024 * 1024, maxDepth: 64 });
@@ -46,6 +51,8 @@ export function parseFhirJson(body: Buffer | string, limits?: Partial<ParseLimit
     }));
     throw new FhirError(400, issues, { cause });
   }
+
+  if (limits?.exactNumbers && hasInexactNumber(text)) value = parseExactJson(text);
 
   if (scan.duplicate) {
     const { line, column } = lineAndColumn(text, scan.duplicate.offset);
