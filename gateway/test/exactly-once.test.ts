@@ -14,6 +14,7 @@ import {
   smallBundle,
   syntheaFiles,
   type Bundle,
+  type BundleEntry,
 } from './support/fixtures';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
@@ -56,7 +57,7 @@ describe('exactly once, without Bundle.identifier', () => {
     const retries = [
       { ...bundle, id: 'send-2', timestamp: '2026-12-01T10:05:00Z' },
       { ...bundle, meta: { lastUpdated: '2026-12-01T10:06:00Z' } },
-      restamped({ ...bundle, timestamp: '2026-12-01T10:07:00Z' }, '2026-12-01T10:07:00Z'),
+      restamped({ ...bundle, timestamp: '2026-12-01T10:07:00Z' } as Bundle, '2026-12-01T10:07:00Z'),
     ];
     for (const retry of retries) {
       const again = await post(retry);
@@ -108,7 +109,7 @@ describe('conditional create (If-None-Exist)', () => {
         method: 'POST',
         url: e.resource.resourceType,
         ifNoneExist: `identifier=${encodeURIComponent(`${id.system}|${id.value}`)}`,
-      };
+      } as BundleEntry['request'];
     });
     return copy;
   }
