@@ -132,6 +132,16 @@ prepare_builder() {
   done
 }
 
+# peer_member HOSPITAL [TRIES]: whether the Fabric peer lists the channel (asking TRIES times, 0.5 s apart).
+peer_member() {
+  local i
+  for ((i = 0; i < ${2:-1}; i++)); do
+    peer_cli "$1" channel list 2>/dev/null | grep -qx "$PHR_CHANNEL" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
 start_peers() {
   phase "Peers (one per hospital, $([[ "$PHR_ENGINE" == embedded ]] && echo SQLite || echo LevelDB))"
   [[ "$PHR_ENGINE" == fabric ]] && prepare_builder
@@ -142,11 +152,15 @@ start_peers() {
     if [[ "$PHR_ENGINE" == embedded ]]; then
       # The embedded peer joins from the genesis block peer.sh gives it, at its first start.
       done_ "peer0.$h healthy, member of $PHR_CHANNEL"
-    elif peer_cli "$h" channel list 2>/dev/null | grep -qx "$PHR_CHANNEL"; then
+    elif peer_member "$h"; then
       done_ "peer0.$h healthy, member of $PHR_CHANNEL"
     else
-      peer_cli "$h" channel join -b "$PHR_STATE/channel/genesis.block" >>"$(log_file "peer-cli.$h")" 2>&1 ||
-        die "peer0.$h could not join $PHR_CHANNEL; see $(log_file "peer-cli.$h")"
+      if ! peer_cli "$h" channel join -b "$PHR_STATE/channel/genesis.block" >>"$(log_file "peer-cli.$h")" 2>&1; then
+        # A peer that has just restarted may answer `channel list` late: it may be a member already.
+        peer_member "$h" 20 || die "peer0.$h could not join $PHR_CHANNEL; see $(log_file "peer-cli.$h")"
+        done_ "peer0.$h healthy, member of $PHR_CHANNEL"
+        continue
+      fi
       done_ "peer0.$h joined $PHR_CHANNEL"
       changed
     fi
