@@ -19,11 +19,17 @@ endif
 WORKSPACES := common ledger-client chaincode network/embedded network gateway mobile-agent requester bench
 SOURCES := $(shell find $(WORKSPACES) -path '*/node_modules' -prune -o -path '*/dist' -prune -o -name '*.ts' -print) $(foreach w,$(WORKSPACES),$(w)/tsconfig.json)
 
-.PHONY: help deps build chromium fabric network-up network-down network-clean network-status ledger-demo demo lint unit e2e test bench bench-pull clean
+.PHONY: help deps build chromium fabric network-up network-approve network-suspend network-revoke network-kit network-down network-clean network-status ledger-demo demo lint unit e2e test bench bench-pull clean
 
 help:
 	@echo "make network-up      start (or resume) the network in network/.state: real Fabric when its binaries"
 	@echo "                     can be had, the embedded network otherwise (PHR_ENGINE=fabric|embedded forces one)"
+	@echo "make network-up ORG=hospital3 [KIT=file]   a hospital described in the topology joins the running"
+	@echo "                     network (KIT: the network kit, on another machine); run again once approved"
+	@echo "make network-approve ORG=hospital3 AS=hospital1 [REQUEST=file]   a member's admin approves the join"
+	@echo "make network-suspend ORG=hospital2 AS=hospital1 [CRL=file]   a member's admin approves revoking ORG's gateway"
+	@echo "make network-revoke ORG=hospital3   ORG's own CA revokes its gateway (the CRL the members then approve)"
+	@echo "make network-kit OUT=file   what a hospital on another machine needs to join (public certificates only)"
 	@echo "make network-down    stop every network process; ledgers are kept"
 	@echo "make network-clean   stop and wipe all network state"
 	@echo "make network-status  show the engine and which network processes run"
@@ -81,7 +87,22 @@ fabric:
 	@network/scripts/fabric-bin.sh
 
 network-up: build
-	@network/scripts/network.sh up
+	@if [ -n "$(ORG)" ]; then KIT="$(KIT)" network/scripts/network.sh join "$(ORG)"; else network/scripts/network.sh up; fi
+
+network-approve: build
+	@test -n "$(ORG)" -a -n "$(AS)" || { echo "usage: make network-approve ORG=<joining hospital> AS=<member hospital> [REQUEST=file]"; exit 2; }
+	@REQUEST="$(REQUEST)" network/scripts/network.sh approve "$(ORG)" "$(AS)"
+
+network-suspend: build
+	@test -n "$(ORG)" -a -n "$(AS)" || { echo "usage: make network-suspend ORG=<member hospital> AS=<member hospital> [CRL=file]"; exit 2; }
+	@CRL="$(CRL)" network/scripts/network.sh suspend "$(ORG)" "$(AS)"
+
+network-revoke: build
+	@test -n "$(ORG)" || { echo "usage: make network-revoke ORG=<hospital run here>"; exit 2; }
+	@network/scripts/network.sh revoke "$(ORG)"
+
+network-kit: build
+	@network/scripts/network.sh kit "$(or $(OUT),network-kit.tgz)"
 
 network-down:
 	@network/scripts/network.sh down

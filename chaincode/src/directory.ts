@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { Info, Returns, Transaction } from 'fabric-contract-api';
 import { canonicalJson, Roles, type HospitalRecord } from '@phr/common';
 import { PhrContext } from './context';
@@ -7,8 +8,14 @@ import { PhrContract, type AccessRules } from './phr-contract';
 
 const ALL = Object.values(Roles);
 
-/** Hospitals on the network: gateway endpoint and public keys. Each hospital edits only its own entry. */
-@Info({ title: 'Directory', description: 'Hospitals, their gateway endpoints and public keys' })
+const PEM_CERTIFICATE = /^\s*-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$/;
+const MAX_PEM_LENGTH = 16_384;
+
+/**
+ * Hospitals on the network: gateway endpoint, the gateway's signing certificate and the root of
+ * the hospital's CA. Each hospital edits only its own entry.
+ */
+@Info({ title: 'Directory', description: 'Hospitals, their gateway endpoints, signing certificates and CA roots' })
 export class DirectoryContract extends PhrContract {
   protected readonly rules: AccessRules = {
     RegisterHospital: [Roles.Admin],
@@ -20,7 +27,12 @@ export class DirectoryContract extends PhrContract {
     super('Directory');
   }
 
-  /** Creates or updates the caller's own organisation entry; the MSP ID comes from the certificate. */
+  /**
+   * Creates or updates the caller's own organisation entry; the MSP ID comes from the certificate.
+   * `caCertificate` must be one PEM CA certificate that issued both `signingCertificate` and the
+   * caller's own certificate (which the MSP has already validated against the channel's roots), so
+   * a hospital can publish only its own CA, never another organisation's.
+   */
   @Transaction()
   @Returns('string')
   async RegisterHospital(
@@ -28,7 +40,7 @@ export class DirectoryContract extends PhrContract {
     displayName: string,
     gatewayUrl: string,
     signingCertificate: string,
-    encryptionPublicKey: string,
+    caCertificate: string,
   ): Promise<string> {
     const caller = ctx.caller;
     if (!caller.isHospital) throw invalidArgument('only hospital organisations are listed');
@@ -42,15 +54,20 @@ export class DirectoryContract extends PhrContract {
       throw invalidArgument('gatewayUrl must be an absolute URL');
     }
     if (url.protocol !== 'https:') throw invalidArgument('gatewayUrl must use https');
-    if (!/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/.test(signingCertificate)) {
-      throw invalidArgument('signingCertificate must be a PEM certificate');
+    const signing = parseCertificate(signingCertificate, 'signingCertificate');
+    const ca = parseCertificate(caCertificate, 'caCertificate');
+    if (!ca.ca) throw invalidArgument('caCertificate must be a CA certificate (basic constraints CA:TRUE)');
+    if (!issuedBy(signing, ca)) throw invalidArgument('signingCertificate was not issued by caCertificate');
+    let own: X509Certificate;
+    try {
+      own = new X509Certificate(caller.certificatePem);
+    } catch {
+      throw invalidArgument("the caller's certificate cannot be read");
     }
-    if (
-      typeof encryptionPublicKey !== 'string' ||
-      encryptionPublicKey.length < 32 ||
-      encryptionPublicKey.length > 4096
-    ) {
-      throw invalidArgument('encryptionPublicKey must be a PEM or base64 public key');
+    if (!issuedBy(own, ca)) {
+      throw invalidArgument(
+        `caCertificate did not issue the caller's certificate: it is not the CA of ${caller.mspId}`,
+      );
     }
     const record: HospitalRecord = {
       docType: 'hospital',
@@ -58,7 +75,7 @@ export class DirectoryContract extends PhrContract {
       displayName,
       gatewayUrl: url.toString(),
       signingCertificate: signingCertificate.trim(),
-      encryptionPublicKey: encryptionPublicKey.trim(),
+      caCertificate: caCertificate.trim(),
       updatedAt: ctx.now,
     };
     await ctx.state.put(Keys.hospital(caller.mspId), record);
@@ -80,5 +97,31 @@ export class DirectoryContract extends PhrContract {
     const [start, end] = Keys.hospitalRange;
     const page = await ctx.state.pageByRange<HospitalRecord>(start, end, 100, '');
     return canonicalJson(page.records);
+  }
+}
+
+/** Exactly one PEM certificate that X.509 parsing accepts. */
+function parseCertificate(pem: string, what: string): X509Certificate {
+  if (
+    typeof pem !== 'string' ||
+    pem.length > MAX_PEM_LENGTH ||
+    !PEM_CERTIFICATE.test(pem) ||
+    pem.split('-----BEGIN CERTIFICATE-----').length !== 2
+  ) {
+    throw invalidArgument(`${what} must be one PEM certificate`);
+  }
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    throw invalidArgument(`${what} is not a readable X.509 certificate`);
+  }
+}
+
+/** Names match and the issuer's key verifies the signature: deterministic, no clock involved. */
+function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+  } catch {
+    return false;
   }
 }

@@ -162,8 +162,13 @@ export interface HospitalRecord {
   gatewayUrl: string;
   /** PEM certificate of the hospital gateway's signing identity. */
   signingCertificate: string;
-  /** Public key the hospital receives encrypted material with (PEM or base64). */
-  encryptionPublicKey: string;
+  /**
+   * PEM root certificate of the hospital's CA: it issues the gateway's TLS and signing
+   * certificates, so an agent that learns of the hospital from the directory can authenticate its
+   * gateway. The chaincode accepts it only if it issued both the signing certificate and the
+   * registering admin's own certificate.
+   */
+  caCertificate: string;
   updatedAt: string;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ConsentRecord } from '@phr/common';
 import {
   consentToFhir,
@@ -18,7 +19,15 @@ import { PullResponder } from './requests/pull-responder';
 import { openKeystore, readKeystore, type DeviceSecrets } from './keys/keystore';
 import type { AgentLedger } from './ledger/agent-ledger';
 import { silentLogger, type Logger } from './logger';
-import { hospitalByName, loadProfile, type HospitalProfile, type NetworkProfile } from './profile/network-profile';
+import { learnFromDirectory } from './profile/directory';
+import {
+  hospitalByName,
+  loadProfile,
+  parseProfile,
+  ProfileError,
+  type HospitalProfile,
+  type NetworkProfile,
+} from './profile/network-profile';
 import type { GatewayTransport, WakeupRegistration } from './transport/gateway-transport';
 import { TransportError } from './transport/transport-error';
 import { SqliteVault } from './vault/sqlite-vault';
@@ -40,11 +49,14 @@ const ACCESS_SEEN = 'access-log-seen';
  */
 export class Agent implements AgentApi {
   private readonly transports = new Map<string, GatewayTransport>();
-  private wakeupsRegistered = false;
+  /** Hospitals (by name) whose gateway has this device's wake-up registration. */
+  private readonly wakeupsRegistered = new Set<string>();
+  /** Directory entries already warned about (MSP ID and reason): once per agent, not once per sync. */
+  private readonly ignoredEntries = new Set<string>();
 
   private constructor(
     readonly home: AgentHome,
-    readonly profile: NetworkProfile,
+    private currentProfile: NetworkProfile,
     readonly identity: AgentIdentity,
     readonly pseudonym: string,
     private readonly secrets: DeviceSecrets,
@@ -87,6 +99,11 @@ export class Agent implements AgentApi {
     );
   }
 
+  /** The network profile: as the agent was initialised, plus the hospitals it learned from the directory. */
+  get profile(): NetworkProfile {
+    return this.currentProfile;
+  }
+
   async status(): Promise<AgentStatus> {
     const deliveries = await this.vault.deliveries();
     return {
@@ -100,6 +117,8 @@ export class Agent implements AgentApi {
 
   async sync(options: { waitMs?: number } = {}): Promise<SyncReport> {
     const report: SyncReport = { deliveries: [], requests: [], newAccessEvents: 0, unreachable: [] };
+    // Hospitals that joined the network since: their mailboxes are drained below with the others.
+    await this.learnHospitals();
     const inbox = new Inbox({
       pseudonym: this.pseudonym,
       responder: new PullResponder({
@@ -119,17 +138,21 @@ export class Agent implements AgentApi {
       this.profile.hospitals.map(async (hospital) => {
         try {
           const transport = this.transport(hospital);
-          if (!this.wakeupsRegistered) await transport.registerWakeup(this.wakeup);
+          if (!this.wakeupsRegistered.has(hospital.name)) {
+            await transport.registerWakeup(this.wakeup);
+            this.wakeupsRegistered.add(hospital.name);
+          }
           report.deliveries.push(...(await inbox.drain(hospital, transport, options.waitMs ?? 0)));
         } catch (err) {
           if (!(err instanceof TransportError) || err.code !== 'UNREACHABLE') throw err;
           this.log.warn({ hospital: hospital.name }, 'gateway unreachable; its mail waits there');
           report.unreachable.push(hospital.name);
+          // Registered again once it is reached: it may have lost the registration meanwhile.
+          this.wakeupsRegistered.delete(hospital.name);
         }
       }),
     );
     report.requests.push(...inbox.requests);
-    this.wakeupsRegistered = report.unreachable.length === 0;
     report.newAccessEvents = await this.refreshAccessLog();
     return report;
   }
@@ -253,7 +276,71 @@ export class Agent implements AgentApi {
   }
 
   async linkCode(hospital: string): Promise<{ code: string; expiresAt: string }> {
-    return this.transport(hospitalByName(this.profile, hospital)).issueLinkCode();
+    let target: HospitalProfile;
+    try {
+      target = hospitalByName(this.profile, hospital);
+    } catch (err) {
+      // A hospital that joined since the last sync: look in the directory once before saying no.
+      if (!(err instanceof ProfileError)) throw err;
+      await this.learnHospitals();
+      target = hospitalByName(this.profile, hospital);
+    }
+    return this.transport(target).issueLinkCode();
+  }
+
+  /**
+   * Adds the hospitals of the ledger's directory this agent does not know yet (by MSP ID) to its
+   * profile, in memory and in the home's profile file, so they are known after a restart too. A
+   * hospital already in the profile is never changed. Never throws: a directory that cannot be
+   * read, or an entry that is not usable, leaves the agent with the hospitals it knows.
+   */
+  private async learnHospitals(): Promise<void> {
+    let records: unknown[];
+    try {
+      records = await this.ledger.listHospitals();
+      if (!Array.isArray(records)) throw new TypeError('the directory answer is not a list');
+    } catch (err) {
+      this.log.warn(
+        { err: errorText(err) },
+        "could not read the ledger's directory of hospitals; using the known ones",
+      );
+      return;
+    }
+    try {
+      const { added, ignored } = learnFromDirectory(this.currentProfile, records, new Date());
+      for (const entry of ignored) {
+        const key = `${entry.mspId}\n${entry.reason}`;
+        if (this.ignoredEntries.has(key)) continue;
+        this.ignoredEntries.add(key);
+        this.log.warn({ mspId: entry.mspId, reason: entry.reason }, 'directory entry ignored');
+      }
+      if (added.length === 0) return;
+      this.currentProfile = { ...this.currentProfile, hospitals: [...this.currentProfile.hospitals, ...added] };
+      for (const h of added) this.log.info({ hospital: h.name, mspId: h.mspId }, 'hospital learned from the directory');
+      this.persistLearned(added);
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'could not add hospitals from the directory');
+    }
+  }
+
+  /**
+   * Appends `added` to the home's profile file as it is on disk (whatever else it holds is kept as
+   * written), replaced atomically and owner-only. A failure leaves the file as it was: the
+   * hospitals are then known until the agent closes, and learned again after.
+   */
+  private persistLearned(added: readonly HospitalProfile[]): void {
+    try {
+      const onDisk = JSON.parse(readFileSync(this.home.profileFile, 'utf8')) as { hospitals?: unknown };
+      const current = parseProfile(onDisk);
+      const mspIds = new Set(current.hospitals.map((h) => h.mspId));
+      const fresh = added.filter((h) => !mspIds.has(h.mspId));
+      if (fresh.length === 0) return;
+      const next = { ...(onDisk as object), hospitals: [...(onDisk.hospitals as unknown[]), ...fresh] };
+      parseProfile(next);
+      this.home.writeProfile(next);
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'could not save the hospitals learned from the directory');
+    }
   }
 
   async close(): Promise<void> {
@@ -304,6 +391,13 @@ function elementProblem(stored: VaultElement, vaultRoot: string, ledgerRoot: str
   } catch {
     return 'its salt or proof is malformed';
   }
+}
+
+/** The error's code and message only: never a payload. */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err).slice(0, 200);
+  const code = (err as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${err.message}`.slice(0, 300);
 }
 
 function grantLabel(c: ConsentRecord): string {

@@ -3,7 +3,7 @@ import type { Enroller } from './enroll/enroller';
 import { FabricCaEnroller } from './enroll/fabric-ca-enroller';
 import type { AgentLedger } from './ledger/agent-ledger';
 import { FabricAgentLedger } from './ledger/fabric-agent-ledger';
-import type { HospitalProfile, NetworkProfile } from './profile/network-profile';
+import { ledgerPeer, type HospitalProfile, type NetworkProfile } from './profile/network-profile';
 import type { GatewayTransport } from './transport/gateway-transport';
 import { HttpsGatewayTransport } from './transport/https-gateway-transport';
 
@@ -31,9 +31,10 @@ export const defaultConnectors: AgentConnectors = {
     }),
   ledger: (profile, identity) => {
     // Any hospital's peer will do: the patient's transactions are signed here and endorsed by policy.
-    const via = profile.hospitals[0] as HospitalProfile;
+    // Hospitals learned from the directory name no peer; the first one that does is used.
+    const via = ledgerPeer(profile);
     return FabricAgentLedger.connect({
-      peer: { address: via.peer.address, tlsRootCertPem: via.peer.tlsRootCertPem },
+      peer: { address: via.address, tlsRootCertPem: via.tlsRootCertPem },
       identity,
       channel: profile.channel,
       chaincode: profile.chaincode,

@@ -32,15 +32,47 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** The default topology's shape on fresh ports, in a fresh folder: never collides with a developer's network. */
-export async function makeTestNetworkDir(): Promise<{ dir: string; topology: string; state: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'phr-e2e-'));
-  const p = await freePorts(28);
+export interface TestHospital {
+  name: string;
+  mspId: string;
+  displayName: string;
+  ca: { host: string; port: number; operationsPort: number };
+  peer: { host: string; port: number; chaincodeListenPort: number; operationsPort: number };
+  chaincodeServer: { host: string; port: number };
+  gateway: { host: string; port: number };
+}
+
+/** Hospital n on fresh ports at `host`. */
+export async function testHospital(n: number, host = '127.0.0.1'): Promise<TestHospital> {
+  const [a, b, c, d, e, f, g, h] = await freePorts(8);
+  return {
+    name: `hospital${n}`,
+    mspId: `Hospital${n}MSP`,
+    displayName: `Hospital ${n}`,
+    ca: { host, port: a as number, operationsPort: b as number },
+    peer: { host, port: c as number, chaincodeListenPort: d as number, operationsPort: e as number },
+    chaincodeServer: { host, port: f as number },
+    gateway: { host, port: g === h ? (h as number) + 1 : (h as number) },
+  };
+}
+
+/** A topology of two founding hospitals (the default shape) on fresh ports; nodes on `host`. */
+export async function testTopology(host = '127.0.0.1'): Promise<{
+  channel: string;
+  chaincode: { name: string; version: string };
+  orderers: {
+    mspId: string;
+    ca: TestHospital['ca'];
+    nodes: { name: string; host: string; port: number; adminPort: number; operationsPort: number }[];
+  };
+  hospitals: TestHospital[];
+  patients: { mspId: string; ca: TestHospital['ca'] };
+}> {
+  const p = await freePorts(13);
   let i = 0;
   const next = () => p[i++] as number;
-  const host = '127.0.0.1';
   const ca = () => ({ host, port: next(), operationsPort: next() });
-  const topology = {
+  return {
     channel: 'phr',
     chaincode: { name: 'phr', version: '1.0' },
     orderers: {
@@ -54,19 +86,16 @@ export async function makeTestNetworkDir(): Promise<{ dir: string; topology: str
         operationsPort: next(),
       })),
     },
-    hospitals: [1, 2].map((n) => ({
-      name: `hospital${n}`,
-      mspId: `Hospital${n}MSP`,
-      displayName: `Hospital ${n}`,
-      ca: ca(),
-      peer: { host, port: next(), chaincodeListenPort: next(), operationsPort: next() },
-      chaincodeServer: { host, port: next() },
-      gateway: { host, port: next() },
-    })),
+    hospitals: [await testHospital(1, host), await testHospital(2, host)],
     patients: { mspId: 'PatientsMSP', ca: ca() },
   };
+}
+
+/** The default topology's shape on fresh ports, in a fresh folder: never collides with a developer's network. */
+export async function makeTestNetworkDir(): Promise<{ dir: string; topology: string; state: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'phr-e2e-'));
   const file = join(dir, 'topology.yaml');
-  writeFileSync(file, stringify(topology));
+  writeFileSync(file, stringify(await testTopology()));
   return { dir, topology: file, state: join(dir, 'state') };
 }
 
@@ -78,6 +107,27 @@ export function networkEnv(): NodeJS.ProcessEnv {
 export async function script(name: string, ...args: string[]): Promise<string> {
   const { stdout } = await run(join(SCRIPTS, name), args, { env: networkEnv(), maxBuffer: 16 * 1024 * 1024 });
   return stdout;
+}
+
+/**
+ * Runs a network script against another network than the suite's (its own state and topology),
+ * optionally through a command prefix (`ip netns exec NAME`). Gives stdout and stderr together,
+ * and the exit code rather than throwing.
+ */
+export async function scriptAt(
+  net: { topology: string; state: string; env?: NodeJS.ProcessEnv; prefix?: string[] },
+  name: string,
+  ...args: string[]
+): Promise<{ code: number; output: string }> {
+  const env = { ...networkEnv(), ...net.env, PHR_TOPOLOGY: net.topology, PHR_STATE: net.state };
+  const [cmd, ...pre] = [...(net.prefix ?? []), join(SCRIPTS, name)];
+  try {
+    const { stdout, stderr } = await run(cmd as string, [...pre, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
 }
 
 /** Polls `fn` until it gives a value: the network settles (gossip, blocks) on its own time. */

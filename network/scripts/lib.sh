@@ -30,11 +30,15 @@ die() {
 # Indirect variable read: v ORDERER_orderer1_PORT
 v() { printf '%s' "${!1:?missing topology variable $1}"; }
 
+# load_topology [HOSPITAL]: the topology as this state folder sees it — the channel's members, the
+# hospitals run here, whether the core runs here — with HOSPITAL counted as joining when given.
 load_topology() {
   mkdir -p "$PHR_STATE"
-  local cli="$PHR_ROOT/network/dist/cli.js"
+  local cli="$PHR_ROOT/network/dist/cli.js" with=()
   [[ -f "$cli" ]] || die "network tooling is not built; run 'make build' first"
-  node "$cli" env --topology "$PHR_TOPOLOGY" >"$PHR_STATE/topology.env.tmp" || die "invalid topology $PHR_TOPOLOGY"
+  [[ -n "${1:-}" ]] && with=(--with "$1")
+  node "$cli" env --topology "$PHR_TOPOLOGY" --state "$PHR_STATE" "${with[@]}" >"$PHR_STATE/topology.env.tmp" ||
+    die "invalid topology $PHR_TOPOLOGY"
   mv "$PHR_STATE/topology.env.tmp" "$PHR_STATE/topology.env"
   # shellcheck disable=SC1091
   source "$PHR_STATE/topology.env"

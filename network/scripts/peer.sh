@@ -15,8 +15,7 @@ if [[ "$PHR_ENGINE" == embedded ]]; then
   exec node --no-deprecation "$PHR_EMBEDDED/peer/main.js" --id "peer0.$org" --msp-id "$(v "HOSPITAL_${org}_MSP")" --msp-dir "$id/msp" \
     --tls-cert "$id/tls/server.crt" --tls-key "$id/tls/server.key" \
     --listen "$host:$port" --operations "$host:$(v "HOSPITAL_${org}_PEER_OPS_PORT")" \
-    --data "$data" --genesis-block "$PHR_STATE/channel/genesis.block" \
-    --chaincode-definitions "$PHR_STATE/channel/chaincodes"
+    --data "$data" --genesis-block "$PHR_STATE/channel/genesis.block"
 fi
 
 export FABRIC_CFG_PATH="$FABRIC_CFG_DIR"

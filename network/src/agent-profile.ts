@@ -8,7 +8,8 @@ import type { Topology } from './topology';
  * validates it again when it is imported.
  */
 export function agentProfile(t: Topology, stateDir: string): Record<string, unknown> {
-  const caCert = (org: string) => readFileSync(join(stateDir, 'orgs', org, 'ca', 'ca-cert.pem'), 'utf8');
+  // The organisation's root as its MSP holds it: present for members whose CA runs on another machine too.
+  const caCert = (org: string) => readFileSync(join(stateDir, 'orgs', org, 'msp', 'cacerts', 'ca.pem'), 'utf8');
   return {
     v: 1,
     channel: t.channel,

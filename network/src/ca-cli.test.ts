@@ -1,9 +1,11 @@
+import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import * as x509 from '@peculiar/x509';
 import { EXIT, run } from './ca-cli';
 
 /** The embedded CA's process entry, as `ca.sh` runs it (built by `tsc -b` before the unit tests). */
@@ -275,6 +277,166 @@ describe('phr-ca register', () => {
     expect((await phrCa('enroll', '--id', 'patient-1', '--secret', 'once', '--msp-dir', join(dir, 'p1b'))).code).toBe(
       EXIT.REFUSED,
     );
+  });
+});
+
+/** Fabric CA's index form of a certificate's serial: lower-case hex without leading zeros. */
+function serialOf(file: string): string {
+  return new X509Certificate(readFileSync(file)).serialNumber.toLowerCase().replace(/^0+/, '');
+}
+
+function caSubjectKeyId(): string {
+  return new x509.X509Certificate(readFileSync(join(home, 'ca-cert.pem'), 'utf8'))
+    .getExtension(x509.SubjectKeyIdentifierExtension)
+    ?.keyId.toLowerCase() as string;
+}
+
+/** The CRL in `file`: its serials (sorted), whether the CA's key verifies it, and its AKI. */
+async function readCrl(file: string): Promise<{ serials: string[]; verified: boolean; aki: string | undefined }> {
+  const pem = readFileSync(file, 'utf8');
+  expect(pem).toMatch(/^-----BEGIN X509 CRL-----\n/);
+  const crl = new x509.X509Crl(pem);
+  const caCertificate = new x509.X509Certificate(readFileSync(join(home, 'ca-cert.pem'), 'utf8'));
+  return {
+    serials: crl.entries.map((e) => e.serialNumber.toLowerCase().replace(/^0+/, '')).sort(),
+    verified: await crl.verify({ publicKey: caCertificate }),
+    aki: crl.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId?.toLowerCase(),
+  };
+}
+
+describe('phr-ca revoke and gencrl', () => {
+  const revoked: string[] = [];
+
+  it('revokes every certificate of an identity, prints them, writes the signed CRL; the identity cannot enroll again', async () => {
+    const registered = await phrCa(
+      'register',
+      '--registrar-msp',
+      registrarMsp(),
+      '--id',
+      'leaver',
+      '--secret',
+      'leaver-pw',
+      '--type',
+      'client',
+    );
+    expect(registered.code).toBe(EXIT.OK);
+    const certificates: string[] = [];
+    for (const n of [1, 2]) {
+      const msp = join(dir, `leaver-${n}`);
+      expect((await phrCa('enroll', '--id', 'leaver', '--secret', 'leaver-pw', '--msp-dir', msp)).code).toBe(EXIT.OK);
+      certificates.push(serialOf(join(msp, 'signcerts', 'cert.pem')));
+    }
+    const crlFile = join(dir, 'crls', 'crl.pem');
+    // the Go CLI's names for the registrar's MSP and the identity
+    const result = await phrCa(
+      'revoke',
+      '--mspdir',
+      registrarMsp(),
+      '--name',
+      'leaver',
+      '--reason',
+      'keyCompromise',
+      '--crl-out',
+      crlFile,
+    );
+    expect(result.code).toBe(EXIT.OK);
+    const printed = result.out.trim().split('\n');
+    expect(printed.map((line) => line.split(' ')[0]).sort()).toEqual([...certificates].sort());
+    for (const line of printed) expect(line.split(' ')[1]).toBe(caSubjectKeyId());
+    expect(result.err).toContain('revoked leaver and 2 certificate(s) of it');
+    revoked.push(...certificates);
+    const crl = await readCrl(crlFile);
+    expect(crl).toEqual({ serials: [...revoked].sort(), verified: true, aki: caSubjectKeyId() });
+    const again = await phrCa('enroll', '--id', 'leaver', '--secret', 'leaver-pw', '--msp-dir', join(dir, 'leaver-3'));
+    expect(again.code).toBe(EXIT.REFUSED);
+  });
+
+  it('revokes one certificate by serial and AKI; the identity keeps enrolling', async () => {
+    await phrCa(
+      'register',
+      '--registrar-msp',
+      registrarMsp(),
+      '--id',
+      'one-cert',
+      '--secret',
+      'oc',
+      '--type',
+      'client',
+    );
+    const msp = join(dir, 'one-cert');
+    expect((await phrCa('enroll', '--id', 'one-cert', '--secret', 'oc', '--msp-dir', msp)).code).toBe(EXIT.OK);
+    const serial = serialOf(join(msp, 'signcerts', 'cert.pem'));
+    const result = await phrCa(
+      'revoke',
+      '--registrar-msp',
+      registrarMsp(),
+      '--serial',
+      serial.toUpperCase(),
+      '--aki',
+      caSubjectKeyId(),
+    );
+    expect(result).toMatchObject({ code: EXIT.OK, out: `${serial} ${caSubjectKeyId()}\n` });
+    revoked.push(serial);
+    expect((await phrCa('enroll', '--id', 'one-cert', '--secret', 'oc', '--msp-dir', join(dir, 'oc2'))).code).toBe(
+      EXIT.OK,
+    );
+  });
+
+  it('exits 4 for a registrar without hf.Revoker or hf.GenCRL, 6 for an unknown identity, 2 for bad usage', async () => {
+    await phrCa(
+      'register',
+      '--registrar-msp',
+      registrarMsp(),
+      '--id',
+      'small-registrar',
+      '--secret',
+      'sr',
+      '--type',
+      'client',
+      '--attrs',
+      'hf.Registrar.Roles=client',
+    );
+    const small = join(dir, 'small-registrar');
+    expect((await phrCa('enroll', '--id', 'small-registrar', '--secret', 'sr', '--msp-dir', small)).code).toBe(EXIT.OK);
+    const refused = await phrCa('revoke', '--registrar-msp', small, '--id', 'one-cert');
+    expect(refused.code).toBe(EXIT.REFUSED);
+    expect(refused.err).toContain('Authorization failure');
+    const noCrl = await phrCa('gencrl', '--registrar-msp', small, '--crl-out', join(dir, 'nope.pem'));
+    expect(noCrl.code).toBe(EXIT.REFUSED);
+    expect(existsSync(join(dir, 'nope.pem'))).toBe(false);
+    const unknown = await phrCa('revoke', '--registrar-msp', registrarMsp(), '--id', 'nobody');
+    expect(unknown.code).toBe(EXIT.NOT_FOUND);
+    expect(unknown.err).toContain('Identity nobody was not found');
+    for (const argv of [
+      ['gencrl', '--registrar-msp', registrarMsp()],
+      ['gencrl', '--registrar-msp', registrarMsp(), '--crl-out', join(dir, 'x.pem'), '--revoked-after', 'yesterday'],
+      ['revoke', '--registrar-msp', registrarMsp(), '--serial', '01'],
+      ['revoke', '--registrar-msp', registrarMsp()],
+      ['revoke', '--id', 'one-cert'],
+      ['revoke', '--registrar-msp', registrarMsp(), '--id', 'one-cert', '--reason', 'bored'],
+    ]) {
+      expect(await phrCa(...argv)).toMatchObject({ code: EXIT.USAGE });
+    }
+  });
+
+  it('gencrl writes a CRL of every revoked certificate, or of those in a window', async () => {
+    const file = join(dir, 'crls', 'all.pem');
+    const all = await phrCa('gencrl', '--registrar-msp', registrarMsp(), '--crl-out', file);
+    expect(all).toMatchObject({ code: EXIT.OK, out: '' });
+    expect(await readCrl(file)).toEqual({ serials: [...revoked].sort(), verified: true, aki: caSubjectKeyId() });
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    const none = join(dir, 'crls', 'none.pem');
+    expect(
+      (await phrCa('gencrl', '--registrar-msp', registrarMsp(), '--crl-out', none, '--revoked-after', future)).code,
+    ).toBe(EXIT.OK);
+    expect((await readCrl(none)).serials).toEqual([]);
+  });
+
+  it('writes a CRL with --crl-out even when the identity had nothing left to revoke', async () => {
+    const file = join(dir, 'crls', 'again.pem');
+    const again = await phrCa('revoke', '--registrar-msp', registrarMsp(), '--id', 'leaver', '--crl-out', file);
+    expect(again).toMatchObject({ code: EXIT.OK, out: '' });
+    expect((await readCrl(file)).serials).toEqual([...revoked].sort());
   });
 });
 

@@ -3,16 +3,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { agentProfile } from './agent-profile';
-import { configtx } from './configtx';
+import { configtx, organizationConfigtx } from './configtx';
 import { gatewayConfig } from './gateway-config';
 import { toShellEnv } from './shell-env';
+import { memberTopology, readLocal, readMembers, rolesOf, writeLocal, writeMembers } from './members';
 import { ensureNetworkIdentities, networkIdentities, OrgFolders } from './network-identities';
 import { allEndpoints, loadTopology, TopologyError } from './topology';
 
-const USAGE = `usage: phr-topology <command> --topology FILE [--state DIR]
+const USAGE = `usage: phr-topology <command> --topology FILE [--state DIR] [--with HOSPITAL]
+  (with --state, only the channel's member hospitals count; --with adds one that is joining)
   env        print the topology as bash variables
   configtx [--engine fabric|embedded]   write DIR/channel/configtx.yaml for configtxgen or the embedded network
   endpoints  print every endpoint, one per line
+  org-configtx --hospital NAME --msp-dir DIR   the hospital's organisation alone, for configtxgen -printOrg
+  roles [--add-member H] [--add-local H] [--members-msp A,B]   record (or print) the channel's members
+                 and the hospitals run here; --members-msp sets the members from the channel's MSP ids
   gateway-config --hospital NAME   write DIR/gateways/NAME/gateway.json
   agent-profile  write DIR/agent-profile.json (what a patient's agent needs to join)
   identities     issue what is missing of the network's identities at the organisations' CAs
@@ -27,19 +32,31 @@ async function main(): Promise<void> {
       state: { type: 'string' },
       hospital: { type: 'string' },
       engine: { type: 'string' },
+      with: { type: 'string' },
       org: { type: 'string' },
       name: { type: 'string' },
       type: { type: 'string' },
       attrs: { type: 'string' },
       hosts: { type: 'string' },
+      'msp-dir': { type: 'string' },
+      'add-member': { type: 'string' },
+      'add-local': { type: 'string' },
+      'members-msp': { type: 'string' },
     },
   });
   const [command] = positionals;
   if (!command || !values.topology) throw new TopologyError(USAGE);
-  const topology = loadTopology(values.topology);
+  const full = loadTopology(values.topology);
+  // The channel's member hospitals (all of the topology's before the channel exists), plus a
+  // hospital that is joining when --with names it.
+  if (values.with && !full.hospitals.some((h) => h.name === values.with)) {
+    throw new TopologyError(`hospital ${values.with} is not in the topology`);
+  }
+  const roles = rolesOf(full, values.state, values.with);
+  const topology = memberTopology(full, roles.members);
   switch (command) {
     case 'env':
-      process.stdout.write(toShellEnv(topology));
+      process.stdout.write(toShellEnv(full, roles));
       return;
     case 'configtx': {
       if (!values.state) throw new TopologyError('configtx needs --state DIR');
@@ -71,7 +88,10 @@ async function main(): Promise<void> {
     case 'identity': {
       if (!values.state) throw new TopologyError(`${command} needs --state DIR`);
       const folders = new OrgFolders(values.state);
-      let specs = networkIdentities(topology);
+      // Only the organisations this state folder runs: the core's, and its own hospitals'.
+      let specs = networkIdentities(topology).filter((s) =>
+        s.org === 'orderer' || s.org === 'patients' ? roles.core : roles.local.includes(s.org),
+      );
       if (command === 'identity') {
         const { org, name, type, attrs = '', hosts = 'localhost' } = values;
         if (!org || !name || (type !== 'client' && type !== 'admin')) {
@@ -95,8 +115,46 @@ async function main(): Promise<void> {
       if (issued === 0) process.stdout.write(command === 'identity' ? 'already enrolled\n' : 'nothing to issue\n');
       return;
     }
+    case 'org-configtx': {
+      const h = full.hospitals.find((x) => x.name === values.hospital);
+      if (!h || !values['msp-dir'])
+        throw new TopologyError('org-configtx needs --hospital NAME (in the topology) --msp-dir DIR');
+      process.stdout.write(organizationConfigtx(h, values['msp-dir']));
+      return;
+    }
+    case 'roles': {
+      if (!values.state) throw new TopologyError('roles needs --state DIR');
+      let members = readMembers(values.state) ?? roles.members;
+      let local = readLocal(values.state) ?? roles.local;
+      if (values['members-msp'] !== undefined) {
+        const msps = values['members-msp'].split(',').filter(Boolean);
+        const unknown = msps.filter((m) => !full.hospitals.some((h) => h.mspId === m));
+        if (unknown.length > 0) {
+          // Counting members wrongly would commit a wrong endorsement policy: refuse instead.
+          throw new TopologyError(
+            `the channel has members that the topology does not describe: ${unknown.join(', ')} — add their entries (name, mspId, endpoints) to ${values.topology}`,
+          );
+        }
+        members = full.hospitals.filter((h) => msps.includes(h.mspId)).map((h) => h.name);
+      }
+      for (const [flag, list] of [
+        ['add-member', members],
+        ['add-local', local],
+      ] as const) {
+        const name = values[flag];
+        if (!name) continue;
+        if (!full.hospitals.some((h) => h.name === name))
+          throw new TopologyError(`hospital ${name} is not in the topology`);
+        if (!list.includes(name)) list.push(name);
+      }
+      local = local.filter((n) => members.includes(n) || n === values['add-local']);
+      writeMembers(values.state, members);
+      writeLocal(values.state, local);
+      process.stdout.write(`members: ${members.join(' ')}\nlocal: ${local.join(' ')}\n`);
+      return;
+    }
     case 'endpoints':
-      for (const [label, host, port] of allEndpoints(topology)) process.stdout.write(`${label}\t${host}:${port}\n`);
+      for (const [label, host, port] of allEndpoints(full)) process.stdout.write(`${label}\t${host}:${port}\n`);
       return;
     default:
       throw new TopologyError(USAGE);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { endorsementPolicy, type Topology } from './topology';
+import { endorsementPolicy, endorsementQuorum, type Hospital, type Topology } from './topology';
 
 const sig = (rule: string) => ({ Type: 'Signature', Rule: rule });
 const meta = (rule: string) => ({ Type: 'ImplicitMeta', Rule: rule });
@@ -31,18 +31,7 @@ export function configtx(t: Topology, stateDir: string, engine: Engine = 'fabric
     },
     OrdererEndpoints: ordererNodes.map((n) => `${n.host}:${n.port}`),
   };
-  const hospitalOrgs = t.hospitals.map((h) => ({
-    Name: h.mspId,
-    ID: h.mspId,
-    MSPDir: join(orgDir(h.name), 'msp'),
-    Policies: {
-      Readers: sig(`OR('${h.mspId}.admin','${h.mspId}.peer','${h.mspId}.client')`),
-      Writers: sig(`OR('${h.mspId}.admin','${h.mspId}.client')`),
-      Admins: sig(`OR('${h.mspId}.admin')`),
-      Endorsement: sig(`OR('${h.mspId}.peer')`),
-    },
-    AnchorPeers: [{ Host: h.peer.host, Port: h.peer.port }],
-  }));
+  const hospitalOrgs = t.hospitals.map((h) => hospitalOrg(h, join(orgDir(h.name), 'msp')));
   // Patients submit their own transactions (clients) but run no peers, so they never endorse.
   const patientsOrg = {
     Name: t.patients.mspId,
@@ -56,6 +45,7 @@ export function configtx(t: Topology, stateDir: string, engine: Engine = 'fabric
     },
   };
   const hospitalsMajority = sig(endorsementPolicy(t));
+  const admins = t.hospitals.map((h) => `'${h.mspId}.admin'`).join(',');
 
   const doc = {
     Profiles: {
@@ -97,7 +87,9 @@ export function configtx(t: Topology, stateDir: string, engine: Engine = 'fabric
           Policies: {
             Readers: meta('ANY Readers'),
             Writers: meta('ANY Writers'),
-            Admins: meta('MAJORITY Admins'),
+            // Membership and every member's definition are changed by a majority of the hospitals'
+            // admins; the patients' organisation, an application organisation too, does not count.
+            Admins: sig(`OutOf(${endorsementQuorum(t)},${admins})`),
             // Chaincode definitions and the default endorsement: a majority of hospitals.
             LifecycleEndorsement: hospitalsMajority,
             Endorsement: hospitalsMajority,
@@ -108,4 +100,28 @@ export function configtx(t: Topology, stateDir: string, engine: Engine = 'fabric
     },
   };
   return stringify(doc, { aliasDuplicateObjects: false, lineWidth: 0 });
+}
+
+/** A hospital's organisation as configtx.yaml describes it (configtxgen reads its MSP folder). */
+function hospitalOrg(h: Hospital, mspDir: string) {
+  return {
+    Name: h.mspId,
+    ID: h.mspId,
+    MSPDir: mspDir,
+    Policies: {
+      Readers: sig(`OR('${h.mspId}.admin','${h.mspId}.peer','${h.mspId}.client')`),
+      Writers: sig(`OR('${h.mspId}.admin','${h.mspId}.client')`),
+      Admins: sig(`OR('${h.mspId}.admin')`),
+      Endorsement: sig(`OR('${h.mspId}.peer')`),
+    },
+    AnchorPeers: [{ Host: h.peer.host, Port: h.peer.port }],
+  };
+}
+
+/**
+ * A joining hospital's organisation alone, for `configtxgen -printOrg` (Fabric) or the embedded
+ * network's equivalent: what the members add to the channel when they admit it.
+ */
+export function organizationConfigtx(h: Hospital, mspDir: string): string {
+  return stringify({ Organizations: [hospitalOrg(h, mspDir)] }, { aliasDuplicateObjects: false, lineWidth: 0 });
 }

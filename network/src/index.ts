@@ -5,3 +5,4 @@ export * from './topology';
 export * from './gateway-config';
 export * from './agent-profile';
 export * from './fabric-release';
+export * from './members';

@@ -176,7 +176,8 @@ export async function ensureNetworkIdentities(
     caName: `ca-${org}`,
     tlsRootPem: readFileSync(folders.caCert(org), 'utf8'),
   });
-  const orgs = ['orderer', 'patients', ...t.hospitals.map((h) => h.name)];
+  // The registrars of the organisations whose identities are asked for: another machine's CAs are not ours.
+  const orgs = [...new Set(specs.map((s) => s.org))];
   for (const org of orgs) {
     const dir = folders.org(org);
     if (

@@ -1,3 +1,4 @@
+import type { Roles } from './members';
 import { endorsementPolicy, type Topology } from './topology';
 
 const q = (v: string | number): string => `'${String(v).replace(/'/g, `'\\''`)}'`;
@@ -6,7 +7,12 @@ const q = (v: string | number): string => `'${String(v).replace(/'/g, `'\\''`)}'
  * The topology as bash assignments, so each process script reads plain variables instead of
  * parsing YAML. Names are validated as [a-z][a-z0-9]*, which makes them safe in variable names.
  */
-export function toShellEnv(t: Topology): string {
+export function toShellEnv(
+  t: Topology,
+  roles: Roles = { members: t.hospitals.map((h) => h.name), local: t.hospitals.map((h) => h.name), core: true },
+): string {
+  const { members, local, core } = roles;
+  const channel: Topology = { ...t, hospitals: t.hospitals.filter((h) => members.includes(h.name)) };
   const lines: string[] = ['# generated from the topology file; do not edit'];
   const set = (name: string, value: string | number) => lines.push(`${name}=${q(value)}`);
   const arr = (name: string, values: string[]) => lines.push(`${name}=(${values.map(q).join(' ')})`);
@@ -14,7 +20,8 @@ export function toShellEnv(t: Topology): string {
   set('PHR_CHANNEL', t.channel);
   set('PHR_CC_NAME', t.chaincode.name);
   set('PHR_CC_VERSION', t.chaincode.version);
-  set('PHR_ENDORSEMENT_POLICY', endorsementPolicy(t));
+  // The chaincode's policy: a majority of the channel's member hospitals.
+  set('PHR_ENDORSEMENT_POLICY', endorsementPolicy(channel));
   set('PHR_PATIENTS_MSP', t.patients.mspId);
   set('PHR_ORDERER_MSP', t.orderers.mspId);
 
@@ -23,10 +30,13 @@ export function toShellEnv(t: Topology): string {
     ['patients', t.patients.mspId, t.patients.ca],
     ...t.hospitals.map((h) => [h.name, h.mspId, h.ca] as [string, string, Topology['patients']['ca']]),
   ];
+  // The CAs this machine runs: the orderer's and the patients' where the core runs, and its hospitals'.
   arr(
     'PHR_CA_ORGS',
-    cas.map(([org]) => org),
+    cas.map(([org]) => org).filter((org) => ((org === 'orderer' || org === 'patients') && core) || local.includes(org)),
   );
+  // 1 where the orderers and the patients' CA run (the machine that created the network).
+  set('PHR_CORE', core ? 1 : 0);
   for (const [org, msp, ca] of cas) {
     set(`CA_${org}_MSP`, msp);
     set(`CA_${org}_HOST`, ca.host);
@@ -49,6 +59,10 @@ export function toShellEnv(t: Topology): string {
     'PHR_HOSPITALS',
     t.hospitals.map((h) => h.name),
   );
+  // The hospitals that are members of the channel (the rest of PHR_HOSPITALS may join later).
+  arr('PHR_MEMBERS', [...members]);
+  // The member hospitals whose nodes run from this state folder.
+  arr('PHR_LOCAL', [...local]);
   for (const h of t.hospitals) {
     set(`HOSPITAL_${h.name}_MSP`, h.mspId);
     set(`HOSPITAL_${h.name}_DISPLAY`, h.displayName);

@@ -18,38 +18,61 @@ export interface SigningTestIdentity extends TestIdentity {
 }
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const caKeys = new Map<string, { keys: KeyPair; cert: x509.X509Certificate }>();
+const caKeys = new Map<string, Promise<TestCa>>();
 
-async function ca(mspId: string) {
+/** A CA as Fabric CA runs one per organisation: self-signed, ECDSA P-256, CA:TRUE. */
+export interface TestCa {
+  keys: KeyPair;
+  cert: x509.X509Certificate;
+  certificatePem: string;
+}
+
+/**
+ * A new CA named after `mspId`. Each call makes a new key, so a second call with the same MSP ID
+ * is an impostor: same subject name as the organisation's real CA, another key.
+ */
+export async function makeCa(mspId: string): Promise<TestCa> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: `CN=ca.${mspId.toLowerCase()}`,
+    notBefore: new Date('2026-01-01'),
+    notAfter: new Date('2030-01-01'),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+  });
+  return { keys, cert, certificatePem: cert.toString('pem') };
+}
+
+/** The CA that issues every identity `makeIdentity` makes for `mspId` (one per MSP, for the whole run). */
+function ca(mspId: string): Promise<TestCa> {
   let entry = caKeys.get(mspId);
   if (!entry) {
-    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: '01',
-      name: `CN=ca.${mspId.toLowerCase()}`,
-      notBefore: new Date('2026-01-01'),
-      notAfter: new Date('2030-01-01'),
-      keys,
-      signingAlgorithm: ALG,
-      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-    });
-    entry = { keys, cert };
+    entry = makeCa(mspId);
     caKeys.set(mspId, entry);
   }
   return entry;
 }
 
+/** PEM of the CA that issues the identities of `mspId`: what its hospital publishes in the directory. */
+export async function caCertificatePem(mspId: string): Promise<string> {
+  return (await ca(mspId)).certificatePem;
+}
+
 /**
  * A real X.509 certificate as Fabric CA would issue it: ECDSA P-256, subject CN = enrollment id,
  * role and other attributes in Fabric's attribute extension. A new key each call, so calling it
- * twice with the same name models a re-enrollment (same subject, new key).
+ * twice with the same name models a re-enrollment (same subject, new key). Issued by the MSP's
+ * own test CA unless `issuedBy` names another.
  */
 export async function makeIdentity(
   mspId: string,
   enrollmentId: string,
   attrs: Record<string, string>,
+  issuedBy?: TestCa,
 ): Promise<SigningTestIdentity> {
-  const issuer = await ca(mspId);
+  const issuer = issuedBy ?? (await ca(mspId));
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: Math.floor(Math.random() * 1e12).toString(16),

@@ -5,7 +5,7 @@ import { ConsentContract } from '../consent';
 import { DirectoryContract } from '../directory';
 import { PatientRegistryContract } from '../patient-registry';
 import { FakeLedger } from './fake-ledger';
-import { makeIdentity, type SigningTestIdentity } from './identities';
+import { caCertificatePem, makeIdentity, type SigningTestIdentity } from './identities';
 
 export const PSEUDONYM_A = 'ptaaaaaaaaaaaaaaaaaaaaaaaaaa';
 export const PSEUDONYM_B = 'ptbbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -33,6 +33,8 @@ export interface World {
     | 'noRole',
     SigningTestIdentity
   >;
+  /** PEM root of each organisation's test CA, the issuer of its identities above. */
+  caCertificate: Record<'hospital1' | 'hospital2' | 'patients', string>;
 }
 
 export async function makeWorld(): Promise<World> {
@@ -57,6 +59,11 @@ export async function makeWorld(): Promise<World> {
     accessLog: new AccessLogContract(),
     directory: new DirectoryContract(),
     id,
+    caCertificate: {
+      hospital1: await caCertificatePem('Hospital1MSP'),
+      hospital2: await caCertificatePem('Hospital2MSP'),
+      patients: await caCertificatePem(PATIENTS_MSP_ID),
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { FhirError, operationOutcome } from '@phr/common';
 import type { Logger } from '../logger';
+import { isStorageFull, storageFullError } from '../store/storage-full';
 import { ClientGoneError } from './body';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -11,6 +12,7 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
  * status. Unexpected errors are logged (message only, never request content) and answered 500.
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
+  const storageFull = storageFullReporter(log);
   return (err: unknown, req, res, next) => {
     // The client left while its body was coming: nobody is left to answer, and nothing went wrong here.
     if (err instanceof ClientGoneError) return;
@@ -19,6 +21,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     const fhir = toFhirError(err);
+    if (isStorageFull(err)) storageFull();
     if (fhir.status >= 500 && fhir.status !== 503) {
       log.error(
         {
@@ -66,6 +69,8 @@ export function rawOutcomeResponse(fhir: FhirError): Buffer {
 }
 
 export function toFhirError(err: unknown): FhirError {
+  // First: a full disk may reach here wrapped in another error, whose message would mislead.
+  if (isStorageFull(err)) return storageFullError(err);
   if (err instanceof FhirError) return err;
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; expose?: unknown; message?: unknown };
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
@@ -81,6 +86,28 @@ export function toFhirError(err: unknown): FhirError {
     [{ severity: 'fatal', code: 'exception', diagnostics: 'internal error; the gateway log has the details' }],
     { cause: err },
   );
+}
+
+/**
+ * A full data storage is the operator's to fix, so it is logged as an error — once per 10 s at most,
+ * with the number of requests refused since, so that a busy gateway does not flood its log.
+ */
+function storageFullReporter(log: Logger): () => void {
+  let lastAt = 0;
+  let refused = 0;
+  return () => {
+    const now = Date.now();
+    if (now - lastAt < 10_000) {
+      refused += 1;
+      return;
+    }
+    log.error(
+      refused > 0 ? { alsoRefused: refused } : {},
+      'the data storage is full: requests that write are refused with 503 until space is freed',
+    );
+    lastAt = now;
+    refused = 0;
+  };
 }
 
 /** Anything no route took. */

@@ -3,6 +3,7 @@ import { FhirError, forbiddenError, Roles, unprocessable, type PatientRecord } f
 import { LedgerError } from '@phr/ledger-client';
 import type { Principal } from '../auth/principal';
 import type { LedgerPort } from '../ledger/ledger-port';
+import { isStorageFull } from '../store/storage-full';
 
 /**
  * Patients' ledger records (public keys, owner) as this gateway last saw them. Fresh records come
@@ -88,6 +89,11 @@ export class PatientDirectory {
   private remember(record: PatientRecord): void {
     const fetchedAt = this.now();
     this.memory.set(record.pseudonym, { record, fetchedAt });
-    this.upsert.run(record.pseudonym, JSON.stringify(record), fetchedAt);
+    try {
+      this.upsert.run(record.pseudonym, JSON.stringify(record), fetchedAt);
+    } catch (err) {
+      // The stored copy only serves ledger outages: a full disk must not fail the request that read it.
+      if (!isStorageFull(err)) throw err;
+    }
   }
 }

@@ -24,7 +24,13 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
 
   constructor(options: { peer: PeerEndpoint; identity: LedgerIdentity; channel: string; chaincode: string }) {
     // Reads sit on the request path of an ingest only when the patient is not cached: keep them short.
-    this.client = LedgerClient.connect({ ...options, deadlines: { evaluateMs: 3_000, endorseMs: 10_000 } });
+    // A commit is awaited 20 s, not 60: a transaction an orderer lost when it died never commits, and
+    // the outbox sends it again (the same transaction id, so it cannot commit twice) once this wait
+    // ends — commits under load take well under a second (see Benchmarks in the README).
+    this.client = LedgerClient.connect({
+      ...options,
+      deadlines: { evaluateMs: 3_000, endorseMs: 10_000, commitStatusMs: 20_000 },
+    });
   }
 
   prepareDelivery(c: DeliveryCommitment): Promise<PreparedCommit> {

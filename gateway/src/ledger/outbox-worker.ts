@@ -1,5 +1,6 @@
 import { LedgerError } from '@phr/ledger-client';
 import type { Logger } from '../logger';
+import { isStorageFull } from '../store/storage-full';
 import type { DeliveryStore, StoredDelivery } from '../store/delivery-store';
 import type { LedgerPort } from './ledger-port';
 
@@ -27,6 +28,11 @@ export class OutboxWorker {
   private stopped = true;
   private readonly listeners: ((e: OutboxEvent) => void)[] = [];
   private idleWaiters: (() => void)[] = [];
+  /**
+   * Deliveries whose last attempt's outcome could not be written (a full disk): left alone until
+   * then, in memory only. Their rows stay queued, so nothing is lost if the gateway stops meanwhile.
+   */
+  private readonly held = new Map<string, { until: number; times: number }>();
 
   constructor(
     private readonly store: DeliveryStore,
@@ -70,18 +76,49 @@ export class OutboxWorker {
 
   private pump(): void {
     if (this.stopped) return;
-    const room = this.options.concurrency - this.inFlight.size;
-    if (room > 0) {
-      const due = this.store.due(Date.now(), room + this.inFlight.size).filter((d) => !this.inFlight.has(d.deliveryId));
-      for (const d of due.slice(0, room)) {
-        this.inFlight.add(d.deliveryId);
-        void this.send(d).finally(() => {
-          this.inFlight.delete(d.deliveryId);
-          this.kick();
-        });
+    try {
+      const room = this.options.concurrency - this.inFlight.size;
+      if (room > 0) {
+        const now = Date.now();
+        const due = this.store
+          .due(now, room + this.inFlight.size + this.held.size)
+          .filter((d) => !this.inFlight.has(d.deliveryId) && (this.held.get(d.deliveryId)?.until ?? 0) <= now);
+        for (const d of due.slice(0, room)) {
+          this.inFlight.add(d.deliveryId);
+          void this.send(d)
+            .then(
+              () => this.held.delete(d.deliveryId),
+              (err: unknown) => this.unrecorded(d, err),
+            )
+            .finally(() => {
+              this.inFlight.delete(d.deliveryId);
+              this.kick();
+            });
+        }
       }
+      this.schedule();
+    } catch (err) {
+      // The database could not be read: look again later rather than stop (or crash the gateway).
+      this.log.error({ err: (err as Error).message }, 'the ledger outbox could not be read; retrying');
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.pump(), this.options.retryMaxMs);
+      this.timer.unref();
     }
-    this.schedule();
+  }
+
+  /**
+   * An attempt whose outcome could not be written to the database (a full disk). The row stays
+   * queued and the delivery is held back for a while; the next attempt sends the same signed
+   * transaction again, so a commit that did happen is then found on the ledger and recorded.
+   */
+  private unrecorded(d: StoredDelivery, err: unknown): void {
+    const times = (this.held.get(d.deliveryId)?.times ?? 0) + 1;
+    const wait = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** Math.min(times, 16));
+    this.held.set(d.deliveryId, { until: Date.now() + wait, times });
+    this.log.warn(
+      { deliveryId: d.deliveryId, storageFull: isStorageFull(err), err: (err as Error).message, retryInMs: wait },
+      "the outcome of a ledger commit could not be recorded in the gateway's database; it will be checked again",
+    );
   }
 
   private schedule(): void {

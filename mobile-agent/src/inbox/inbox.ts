@@ -70,8 +70,10 @@ export class Inbox {
   ): Promise<DeliveryOutcome | 'pending'> {
     const deliveryId = message.messageId;
     const base = { deliveryId, hospital: hospital.name };
-    if (await this.d.vault.hasDelivery(deliveryId)) {
-      // Stored on an earlier run that stopped before both acknowledgements: finish them.
+    const stored = await this.d.vault.delivery(deliveryId);
+    if (stored) {
+      // Stored on an earlier run that stopped before the notification or the acknowledgements: finish them.
+      await this.notifyStored(hospital, deliveryId, stored.segmentCount);
       await this.acknowledgeOnLedger(deliveryId);
       await transport.ack(deliveryId);
       return { ...base, result: 'already-stored' };
@@ -113,11 +115,7 @@ export class Inbox {
           'its element ids clash with records already in the vault',
         );
       }
-      await this.d.vault.addNotification(
-        'delivery-stored',
-        `New records from ${hospital.displayName}: ${verification.delivery.segmentCount} resource(s), verified against the ledger.`,
-        deliveryId,
-      );
+      await this.notifyStored(hospital, deliveryId, verification.delivery.segmentCount);
       await this.acknowledgeOnLedger(deliveryId, commitment);
       await transport.ack(deliveryId);
       this.d.log.info({ deliveryId, hospital: hospital.name }, 'delivery verified and stored');
@@ -156,6 +154,15 @@ export class Inbox {
     );
     await transport.ack(deliveryId);
     return { ...base, result: 'refused', reason, detail };
+  }
+
+  /** Once per delivery (the vault keeps one notification per kind and delivery). */
+  private async notifyStored(hospital: HospitalProfile, deliveryId: string, segmentCount: number): Promise<void> {
+    await this.d.vault.addNotification(
+      'delivery-stored',
+      `New records from ${hospital.displayName}: ${segmentCount} resource(s), verified against the ledger.`,
+      deliveryId,
+    );
   }
 
   private async acknowledgeOnLedger(deliveryId: string, known?: DeliveryRecord): Promise<void> {

@@ -8,6 +8,7 @@ import type {
   DeliveryRejectionReason,
   EncryptionAlgorithm,
   Grantee,
+  HospitalRecord,
   IdentityRef,
   PatientRecord,
   PurposeOfUse,
@@ -49,5 +50,10 @@ export interface AgentLedger {
   listConsents(pseudonym: string): Promise<ConsentRecord[]>;
   /** Every event recorded at or after `from` (ISO 8601; all when absent), oldest first. */
   listAccessEvents(pseudonym: string, from?: string): Promise<AccessEventRecord[]>;
+  /**
+   * The hospitals in the ledger's directory (`Directory:ListHospitals`), as the ledger holds them:
+   * the agent checks each entry before it uses one.
+   */
+  listHospitals(): Promise<HospitalRecord[]>;
   close(): void;
 }

@@ -6,6 +6,7 @@ import {
   type DeliveryRecord,
   type DeliveryRejectionReason,
   type EncryptionAlgorithm,
+  type HospitalRecord,
   type IdentityRef,
   type Page,
   type PatientRecord,
@@ -84,6 +85,10 @@ export class FabricAgentLedger implements AgentLedger {
           ]),
         ) as Page<AccessEventRecord>,
     );
+  }
+
+  async listHospitals(): Promise<HospitalRecord[]> {
+    return JSON.parse(await this.client.evaluate('Directory', 'ListHospitals')) as HospitalRecord[];
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import type {
   DeliveryRecord,
   DeliveryRejectionReason,
   EncryptionAlgorithm,
+  HospitalRecord,
   IdentityRef,
   Page,
   PatientRecord,
@@ -13,6 +14,7 @@ import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-cl
 import { AccessLogContract } from '../../../chaincode/src/access-log';
 import { CommitmentsContract } from '../../../chaincode/src/commitments';
 import { ConsentContract } from '../../../chaincode/src/consent';
+import { DirectoryContract } from '../../../chaincode/src/directory';
 import { PatientRegistryContract } from '../../../chaincode/src/patient-registry';
 import type { PhrContract } from '../../../chaincode/src/phr-contract';
 import type { FakeLedger } from '../../../chaincode/src/testing/fake-ledger';
@@ -23,6 +25,7 @@ const contracts = {
   Commitments: new CommitmentsContract(),
   Consent: new ConsentContract(),
   AccessLog: new AccessLogContract(),
+  Directory: new DirectoryContract(),
 };
 
 /**
@@ -91,6 +94,9 @@ export class ChaincodeAgentLedger implements AgentLedger {
         bookmark,
       ]),
     );
+  }
+  listHospitals() {
+    return this.json<HospitalRecord[]>(contracts.Directory, 'ListHospitals', []);
   }
   close(): void {}
 

@@ -1,6 +1,23 @@
 export * from './ca';
 export { ChannelConfig, ChannelConfigError, parseDuration } from './config/channel-config';
-export { configFromConfigtx, genesisBlock, ConfigtxError } from './config/genesis';
+export {
+  configFromConfigtx,
+  configPolicy,
+  genesisBlock,
+  organizationGroup,
+  ConfigtxError,
+  type RawOrg,
+  type RawPolicy,
+} from './config/genesis';
+export {
+  computeConfigUpdate,
+  configSignaturesAsSignedData,
+  proposeConfigUpdate,
+  ConfigUpdateError,
+} from './config/config-update';
+export { lastConfigIndex } from './config/last-config';
+export { LocalIdentity } from './node/local-identity';
+export { ChannelClients } from './node/channel-clients';
 export { blockHeaderBytes, blockHeaderHash, blockDataHash } from './ledger/block';
 export { parseSignaturePolicy, PolicyError } from './policy/policy-dsl';
 export { SignaturePolicy, type SignedData } from './policy/signature-policy';

@@ -115,6 +115,15 @@ function parseBool(value: string): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Fabric CA's `attributeIsTrue`: the identity has the attribute and its value is a Go boolean
+ * that is true (`hf.Revoker`, `hf.GenCRL`, …).
+ */
+export function attributeIsTrue(identity: IdentityRecord, name: string): boolean {
+  const value = attributeValue(identity, name);
+  return value !== undefined && parseBool(value) === true;
+}
+
 /** Whether `registrar` may register identities of `type` (its `hf.Registrar.Roles`). */
 export function checkMayActOnType(registrar: IdentityRecord, type: string): void {
   const roles = attributeValue(registrar, HF.REGISTRAR_ROLES) ?? '';

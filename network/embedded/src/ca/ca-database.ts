@@ -20,8 +20,19 @@ export interface IdentityRecord {
   attributes: IdentityAttribute[];
   /** -1: unlimited. */
   maxEnrollments: number;
-  /** Successful enrollments so far (Fabric CA's `state`). */
+  /**
+   * Successful enrollments so far (Fabric CA's `state`); -1 once the identity is revoked
+   * ({@link REVOKED_STATE}), after which it can never enroll again.
+   */
   enrollments: number;
+}
+
+/** Fabric CA's `state` of a revoked identity. */
+export const REVOKED_STATE = -1;
+
+/** Whether the identity has been revoked (revoke by enrollment id). */
+export function isRevokedIdentity(identity: Pick<IdentityRecord, 'enrollments'>): boolean {
+  return identity.enrollments === REVOKED_STATE;
 }
 
 export interface IssuedCertificate {
@@ -37,6 +48,18 @@ export interface IssuedCertificate {
 
 export interface CertificateRecord extends IssuedCertificate {
   status: 'good' | 'revoked';
+  /** When it was revoked; undefined while good. */
+  revokedAt?: Date;
+  /** RFC 5280 reason code given at revocation (0 unspecified). */
+  reason: number;
+}
+
+/** Which revoked certificates a CRL lists (Fabric CA's `gencrl` filters); each bound exclusive. */
+export interface RevokedCertificateFilter {
+  revokedAfter?: Date;
+  revokedBefore?: Date;
+  expireAfter?: Date;
+  expireBefore?: Date;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -67,6 +90,15 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX certificates_by_id ON certificates (enrollment_id);
     `,
   },
+  {
+    // Revocation (Fabric CA's `revoked_at` and `reason` columns of its certificates table).
+    version: 2,
+    sql: `
+      ALTER TABLE certificates ADD COLUMN revoked_at TEXT;
+      ALTER TABLE certificates ADD COLUMN reason INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX certificates_by_status ON certificates (status);
+    `,
+  },
 ];
 
 interface IdentityRow {
@@ -87,6 +119,8 @@ interface CertificateRow {
   not_before: string;
   not_after: string;
   status: string;
+  revoked_at: string | null;
+  reason: number;
 }
 
 /**
@@ -138,7 +172,7 @@ export class CaDatabase {
       const counted = this.db
         .prepare(
           `UPDATE identities SET enrollments = enrollments + 1
-           WHERE id = ? AND (max_enrollments = -1 OR enrollments < max_enrollments)`,
+           WHERE id = ? AND enrollments >= 0 AND (max_enrollments = -1 OR enrollments < max_enrollments)`,
         )
         .run(id);
       if (counted.changes !== 1) return false;
@@ -155,17 +189,61 @@ export class CaDatabase {
   getCertificate(serial: string, aki: string): CertificateRecord | undefined {
     const row = this.db.prepare('SELECT * FROM certificates WHERE serial = ? AND aki = ?').get(serial, aki) as
       CertificateRow | undefined;
-    return (
-      row && {
-        serial: row.serial,
-        aki: row.aki,
-        enrollmentId: row.enrollment_id,
-        pem: row.pem,
-        notBefore: new Date(row.not_before),
-        notAfter: new Date(row.not_after),
-        status: row.status === 'revoked' ? 'revoked' : 'good',
-      }
-    );
+    return row && toCertificate(row);
+  }
+
+  /**
+   * Revokes an identity as Fabric CA's revoke by enrollment id does, in one transaction: its state
+   * becomes -1 (no further enrollment) and every certificate of it not yet revoked is marked revoked
+   * now with `reason`. Returns those certificates; undefined when the identity does not exist.
+   */
+  revokeIdentity(id: string, reason: number, now = new Date()): CertificateRecord[] | undefined {
+    return inTransaction(this.db, () => {
+      const marked = this.db.prepare('UPDATE identities SET enrollments = ? WHERE id = ?').run(REVOKED_STATE, id);
+      if (marked.changes !== 1) return undefined;
+      const rows = this.db
+        .prepare(
+          "SELECT * FROM certificates WHERE enrollment_id = ? AND status != 'revoked' ORDER BY issued_at, serial",
+        )
+        .all(id) as unknown as CertificateRow[];
+      this.db
+        .prepare(
+          `UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?
+           WHERE enrollment_id = ? AND status != 'revoked'`,
+        )
+        .run(now.toISOString(), reason, id);
+      return rows.map((row) => ({ ...toCertificate(row), status: 'revoked' as const, revokedAt: now, reason }));
+    });
+  }
+
+  /** Revokes one certificate; false (nothing changed) when it does not exist or is already revoked. */
+  revokeCertificate(serial: string, aki: string, reason: number, now = new Date()): boolean {
+    const result = this.db
+      .prepare(
+        `UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?
+         WHERE serial = ? AND aki = ? AND status != 'revoked'`,
+      )
+      .run(now.toISOString(), reason, serial, aki);
+    return result.changes === 1;
+  }
+
+  /** The revoked certificates a CRL lists, oldest revocation first. */
+  revokedCertificates(filter: RevokedCertificateFilter = {}): CertificateRecord[] {
+    const conditions = ["status = 'revoked'"];
+    const args: string[] = [];
+    const bound = (column: string, op: '>' | '<', value: Date | undefined) => {
+      if (value === undefined) return;
+      conditions.push(`${column} ${op} ?`);
+      args.push(value.toISOString());
+    };
+    bound('not_after', '>', filter.expireAfter);
+    bound('not_after', '<', filter.expireBefore);
+    bound('revoked_at', '>', filter.revokedAfter);
+    bound('revoked_at', '<', filter.revokedBefore);
+    const rows = this.db
+      .prepare(`SELECT * FROM certificates WHERE ${conditions.join(' AND ')} ORDER BY revoked_at, serial`)
+      .all(...args) as unknown as CertificateRow[];
+    return rows.map(toCertificate);
   }
 
   /** Throws when the database cannot be read: the health check. */
@@ -193,6 +271,21 @@ export class CaDatabase {
         new Date().toISOString(),
       );
   }
+}
+
+function toCertificate(row: CertificateRow): CertificateRecord {
+  const revoked = row.status === 'revoked';
+  return {
+    serial: row.serial,
+    aki: row.aki,
+    enrollmentId: row.enrollment_id,
+    pem: row.pem,
+    notBefore: new Date(row.not_before),
+    notAfter: new Date(row.not_after),
+    status: revoked ? 'revoked' : 'good',
+    ...(revoked && row.revoked_at !== null ? { revokedAt: new Date(row.revoked_at) } : {}),
+    reason: row.reason,
+  };
 }
 
 function toIdentity(row: IdentityRow): IdentityRecord {

@@ -47,6 +47,8 @@ const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
   enroll: { methods: ['POST'], handle: (ca, ctx) => ca.enroll(ctx) },
   reenroll: { methods: ['POST'], handle: (ca, ctx) => ca.reenroll(ctx) },
   register: { methods: ['POST'], handle: (ca, ctx) => ca.register(ctx) },
+  revoke: { methods: ['POST'], handle: (ca, ctx) => ca.revoke(ctx) },
+  gencrl: { methods: ['POST'], handle: (ca, ctx) => ca.gencrl(ctx) },
 };
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import { randomInt, X509Certificate } from 'node:crypto';
 import {
   AttributeError,
+  attributeIsTrue,
   BOOTSTRAP_ATTRIBUTES,
   certificateAttributes,
   checkMayActOnAffiliation,
@@ -9,7 +10,14 @@ import {
   HF,
   type AttributeRequest,
 } from './attributes';
-import type { CaDatabase, IdentityAttribute, IdentityRecord, IssuedCertificate } from './ca-database';
+import {
+  isRevokedIdentity,
+  type CaDatabase,
+  type IdentityAttribute,
+  type IdentityRecord,
+  type IssuedCertificate,
+  type RevokedCertificateFilter,
+} from './ca-database';
 import { parseBasicAuth } from './basic-auth';
 import { hexId, parseCertificate, readName } from './certificate-builder';
 import { parseCsr, type ParsedCsr } from './csr';
@@ -49,13 +57,40 @@ export interface CaInfo {
 
 /** What the CA reports of each outcome (never secrets or certificates). */
 export interface CaEvent {
-  event: 'enrolled' | 'reenrolled' | 'registered' | 'bootstrapped';
+  event: 'enrolled' | 'reenrolled' | 'registered' | 'bootstrapped' | 'revoked' | 'crl-generated';
   id: string;
   by?: string;
   type?: string;
   profile?: string;
   serial?: string;
+  /** revoked: the serials revoked; crl-generated: the serials the CRL lists. */
+  serials?: string[];
+  /** revoked: the RFC 5280 reason code. */
+  reason?: number;
 }
+
+/** One revoked certificate in `revoke`'s result (`api.RevokedCert`). */
+export interface RevokedCert {
+  Serial: string;
+  AKI: string;
+}
+
+/**
+ * Fabric CA's revocation reasons (`lib/serverrevoke.go`): the request's `reason` looked up exactly
+ * (lower case); anything else, or none, is 0 (unspecified).
+ */
+export const REVOCATION_REASONS: Readonly<Record<string, number>> = {
+  unspecified: 0,
+  keycompromise: 1,
+  cacompromise: 2,
+  affiliationchanged: 3,
+  superseded: 4,
+  cessationofoperation: 5,
+  certificatehold: 6,
+  removefromcrl: 8,
+  privilegewithdrawn: 9,
+  aacompromise: 10,
+};
 
 export interface CertificateAuthorityOptions {
   /** `--ca-name`: requests naming another CA are answered 404 code 19. */
@@ -98,9 +133,38 @@ function attributeValue(identity: IdentityRecord, name: string): string | undefi
   return identity.attributes.find((a) => a.name === name)?.value;
 }
 
+/** Fabric CA's `parseInput` of a revoke request's serial and AKI: lower case, leading zeros and colons dropped. */
+function hexInput(value: string): string {
+  return value.toLowerCase().replace(/^0+/, '').replaceAll(':', '');
+}
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** Go's zero `time.Time`, 0001-01-01T00:00:00Z. */
+const GO_ZERO_TIME = Date.parse('0001-01-01T00:00:00Z');
+
+/**
+ * A `time.Time` field of a request as Go's JSON decoding reads it: absent or null is the zero time,
+ * a string must be RFC 3339. The zero time (which the Go CLI sends for a bound it leaves unset) is
+ * returned as undefined, like an absent bound.
+ */
+function timeField(body: JsonObject, name: string): Date | undefined {
+  const value = field(body, name);
+  if (value === undefined || value === null) return undefined;
+  const match = typeof value === 'string' ? RFC3339.exec(value) : null;
+  const time = match ? new Date(`${match[1]}${(match[2] ?? '').slice(0, 4)}${match[3]}`) : undefined;
+  if (!time || Number.isNaN(time.getTime())) {
+    throw FabricCaError.badRequest(
+      CaErrorCode.BAD_BODY,
+      `Invalid request body: parsing time ${JSON.stringify(value)} as RFC 3339 for '${name}'`,
+    );
+  }
+  return time.getTime() === GO_ZERO_TIME ? undefined : time;
+}
+
 /**
  * One Fabric CA: its registry and certificate store, its issuer, and the handlers of `cainfo`,
- * `enroll`, `reenroll` and `register` with Fabric CA's checks, in Fabric CA's order.
+ * `enroll`, `reenroll`, `register`, `revoke` and `gencrl` with Fabric CA's checks, in Fabric CA's
+ * order.
  */
 export class CertificateAuthority {
   readonly name: string;
@@ -168,6 +232,12 @@ export class CertificateAuthority {
     if (!(await verifySecret(basic.secret, identity.secretHash))) {
       throw FabricCaError.authentication(CaErrorCode.INVALID_PASS, 'Login failure: Password mismatch');
     }
+    const revoked = () =>
+      FabricCaError.authentication(
+        CaErrorCode.INVALID_PASS,
+        `Login failure: User ${identity.id} is revoked; access denied`,
+      );
+    if (isRevokedIdentity(identity)) throw revoked();
     const reached = () =>
       FabricCaError.authentication(
         CaErrorCode.INVALID_PASS,
@@ -175,7 +245,11 @@ export class CertificateAuthority {
       );
     if (identity.maxEnrollments !== -1 && identity.enrollments >= identity.maxEnrollments) throw reached();
     const { certificate, profile } = this.sign(identity, ctx);
-    if (!this.db.recordEnrollment(identity.id, certificate)) throw reached();
+    if (!this.db.recordEnrollment(identity.id, certificate)) {
+      // Revoked or at its maximum since it was read.
+      const now = this.db.getIdentity(identity.id);
+      throw now && isRevokedIdentity(now) ? revoked() : reached();
+    }
     this.onEvent({ event: 'enrolled', id: identity.id, type: identity.type, profile, serial: certificate.serial });
     return this.enrollmentReply(certificate);
   }
@@ -236,6 +310,162 @@ export class CertificateAuthority {
     };
   }
 
+  /**
+   * Fabric CA's `revoke`: by serial and AKI one certificate (which must be `id`'s when `id` is
+   * given), else by enrollment id every certificate of the identity not yet revoked, the identity's
+   * state becoming -1 so it can never enroll again. Revoking for another identity needs
+   * `hf.Revoker`, and (unless it is the caller's own certificate or identity) the caller must be
+   * a registrar for the target's type and affiliation. With `gencrl`, the result carries the new
+   * CRL when something was revoked.
+   */
+  async revoke(ctx: RequestContext): Promise<CaReply> {
+    // The body is decoded before authentication, as Fabric CA does.
+    const body = ctx.requireJson();
+    const name = stringField(body, 'id');
+    const serial = hexInput(stringField(body, 'serial'));
+    const aki = hexInput(stringField(body, 'aki'));
+    const reason = REVOCATION_REASONS[stringField(body, 'reason')] ?? 0;
+    const gencrl = booleanField(body, 'gencrl');
+    const caller = this.authenticateCaller(ctx);
+    const now = new Date();
+    const notFound = (id: string) =>
+      new FabricCaError(
+        404,
+        CaErrorCode.REVOKE_ID_NOT_FOUND,
+        `Identity ${id} was not found: Failed to get User: sql: no rows in result set`,
+      );
+    let revoked: RevokedCert[];
+    let target: string;
+    if (serial !== '' && aki !== '') {
+      const certificate = this.db.getCertificate(serial, aki);
+      if (!certificate) {
+        throw new FabricCaError(
+          404,
+          CaErrorCode.REVOKE_CERT_NOT_FOUND,
+          `Certificate with serial ${serial} and AKI ${aki} was not found: Failed to get Certificate: sql: no rows in result set`,
+        );
+      }
+      this.checkRevoker(caller.identity, certificate.enrollmentId);
+      const alreadyRevoked = () =>
+        new FabricCaError(
+          404,
+          CaErrorCode.CERT_ALREADY_REVOKED,
+          `Certificate with serial ${serial} and AKI ${aki} was already revoked`,
+        );
+      if (certificate.status === 'revoked') throw alreadyRevoked();
+      if (name !== '' && name !== certificate.enrollmentId) {
+        throw FabricCaError.badRequest(
+          CaErrorCode.CERT_WRONG_OWNER,
+          `Certificate with serial ${serial} and AKI ${aki} is not owned by ${name}`,
+        );
+      }
+      const owner = this.db.getIdentity(certificate.enrollmentId);
+      if (!owner) throw notFound(certificate.enrollmentId);
+      if (!(serial === caller.serial && aki === caller.aki)) this.checkMayManage(caller.identity, owner);
+      if (!this.db.revokeCertificate(serial, aki, reason, now)) throw alreadyRevoked();
+      revoked = [{ Serial: serial, AKI: aki }];
+      target = owner.id;
+    } else if (name !== '') {
+      this.checkRevoker(caller.identity, name);
+      const identity = this.db.getIdentity(name);
+      if (!identity) throw notFound(name);
+      if (caller.identity.id !== identity.id) this.checkMayManage(caller.identity, identity);
+      const records = this.db.revokeIdentity(name, reason, now);
+      if (!records) throw notFound(name);
+      revoked = records.map((r) => ({ Serial: r.serial, AKI: r.aki }));
+      target = name;
+    } else {
+      throw FabricCaError.badRequest(
+        CaErrorCode.MISSING_REVOKE_ARGS,
+        'Either Name or Serial and AKI are required for a revoke request',
+      );
+    }
+    this.onEvent({
+      event: 'revoked',
+      id: target,
+      by: caller.identity.id,
+      serials: revoked.map((r) => r.Serial),
+      reason,
+    });
+    const crl = gencrl && revoked.length > 0 ? Buffer.from(this.generateCrl({}, now)).toString('base64') : '';
+    // Go writes a nil slice as null: an identity revoked without certificates.
+    return { status: 200, result: { RevokedCerts: revoked.length > 0 ? revoked : null, CRL: crl } };
+  }
+
+  /**
+   * Fabric CA's `gencrl`: a CRL of the revoked certificates, optionally only those revoked or
+   * expiring within bounds (`revokedafter`, `revokedbefore`, `expireafter`, `expirebefore`, RFC
+   * 3339); the caller needs `hf.GenCRL`.
+   */
+  async gencrl(ctx: RequestContext): Promise<CaReply> {
+    const body = ctx.requireJson();
+    const filter: RevokedCertificateFilter = {
+      revokedAfter: timeField(body, 'revokedafter'),
+      revokedBefore: timeField(body, 'revokedbefore'),
+      expireAfter: timeField(body, 'expireafter'),
+      expireBefore: timeField(body, 'expirebefore'),
+    };
+    const caller = this.authenticateToken(ctx);
+    if (!attributeIsTrue(caller, HF.GEN_CRL)) {
+      throw FabricCaError.authorization(
+        CaErrorCode.NO_GENCRL_AUTH,
+        `The identity '${caller.id}' does not have authority to generate a CRL`,
+      );
+    }
+    const pem = this.generateCrl(filter);
+    return { status: 200, result: { CRL: Buffer.from(pem).toString('base64') } };
+  }
+
+  /** The PEM CRL of the revoked certificates `filter` selects, signed now (Fabric CA's `genCRL`). */
+  private generateCrl(filter: RevokedCertificateFilter, now = new Date()): string {
+    const after = (a: Date | undefined, b: Date | undefined) =>
+      b !== undefined && a !== undefined && a.getTime() > b.getTime();
+    if (after(filter.revokedAfter, filter.revokedBefore)) {
+      throw FabricCaError.badRequest(
+        CaErrorCode.INVALID_REVOKED_AFTER,
+        "Invalid 'revokedafter' value. It must not be a timestamp greater than 'revokedbefore'",
+      );
+    }
+    if (after(filter.expireAfter, filter.expireBefore)) {
+      throw FabricCaError.badRequest(
+        CaErrorCode.INVALID_EXPIRED_AFTER,
+        "Invalid 'expireafter' value. It must not be a timestamp greater than 'expirebefore'",
+      );
+    }
+    if (!this.issuer.canSignCrl) {
+      throw new FabricCaError(
+        500,
+        CaErrorCode.NO_CRL_SIGN_AUTH,
+        "The CA does not have authority to generate a CRL. Its certificate does not have 'crl sign' key usage",
+      );
+    }
+    const records = this.db.revokedCertificates(filter);
+    const pem = this.issuer.createCrl(
+      records.map((r) => ({ serial: r.serial, revokedAt: r.revokedAt ?? now })),
+      now,
+    );
+    this.onEvent({ event: 'crl-generated', id: this.name, serials: records.map((r) => r.serial) });
+    return pem;
+  }
+
+  /** Fabric CA's `checkAuth`: acting on another identity's certificates needs `hf.Revoker`. */
+  private checkRevoker(caller: IdentityRecord, target: string): void {
+    if (caller.id !== target && !attributeIsTrue(caller, HF.REVOKER)) {
+      throw FabricCaError.authorization(CaErrorCode.NOT_REVOKER, 'Caller does not have authority to revoke');
+    }
+  }
+
+  /** Fabric CA's `CanManageUser`: the target's affiliation is within the caller's, its type in the caller's roles. */
+  private checkMayManage(caller: IdentityRecord, target: IdentityRecord): void {
+    try {
+      checkMayActOnAffiliation(caller, target.affiliation);
+      checkMayActOnType(caller, target.type);
+    } catch (err) {
+      if (!(err instanceof AttributeError)) throw err;
+      throw FabricCaError.authorization(CaErrorCode.CALLER_NOT_AFFILIATED, err.message, err);
+    }
+  }
+
   /** 404 code 19 unless the request names this CA or none. */
   private checkCaName(ctx: RequestContext): void {
     const name = ctx.caName();
@@ -250,6 +480,11 @@ export class CertificateAuthority {
    * registered identity.
    */
   private authenticateToken(ctx: RequestContext): IdentityRecord {
+    return this.authenticateCaller(ctx).identity;
+  }
+
+  /** {@link authenticateToken}, also giving the serial and AKI of the caller's certificate. */
+  private authenticateCaller(ctx: RequestContext): { identity: IdentityRecord; serial: string; aki: string } {
     const header = ctx.authorization;
     if (!header) throw new FabricCaError(401, CaErrorCode.NO_AUTH_HEADER, 'No authorization header');
     this.checkCaName(ctx);
@@ -279,14 +514,19 @@ export class CertificateAuthority {
     }
     if (record.status === 'revoked') {
       throw FabricCaError.authentication(
-        CaErrorCode.CERT_NOT_FOUND,
-        'The certificate in the authorization header is revoked',
+        CaErrorCode.CERT_REVOKED,
+        'The certificate in the authorization header is a revoked certificate',
       );
     }
     const id = readName(parseCertificate(certificate.raw).tbsCertificate.subject).CN ?? '';
     const identity = this.db.getIdentity(id);
     if (!identity) throw FabricCaError.authentication(CaErrorCode.GETTING_USER, 'Failed to get user');
-    return identity;
+    // Revoking an identity revokes all its certificates at once; this refuses one that a concurrent
+    // re-enrollment stored meanwhile (Fabric CA's check for Idemix callers).
+    if (isRevokedIdentity(identity)) {
+      throw FabricCaError.authorization(CaErrorCode.REVOKED_ID, 'Enrollment ID is revoked, unable to process request');
+    }
+    return { identity, serial, aki };
   }
 
   /** Fabric CA's `handleEnroll`: checks the request and CSR, then signs. */

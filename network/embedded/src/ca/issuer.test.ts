@@ -1,4 +1,8 @@
+import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as asn1 from '@peculiar/asn1-x509';
+import * as x509 from '@peculiar/x509';
 import { altNamesOfHosts } from './certificate-builder';
 import { parseCsr } from './csr';
 import { FabricCaError } from './errors';
@@ -111,5 +115,49 @@ describe('parseCsr', () => {
     der[der.length - 5] = (der[der.length - 5] as number) ^ 0x01;
     const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
     expect(() => parseCsr(tampered)).toThrow(expect.objectContaining({ status: 400, code: 31 }));
+  });
+});
+
+describe('Issuer.createCrl', () => {
+  it('encodes serials as positive DER integers (odd length, high bit) with their revocation times', async () => {
+    const { issuer, certificatePem } = makeCa();
+    expect(issuer.canSignCrl).toBe(true);
+    const now = new Date('2030-06-01T12:00:00.000Z');
+    const revokedAt = new Date('2030-05-31T08:09:10.000Z');
+    const pem = issuer.createCrl(
+      [
+        { serial: 'ff01', revokedAt },
+        { serial: 'abc', revokedAt },
+        { serial: '7f', revokedAt: now },
+      ],
+      now,
+    );
+    const crl = new x509.X509Crl(pem);
+    const entries = AsnConvert.parse(Buffer.from(crl.rawData), asn1.CertificateList).tbsCertList.revokedCertificates;
+    // DER INTEGER contents: a 00 before a high bit, none otherwise
+    expect(entries?.map((e) => Buffer.from(e.userCertificate).toString('hex'))).toEqual(['00ff01', '0abc', '7f']);
+    expect(crl.entries.map((e) => e.revocationDate.toISOString())).toEqual([
+      revokedAt.toISOString(),
+      revokedAt.toISOString(),
+      now.toISOString(),
+    ]);
+    expect(crl.thisUpdate.toISOString()).toBe(now.toISOString());
+    expect(crl.nextUpdate?.toISOString()).toBe('2030-06-02T12:00:00.000Z');
+    expect(crl.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId).toBe(
+      new x509.X509Certificate(certificatePem).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId,
+    );
+    await expect(crl.verify({ publicKey: new x509.X509Certificate(certificatePem) })).resolves.toBe(true);
+    await expect(crl.verify({ publicKey: new x509.X509Certificate(makeCa().certificatePem) })).resolves.toBe(false);
+  });
+
+  it('leaves the revokedCertificates list out when there is none, as Go does', () => {
+    const { issuer } = makeCa();
+    const crl = new x509.X509Crl(issuer.createCrl([]));
+    expect(crl.entries).toHaveLength(0);
+    // TBSCertList: version, signature, issuer, thisUpdate, nextUpdate, [0] extensions: six elements
+    const der = Buffer.from(crl.rawData);
+    const tbs = AsnConvert.parse(der, asn1.CertificateList).tbsCertList;
+    expect(tbs.revokedCertificates).toBeUndefined();
+    expect(tbs.crlExtensions).toHaveLength(1);
   });
 });

@@ -1,5 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import type * as asn1 from '@peculiar/asn1-x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as asn1 from '@peculiar/asn1-x509';
+import { signFabric } from '../crypto/ecdsa';
+import { toPem } from '../crypto/pem';
 import { attributeExtensionValue, ATTRIBUTE_EXTENSION_OID } from './attributes';
 import type { IssuedCertificate } from './ca-database';
 import {
@@ -8,6 +11,7 @@ import {
   authorityKeyIdExtension,
   basicConstraintsExtension,
   buildName,
+  encode,
   extendedKeyUsageExtension,
   extension,
   hexId,
@@ -58,6 +62,27 @@ export const DEFAULT_CA_NAMES: SubjectFields = {
 /** fabric-ca-server's `ca.expiry` default: 131400 h, 15 years. */
 export const CA_EXPIRY_HOURS = 131400;
 
+/** fabric-ca-server's `crl.expiry` default: a CRL's nextUpdate is 24 h after its thisUpdate. */
+export const CRL_EXPIRY_HOURS = 24;
+
+const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+
+/** One entry of a CRL: the certificate's serial (Fabric CA's index form, hex) and when it was revoked. */
+export interface CrlEntry {
+  serial: string;
+  revokedAt: Date;
+}
+
+/** The minimal two's-complement DER INTEGER contents of a non-negative hex serial. */
+function serialBytes(hex: string): Uint8Array {
+  if (!/^[0-9a-fA-F]*$/.test(hex)) throw new Error(`not a hex serial: ${hex}`);
+  let digits = hex.replace(/^0+/, '');
+  if (digits.length % 2 === 1) digits = `0${digits}`;
+  const bytes = Buffer.from(digits, 'hex');
+  if (bytes.length === 0) return new Uint8Array([0]);
+  return (bytes[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+}
+
 export interface IssueRequest {
   csr: ParsedCsr;
   enrollmentId: string;
@@ -105,6 +130,54 @@ export class Issuer {
   /** The CA certificate's own key id: the AKI of everything it issues. */
   get authorityKeyId(): string {
     return hexId(this.caKeyId);
+  }
+
+  /** Whether the CA certificate has the `cRLSign` key usage Fabric CA requires of a CRL issuer. */
+  get canSignCrl(): boolean {
+    const usage = this.ca.tbsCertificate.extensions?.find((e) => e.extnID === asn1.id_ce_keyUsage);
+    if (!usage) return false;
+    return (AsnConvert.parse(usage.extnValue.buffer, asn1.KeyUsage).toNumber() & KU.cRLSign) !== 0;
+  }
+
+  /**
+   * An X.509 v2 CRL of `entries`, as fabric-ca-server's `gencrl` makes it (Go's
+   * `Certificate.CreateCRL`): issuer = the CA's subject, thisUpdate now, nextUpdate now +
+   * `expiryHours`, each entry's serial and revocation time, an Authority Key Identifier extension
+   * holding the CA certificate's subject key id (how Fabric's MSP finds a CRL's issuer), signed
+   * ECDSA-SHA256 with the CA's key. Returns the PEM (`X509 CRL`).
+   */
+  createCrl(entries: readonly CrlEntry[], now = new Date(), expiryHours = CRL_EXPIRY_HOURS): string {
+    const signature = new asn1.AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
+    const revoked = entries.map(
+      (entry) =>
+        new asn1.RevokedCertificate({
+          userCertificate: new Uint8Array(serialBytes(entry.serial)).buffer,
+          revocationDate: new asn1.Time(entry.revokedAt),
+        }),
+    );
+    const tbs = new asn1.TBSCertList({
+      version: asn1.Version.v2,
+      signature,
+      issuer: this.ca.tbsCertificate.subject,
+      thisUpdate: new asn1.Time(now),
+      nextUpdate: new asn1.Time(new Date(now.getTime() + expiryHours * HOUR)),
+      ...(revoked.length > 0 ? { revokedCertificates: revoked } : {}),
+      crlExtensions: [authorityKeyIdExtension(this.caSubjectKeyId)],
+    });
+    const tbsDer = Buffer.from(encode(tbs));
+    const list = new asn1.CertificateList({
+      tbsCertList: tbs,
+      signatureAlgorithm: signature,
+      signature: new Uint8Array(signFabric(this.caKey, tbsDer)).buffer,
+    });
+    return toPem(Buffer.from(encode(list)), 'X509 CRL');
+  }
+
+  /** The CA certificate's subject key identifier extension (what Go puts in a CRL's AKI), else its key id. */
+  private get caSubjectKeyId(): Buffer {
+    const ski = this.ca.tbsCertificate.extensions?.find((e) => e.extnID === asn1.id_ce_subjectKeyIdentifier);
+    if (!ski) return this.caKeyId;
+    return Buffer.from(AsnConvert.parse(ski.extnValue.buffer, asn1.SubjectKeyIdentifier).buffer);
   }
 
   issue(request: IssueRequest, now = new Date()): IssuedCertificate {

@@ -56,10 +56,16 @@ function mspDefinition(config: mspProtos.MSPConfig): MspDefinition {
     tlsRootCertsPem: pemOf(f.getTlsRootCertsList_asU8()),
     tlsIntermediateCertsPem: pemOf(f.getTlsIntermediateCertsList_asU8()),
     adminCertsPem: pemOf(f.getAdminsList_asU8()),
+    // As Go's x509.ParseCRL, which Fabric's MSP uses: PEM labelled X509 CRL, or DER. Any other PEM
+    // is no CRL, and the MSP (so the configuration) is refused rather than the CRL ignored.
     revocationListDer: f.getRevocationListList_asU8().map((b) => {
       const text = Buffer.from(b).toString('utf8');
-      const m = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(text);
-      return m ? Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64') : b;
+      const m = /^\s*-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(text);
+      if (m) return Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64');
+      if (/^\s*-----BEGIN /.test(text)) {
+        throw new ChannelConfigError(`the MSP of ${f.getName()} carries a revocation list that is not an X509 CRL`);
+      }
+      return b;
     }),
   };
   if (nodeOUs) def.nodeOUs = nodeOUs;

@@ -12,11 +12,11 @@ export class ConfigtxError extends Error {
   readonly code = 'CONFIGTX_INVALID';
 }
 
-interface RawPolicy {
+export interface RawPolicy {
   Type: 'Signature' | 'ImplicitMeta';
   Rule: string;
 }
-interface RawOrg {
+export interface RawOrg {
   Name: string;
   ID: string;
   MSPDir: string;
@@ -66,7 +66,8 @@ function capabilities(caps: Record<string, boolean> | undefined): common.ConfigV
   return value(c.serializeBinary());
 }
 
-function policy(raw: RawPolicy): common.ConfigPolicy {
+/** A configtx.yaml policy (Signature or ImplicitMeta) as a ConfigPolicy, mod_policy Admins. */
+export function configPolicy(raw: RawPolicy): common.ConfigPolicy {
   const p = new common.Policy();
   if (raw.Type === 'Signature') {
     p.setType(common.Policy.PolicyType.SIGNATURE);
@@ -98,12 +99,13 @@ function group(
   const g = new common.ConfigGroup();
   g.setModPolicy(ADMINS);
   for (const [k, v] of Object.entries(values)) g.getValuesMap().set(k, v);
-  for (const [k, p] of Object.entries(policies)) g.getPoliciesMap().set(k, policy(p));
+  for (const [k, p] of Object.entries(policies)) g.getPoliciesMap().set(k, configPolicy(p));
   for (const [k, c] of Object.entries(groups)) g.getGroupsMap().set(k, c);
   return g;
 }
 
-function orgGroup(org: RawOrg, kind: 'orderer' | 'application'): common.ConfigGroup {
+/** An organisation's group as configtxgen makes it from configtx.yaml (`-printOrg`): MSP, policies, endpoints or anchor peers. */
+export function organizationGroup(org: RawOrg, kind: 'orderer' | 'application'): common.ConfigGroup {
   const values: Record<string, common.ConfigValue> = {
     MSP: value(mspConfigFromFolder(org.ID, org.MSPDir).serializeBinary()),
   };
@@ -162,13 +164,13 @@ export function configFromConfigtx(configtxFile: string, profileName: string): c
       ConsensusType: value(consensus.serializeBinary()),
     },
     o.Policies,
-    Object.fromEntries(o.Organizations.map((org) => [org.Name, orgGroup(org, 'orderer')])),
+    Object.fromEntries(o.Organizations.map((org) => [org.Name, organizationGroup(org, 'orderer')])),
   );
   const a = profile.Application;
   const applicationGroup = group(
     { Capabilities: capabilities(a.Capabilities) },
     a.Policies,
-    Object.fromEntries(a.Organizations.map((org) => [org.Name, orgGroup(org, 'application')])),
+    Object.fromEntries(a.Organizations.map((org) => [org.Name, organizationGroup(org, 'application')])),
   );
   const hashing = new common.HashingAlgorithm();
   hashing.setName('SHA256');

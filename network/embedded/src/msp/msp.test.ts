@@ -167,6 +167,16 @@ describe('Msp', () => {
     expect(() => new Msp(definition(ca, { revocationListDer: [Buffer.from('not a crl')] }))).toThrow(MspError);
   });
 
+  it("ignores a CRL that the certificate's own CA did not sign, as Fabric does", async () => {
+    const listed = ca.issue({ cn: 'listed', ous: ['client'] });
+    const forged = await TestCa.root('ca.elsewhere').crl([listed.serial]);
+    const withForged = new Msp(definition(ca, { revocationListDer: [forged] }));
+    expect(withForged.identity(bytes(listed.certificatePem)).role).toBe('client');
+    const genuine = await ca.crl([listed.serial]);
+    const withBoth = new Msp(definition(ca, { revocationListDer: [forged, genuine] }));
+    expect(refusal(() => withBoth.identity(bytes(listed.certificatePem))).code).toBe('REVOKED');
+  });
+
   it('refuses a CA certificate as an identity, and bytes that are no certificate', () => {
     expect(refusal(() => msp.identity(bytes(ca.certificatePem))).code).toBe('BAD_IDENTITY');
     expect(

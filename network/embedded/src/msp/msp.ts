@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, verify, X509Certificate } from 'node:crypto';
 import 'reflect-metadata';
 import { X509Certificate as ParsedCertificate, X509Crl } from '@peculiar/x509';
 import { verifyFabric } from '../crypto/ecdsa';
@@ -65,10 +65,39 @@ function subjectOUs(cert: X509Certificate): string[] {
   return new ParsedCertificate(cert.raw).subjectName.getField('OU');
 }
 
-/** Serial numbers (lower-case hex, no leading zeros) a DER CRL lists. */
-function crlSerials(der: Uint8Array): string[] {
+/** A CRL of the MSP: the serials it lists (lower-case hex, no leading zeros) and what its issuer signed. */
+interface RevocationList {
+  serials: Set<string>;
+  tbs: Buffer;
+  signature: Buffer;
+  hash: string;
+}
+
+/** The bytes of the first element inside a DER SEQUENCE (a CertificateList's tbsCertList). */
+function firstElement(der: Buffer): Buffer {
+  const lengthAt = (at: number): [number, number] => {
+    const b = der[at] ?? 0;
+    if (b < 0x80) return [b, 1];
+    const n = b & 0x7f;
+    let len = 0;
+    for (let i = 1; i <= n; i++) len = len * 256 + (der[at + i] ?? 0);
+    return [len, 1 + n];
+  };
+  const [, outerLen] = lengthAt(1);
+  const start = 1 + outerLen;
+  const [len, lenLen] = lengthAt(start + 1);
+  return der.subarray(start, start + 1 + lenLen + len);
+}
+
+function parseCrl(der: Uint8Array): RevocationList {
   try {
-    return new X509Crl(Buffer.from(der)).entries.map((e) => BigInt(`0x${e.serialNumber}`).toString(16));
+    const crl = new X509Crl(Buffer.from(der));
+    return {
+      serials: new Set(crl.entries.map((e) => BigInt(`0x${e.serialNumber}`).toString(16))),
+      tbs: firstElement(Buffer.from(der)),
+      signature: Buffer.from(crl.signature),
+      hash: crl.signatureAlgorithm.hash.name.replace('-', '').toLowerCase(),
+    };
   } catch (err) {
     throw new MspError('BAD_IDENTITY', 'the MSP carries a revocation list that is not a DER CRL', { cause: err });
   }
@@ -83,14 +112,14 @@ export class Msp {
   private readonly roots: X509Certificate[];
   private readonly intermediates: X509Certificate[];
   private readonly admins: Set<string>;
-  private readonly revoked: Set<string>;
+  private readonly crls: RevocationList[];
   private readonly cache = new Map<string, Identity | MspError>();
 
   constructor(readonly definition: MspDefinition) {
     this.roots = definition.rootCertsPem.flatMap(splitPemCertificates);
     this.intermediates = definition.intermediateCertsPem.flatMap(splitPemCertificates);
     this.admins = new Set(definition.adminCertsPem.flatMap(splitPemCertificates).map((c) => c.fingerprint256));
-    this.revoked = new Set(definition.revocationListDer.flatMap(crlSerials));
+    this.crls = definition.revocationListDer.map(parseCrl);
   }
 
   get mspId(): string {
@@ -134,8 +163,12 @@ export class Msp {
       throw new MspError('BAD_IDENTITY', `could not deserialize a certificate for ${this.mspId}`, { cause: err });
     }
     if (cert.ca) throw new MspError('BAD_IDENTITY', 'a CA certificate cannot be used as an identity');
-    this.chainOf(cert);
-    if (this.revoked.has(BigInt(`0x${cert.serialNumber}`).toString(16))) {
+    const issuer = this.chainOf(cert);
+    // As Fabric: a CRL revokes only when the certificate's own issuer signed it; others are ignored.
+    const serial = BigInt(`0x${cert.serialNumber}`).toString(16);
+    for (const crl of this.crls) {
+      if (!crl.serials.has(serial)) continue;
+      if (!verify(crl.hash, crl.tbs, issuer.publicKey, crl.signature)) continue;
       throw new MspError('REVOKED', `the certificate ${cert.serialNumber} has been revoked by ${this.mspId}`);
     }
     let role: NodeRole | undefined;
@@ -161,11 +194,13 @@ export class Msp {
     return new Identity(this.mspId, cert, idBytes, role, isAdmin);
   }
 
-  private chainOf(cert: X509Certificate): void {
+  /** The CA certificate that issued `cert`, chaining to a root of this MSP. */
+  private chainOf(cert: X509Certificate): X509Certificate {
     const issuedBy = (c: X509Certificate, ca: X509Certificate) => c.checkIssued(ca) && c.verify(ca.publicKey);
-    if (this.roots.some((r) => issuedBy(cert, r))) return;
+    const root = this.roots.find((r) => issuedBy(cert, r));
+    if (root) return root;
     for (const mid of this.intermediates) {
-      if (issuedBy(cert, mid) && this.roots.some((r) => issuedBy(mid, r))) return;
+      if (issuedBy(cert, mid) && this.roots.some((r) => issuedBy(mid, r))) return mid;
     }
     throw new MspError('UNTRUSTED', `the certificate is not issued by a CA of ${this.mspId}`);
   }

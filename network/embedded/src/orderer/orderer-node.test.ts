@@ -3,11 +3,20 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { common, orderer as ordererProtos } from '@hyperledger/fabric-protos';
 import * as asn1js from 'asn1js';
-import { getMetadata } from '../ledger/block';
+import { ChannelConfig } from '../config/channel-config';
+import { computeConfigUpdate, proposeConfigUpdate } from '../config/config-update';
+import { blockHeaderBytes, getMetadata } from '../ledger/block';
 import { ChannelClients, seekEnvelope } from '../node/channel-clients';
 import { startGrpcServer, stopGrpcServer } from '../node/grpc-server';
 import type { LocalIdentity } from '../node/local-identity';
-import { CHANNEL_ID, silentLogger, TestChannel, type TestChannelOptions } from '../testing/channel';
+import { CHANNEL_ID, createTestOrg, silentLogger, TestChannel, type TestChannelOptions } from '../testing/channel';
+import {
+  applicationGroup,
+  cloneConfig,
+  configUpdateTx,
+  signConfigUpdate,
+  withApplicationOrg,
+} from '../testing/config-updates';
 import { freePort } from '../testing/ports';
 import { keyPem, TestCa } from '../testing/pki';
 import { timestamp } from '../testing/transactions';
@@ -131,6 +140,8 @@ function deliver(clients: ChannelClients, address: string, request: Buffer) {
     cancel: () => call.cancel(),
   };
 }
+
+const headerBytes = (b: common.Block) => blockHeaderBytes(b.getHeader() as common.BlockHeader);
 
 const blockOf = (r: ordererProtos.DeliverResponse) => {
   const b = r.getBlock();
@@ -459,5 +470,183 @@ describe('OrdererNode block size', () => {
     const r = node.broadcast(envelope(client, { size: 9000 }));
     expect(r.status).toBe(S.REQUEST_ENTITY_TOO_LARGE);
     expect(r.info).toMatch(/exceeds maximum/);
+  });
+});
+
+describe('OrdererNode channel configuration updates', () => {
+  // Blocks are cut by hand or by a config update: the timeout never fires during a test.
+  const channel = new TestChannel(undefined, { batchTimeout: '10s', maxMessageCount: 100 });
+  const hospital3 = createTestOrg(channel.dir, 'hospital3', 'Hospital3MSP');
+  const identity = channel.orderer.orderer();
+  const dataDir = join(channel.dir, 'orderer');
+  const admins = [channel.hospital1.admin(), channel.hospital2.admin()];
+  const open = (genesis: boolean) =>
+    new OrdererNode({
+      identity,
+      dataDir,
+      logger: silentLogger(),
+      ...(genesis ? { genesisBlock: channel.genesis.serializeBinary() } : {}),
+    });
+  let node: OrdererNode;
+  /** The config block the update made, once it is made. */
+  let configNumber: number;
+  let applied: Buffer;
+  beforeAll(() => {
+    node = open(true);
+  });
+  afterAll(() => {
+    node.close();
+    channel.remove();
+  });
+
+  const stored = (n: number) => common.Block.deserializeBinary(node.block(n) as Uint8Array);
+  /** LAST_CONFIG as both the orderer metadata (SIGNATURES) and the legacy LAST_CONFIG slot record it. */
+  const lastConfig = (n: number) => {
+    const block = stored(n);
+    const md = common.Metadata.deserializeBinary(getMetadata(block, common.BlockMetadataIndex.SIGNATURES));
+    const legacy = common.Metadata.deserializeBinary(getMetadata(block, common.BlockMetadataIndex.LAST_CONFIG));
+    return [
+      common.OrdererBlockMetadata.deserializeBinary(md.getValue_asU8()).getLastConfig()?.getIndex(),
+      common.LastConfig.deserializeBinary(legacy.getValue_asU8()).getIndex(),
+    ];
+  };
+  const addHospital3 = (signers: LocalIdentity[], creator: LocalIdentity = channel.hospital1.admin()) => {
+    const current = node.channelConfig.config;
+    const update = computeConfigUpdate(CHANNEL_ID, current, withApplicationOrg(current, hospital3));
+    return configUpdateTx(signConfigUpdate(update, signers), creator);
+  };
+
+  it('refuses an update the signatures do not authorize: BAD_REQUEST with the reason, nothing ordered', () => {
+    const height = node.height();
+    expect(node.broadcast(addHospital3([channel.hospital1.admin()]))).toEqual({
+      status: S.BAD_REQUEST,
+      info: "error applying config update to existing channel 'phr': error authorizing update: error validating DeltaSet: policy for [Group]  /Channel/Application not satisfied: implicit policy evaluation failed - 1 sub-policies were satisfied, but this policy requires 2 of the 'Admins' sub-policies to be satisfied",
+    });
+    expect(node.broadcast(addHospital3([channel.hospital1.client(), channel.hospital2.client()])).status).toBe(
+      S.BAD_REQUEST,
+    );
+    // The envelope itself must come from a channel writer, as any other.
+    expect(node.broadcast(addHospital3(admins, channel.hospital1.peer())).status).toBe(S.FORBIDDEN);
+    // Another channel's update, in an envelope for this channel.
+    const current = node.channelConfig.config;
+    const foreign = computeConfigUpdate('other', current, withApplicationOrg(current, hospital3));
+    expect(node.broadcast(configUpdateTx(signConfigUpdate(foreign, admins), admins[0] as LocalIdentity)).info).toMatch(
+      /ConfigUpdate for channel 'other' but envelope for channel 'phr'/,
+    );
+    // Bytes that are no update at all.
+    const garbage = node.broadcast(envelope(channel.hospital1.admin(), { type: common.HeaderType.CONFIG_UPDATE }));
+    expect(garbage.status).toBe(S.BAD_REQUEST);
+    // Hospital 3 is nobody yet.
+    expect(node.broadcast(envelope(hospital3.client())).status).toBe(S.FORBIDDEN);
+    node.cut();
+    expect(node.height()).toBe(height);
+    expect(node.channelConfig.sequence).toBe(0);
+  });
+
+  it('refuses an authorized update whose result is not a valid channel configuration', () => {
+    const height = node.height();
+    const current = node.channelConfig.config;
+    const broken = withApplicationOrg(current, hospital3);
+    applicationGroup(broken).getGroupsMap().get('Hospital3MSP')?.getValuesMap().del('MSP');
+    const update = computeConfigUpdate(CHANNEL_ID, current, broken);
+    const r = node.broadcast(configUpdateTx(signConfigUpdate(update, admins), admins[0] as LocalIdentity));
+    expect(r.status).toBe(S.BAD_REQUEST);
+    expect(r.info).toMatch(/Hospital3MSP has no MSP/);
+    expect(node.height()).toBe(height);
+    expect(node.channelConfig.sequence).toBe(0);
+  });
+
+  it('orders an authorized update alone, after what was admitted before it, in a config block signed by the orderer whose LAST_CONFIG is itself', () => {
+    const before = node.channelConfig;
+    const height = node.height();
+    const pending = envelope(channel.hospital1.client());
+    expect(node.broadcast(pending).status).toBe(S.SUCCESS);
+    expect(node.height()).toBe(height);
+    const tx = addHospital3(admins);
+    applied = tx;
+    expect(node.broadcast(tx)).toEqual({ status: S.SUCCESS, info: '' });
+    // The transaction admitted before it is cut first, in its own block.
+    expect(node.height()).toBe(height + 2);
+    expect(
+      stored(height)
+        .getData()
+        ?.getDataList_asU8()
+        .map((d) => Buffer.from(d)),
+    ).toEqual([pending]);
+    expect(lastConfig(height)).toEqual([0, 0]);
+    configNumber = height + 1;
+    const block = stored(configNumber);
+    const data = block.getData()?.getDataList_asU8() ?? [];
+    expect(data).toHaveLength(1);
+    expect(lastConfig(configNumber)).toEqual([configNumber, configNumber]);
+    // A CONFIG transaction signed by the orderer, carrying the update and the config it produces.
+    const env = common.Envelope.deserializeBinary(data[0] as Uint8Array);
+    const payload = common.Payload.deserializeBinary(env.getPayload_asU8());
+    const ch = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() as Uint8Array);
+    const sh = common.SignatureHeader.deserializeBinary(payload.getHeader()?.getSignatureHeader_asU8() as Uint8Array);
+    expect([ch.getType(), ch.getChannelId()]).toEqual([common.HeaderType.CONFIG, CHANNEL_ID]);
+    expect(ch.getTxId()).toBe(
+      createHash('sha256').update(sh.getNonce_asU8()).update(sh.getCreator_asU8()).digest('hex'),
+    );
+    expect(Buffer.from(sh.getCreator_asU8())).toEqual(Buffer.from(identity.serialized));
+    expect(before.msps.deserialize(sh.getCreator_asU8()).verify(env.getPayload_asU8(), env.getSignature_asU8())).toBe(
+      true,
+    );
+    const carried = common.ConfigEnvelope.deserializeBinary(payload.getData_asU8());
+    expect(Buffer.from(carried.getLastUpdate()?.serializeBinary() as Uint8Array)).toEqual(tx);
+    const update = common.ConfigUpdateEnvelope.deserializeBinary(
+      common.Payload.deserializeBinary(carried.getLastUpdate()?.getPayload_asU8() as Uint8Array).getData_asU8(),
+    );
+    expect(Buffer.from(carried.getConfig()?.serializeBinary() as Uint8Array)).toEqual(
+      Buffer.from(proposeConfigUpdate(before, update).serializeBinary()),
+    );
+    // The block is signed as the configuration before it requires.
+    const md = common.Metadata.deserializeBinary(getMetadata(block, common.BlockMetadataIndex.SIGNATURES));
+    const signatures = md.getSignaturesList().map((s) => ({
+      data: Buffer.concat([md.getValue_asU8(), s.getSignatureHeader_asU8(), headerBytes(block)]),
+      identity: common.SignatureHeader.deserializeBinary(s.getSignatureHeader_asU8()).getCreator_asU8(),
+      signature: s.getSignature_asU8(),
+    }));
+    expect(before.policies.evaluate('/Channel/Orderer/BlockValidation', signatures)).toBe(true);
+    // In force at once.
+    expect(node.channelConfig.sequence).toBe(1);
+    expect(node.channelConfig.applicationOrg('Hospital3MSP')).toBeDefined();
+    expect(Buffer.from(ChannelConfig.fromBlock(block).config.serializeBinary())).toEqual(
+      Buffer.from(node.channelConfig.config.serializeBinary()),
+    );
+  });
+
+  it('points later blocks at the config block, and admits the new organisation’s clients', () => {
+    const height = node.height();
+    expect(node.broadcast(envelope(hospital3.client())).status).toBe(S.SUCCESS);
+    node.cut();
+    expect(node.height()).toBe(height + 1);
+    expect(lastConfig(height)).toEqual([configNumber, configNumber]);
+    // The same update again is stale.
+    expect(node.broadcast(applied).info).toMatch(
+      /error authorizing update: proposed update requires that key \[Group\] {2}\/Channel\/Application be at version 0, but it is currently at version 1$/,
+    );
+  });
+
+  it('keeps the new configuration across a restart, and goes on from it', () => {
+    const height = node.height();
+    node.close();
+    node = open(false);
+    expect(node.height()).toBe(height);
+    expect(node.channelConfig.sequence).toBe(1);
+    expect(node.channelConfig.applicationOrg('Hospital3MSP')).toBeDefined();
+    expect(node.broadcast(envelope(hospital3.client())).status).toBe(S.SUCCESS);
+    node.cut();
+    expect(lastConfig(height)).toEqual([configNumber, configNumber]);
+    // A further update, computed from the configuration in force; four organisations: three admins.
+    const current = node.channelConfig.config;
+    const next = cloneConfig(current);
+    applicationGroup(next).getGroupsMap().del('PatientsMSP');
+    const update = computeConfigUpdate(CHANNEL_ID, current, next);
+    const signers = [...admins, hospital3.admin()];
+    expect(node.broadcast(configUpdateTx(signConfigUpdate(update, signers), hospital3.admin())).status).toBe(S.SUCCESS);
+    expect(node.channelConfig.sequence).toBe(2);
+    expect(lastConfig(node.height() - 1)).toEqual([height + 1, height + 1]);
+    expect(node.broadcast(envelope(channel.patients.client())).status).toBe(S.FORBIDDEN);
   });
 });

@@ -1,12 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { common } from '@hyperledger/fabric-protos';
+import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
 import { ChannelConfig } from '../config/channel-config';
+import { ConfigUpdateError, proposeConfigUpdate } from '../config/config-update';
+import { currentConfig } from '../config/last-config';
 import { blockHeaderBytes, blockHeaderHash, newBlock, setMetadata } from '../ledger/block';
 import { BlockStore } from '../ledger/block-store';
 import type { Logger } from '../logging';
 import { parseEnvelope, EnvelopeError } from '../node/envelope';
 import type { LocalIdentity } from '../node/local-identity';
+import { computeTxId } from '../peer/proposal';
 
 export interface BroadcastResult {
   status: number;
@@ -33,7 +37,7 @@ export class OrdererNode {
   readonly store: BlockStore;
   readonly channelId: string;
   private config: ChannelConfig;
-  private readonly lastConfigIndex = 0;
+  private lastConfigIndex: number;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -52,7 +56,9 @@ export class OrdererNode {
       this.store.append(0, blockHeaderHash(header), options.genesisBlock);
       this.log.info({ event: 'joined' }, 'joined the channel from its genesis block');
     }
-    this.config = ChannelConfig.fromBlock(common.Block.deserializeBinary(this.store.block(0) as Uint8Array));
+    const current = currentConfig(this.store.height(), (n) => this.store.block(n));
+    this.config = current.config;
+    this.lastConfigIndex = current.index;
     this.channelId = this.config.channelId;
   }
 
@@ -89,10 +95,7 @@ export class OrdererNode {
     if (ch.getChannelId() !== this.channelId) {
       return { status: S.NOT_FOUND, info: `channel ${ch.getChannelId()} does not exist` };
     }
-    if (ch.getType() === common.HeaderType.CONFIG_UPDATE) {
-      return { status: S.BAD_REQUEST, info: 'channel configuration updates are not supported by the embedded orderer' };
-    }
-    if (ch.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
+    if (ch.getType() !== common.HeaderType.ENDORSER_TRANSACTION && ch.getType() !== common.HeaderType.CONFIG_UPDATE) {
       return { status: S.BAD_REQUEST, info: `message of type ${ch.getType()} is not accepted` };
     }
     if (bytes.length > this.config.batch.absoluteMaxBytes) {
@@ -114,7 +117,70 @@ export class OrdererNode {
         info: "implicit policy evaluation failed - 0 sub-policies were satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied",
       };
     }
+    if (ch.getType() === common.HeaderType.CONFIG_UPDATE) return this.configUpdate(env.payload.getData_asU8(), bytes);
     this.enqueue(bytes);
+    return { status: S.SUCCESS, info: '' };
+  }
+
+  /**
+   * A channel configuration update (Fabric's ProcessConfigUpdateMsg): authorized against the
+   * current configuration by the mod_policy of everything it changes, then ordered alone in a config
+   * block carrying the new configuration and the update it came from, signed by this orderer.
+   */
+  private configUpdate(data: Uint8Array, updateEnvelope: Uint8Array): BroadcastResult {
+    const refuse = (why: string): BroadcastResult => {
+      this.log.info({ event: 'config-update-refused', reason: why }, 'config update refused');
+      return {
+        status: S.BAD_REQUEST,
+        info: `error applying config update to existing channel '${this.channelId}': error authorizing update: ${why}`,
+      };
+    };
+    let next: common.Config;
+    try {
+      next = proposeConfigUpdate(this.config, common.ConfigUpdateEnvelope.deserializeBinary(data));
+    } catch (err) {
+      return refuse(err instanceof ConfigUpdateError ? err.message : 'the config update does not parse');
+    }
+    // The result must be a configuration the nodes can run on before it is ordered (Fabric builds
+    // the new bundle first): a config block the peers refuse would leave them behind the orderer.
+    let nextConfig: ChannelConfig;
+    try {
+      nextConfig = new ChannelConfig(this.channelId, next);
+    } catch (err) {
+      return refuse(`the updated configuration is not valid: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const configEnvelope = new common.ConfigEnvelope();
+    configEnvelope.setConfig(next);
+    configEnvelope.setLastUpdate(common.Envelope.deserializeBinary(updateEnvelope));
+    const signatureHeader = this.options.identity.signatureHeader();
+    const ch = new common.ChannelHeader();
+    ch.setType(common.HeaderType.CONFIG);
+    ch.setVersion(1);
+    ch.setChannelId(this.channelId);
+    ch.setTimestamp(Timestamp.fromDate(new Date()));
+    ch.setTxId(computeTxId(signatureHeader.getNonce_asU8(), signatureHeader.getCreator_asU8()));
+    const header = new common.Header();
+    header.setChannelHeader(ch.serializeBinary());
+    header.setSignatureHeader(signatureHeader.serializeBinary());
+    const payload = new common.Payload();
+    payload.setHeader(header);
+    payload.setData(configEnvelope.serializeBinary());
+    const payloadBytes = payload.serializeBinary();
+    const envelope = new common.Envelope();
+    envelope.setPayload(payloadBytes);
+    envelope.setSignature(this.options.identity.sign(payloadBytes));
+    // A config transaction is ordered alone, after everything admitted before it.
+    this.cut();
+    const number = this.store.height();
+    this.pending = [envelope.serializeBinary()];
+    this.pendingBytes = this.pending[0]!.length;
+    this.lastConfigIndex = number;
+    this.cut();
+    this.config = nextConfig;
+    this.log.info(
+      { event: 'config-updated', block: number, sequence: next.getSequence() },
+      'channel configuration updated',
+    );
     return { status: S.SUCCESS, info: '' };
   }
 

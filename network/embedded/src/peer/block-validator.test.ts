@@ -1,11 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { common, peer } from '@hyperledger/fabric-protos';
-import { blockHeaderHash, getMetadata, setMetadata } from '../ledger/block';
+import { getMetadata, setMetadata } from '../ledger/block';
 import { PeerLedger } from '../ledger/peer-ledger';
 import { StateLock } from '../ledger/state-lock';
 import type { LocalIdentity } from '../node/local-identity';
 import { MAJORITY_OF_HOSPITALS, silentLogger, TestChannel } from '../testing/channel';
+import { commitGenesis, lifecycleWrites } from '../testing/packages';
 import { TestCa } from '../testing/pki';
 import {
   endorsedEnvelope,
@@ -42,25 +42,23 @@ describe('BlockValidator and Committer', () => {
   const committed: CommittedBlock[] = [];
 
   beforeAll(() => {
-    const definitions = join(channel.dir, 'definitions');
-    mkdirSync(definitions, { recursive: true });
     const definition = { name: NS, version: '1.0', sequence: 1, endorsementPolicy: MAJORITY_OF_HOSPITALS };
-    writeFileSync(join(definitions, 'phr.json'), JSON.stringify(definition));
-    writeFileSync(
-      join(definitions, 'solo.json'),
-      JSON.stringify({ ...definition, name: 'solo', endorsementPolicy: "OR('Hospital1MSP.peer')" }),
-    );
     ledger = new PeerLedger(join(channel.dir, 'ledger.db'));
-    const genesis = channel.genesis;
-    ledger.commit({
-      number: 0,
-      headerHash: blockHeaderHash(genesis.getHeader() as common.BlockHeader),
-      bytes: genesis.serializeBinary(),
-      txIds: [],
-      writes: [],
-    });
+    commitGenesis(
+      ledger,
+      channel.genesis,
+      lifecycleWrites({
+        definitions: [definition, { ...definition, name: 'solo', endorsementPolicy: "OR('Hospital1MSP.peer')" }],
+      }),
+    );
     const log = silentLogger();
-    const registry = new ChaincodeRegistry(definitions, join(channel.dir, 'lifecycle'), log);
+    const registry = new ChaincodeRegistry(
+      ledger,
+      'Hospital1MSP',
+      () => channel.config,
+      join(channel.dir, 'lifecycle'),
+      log,
+    );
     validator = new BlockValidator(ledger, () => channel.config, registry);
     committer = new Committer(ledger, new StateLock(), validator, log);
     committer.onCommitted((b) => committed.push(b));

@@ -1,10 +1,14 @@
 import { common, ledger as ledgerProtos, peer } from '@hyperledger/fabric-protos';
-import type { ChannelConfig } from '../config/channel-config';
+import { ChannelConfig } from '../config/channel-config';
+import { proposeConfigUpdate } from '../config/config-update';
 import { blockDataHash, blockHeaderBytes, getMetadata } from '../ledger/block';
 import type { PeerLedger, StateWrite, Version } from '../ledger/peer-ledger';
 import { EnvelopeError, parseEnvelope, type ParsedEnvelope } from '../node/envelope';
 import type { SignedData } from '../policy/signature-policy';
+import { parseSignaturePolicy } from '../policy/policy-dsl';
+import { SignaturePolicy } from '../policy/signature-policy';
 import type { ChaincodeRegistry } from './chaincode-registry';
+import { LIFECYCLE, LIFECYCLE_POLICY, parseApprovalKey } from './lifecycle';
 import { computeTxId, proposalHash } from './proposal';
 
 const C = peer.TxValidationCode;
@@ -16,6 +20,8 @@ export class BlockInvalidError extends Error {
 }
 
 export interface ValidatedBlock {
+  /** The configuration a valid config block brings into force. */
+  config?: ChannelConfig;
   codes: number[];
   txIds: { txId: string; txNum: number; code: number }[];
   writes: StateWrite[];
@@ -86,6 +92,7 @@ export class BlockValidator {
     const txIds: ValidatedBlock['txIds'] = [];
     const candidates: (Candidate | undefined)[] = [];
     const seenInBlock = new Set<string>();
+    let nextConfig: ChannelConfig | undefined;
     for (let i = 0; i < envelopes.length; i++) {
       let env: ParsedEnvelope | undefined;
       let code: number;
@@ -95,6 +102,10 @@ export class BlockValidator {
         const r = await this.validateTx(env, seenInBlock, i);
         code = r.code;
         candidate = r.candidate;
+        if (r.config) {
+          if (envelopes.length !== 1) code = C.INVALID_CONFIG_TRANSACTION;
+          else nextConfig = r.config;
+        }
       } catch (err) {
         code = err instanceof EnvelopeError ? C[err.code] : C.INVALID_OTHER_REASON;
       }
@@ -134,7 +145,7 @@ export class BlockValidator {
         }
       }
     });
-    return { codes, txIds, writes };
+    return { codes, txIds, writes, ...(nextConfig ? { config: nextConfig } : {}) };
   }
 
   private conflict(c: Candidate, updates: Map<string, { value: Uint8Array; version: Version }>): number {
@@ -187,17 +198,46 @@ export class BlockValidator {
     });
   }
 
+  /**
+   * A config transaction (the peer's side of `channelconfig` validation): signed by an orderer of
+   * the channel, and the configuration it carries is exactly what its update, re-authorized here
+   * against the configuration in force, produces.
+   */
+  private validateConfigTx(env: ParsedEnvelope, config: ChannelConfig): { code: number; config?: ChannelConfig } {
+    try {
+      const creator = config.msps.deserialize(env.signatureHeader.getCreator_asU8());
+      const isOrderer = config.ordererOrgs.some((o) => o.mspId === creator.mspId);
+      if (!isOrderer || !creator.verify(env.payloadBytes, env.envelope.getSignature_asU8())) {
+        return { code: C.BAD_CREATOR_SIGNATURE };
+      }
+      const carried = common.ConfigEnvelope.deserializeBinary(env.payload.getData_asU8());
+      const lastUpdate = carried.getLastUpdate();
+      const next = carried.getConfig();
+      if (!lastUpdate || !next) return { code: C.INVALID_CONFIG_TRANSACTION };
+      const updatePayload = common.Payload.deserializeBinary(lastUpdate.getPayload_asU8());
+      const proposed = proposeConfigUpdate(
+        config,
+        common.ConfigUpdateEnvelope.deserializeBinary(updatePayload.getData_asU8()),
+      );
+      if (Buffer.compare(Buffer.from(proposed.serializeBinary()), Buffer.from(next.serializeBinary())) !== 0) {
+        return { code: C.INVALID_CONFIG_TRANSACTION };
+      }
+      return { code: C.VALID, config: new ChannelConfig(config.channelId, next) };
+    } catch {
+      return { code: C.INVALID_CONFIG_TRANSACTION };
+    }
+  }
+
   private async validateTx(
     env: ParsedEnvelope,
     seenInBlock: Set<string>,
     txNum: number,
-  ): Promise<{ code: number; candidate?: Candidate }> {
+  ): Promise<{ code: number; candidate?: Candidate; config?: ChannelConfig }> {
     const ch = env.channelHeader;
     const sh = env.signatureHeader;
     const config = this.config();
-    if (ch.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
-      return { code: ch.getType() === common.HeaderType.CONFIG ? C.INVALID_CONFIG_TRANSACTION : C.UNKNOWN_TX_TYPE };
-    }
+    if (ch.getType() === common.HeaderType.CONFIG) return this.validateConfigTx(env, config);
+    if (ch.getType() !== common.HeaderType.ENDORSER_TRANSACTION) return { code: C.UNKNOWN_TX_TYPE };
     if (ch.getEpoch() !== 0 || sh.getNonce_asU8().length === 0 || sh.getCreator_asU8().length === 0) {
       return { code: C.BAD_COMMON_HEADER };
     }
@@ -289,12 +329,11 @@ export class BlockValidator {
     for (const ns of rw) {
       if (namespaces.has(ns.ns)) return { code: C.ILLEGAL_WRITESET };
       namespaces.add(ns.ns);
-      if (
-        ns.writes.length > 0 &&
-        (ns.ns === 'qscc' || ns.ns === '_lifecycle' || ns.ns === 'lscc' || ns.ns === 'cscc')
-      ) {
+      if (ns.writes.length > 0 && (ns.ns === 'qscc' || ns.ns === 'lscc' || ns.ns === 'cscc')) {
         return { code: C.ILLEGAL_WRITESET };
       }
+      // Only the lifecycle system chaincode writes its namespace, and only its own.
+      if (ns.ns === LIFECYCLE && ccName !== LIFECYCLE && ns.writes.length > 0) return { code: C.ILLEGAL_WRITESET };
     }
     // The endorsement policy of the invoked chaincode and of every namespace written.
     const written = new Set([ccName, ...rw.filter((n) => n.writes.length > 0).map((n) => n.ns)]);
@@ -304,13 +343,13 @@ export class BlockValidator {
       signature: e.getSignature_asU8(),
     }));
     for (const ns of written) {
-      let defined;
+      let policy: SignaturePolicy;
       try {
-        defined = await this.registry.get(ns);
+        policy = ns === LIFECYCLE ? lifecyclePolicy(rw, config) : (await this.registry.get(ns)).policy;
       } catch {
         return { code: C.INVALID_CHAINCODE };
       }
-      if (!defined.policy.evaluate(endorsements, config.msps)) return { code: C.ENDORSEMENT_POLICY_FAILURE };
+      if (!policy.evaluate(endorsements, config.msps)) return { code: C.ENDORSEMENT_POLICY_FAILURE };
     }
     const ts = ch.getTimestamp();
     return {
@@ -318,4 +357,19 @@ export class BlockValidator {
       candidate: { txNum, txId: ch.getTxId(), seconds: ts?.getSeconds() ?? 0, nanos: ts?.getNanos() ?? 0, rw },
     };
   }
+}
+
+/**
+ * The endorsement `_lifecycle` writes need: an organisation's approval of a definition only its own
+ * peer's (Fabric writes it to that organisation's implicit collection), anything else the channel's
+ * LifecycleEndorsement policy.
+ */
+function lifecyclePolicy(rw: TxWrites[], config: ChannelConfig): SignaturePolicy {
+  const writes = rw.find((n) => n.ns === LIFECYCLE)?.writes ?? [];
+  const orgs = new Set(writes.map((w) => parseApprovalKey(w.key)?.mspId));
+  const [only] = orgs;
+  if (writes.length > 0 && orgs.size === 1 && only !== undefined) {
+    return new SignaturePolicy(parseSignaturePolicy(`OR('${only}.peer')`));
+  }
+  return config.policies.signaturePolicy(LIFECYCLE_POLICY);
 }

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { silentLogger } from '../testing/channel';
-import { approve, ccaasPackage, define, installAndApprove } from '../testing/packages';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PeerLedger } from '../ledger/peer-ledger';
+import { silentLogger, TestChannel } from '../testing/channel';
+import { ccaasPackage, commitGenesis, commitLifecycleState, install } from '../testing/packages';
 import { ChaincodePackageError, readChaincodePackage } from './chaincode-package';
 import { ChaincodeNotDefinedError, ChaincodeRegistry } from './chaincode-registry';
 
@@ -36,14 +36,22 @@ describe('readChaincodePackage', () => {
 });
 
 describe('ChaincodeRegistry', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'phr-registry-'));
-  const definitions = join(dir, 'definitions');
-  const lifecycle = join(dir, 'lifecycle');
-  const registry = new ChaincodeRegistry(definitions, lifecycle, silentLogger());
+  const channel = new TestChannel();
+  const lifecycle = join(channel.dir, 'lifecycle');
+  let ledger: PeerLedger;
+  let registry: ChaincodeRegistry;
+  beforeAll(() => {
+    ledger = new PeerLedger(join(channel.dir, 'ledger.db'));
+    commitGenesis(ledger, channel.genesis);
+    registry = new ChaincodeRegistry(ledger, 'Hospital1MSP', () => channel.config, lifecycle, silentLogger());
+  });
   afterAll(() => {
     registry.close();
-    rmSync(dir, { recursive: true, force: true });
+    ledger.close();
+    channel.remove();
   });
+
+  const phr = { name: 'phr', version: '1.0', sequence: 2, endorsementPolicy: "OR('H1.peer')" };
 
   it('refuses a chaincode the channel does not define, in Fabric words', async () => {
     await expect(registry.get('phr')).rejects.toThrow(ChaincodeNotDefinedError);
@@ -52,26 +60,27 @@ describe('ChaincodeRegistry', () => {
     );
   });
 
-  it('defines without a connection until this peer installs and approves the package for the sequence', async () => {
-    define(definitions, { name: 'phr', version: '1.0', sequence: 2, endorsementPolicy: "OR('H1.peer')" });
+  it('gives _lifecycle itself the channel LifecycleEndorsement policy, without a connection', async () => {
+    const lc = await registry.get('_lifecycle');
+    expect(lc.connection).toBeUndefined();
+    expect(lc.policy).toBe(channel.config.policies.signaturePolicy('/Channel/Application/LifecycleEndorsement'));
+    expect(lc.policy.mspIds()).toEqual(['Hospital1MSP', 'Hospital2MSP']);
+  });
+
+  it('defines without a connection until this organisation approves an installed package for the sequence', async () => {
+    commitLifecycleState(ledger, { definitions: [phr] });
     const defined = await registry.get('phr');
-    expect(defined.definition).toEqual({
-      name: 'phr',
-      version: '1.0',
-      sequence: 2,
-      endorsementPolicy: "OR('H1.peer')",
-    });
+    expect(defined.definition).toEqual(phr);
     expect(defined.policy.mspIds()).toEqual(['H1']);
     expect(defined.connection).toBeUndefined();
 
     const bytes = await ccaasPackage('phr_1.0', { address: '127.0.0.1:1', dial_timeout: '250ms', tls_required: false });
-    const packageId = await installAndApprove(lifecycle, 'phr', 1, bytes);
-    expect((await registry.installed()).map((p) => p.packageId)).toEqual([packageId]);
-    // Approved for sequence 1, defined at 2: not runnable.
+    // Approved before it is installed: defined, not runnable.
+    const packageId = `phr_1.0:${createHash('sha256').update(bytes).digest('hex')}`;
+    commitLifecycleState(ledger, { approvals: [{ ...phr, mspId: 'Hospital1MSP', packageId }] });
     expect((await registry.get('phr')).connection).toBeUndefined();
-    // The registry notices changed files by mtime and size; same size here, so let the clock move.
-    await new Promise((r) => setTimeout(r, 30));
-    approve(lifecycle, 'phr', 2, packageId);
+    expect(await install(lifecycle, bytes)).toBe(packageId);
+    expect((await registry.installed()).map((p) => p.packageId)).toEqual([packageId]);
     const runnable = await registry.get('phr');
     expect(runnable.connection?.endpoint).toEqual({
       chaincodeName: 'phr',
@@ -80,17 +89,53 @@ describe('ChaincodeRegistry', () => {
       tlsRequired: false,
       dialTimeoutMs: 250,
     });
-    // Unchanged files: the same connection is kept.
+    // Nothing changed: the same connection is kept.
     expect((await registry.get('phr')).connection).toBe(runnable.connection);
   });
 
-  it('re-reads a definition when its file changes, and ignores invalid packages', async () => {
-    define(definitions, { name: 'phr', version: '1.1', sequence: 2, endorsementPolicy: "OR('H1.peer','H2.peer')" });
-    expect((await registry.get('phr')).definition.version).toBe('1.1');
+  it("follows only this organisation's approval, and only at the committed sequence", async () => {
+    const otherBytes = await ccaasPackage('phr_2.0', { address: '127.0.0.1:2' });
+    const otherId = await install(lifecycle, otherBytes);
+    const before = (await registry.get('phr')).connection;
+    // Another organisation approving another package changes nothing here.
+    commitLifecycleState(ledger, { approvals: [{ ...phr, mspId: 'Hospital2MSP', packageId: otherId }] });
+    expect((await registry.get('phr')).connection).toBe(before);
+    // Our approval of the next sequence is not in force until the definition moves there.
+    const next = { ...phr, version: '2.0', sequence: 3, endorsementPolicy: "OR('H1.peer','H2.peer')" };
+    commitLifecycleState(ledger, { approvals: [{ ...next, mspId: 'Hospital1MSP', packageId: otherId }] });
+    expect((await registry.get('phr')).connection).toBe(before);
+    commitLifecycleState(ledger, { definitions: [next] });
+    const moved = await registry.get('phr');
+    expect(moved.definition).toEqual(next);
+    expect(moved.policy.mspIds()).toEqual(['H1', 'H2']);
+    expect(moved.connection?.endpoint.packageId).toBe(otherId);
+    expect(moved.connection?.endpoint.address).toBe('127.0.0.1:2');
+    expect(moved.connection).not.toBe(before);
+  });
+
+  it('runs nothing for a definition whose terms this organisation did not approve (it was outvoted)', async () => {
+    const bytes = await ccaasPackage('audit_1.0', { address: '127.0.0.1:3' });
+    const packageId = await install(lifecycle, bytes);
+    const audit = { name: 'audit', version: '1.0', sequence: 1, endorsementPolicy: "OR('Hospital2MSP.peer')" };
+    // Hospital 1 approved version 1.1 at sequence 1; the channel committed 1.0.
+    commitLifecycleState(ledger, {
+      definitions: [audit],
+      approvals: [{ ...audit, version: '1.1', mspId: 'Hospital1MSP', packageId }],
+    });
+    const defined = await registry.get('audit');
+    expect(defined.definition).toEqual(audit);
+    expect(defined.connection).toBeUndefined();
+    commitLifecycleState(ledger, { approvals: [{ ...audit, mspId: 'Hospital1MSP', packageId }] });
+    expect((await registry.get('audit')).connection?.endpoint.packageId).toBe(packageId);
+  });
+
+  it('ignores invalid packages, and refuses a definition whose policy does not parse', async () => {
     mkdirSync(join(lifecycle, 'packages'), { recursive: true });
     writeFileSync(join(lifecycle, 'packages', 'broken.tar.gz'), 'junk');
-    expect((await registry.installed()).length).toBe(1);
-    define(definitions, { name: 'bad', version: '1', sequence: 1, endorsementPolicy: 'AND(' });
+    expect((await registry.installed()).length).toBe(3);
+    commitLifecycleState(ledger, {
+      definitions: [{ name: 'bad', version: '1', sequence: 1, endorsementPolicy: 'AND(' }],
+    });
     await expect(registry.get('bad')).rejects.toThrow(/policy/);
   });
 });

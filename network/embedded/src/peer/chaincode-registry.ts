@@ -1,19 +1,23 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChannelConfig } from '../config/channel-config';
+import { parseDuration } from '../config/channel-config';
+import type { PeerLedger } from '../ledger/peer-ledger';
 import type { Logger } from '../logging';
 import { parseSignaturePolicy } from '../policy/policy-dsl';
 import { SignaturePolicy } from '../policy/signature-policy';
-import { parseDuration } from '../config/channel-config';
 import { ChaincodeConnection } from './chaincode-connection';
 import { readChaincodePackage, type ChaincodePackage } from './chaincode-package';
+import {
+  committedApproval,
+  committedDefinition,
+  LIFECYCLE,
+  LIFECYCLE_POLICY,
+  sameTerms,
+  type ChaincodeDefinition,
+} from './lifecycle';
 
-/** A chaincode definition agreed for the channel (name, version, sequence, endorsement policy). */
-export interface ChaincodeDefinition {
-  name: string;
-  version: string;
-  sequence: number;
-  endorsementPolicy: string;
-}
+export type { ChaincodeDefinition } from './lifecycle';
 
 export interface DefinedChaincode {
   definition: ChaincodeDefinition;
@@ -28,31 +32,24 @@ export class ChaincodeNotDefinedError extends Error {
 }
 
 /**
- * The embedded peer's chaincode lifecycle, from files: the channel's definitions
- * (`definitions/<name>.json`, written by the network scripts in place of `peer lifecycle chaincode
- * commit`) and this peer's installed packages and approvals (`<data>/lifecycle/packages/*.tar.gz`
- * and `approvals/<name>.json` = { sequence, packageId }). Re-read when a file changes, so
- * `network-up` can install and define while the peer runs.
+ * What the peer runs for each chaincode: the definition committed on the channel (`_lifecycle`
+ * state), and the package its own organisation approved for that definition, if installed here
+ * (`<data>/lifecycle/packages/*.tar.gz`). The lifecycle system chaincode itself is endorsed under
+ * the channel's LifecycleEndorsement policy.
  */
 export class ChaincodeRegistry {
-  private readonly cache = new Map<string, { stamp: string; value: DefinedChaincode }>();
   private packages = new Map<string, ChaincodePackage>();
   private packagesStamp = '';
+  private readonly policies = new Map<string, SignaturePolicy>();
+  private readonly connections = new Map<string, ChaincodeConnection>();
 
   constructor(
-    private readonly definitionsDir: string,
+    private readonly ledger: PeerLedger,
+    private readonly localMspId: string,
+    private readonly config: () => ChannelConfig,
     private readonly lifecycleDir: string,
     private readonly log: Logger,
   ) {}
-
-  private stamp(files: string[]): string {
-    return files
-      .map((f) => {
-        const s = existsSync(f) ? statSync(f) : undefined;
-        return s ? `${f}:${s.mtimeMs}:${s.size}` : `${f}:-`;
-      })
-      .join('|');
-  }
 
   private async loadPackages(): Promise<void> {
     const dir = join(this.lifecycleDir, 'packages');
@@ -82,56 +79,67 @@ export class ChaincodeRegistry {
     return [...this.packages.values()];
   }
 
+  private policy(text: string): SignaturePolicy {
+    let p = this.policies.get(text);
+    if (!p) {
+      p = new SignaturePolicy(parseSignaturePolicy(text));
+      this.policies.set(text, p);
+    }
+    return p;
+  }
+
   /**
    * The chaincode as defined on the channel, with a connection when this peer can run it.
    * @throws ChaincodeNotDefinedError when the channel has no definition for `name`.
    */
   async get(name: string): Promise<DefinedChaincode> {
-    const defFile = join(this.definitionsDir, `${name}.json`);
-    const approvalFile = join(this.lifecycleDir, 'approvals', `${name}.json`);
-    await this.loadPackages();
-    const stamp = `${this.stamp([defFile, approvalFile])}|${this.packagesStamp}`;
-    const cached = this.cache.get(name);
-    if (cached?.stamp === stamp) return cached.value;
-    if (!existsSync(defFile)) {
+    if (name === LIFECYCLE) {
+      return {
+        definition: { name, version: 'syscc', sequence: 1, endorsementPolicy: LIFECYCLE_POLICY },
+        policy: this.config().policies.signaturePolicy(LIFECYCLE_POLICY),
+      };
+    }
+    const definition = committedDefinition(this.ledger, name);
+    if (!definition) {
       throw new ChaincodeNotDefinedError(
         `make sure the chaincode ${name} has been successfully defined on channel and try again: chaincode ${name} not found`,
       );
     }
-    const definition = JSON.parse(readFileSync(defFile, 'utf8')) as ChaincodeDefinition;
-    const value: DefinedChaincode = {
-      definition,
-      policy: new SignaturePolicy(parseSignaturePolicy(definition.endorsementPolicy)),
-    };
-    if (existsSync(approvalFile)) {
-      const approval = JSON.parse(readFileSync(approvalFile, 'utf8')) as { sequence: number; packageId: string };
-      const pkg = this.packages.get(approval.packageId);
-      if (approval.sequence === definition.sequence && pkg) {
-        const old = cached?.value.connection;
-        if (old && old.endpoint.packageId === pkg.packageId && old.endpoint.address === pkg.connection.address) {
-          value.connection = old;
-        } else {
-          old?.close();
-          value.connection = new ChaincodeConnection(
-            {
-              chaincodeName: name,
-              packageId: pkg.packageId,
-              address: pkg.connection.address,
-              tlsRequired: pkg.connection.tls_required ?? false,
-              ...(pkg.connection.root_cert ? { rootCertPem: pkg.connection.root_cert } : {}),
-              dialTimeoutMs: pkg.connection.dial_timeout ? parseDuration(pkg.connection.dial_timeout) : 10_000,
-            },
-            this.log,
-          );
+    const value: DefinedChaincode = { definition, policy: this.policy(definition.endorsementPolicy) };
+    // This organisation's package runs only under the terms it approved (Fabric: "not yet approved by this org").
+    const approval = committedApproval(this.ledger, name, definition.sequence, this.localMspId);
+    if (!approval || !sameTerms(approval, definition)) return value;
+    await this.loadPackages();
+    const pkg = this.packages.get(approval.packageId);
+    if (!pkg) return value;
+    const key = `${name}|${pkg.packageId}|${pkg.connection.address}`;
+    let connection = this.connections.get(key);
+    if (!connection) {
+      for (const [k, c] of this.connections) {
+        if (k.startsWith(`${name}|`)) {
+          c.close();
+          this.connections.delete(k);
         }
       }
+      connection = new ChaincodeConnection(
+        {
+          chaincodeName: name,
+          packageId: pkg.packageId,
+          address: pkg.connection.address,
+          tlsRequired: pkg.connection.tls_required ?? false,
+          ...(pkg.connection.root_cert ? { rootCertPem: pkg.connection.root_cert } : {}),
+          dialTimeoutMs: pkg.connection.dial_timeout ? parseDuration(pkg.connection.dial_timeout) : 10_000,
+        },
+        this.log,
+      );
+      this.connections.set(key, connection);
     }
-    this.cache.set(name, { stamp, value });
+    value.connection = connection;
     return value;
   }
 
   close(): void {
-    for (const { value } of this.cache.values()) value.connection?.close();
-    this.cache.clear();
+    for (const c of this.connections.values()) c.close();
+    this.connections.clear();
   }
 }

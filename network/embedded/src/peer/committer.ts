@@ -4,6 +4,7 @@ import { blockHeaderHash, setMetadata } from '../ledger/block';
 import type { PeerLedger } from '../ledger/peer-ledger';
 import type { StateLock } from '../ledger/state-lock';
 import type { Logger } from '../logging';
+import type { ChannelConfig } from '../config/channel-config';
 import type { BlockValidator } from './block-validator';
 
 export interface CommittedBlock {
@@ -27,6 +28,12 @@ export class Committer {
     private readonly log: Logger,
   ) {
     this.events.setMaxListeners(0);
+  }
+
+  /** Calls `listener` with the new configuration after a valid config block is committed. */
+  onConfig(listener: (config: ChannelConfig) => void): () => void {
+    this.events.on('config', listener);
+    return () => this.events.off('config', listener);
   }
 
   onCommitted(listener: (b: CommittedBlock) => void): () => void {
@@ -59,6 +66,7 @@ export class Committer {
         writes: result.writes,
       }),
     );
+    if (result.config) this.events.emit('config', result.config);
     const invalid = result.codes.filter((c) => c !== 0).length;
     this.log.info({ event: 'committed', block: number, transactions: result.codes.length, invalid }, 'block committed');
     this.events.emit('committed', { number, txIds: result.txIds } satisfies CommittedBlock);

@@ -4,18 +4,18 @@ import { common, ledger as ledgerProtos, peer } from '@hyperledger/fabric-protos
 import type { ChaincodeInterface, ChaincodeStub } from 'fabric-shim';
 import { verifyFabric } from '../crypto/ecdsa';
 import { canonicalCertificatePem } from '../crypto/pem';
-import { blockHeaderHash } from '../ledger/block';
 import { PeerLedger } from '../ledger/peer-ledger';
 import { StateLock } from '../ledger/state-lock';
 import { serializeIdentity } from '../msp/msp-manager';
 import type { LocalIdentity } from '../node/local-identity';
 import { startChaincodeServer, shim, type RunningChaincode } from '../testing/chaincode-server';
 import { CHANNEL_ID, MAJORITY_OF_HOSPITALS, silentLogger, TestChannel } from '../testing/channel';
-import { ccaasPackage, define, installAndApprove } from '../testing/packages';
+import { ccaasPackage, commitGenesis, install, lifecycleWrites } from '../testing/packages';
 import { TestCa } from '../testing/pki';
 import { proposal, type ProposalOptions } from '../testing/transactions';
 import { ChaincodeRegistry } from './chaincode-registry';
 import { Endorser } from './endorser';
+import { Lifecycle } from './lifecycle';
 import { Qscc } from './qscc';
 
 const chaincode: ChaincodeInterface = {
@@ -52,30 +52,33 @@ describe('Endorser', () => {
 
   beforeAll(async () => {
     server = await startChaincodeServer(chaincode, h1.ca);
-    const definitions = join(channel.dir, 'definitions');
-    define(definitions, { name: 'phr', version: '1.0', sequence: 1, endorsementPolicy: MAJORITY_OF_HOSPITALS });
-    define(definitions, { name: 'uninstalled', version: '2.0', sequence: 1, endorsementPolicy: MAJORITY_OF_HOSPITALS });
     const pkg = await ccaasPackage('phr_1.0', {
       address: server.address,
       dial_timeout: '2s',
       tls_required: true,
       root_cert: server.rootCertPem,
     });
+    const packageId = `phr_1.0:${createHash('sha256').update(pkg).digest('hex')}`;
+    const phr = { name: 'phr', version: '1.0', sequence: 1, endorsementPolicy: MAJORITY_OF_HOSPITALS };
+    const uninstalled = { ...phr, name: 'uninstalled', version: '2.0' };
     ledger = new PeerLedger(join(channel.dir, 'ledger.db'));
-    const genesis = channel.genesis;
-    ledger.commit({
-      number: 0,
-      headerHash: blockHeaderHash(genesis.getHeader() as common.BlockHeader),
-      bytes: genesis.serializeBinary(),
-      txIds: [],
-      writes: [],
-    });
+    commitGenesis(
+      ledger,
+      channel.genesis,
+      lifecycleWrites({
+        definitions: [phr, uninstalled],
+        approvals: [peer1, peer2].flatMap((p) => [
+          { ...phr, mspId: p.mspId, packageId },
+          { ...uninstalled, mspId: p.mspId, packageId: 'uninstalled_2.0:none' },
+        ]),
+      }),
+    );
     const lock = new StateLock();
     // Two peers of different organisations on the same state: their answers must be byte-identical.
     for (const [i, identity] of [peer1, peer2].entries()) {
       const lifecycle = join(channel.dir, `lifecycle-${i}`);
-      await installAndApprove(lifecycle, 'phr', 1, pkg);
-      const registry = new ChaincodeRegistry(definitions, lifecycle, silentLogger());
+      expect(await install(lifecycle, pkg)).toBe(packageId);
+      const registry = new ChaincodeRegistry(ledger, identity.mspId, () => channel.config, lifecycle, silentLogger());
       registries.push(registry);
       endorsers.push(
         new Endorser({
@@ -85,6 +88,7 @@ describe('Endorser', () => {
           lock,
           registry,
           qscc: new Qscc(CHANNEL_ID, ledger),
+          lifecycle: new Lifecycle(() => channel.config, identity.mspId),
           identity,
           log: silentLogger(),
         }),

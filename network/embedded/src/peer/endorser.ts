@@ -16,6 +16,7 @@ import {
   unpackProposal,
   type UnpackedProposal,
 } from './proposal';
+import { LIFECYCLE, type Lifecycle } from './lifecycle';
 import type { Qscc } from './qscc';
 import { TxSimulator } from './tx-simulator';
 
@@ -29,6 +30,7 @@ export interface EndorserOptions {
   lock: StateLock;
   registry: ChaincodeRegistry;
   qscc: Qscc;
+  lifecycle: Lifecycle;
   identity: LocalIdentity;
   log: Logger;
 }
@@ -79,6 +81,13 @@ export class Endorser {
   private async simulateAndEndorse(p: UnpackedProposal, creator: Identity): Promise<peer.ProposalResponse> {
     if (p.chaincodeName === 'qscc') {
       return this.endorse(p, this.o.qscc.invoke(p.args, creator), new Uint8Array(0), undefined, 'syscc');
+    }
+    if (p.chaincodeName === LIFECYCLE) {
+      return this.o.lock.read(async () => {
+        const simulator = new TxSimulator(this.o.ledger, LIFECYCLE, p.txId);
+        const response = this.o.lifecycle.invoke(p.args, creator, simulator);
+        return this.endorse(p, response, simulator.readWriteSet(), undefined, 'syscc');
+      });
     }
     let defined;
     try {

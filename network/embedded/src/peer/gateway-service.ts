@@ -245,30 +245,55 @@ export class GatewayService {
           details,
         );
       }
-      let policyOrgs: string[] | undefined;
+      let policy: Awaited<ReturnType<typeof this.o.registry.get>>['policy'];
+      let candidates: string[];
       try {
-        const defined = await this.o.registry.get(p.chaincodeName);
-        const candidates = this.o
+        policy = (await this.o.registry.get(p.chaincodeName)).policy;
+        candidates = this.o
           .config()
           .applicationOrgs.filter((o) => o.anchorPeers.length > 0)
           .map((o) => o.mspId);
-        policyOrgs = planOrganizations(defined.policy, this.o.mspId, candidates);
       } catch (err) {
         throw new GrpcStatusError(grpc.status.FAILED_PRECONDITION, err instanceof Error ? err.message : String(err));
       }
-      if (!policyOrgs) {
-        throw new GrpcStatusError(
-          grpc.status.UNAVAILABLE,
-          `no combination of peers can be derived which satisfy the endorsement policy`,
+      // As Fabric's gateway does with discovery's layouts: an organisation whose peers fail to
+      // endorse (down, or its organisation has not approved the chaincode's definition) is left out
+      // and the plan is made again from the others, keeping the endorsements already gathered.
+      const endorsed = new Set([this.o.mspId]);
+      const failed = new Set<string>();
+      for (;;) {
+        const plan = planOrganizations(
+          policy,
+          this.o.mspId,
+          candidates.filter((c) => !failed.has(c)),
         );
-      }
-      const rest = policyOrgs.filter((o) => o !== this.o.mspId);
-      if (rest.length > 0 && !(await collect(rest))) {
-        throw new GrpcStatusError(
-          grpc.status.ABORTED,
-          'failed to collect enough transaction endorsements, see attached details for more info',
-          details,
+        if (!plan) {
+          if (failed.size > 0) {
+            throw new GrpcStatusError(
+              grpc.status.ABORTED,
+              'failed to collect enough transaction endorsements, see attached details for more info',
+              details,
+            );
+          }
+          throw new GrpcStatusError(
+            grpc.status.UNAVAILABLE,
+            `no combination of peers can be derived which satisfy the endorsement policy`,
+          );
+        }
+        const todo = plan.filter((o) => !endorsed.has(o));
+        if (todo.length === 0) break;
+        const results = await Promise.all(
+          todo.map(async (org) => ({ org, ...(await this.endorseOn(org, sp as peer.SignedProposal)) })),
         );
+        for (const r of results) {
+          if (r.outcome.ok && r.outcome.response) {
+            responses.push(r.outcome.response);
+            endorsed.add(r.org);
+          } else {
+            details.push({ address: r.address, mspId: r.org, message: r.outcome.message });
+            failed.add(r.org);
+          }
+        }
       }
     }
     const first = responses[0] as peer.ProposalResponse;

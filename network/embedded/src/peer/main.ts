@@ -6,7 +6,7 @@ import { runNode } from '../node/process';
 import { EMBEDDED_VERSION } from '../node/version';
 import { PeerNode } from './peer-node';
 
-const args = nodeArgs('peer', ['chaincode-definitions']);
+const args = nodeArgs('peer');
 const log = createLogger(args.id);
 
 runNode(args.id, log, async () => {
@@ -15,7 +15,6 @@ runNode(args.id, log, async () => {
     identity: args.identity(),
     address: args.listen,
     dataDir: args.data,
-    definitionsDir: args.need('chaincode-definitions'),
     logger: log,
     ...(genesis ? { genesisBlock: genesis } : {}),
   });

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { common, gateway as gw, peer } from '@hyperledger/fabric-protos';
 import { join } from 'node:path';
-import { ChannelConfig } from '../config/channel-config';
+import type { ChannelConfig } from '../config/channel-config';
+import { currentConfig } from '../config/last-config';
 import { blockHeaderHash } from '../ledger/block';
 import { PeerLedger } from '../ledger/peer-ledger';
 import { StateLock } from '../ledger/state-lock';
@@ -15,6 +16,7 @@ import { ChaincodeRegistry } from './chaincode-registry';
 import { Committer } from './committer';
 import { Endorser } from './endorser';
 import { GatewayService, MIN_HEIGHT_HEADER } from './gateway-service';
+import { Lifecycle } from './lifecycle';
 import { Qscc } from './qscc';
 
 export interface PeerNodeOptions {
@@ -22,8 +24,6 @@ export interface PeerNodeOptions {
   /** host:port clients reach this peer at. */
   address: string;
   dataDir: string;
-  /** Where the channel's chaincode definitions are (`<name>.json`). */
-  definitionsDir: string;
   /** Needed on first start only: the channel's genesis block (joins the channel). */
   genesisBlock?: Uint8Array;
   logger: Logger;
@@ -39,7 +39,7 @@ const CATCH_UP_MS = 3000;
 export class PeerNode {
   readonly ledger: PeerLedger;
   readonly channelId: string;
-  readonly config: ChannelConfig;
+  private channelConfig: ChannelConfig;
   readonly committer: Committer;
   readonly endorser: Endorser;
   readonly gateway: GatewayService;
@@ -65,11 +65,12 @@ export class PeerNode {
       });
       log.info({ event: 'joined' }, 'joined the channel from its genesis block');
     }
-    this.config = ChannelConfig.fromBlock(common.Block.deserializeBinary(this.ledger.block(0) as Uint8Array));
-    this.channelId = this.config.channelId;
-    const config = () => this.config;
+    // The configuration in force after the last stored block (a config update may have changed it).
+    this.channelConfig = currentConfig(this.ledger.height(), (n) => this.ledger.block(n)).config;
+    this.channelId = this.channelConfig.channelId;
+    const config = () => this.channelConfig;
     const lock = new StateLock();
-    this.registry = new ChaincodeRegistry(o.definitionsDir, join(o.dataDir, 'lifecycle'), log);
+    this.registry = new ChaincodeRegistry(this.ledger, o.identity.mspId, config, join(o.dataDir, 'lifecycle'), log);
     this.clients = new ChannelClients(() => this.config.tlsRootCertsPem());
     this.endorser = new Endorser({
       channelId: this.channelId,
@@ -78,10 +79,15 @@ export class PeerNode {
       lock,
       registry: this.registry,
       qscc: new Qscc(this.channelId, this.ledger),
+      lifecycle: new Lifecycle(config, o.identity.mspId),
       identity: o.identity,
       log,
     });
     this.committer = new Committer(this.ledger, lock, new BlockValidator(this.ledger, config, this.registry), log);
+    this.committer.onConfig((next) => {
+      this.channelConfig = next;
+      log.info({ event: 'config-updated', sequence: next.sequence }, 'channel configuration updated');
+    });
     this.gateway = new GatewayService({
       mspId: o.identity.mspId,
       address: o.address,
@@ -103,6 +109,10 @@ export class PeerNode {
       commit: (block) => this.committer.commit(block),
       log,
     });
+  }
+
+  get config(): ChannelConfig {
+    return this.channelConfig;
   }
 
   start(): void {

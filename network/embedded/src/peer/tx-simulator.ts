@@ -94,6 +94,31 @@ export class TxSimulator {
     }
   }
 
+  /** A system chaincode's read (in process): the committed value, recorded like a chaincode's. */
+  read(key: string): Uint8Array | undefined {
+    const current = this.ledger.getState(this.namespace, key);
+    if (!this.reads.has(key)) this.reads.set(key, current?.version ?? null);
+    return current?.value;
+  }
+
+  /** A system chaincode's write (in process). */
+  put(key: string, value: Uint8Array): void {
+    const reply = this.write(key, value);
+    if (!reply.ok) throw new Error(reply.message);
+  }
+
+  /** A system chaincode's range scan (in process), recorded for the phantom check; [start, end). */
+  scan(startKey: string, endKey: string): { key: string; value: Uint8Array }[] {
+    const rows = this.ledger.range(this.namespace, startKey, endKey, TOTAL_QUERY_LIMIT);
+    this.ranges.push({
+      startKey,
+      endKey,
+      exhausted: true,
+      reads: rows.map((r) => ({ key: r.key, version: r.version })),
+    });
+    return rows.map((r) => ({ key: r.key, value: r.value }));
+  }
+
   private getState(req: peer.GetState): Reply {
     if (req.getCollection()) return fail('private data is not supported by the embedded network');
     const key = req.getKey();

@@ -63,6 +63,28 @@ export class PolicyManager {
     return this.satisfied(path, validIdentities(signatures, this.msps));
   }
 
+  /**
+   * Why these signatures do not satisfy the policy at `path`, in Fabric's words (`signature set did
+   * not satisfy policy`, or how many of an implicit policy's sub-policies were met).
+   */
+  explain(path: string, signatures: readonly SignedData[]): string {
+    const identities = validIdentities(signatures, this.msps);
+    const { proto, group } = this.policy(path);
+    if (proto.getType() !== common.Policy.PolicyType.IMPLICIT_META) return 'signature set did not satisfy policy';
+    const meta = common.ImplicitMetaPolicy.deserializeBinary(proto.getValue_asU8());
+    const sub = meta.getSubPolicy();
+    const base = path.split('/').slice(0, -1).join('/');
+    const children = [...group.getGroupsMap().keys()].map((name) => `${base}/${name}/${sub}`);
+    const met = children.filter((c) => this.has(c) && this.satisfied(c, identities)).length;
+    const needed =
+      meta.getRule() === IMPLICIT.ANY
+        ? 1
+        : meta.getRule() === IMPLICIT.ALL
+          ? children.length
+          : Math.floor(children.length / 2) + 1;
+    return `implicit policy evaluation failed - ${met} sub-policies were satisfied, but this policy requires ${needed} of the '${sub}' sub-policies to be satisfied`;
+  }
+
   /** Does this already-verified identity alone satisfy the policy at `path`? */
   satisfiedBy(path: string, identity: Identity): boolean {
     return this.satisfied(path, [identity]);

@@ -47,6 +47,18 @@ export class TestOrg {
   }
 }
 
+/** A new organisation with its own root CA and an MSP folder (NodeOUs) under `<dir>/orgs/<name>/msp`. */
+export function createTestOrg(dir: string, name: string, mspId: string): TestOrg {
+  const ca = TestCa.root(`ca.${name}`);
+  const mspDir = join(dir, 'orgs', name, 'msp');
+  for (const sub of ['cacerts', 'tlscacerts']) {
+    mkdirSync(join(mspDir, sub), { recursive: true });
+    writeFileSync(join(mspDir, sub, 'ca.pem'), ca.certificatePem);
+  }
+  writeFileSync(join(mspDir, 'config.yaml'), NODE_OUS_YAML);
+  return new TestOrg(name, mspId, ca, mspDir);
+}
+
 export interface TestChannelOptions {
   batchTimeout?: string;
   maxMessageCount?: number;
@@ -73,16 +85,7 @@ export class TestChannel {
     readonly dir = mkdtempSync(join(tmpdir(), 'phr-embedded-')),
     options: TestChannelOptions = {},
   ) {
-    const org = (name: string, mspId: string) => {
-      const ca = TestCa.root(`ca.${name}`);
-      const mspDir = join(dir, 'orgs', name, 'msp');
-      for (const sub of ['cacerts', 'tlscacerts']) {
-        mkdirSync(join(mspDir, sub), { recursive: true });
-        writeFileSync(join(mspDir, sub, 'ca.pem'), ca.certificatePem);
-      }
-      writeFileSync(join(mspDir, 'config.yaml'), NODE_OUS_YAML);
-      return new TestOrg(name, mspId, ca, mspDir);
-    };
+    const org = (name: string, mspId: string) => createTestOrg(dir, name, mspId);
     this.hospital1 = org('hospital1', 'Hospital1MSP');
     this.hospital2 = org('hospital2', 'Hospital2MSP');
     this.patients = org('patients', 'PatientsMSP');

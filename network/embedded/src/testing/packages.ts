@@ -1,11 +1,15 @@
-// Chaincode-as-a-service packages and the embedded peer's lifecycle files, as network.sh and the
-// embedded CLI write them (package_chaincode, install, approve, define).
+// Chaincode-as-a-service packages as network.sh packages them, installed the way the embedded CLI
+// installs them (`<data>/lifecycle/packages`), and `_lifecycle` state (committed definitions and
+// organisations' approvals) for tests that seed a ledger instead of running the lifecycle.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import type { common } from '@hyperledger/fabric-protos';
 import { pack } from 'tar-stream';
+import { blockHeaderHash } from '../ledger/block';
+import type { PeerLedger, StateWrite } from '../ledger/peer-ledger';
 import { readChaincodePackage } from '../peer/chaincode-package';
-import type { ChaincodeDefinition } from '../peer/chaincode-registry';
+import { approvalKey, definitionKey, LIFECYCLE, type Approval, type ChaincodeDefinition } from '../peer/lifecycle';
 
 async function targz(files: Record<string, string | Buffer>): Promise<Buffer> {
   const p = pack();
@@ -31,26 +35,56 @@ export async function ccaasPackage(
   return targz({ 'metadata.json': JSON.stringify({ type, label }), 'code.tar.gz': code });
 }
 
-/** Installs the package on a peer and approves it for `name` at `sequence`; returns the package id. */
-export async function installAndApprove(
-  lifecycleDir: string,
-  name: string,
-  sequence: number,
-  bytes: Buffer,
-): Promise<string> {
+/** Installs the package on a peer (`<lifecycleDir>/packages/<id>.tar.gz`); returns the package id. */
+export async function install(lifecycleDir: string, bytes: Buffer): Promise<string> {
   const { packageId } = await readChaincodePackage(bytes);
   mkdirSync(join(lifecycleDir, 'packages'), { recursive: true });
   writeFileSync(join(lifecycleDir, 'packages', `${packageId.replace(':', '.')}.tar.gz`), bytes);
-  approve(lifecycleDir, name, sequence, packageId);
   return packageId;
 }
 
-export function approve(lifecycleDir: string, name: string, sequence: number, packageId: string): void {
-  mkdirSync(join(lifecycleDir, 'approvals'), { recursive: true });
-  writeFileSync(join(lifecycleDir, 'approvals', `${name}.json`), JSON.stringify({ sequence, packageId }));
+const write = (key: string, value: unknown, txNum: number): StateWrite => ({
+  ns: LIFECYCLE,
+  key,
+  value: Buffer.from(JSON.stringify(value)),
+  txNum,
+  txId: `seed-${txNum}`,
+  seconds: 0,
+  nanos: 0,
+});
+
+/** `_lifecycle` writes of committed definitions and approvals, as the lifecycle chaincode makes them. */
+export function lifecycleWrites(state: { definitions?: ChaincodeDefinition[]; approvals?: Approval[] }): StateWrite[] {
+  const definitions = state.definitions ?? [];
+  return [
+    ...definitions.map((d, i) => write(definitionKey(d.name), d, i)),
+    ...(state.approvals ?? []).map((a, i) =>
+      write(approvalKey(a.name, a.sequence, a.mspId), a, definitions.length + i),
+    ),
+  ];
 }
 
-export function define(definitionsDir: string, definition: ChaincodeDefinition): void {
-  mkdirSync(definitionsDir, { recursive: true });
-  writeFileSync(join(definitionsDir, `${definition.name}.json`), JSON.stringify(definition));
+/** Commits the genesis block as block 0 of `ledger`, with `writes` (e.g. `lifecycleWrites`) as its state. */
+export function commitGenesis(ledger: PeerLedger, genesis: common.Block, writes: StateWrite[] = []): void {
+  ledger.commit({
+    number: 0,
+    headerHash: blockHeaderHash(genesis.getHeader() as common.BlockHeader),
+    bytes: genesis.serializeBinary(),
+    txIds: [],
+    writes,
+  });
+}
+
+/** Commits `_lifecycle` state as the next block of `ledger` (a stand-in block: tests of the registry only). */
+export function commitLifecycleState(
+  ledger: PeerLedger,
+  state: { definitions?: ChaincodeDefinition[]; approvals?: Approval[] },
+): void {
+  ledger.commit({
+    number: ledger.height(),
+    headerHash: Buffer.alloc(32),
+    bytes: Buffer.alloc(0),
+    txIds: [],
+    writes: lifecycleWrites(state),
+  });
 }

@@ -240,10 +240,11 @@ export function ordererBlock(
   previousHash: Uint8Array,
   envelopes: Uint8Array[],
   signer: LocalIdentity | null,
+  lastConfigIndex = 0,
 ): common.Block {
   const block = newBlock(number, previousHash, envelopes);
   const lastConfig = new common.LastConfig();
-  lastConfig.setIndex(0);
+  lastConfig.setIndex(lastConfigIndex);
   const ordererMetadata = new common.OrdererBlockMetadata();
   ordererMetadata.setLastConfig(lastConfig);
   const value = ordererMetadata.serializeBinary();
