@@ -96,8 +96,14 @@ export const configSchema = z.object({
         .default(32 * 1024 * 1024),
       maxEntries: z.number().int().min(1).default(5000),
       maxDepth: z.number().int().min(8).max(512).default(64),
+      /** A C-CDA document posted to /ccda (its converted Bundle, with the document attached, is larger). */
+      maxCcdaBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(8 * 1024 * 1024),
     })
-    .default({ maxBundleBytes: 32 * 1024 * 1024, maxEntries: 5000, maxDepth: 64 }),
+    .default({ maxBundleBytes: 32 * 1024 * 1024, maxEntries: 5000, maxDepth: 64, maxCcdaBytes: 8 * 1024 * 1024 }),
   http: httpSchema,
   outbox: z
     .object({

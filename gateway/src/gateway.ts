@@ -10,6 +10,7 @@ import { createEdge } from './http/edge';
 import { IdentityStore } from './identity/identity-store';
 import { KeyedHash } from './identity/keyed-hash';
 import { PatientDirectory } from './identity/patient-directory';
+import { DEFAULT_XML_LIMITS } from './ccda/xml-guard';
 import { IngestPool } from './ingest/ingest-pool';
 import { IngestService } from './ingest/ingest-service';
 import { FabricLedger } from './ledger/fabric-ledger';
@@ -182,10 +183,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     limits: {
       maxBundleBytes: config.limits.maxBundleBytes,
       maxDepth: config.limits.maxDepth,
+      maxCcdaBytes: config.limits.maxCcdaBytes,
       bodyIdleTimeoutMs: config.http.bodyIdleTimeoutMs,
     },
     authenticator,
     ingest,
+    ccda: { pool, ingest, limits: DEFAULT_XML_LIMITS },
     identities,
     patients,
     ledger,

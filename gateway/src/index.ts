@@ -10,3 +10,5 @@ export {
 } from './ingest/bundle-response';
 export type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger/ledger-port';
 export { createLogger, type Logger } from './logger';
+export { convertCcda, type ConvertedCcda } from './ccda/ccda-converter';
+export { dryRun, type DryRun } from './ccda/convert-command';

@@ -1,15 +1,26 @@
 #!/usr/bin/env node
+import { convertCcdaCommand } from './ccda/convert-command';
 import { loadConfig } from './config';
 import { startGateway } from './gateway';
 import { createLogger } from './logger';
 
-/** `phr-gateway --config <file>`: runs one hospital's gateway until SIGINT/SIGTERM. */
+/**
+ * `phr-gateway --config <file>`: runs one hospital's gateway until SIGINT/SIGTERM.
+ * `phr-gateway convert-ccda FILE…`: what the gateway would make of C-CDA documents (no network).
+ */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args[0] === 'convert-ccda') {
+    process.exitCode = convertCcdaCommand(args.slice(1), (line) => process.stdout.write(`${line}\n`));
+    return;
+  }
   const at = args.indexOf('--config');
   const file = at >= 0 ? args[at + 1] : process.env.PHR_GATEWAY_CONFIG;
   if (!file || args.includes('--help')) {
-    process.stderr.write('usage: phr-gateway --config <gateway.json>   (or PHR_GATEWAY_CONFIG)\n');
+    process.stderr.write(
+      'usage: phr-gateway --config <gateway.json>   (or PHR_GATEWAY_CONFIG)\n' +
+        '       phr-gateway convert-ccda FILE…          (C-CDA dry run: the Bundle the gateway would ingest)\n',
+    );
     process.exit(file ? 0 : 2);
   }
   const config = loadConfig(file);

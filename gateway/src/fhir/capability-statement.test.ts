@@ -23,7 +23,7 @@ describe('capabilityStatement', () => {
     const params = (type: string) => cs.rest[0]?.resource.find((r) => r.type === type)?.searchParam.map((p) => p.name);
     expect(params('Consent')).toEqual([...CONSENT_SEARCH_PARAMS]);
     expect(params('AuditEvent')).toEqual([...AUDIT_EVENT_SEARCH_PARAMS]);
-    expect(cs.rest[0]?.operation.map((o) => o.name)).toEqual(['verify']);
+    expect(cs.rest[0]?.operation.map((o) => o.name)).toEqual(['ccda', 'verify']);
   });
 
   it('lists create on Consent (patient-signed consents) and search only on AuditEvent', () => {

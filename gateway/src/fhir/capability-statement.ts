@@ -8,6 +8,8 @@ export interface CapabilityOptions {
   startedAt: string;
 }
 
+/** Canonical URL of the C-CDA ingest (POST /ccda). */
+export const CCDA_OPERATION_URL = 'https://phr-ledger.dev/fhir/OperationDefinition/ccda-ingest';
 /** Canonical URL of our $verify operation. */
 export const VERIFY_OPERATION_URL = 'https://phr-ledger.dev/fhir/OperationDefinition/verify';
 
@@ -111,6 +113,18 @@ export function capabilityStatement(o: CapabilityOptions): Record<string, unknow
           { code: 'batch', documentation: 'entries are validated and accepted one by one' },
         ],
         operation: [
+          {
+            name: 'ccda',
+            definition: CCDA_OPERATION_URL,
+            documentation:
+              'POST a C-CDA R2.1 ClinicalDocument (application/cda+xml, application/hl7-v3+xml, application/xml or ' +
+              'text/xml) to /ccda on this gateway (beside /fhir, role ehr): converted into FHIR R4 by @medplum/ccda, ' +
+              'then ingested as a transaction (same validation, patient resolution by the MRN in ' +
+              'recordTarget/patientRole/id, commitment and delivery); the original document is delivered too, as a ' +
+              'DocumentReference with a Provenance from every converted resource. Answered with a ' +
+              'transaction-response Bundle; what the converter left out is listed as warnings in the ' +
+              "DocumentReference entry's response.outcome. DTDs and entity declarations are refused.",
+          },
           {
             name: 'verify',
             definition: VERIFY_OPERATION_URL,

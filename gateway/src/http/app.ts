@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { badRequest, isPseudonym, notFoundError, Roles } from '@phr/common';
 import type { ClientCertificateAuthenticator } from '../auth/client-certificate';
+import { ingestCcda, type CcdaIngestDeps } from '../ccda/ccda-ingest';
 import { capabilityStatement } from '../fhir/capability-statement';
 import type { IdentityStore } from '../identity/identity-store';
 import type { PatientDirectory } from '../identity/patient-directory';
@@ -12,6 +13,7 @@ import { pullRouter, type PullService } from '../pull';
 import { allow, authenticate, principalOf, requireRole } from './authenticate';
 import { bodyReader } from './body';
 import { errorHandler, FHIR_JSON, notFoundHandler } from './error-handler';
+import { readCcdaBody } from './ccda-body';
 import { readFhirJsonBody } from './fhir-body';
 import { projectionRouter, type ProjectionRoutesDeps } from './projection-routes';
 
@@ -23,11 +25,15 @@ export interface AppDeps {
   limits: {
     maxBundleBytes: number;
     maxDepth: number;
+    /** Largest C-CDA document /ccda reads (config limits.maxCcdaBytes). */
+    maxCcdaBytes: number;
     /** A body being read that sends nothing for this long is answered 408 (config http.bodyIdleTimeoutMs). */
     bodyIdleTimeoutMs?: number;
   };
   authenticator: ClientCertificateAuthenticator;
   ingest: IngestService;
+  /** The C-CDA push flow (POST /ccda). */
+  ccda: CcdaIngestDeps;
   identities: IdentityStore;
   patients: PatientDirectory;
   mailbox: MailboxStore;
@@ -82,6 +88,15 @@ export function createApp(d: AppDeps): Express {
       maxDepth: d.limits.maxDepth,
     });
     const result = await d.ingest.ingest({ bundle, body: raw }, principal);
+    if (result.deliveryId) res.setHeader('Content-Location', `${d.baseUrl}/deliveries/${result.deliveryId}`);
+    res.status(result.status).type(FHIR_JSON).send(JSON.stringify(result.body));
+  });
+
+  // A C-CDA document: converted into FHIR, then the same pipeline, answered as a transaction.
+  app.post('/ccda', ehr, async (req, res) => {
+    const principal = requireRole(res, [Roles.Ehr], d.hospital.mspId);
+    const raw = await readCcdaBody(req, res, body, { maxBytes: d.limits.maxCcdaBytes });
+    const result = await ingestCcda(d.ccda, raw, principal);
     if (result.deliveryId) res.setHeader('Content-Location', `${d.baseUrl}/deliveries/${result.deliveryId}`);
     res.status(result.status).type(FHIR_JSON).send(JSON.stringify(result.body));
   });

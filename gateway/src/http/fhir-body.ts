@@ -58,8 +58,7 @@ function ccdaNotAccepted(recognisedBy: string): FhirError {
       code: 'not-supported',
       diagnostics:
         `this is a C-CDA document (an HL7 CDA ClinicalDocument, recognised by ${recognisedBy}), not FHIR: ` +
-        '/fhir takes FHIR R4 JSON (application/fhir+json) only, and C-CDA is not accepted yet; ' +
-        'a later release of the gateway takes C-CDA documents at /ccda',
+        '/fhir takes FHIR R4 JSON (application/fhir+json) only: post C-CDA documents to /ccda',
     },
   ]);
 }

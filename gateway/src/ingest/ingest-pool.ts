@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { EnvelopeSigner } from '@phr/common';
 import type { BundleCheck } from './bundle-check';
-import type { IngestWorkerData } from './ingest-worker';
+import type { XmlGuardLimits } from '../ccda/xml-guard';
+import type { CcdaConversion, IngestWorkerData } from './ingest-worker';
 import { reviveExactNumber } from '@phr/common';
 import type { SealedDelivery, SealRequest } from './sealed-delivery';
 
@@ -78,6 +79,11 @@ export class IngestPool {
       for (const e of s.coded) if (e.value !== undefined) e.value = reviveExactNumber(e.value) as typeof e.value;
     }
     return sealed;
+  }
+
+  /** A posted C-CDA document checked for hostile XML and converted into a transaction Bundle. */
+  convertCcda(body: Uint8Array, limits: XmlGuardLimits): Promise<CcdaConversion> {
+    return this.pool.run({ body, limits }, { name: 'convertCcdaDocument' }) as Promise<CcdaConversion>;
   }
 
   async close(): Promise<void> {

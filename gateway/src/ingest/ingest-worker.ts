@@ -11,6 +11,9 @@
 import { getPriority, setPriority } from 'node:os';
 import { threadId, workerData } from 'node:worker_threads';
 import { hasInexactNumber, parseExactJson, type EnvelopeSigner } from '@phr/common';
+import { FhirError, type OutcomeIssue } from '@phr/common';
+import { convertCcda } from '../ccda/ccda-converter';
+import { guardXml, type XmlGuardLimits } from '../ccda/xml-guard';
 import { FhirValidator, fhirJsonText } from '../fhir/validation';
 import { KeyedHash } from '../identity/keyed-hash';
 import { checkBundle, type BundleCheck } from './bundle-check';
@@ -50,6 +53,27 @@ export function check(body: Uint8Array): BundleCheck {
 export function seal(task: { body: Uint8Array; request: SealRequest }): SealedDelivery {
   // What is sealed and hashed keeps every number as the EHR wrote it (7.10 stays 7.10).
   return sealDelivery(parseExactJson(fhirJsonText(task.body)), task.request, data.signer);
+}
+
+/** What a thread answers for a C-CDA document: the Bundle to ingest, or why it is refused. */
+export type CcdaConversion =
+  | { ok: true; bundleJson: string; warnings: OutcomeIssue[]; convertMs: number }
+  | { ok: false; status: number; issues: OutcomeIssue[] };
+
+/**
+ * Checks a posted C-CDA document for hostile XML before any parser sees it, then converts it.
+ * Refusals travel as data: an exception's class does not survive the way back to the event loop.
+ */
+export function convertCcdaDocument(task: { body: Uint8Array; limits: XmlGuardLimits }): CcdaConversion {
+  const started = performance.now();
+  try {
+    const { text } = guardXml(task.body, task.limits);
+    const { bundle, warnings } = convertCcda(text, task.body);
+    return { ok: true, bundleJson: JSON.stringify(bundle), warnings, convertMs: performance.now() - started };
+  } catch (err) {
+    if (err instanceof FhirError) return { ok: false, status: err.status, issues: err.issues };
+    throw err;
+  }
 }
 
 /** Answers once this thread's validator is loaded; the pool waits for every thread's answer. */

@@ -66,6 +66,7 @@ export class GatewayHarness {
     options: {
       maxBundleBytes?: number;
       maxEntries?: number;
+      maxCcdaBytes?: number;
       /** The `http` section of the config (timeouts, connection limits). */
       http?: Record<string, number>;
       threads?: number;
@@ -114,6 +115,7 @@ export class GatewayHarness {
           maxBundleBytes: options.maxBundleBytes ?? 32 * 1024 * 1024,
           maxEntries: options.maxEntries ?? 5000,
           maxDepth: 64,
+          maxCcdaBytes: options.maxCcdaBytes ?? 8 * 1024 * 1024,
         },
         outbox: { retryMinMs: 50, retryMaxMs: 200 },
         ...(options.http ? { http: options.http } : {}),

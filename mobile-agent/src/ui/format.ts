@@ -63,6 +63,9 @@ export const CODE_SYSTEM_NAMES: Record<string, string> = {
   'http://hl7.org/fhir/sid/icd-10': 'ICD-10',
   'http://hl7.org/fhir/sid/icd-10-cm': 'ICD-10-CM',
   'http://unitsofmeasure.org': 'UCUM',
+  // what C-CDA documents code visits and care professionals with
+  'http://www.ama-assn.org/go/cpt': 'CPT',
+  'http://nucc.org/provider-taxonomy': 'NUCC',
 };
 
 export function purposeText(purpose: PurposeOfUse | string): string {

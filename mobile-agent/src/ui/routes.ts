@@ -6,6 +6,7 @@
 import { isRecordId } from '@phr/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AgentApi, AgentStatus } from '../agent-api';
+import type { VaultDelivery } from '../vault/vault-types';
 import {
   agentFieldError,
   EMPTY_GRANT_FORM,
@@ -23,6 +24,7 @@ import { accessLogPage } from './pages/access-log';
 import { consentsPage } from './pages/consents';
 import { notificationsPage } from './pages/notifications';
 import { problemPage } from './pages/problem';
+import { recordPage } from './pages/record';
 import { recordsPage } from './pages/records';
 import { revokeConsentPage } from './pages/revoke-consent';
 import { exportQuery, parseRecordsFilter, readRecordsFilter, searchRecords } from './records-search';
@@ -126,8 +128,7 @@ export function uiRoutes({ api, csrf, flashes, log }: UiDeps): express.Router {
     }
     try {
       const [result, deliveries] = await Promise.all([searchRecords(api, parsed), api.deliveries()]);
-      const names = new Map((agent?.hospitals ?? []).map((h) => [h.mspId, h.name]));
-      const senders = new Map(deliveries.map((d) => [d.deliveryId, names.get(d.sender) ?? d.sender]));
+      const senders = senderNames(deliveries, agent);
       return send(req, res, recordsPage({ filter, errors: [], result, senders, exportHref }), 200, agent);
     } catch (err) {
       const problem = failure(err, 'records');
@@ -138,6 +139,30 @@ export function uiRoutes({ api, csrf, flashes, log }: UiDeps): express.Router {
         problem.status,
         agent,
       );
+    }
+  });
+
+  router.get('/records/:deliveryId/:segmentId', async (req, res) => {
+    const { deliveryId, segmentId } = req.params;
+    const agent = await agentStatus();
+    const notFound = () =>
+      send(
+        req,
+        res,
+        problemPage('Record not found', 'There is no record at this address on this device; see your records.'),
+        404,
+        agent,
+      );
+    if (!isRecordId(deliveryId) || !isRecordId(segmentId)) return notFound();
+    try {
+      const [rows, deliveries] = await Promise.all([api.records({ deliveryId, kind: 'resource' }), api.deliveries()]);
+      const row = rows.find((r) => r.segmentId === segmentId);
+      if (!row) return notFound();
+      const sender = senderNames(deliveries, agent).get(deliveryId);
+      return send(req, res, recordPage({ row, ...(sender !== undefined ? { sender } : {}) }), 200, agent);
+    } catch (err) {
+      const problem = failure(err, 'record');
+      return send(req, res, problemPage('This record could not be shown', problem.message), problem.status, agent);
     }
   });
 
@@ -337,12 +362,21 @@ function hospitalsOf(agent: AgentStatus | undefined): Hospitals {
   return agent?.hospitals ?? [];
 }
 
+/** Delivery id → the hospital that sent it, by name where the agent knows it. */
+function senderNames(deliveries: readonly VaultDelivery[], agent: AgentStatus | undefined): Map<string, string> {
+  const names = new Map(hospitalsOf(agent).map((h) => [h.mspId, h.name]));
+  return new Map(deliveries.map((d) => [d.deliveryId, names.get(d.sender) ?? d.sender]));
+}
+
+/** A record's own page: "Check for new records" there comes back to it. */
+const RECORD_PATH = /^\/records\/[A-Za-z0-9._-]{8,128}\/[A-Za-z0-9._-]{8,128}$/;
+
 /** Only our own sections may be a way back: no open redirect through the sync form. */
 function returnPath(value: unknown): string {
   if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//')) return '/records';
   const url = new URL(value, 'http://ui.invalid');
   if (url.origin !== 'http://ui.invalid') return '/records';
-  const allowed = SECTIONS.some((s) => url.pathname === s.path);
+  const allowed = SECTIONS.some((s) => url.pathname === s.path) || RECORD_PATH.test(url.pathname);
   url.searchParams.delete('notice');
   return allowed ? url.pathname + url.search : '/records';
 }

@@ -91,6 +91,10 @@ tr.break-glass th { box-shadow: inset 6px 0 0 #b45309; padding-left: 0.75rem; }
 .nowrap { white-space: nowrap; }
 details summary { cursor: pointer; color: #1d4ed8; text-decoration: underline; }
 details pre { max-width: 40rem; max-height: 24rem; overflow: auto; background: #f3f2f1; padding: 0.75rem; font-size: 0.85rem; }
+.document-text, .full-record { max-height: 40rem; overflow: auto; background: #f3f2f1; padding: 0.75rem; margin-bottom: 1.5rem; }
+.document-text pre, .full-record pre { margin: 0; font-size: 0.85rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.narrative { white-space: pre-wrap; tab-size: 4; max-width: 56rem; }
+.note { border-left: 5px solid #b45309; padding-left: 0.9rem; max-width: 48rem; }
 
 .summary-list { display: grid; grid-template-columns: max-content 1fr; gap: 0.5rem 1.5rem; max-width: 48rem; }
 .summary-list dt { font-weight: 700; }

@@ -10,7 +10,7 @@ import { startUi, type UiServer } from './server';
 import { axeViolations, structureProblems } from './testing/accessibility';
 import { launchChromium } from './testing/browser';
 import { agentError, MemoryAgent } from './testing/memory-agent';
-import { HBA1C, sampleDelivery } from './testing/sample-records';
+import { ccdaDelivery, HBA1C, HOSTILE_CCDA_XML, sampleDelivery } from './testing/sample-records';
 import { AgentUiPage } from './testing/ui-page';
 
 jest.setTimeout(60_000);
@@ -157,6 +157,85 @@ describe('agent web page (headless Chromium)', () => {
       await page.reload();
       expect(await app.notice()).toBeUndefined();
       expect(agent.callsOf('sync')).toHaveLength(1);
+    });
+
+    it('shows records from a C-CDA like any others, and the original document as text that never runs', async () => {
+      const ccda = ccdaDelivery();
+      agent.deliveryList.push(ccda.delivery);
+      agent.elements.push(...ccda.elements);
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      const requested: string[] = [];
+      page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+
+      await app.open('records');
+      const shown = await app.recordsShown();
+      const ref = (type: string) => shown.find((r) => r.resourceType === type)?.ref ?? '';
+      expect(shown).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            resourceType: 'Composition',
+            what: 'Patient Chart Summary',
+            code: 'LOINC 34133-9',
+            value: 'Final, 2 sections',
+            from: 'Hospital One',
+          }),
+          expect.objectContaining({
+            resourceType: 'DocumentReference',
+            what: 'Patient Chart Summary (C-CDA)',
+            value: `C-CDA document (application/cda+xml), ${Buffer.byteLength(HOSTILE_CCDA_XML)} bytes`,
+          }),
+          expect.objectContaining({
+            resourceType: 'Provenance',
+            what: 'Converted from a document',
+            value: '2 records',
+          }),
+          expect.objectContaining({ resourceType: 'AllergyIntolerance', what: 'Penicillin', value: 'Active' }),
+        ]),
+      );
+      // found by the document's code and by type, like any other record
+      const byCode = await app.searchRecords({ code: 'http://loinc.org|34133-9' });
+      expect(byCode.map((r) => r.resourceType).sort()).toEqual(['Composition', 'DocumentReference']);
+      expect((await app.searchRecords({ type: 'DocumentReference' })).map((r) => r.what)).toEqual([
+        'Patient Chart Summary (C-CDA)',
+      ]);
+
+      await app.openRecord(ref('DocumentReference'));
+      expect(await app.heading()).toBe('Patient Chart Summary (C-CDA)');
+      expect(new URL(page.url()).pathname).toBe(`/records/${ref('DocumentReference')}`);
+      expect(await app.documentTexts()).toEqual([HOSTILE_CCDA_XML]);
+      // the document's markup is characters on the page: no element of it exists, nothing ran or loaded
+      expect(await page.locator('script, img, iframe, object, embed, linkHtml, ClinicalDocument').count()).toBe(0);
+      expect(await page.locator('a[href^="javascript:"], [onerror]').count()).toBe(0);
+      expect(await page.evaluate('document.scripts.length')).toBe(0);
+      expect(dialogs).toEqual([]);
+      expect(requested.filter((p) => p.endsWith('/x'))).toEqual([]);
+      await page.screenshot({ path: `${SCREENSHOTS}/record-ccda-document.png`, fullPage: true });
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+      expect(await page.locator('nav [aria-current="page"]').getAttribute('href')).toBe('/records');
+
+      // the Composition's sections as their words, not as the hospital's layout
+      await app.open('records');
+      await app.openRecord(ref('Composition'));
+      expect(await app.sectionsShown()).toEqual([
+        {
+          title: 'ALLERGIES',
+          text: expect.stringMatching(/^Substance\s+Reaction\nPenicillin\s+Hives & rash\s+details$/),
+        },
+        { title: 'Medications', text: 'No text.' },
+      ]);
+      expect(await page.locator('main b, main img, main table, main a[href^="javascript:"]').count()).toBe(0);
+      expect(await axeViolations(page)).toEqual([]);
+      expect(dialogs).toEqual([]);
+
+      // an address that is not a record says so
+      const missing = await page.goto(`${origin()}/records/${ccda.delivery.deliveryId}/no-such-segment`);
+      expect(missing?.status()).toBe(404);
+      expect(await app.heading()).toBe('Record not found');
     });
 
     it('shows a failing agent as a plain message with a fitting status, never a stack', async () => {
@@ -468,7 +547,8 @@ describe('agent web page (headless Chromium)', () => {
     });
 
     it('sends strict security headers on every page, and a plain 404', async () => {
-      for (const path of ['/records', '/access-log', '/consents', '/notifications', '/ui.css', '/nowhere']) {
+      const record = '/records/delivery-0001/delivery-0001-s0';
+      for (const path of ['/records', record, '/access-log', '/consents', '/notifications', '/ui.css', '/nowhere']) {
         const response = await page.request.get(`${origin()}${path}`);
         const headers = response.headers();
         expect(headers['content-security-policy']).toBe(
@@ -492,6 +572,7 @@ describe('agent web page (headless Chromium)', () => {
     const pages: [string, string][] = [
       ['Records', '/records'],
       ['Records, invalid search', '/records?from=nonsense'],
+      ['Record', '/records/delivery-0001/delivery-0001-s0'],
       ['Access log', '/access-log'],
       ['Consents', '/consents'],
       ['Revoke confirmation', '/consents/consent-fixture-active/revoke'],

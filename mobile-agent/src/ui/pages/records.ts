@@ -1,7 +1,8 @@
 /**
  * Records: the patient's whole resources, searchable by type, code and date, grouped by type in
  * one table each (date, what, code, value, which hospital), with the full FHIR resource behind a
- * disclosure and a link to download the same selection as a FHIR Bundle.
+ * disclosure, each record's own page (documents as text) a link away, and a link to download the
+ * same selection as a FHIR Bundle.
  */
 import type { VaultElement } from '../../vault/vault-types';
 import { describedBy, errorFor, errorMessage, errorSummary, type FieldError } from '../form-errors';
@@ -9,7 +10,9 @@ import { when } from '../format';
 import { html, type Html } from '../html';
 import type { PageContent } from '../layout';
 import { RECORDS_LIMIT, type RecordsFilter } from '../records-search';
+import { recordJson } from '../record-json';
 import { RESOURCE_TYPE_LABELS, resourceTypeText, summariseResource } from '../resource-summary';
+import { recordHref } from './record';
 
 export interface RecordsPageData {
   filter: RecordsFilter;
@@ -90,10 +93,10 @@ function searchForm(filter: RecordsFilter, errors: readonly FieldError[], rows: 
 
 function recordRow(row: VaultElement, senders: ReadonlyMap<string, string>): Html {
   const s = summariseResource(row.element);
-  const json = JSON.stringify(row.element.resource ?? {}, null, 2);
+  const json = recordJson(row.element.resource ?? {});
   return html`<tr data-record="${row.deliveryId}/${row.segmentId}">
     <td class="nowrap">${when(row.element.time)}</td>
-    <th scope="row">${s.what}</th>
+    <th scope="row"><a href="${recordHref(row)}">${s.what}</a></th>
     <td>${s.code ?? html`<span class="muted">none</span>`}</td>
     <td>${s.value ?? html`<span class="muted">—</span>`}</td>
     <td>${senders.get(row.deliveryId) ?? html`<span class="muted">unknown</span>`}</td>

@@ -1,7 +1,8 @@
 /**
  * A small, realistic vault for the page's tests: two hospitals, lab results, blood pressure, a
  * condition and a vaccination, each stored as the gateway's segmenter does (one whole-resource
- * element, then its coded leaves).
+ * element, then its coded leaves). A C-CDA delivery (ccdaDelivery) is kept apart, for the tests
+ * that add it.
  */
 import type { DataElement } from '@phr/common';
 import type { VaultDelivery, VaultElement } from '../../vault/vault-types';
@@ -68,10 +69,115 @@ export const FLU_SHOT = {
   occurrenceDateTime: '2024-10-10T08:00:00Z',
 };
 
+/** What a hospital's C-CDA can carry besides records: markup the page must only ever show as text. */
+export const HOSTILE_CCDA_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<ClinicalDocument xmlns="urn:hl7-org:v3">
+  <code code="34133-9" codeSystem="2.16.840.1.113883.6.1" displayName="Summary of episode note"/>
+  <title>Patient Chart Summary</title>
+  <component><structuredBody><component><section>
+    <title>ALLERGIES</title>
+    <text>
+      <table><tr><th>Substance</th><th>Reaction</th></tr><tr><td>Penicillin</td><td>Hives — «urticaria»</td></tr></table>
+      <script>alert(1)</script>
+      <img src=x onerror=alert(1)>
+      <linkHtml href="javascript:alert(1)">details</linkHtml>
+    </text>
+  </section></component></structuredBody></component>
+</ClinicalDocument>
+`;
+
+export const CCDA_DOCUMENT = {
+  resourceType: 'DocumentReference',
+  id: 'docref-ccda',
+  status: 'current',
+  type: { coding: [{ system: LOINC, code: '34133-9', display: 'Summary of episode note' }] },
+  description: 'Patient Chart Summary (C-CDA)',
+  date: '2025-03-10T07:45:00Z',
+  content: [
+    {
+      attachment: {
+        contentType: 'application/cda+xml',
+        data: Buffer.from(HOSTILE_CCDA_XML, 'utf8').toString('base64'),
+        title: 'CCD.xml',
+        size: Buffer.byteLength(HOSTILE_CCDA_XML, 'utf8'),
+      },
+      format: {
+        system: 'http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode',
+        code: 'urn:hl7-org:sdwg:ccda-structuredBody:2.1',
+      },
+    },
+  ],
+};
+
+export const CCDA_COMPOSITION = {
+  resourceType: 'Composition',
+  id: 'comp-ccda',
+  status: 'final',
+  type: { coding: [{ system: LOINC, code: '34133-9', display: 'Summary of episode note' }] },
+  date: '2025-03-10T07:45:00Z',
+  title: 'Patient Chart Summary',
+  author: [{ reference: 'Practitioner/pr-1', display: 'Patricia Primary M.D.' }],
+  custodian: { reference: 'Organization/org-1', display: 'Good Health Clinic' },
+  section: [
+    {
+      title: 'ALLERGIES',
+      code: { coding: [{ system: LOINC, code: '48765-2' }] },
+      text: {
+        status: 'generated',
+        div:
+          '<div xmlns="http://www.w3.org/1999/xhtml"><table><tr><th>Substance</th><th>Reaction</th></tr>' +
+          '<tr><td>Penicillin</td><td><b>Hives</b> &amp; rash</td></tr></table>' +
+          '<img src="x" onerror="alert(1)"/><a href="javascript:alert(1)">details</a><script>alert(1)</script></div>',
+      },
+    },
+    { code: { coding: [{ system: LOINC, code: '10160-0', display: 'Medications' }] } },
+  ],
+};
+
+export const CCDA_ALLERGY = {
+  resourceType: 'AllergyIntolerance',
+  id: 'allergy-penicillin',
+  clinicalStatus: {
+    coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }],
+  },
+  code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '70618', display: 'Penicillin' }] },
+  recordedDate: '2025-03-10T07:45:00Z',
+};
+
+export const CCDA_PROVENANCE = {
+  resourceType: 'Provenance',
+  id: 'prov-ccda',
+  target: [{ reference: 'Composition/comp-ccda' }, { reference: 'AllergyIntolerance/allergy-penicillin' }],
+  recorded: '2025-03-10T08:00:00Z',
+  agent: [{ who: { display: 'Hospital One gateway' } }],
+  entity: [{ role: 'source', what: { reference: 'DocumentReference/docref-ccda' } }],
+};
+
+/** One C-CDA as the gateway delivers it: the converted records, the original XML and their provenance. */
+export function ccdaDelivery(deliveryId = 'delivery-ccda-01'): { delivery: VaultDelivery; elements: VaultElement[] } {
+  return sampleDelivery(
+    deliveryId,
+    'Hospital1MSP',
+    [CCDA_COMPOSITION, CCDA_DOCUMENT, CCDA_ALLERGY, CCDA_PROVENANCE],
+    '2025-03-10T08:00:00Z',
+  );
+}
+
 type Resource = Record<string, unknown> & { resourceType: string };
 
+/** As the gateway's segmenter reads it, for the fields these samples use. */
 function clinicalTime(resource: Resource): string | undefined {
-  for (const key of ['effectiveDateTime', 'onsetDateTime', 'occurrenceDateTime', 'performedDateTime', 'authoredOn']) {
+  const fields = [
+    'effectiveDateTime',
+    'onsetDateTime',
+    'performedDateTime',
+    'occurrenceDateTime',
+    'authoredOn',
+    'recordedDate',
+    'recorded',
+    'date',
+  ];
+  for (const key of fields) {
     if (typeof resource[key] === 'string') return resource[key];
   }
   return undefined;
@@ -108,7 +214,7 @@ export function segmentElements(deliveryId: string, segmentId: string, resource:
     if (time) e.time = time;
     elements.push(e);
   };
-  for (const key of ['code', 'vaccineCode']) {
+  for (const key of ['code', 'vaccineCode', 'type']) {
     const concept = resource[key] as { coding?: { system?: string; code?: string; display?: string }[] } | undefined;
     concept?.coding?.forEach((c, i) =>
       leaf(

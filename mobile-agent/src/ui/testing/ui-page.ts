@@ -148,6 +148,26 @@ export class AgentUiPage {
     return this.recordsShown();
   }
 
+  /** Opens a record's own page from its row on the Records page ("<deliveryId>/<segmentId>"). */
+  async openRecord(ref: string): Promise<void> {
+    await this.follow(this.page.locator(`tr[data-record="${ref}"] th a`));
+  }
+
+  /** The original documents a record's page shows as text, character for character. */
+  async documentTexts(): Promise<string[]> {
+    return this.page.locator('.document-text pre').allTextContents();
+  }
+
+  /** A Composition's sections on its page: each title and its words. */
+  async sectionsShown(): Promise<{ title: string; text: string }[]> {
+    const shown: { title: string; text: string }[] = [];
+    for (const section of await this.page.locator('section[data-section]').all()) {
+      const title = (await section.locator(':scope > h3, :scope > h4, :scope > h5, :scope > h6').innerText()).trim();
+      shown.push({ title, text: (await section.locator(':scope > p').innerText()).trim() });
+    }
+    return shown;
+  }
+
   /** Downloads the FHIR export the Records page offers for its current search. */
   async exportBundle(): Promise<{ filename: string; bundle: Record<string, unknown> }> {
     const link = this.page.getByRole('link', { name: /^Download .*\(FHIR file\)$/ });

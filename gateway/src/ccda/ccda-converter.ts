@@ -1,0 +1,633 @@
+import { createHash } from 'node:crypto';
+import { convertCcdaToFhir, convertXmlToCcda } from '@medplum/ccda';
+import { FhirError, type OutcomeIssue } from '@phr/common';
+import { cdaNarrativeToXhtml } from './cda-narrative';
+import { MEDPLUM_CCDA_VERSION } from './converter-version';
+
+/** A C-CDA document converted into the transaction Bundle the gateway ingests like any other. */
+export interface ConvertedCcda {
+  /** A FHIR R4 `transaction` Bundle: the converted resources, the original document, its Provenance. */
+  bundle: Record<string, unknown>;
+  /** What the converter left out (sections whose entries it could not map): warnings, never dropped silently. */
+  warnings: OutcomeIssue[];
+}
+
+/** The media type the original document is attached with (HL7 CDA R2 and IHE MHD use text/xml). */
+export const CCDA_ATTACHMENT_TYPE = 'text/xml';
+/** IHE format code of a C-CDA R2.1 structured-body document. */
+const CCDA_FORMAT = {
+  system: 'http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode',
+  code: 'urn:hl7-org:sdwg:ccda-structuredBody:2.1',
+  display: 'C-CDA R2.1 structured body',
+};
+const UUID_TEXT = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const IS_UUID = new RegExp(`^${UUID_TEXT}$`);
+
+type Json = Record<string, unknown>;
+
+/**
+ * Converts a C-CDA R2.1 ClinicalDocument (already through `guardXml`) with @medplum/ccda, then
+ * adds only what the ingest needs and the converter does not give:
+ * - ids derived from the document's bytes instead of random ones, so that posting the same
+ *   document again is the same content, hence the same delivery (retries stay idempotent);
+ * - a transaction Bundle (fullUrl `urn:uuid:`, POST entries, references to those fullUrls);
+ * - the original document as a DocumentReference, and a Provenance from every converted resource
+ *   to it, so the patient keeps everything the document says, also what the converter left out.
+ *
+ * @param xml the document's text; `bytes` are what was posted (attached as they came)
+ * @throws FhirError 422 when the document has no patient or no clinical content, or the converter
+ *   cannot read it
+ */
+export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
+  const { document, converted, warnings } = runConverter(xml);
+  const entries = ((converted.entry as { resource?: Json }[] | undefined) ?? [])
+    .map((e) => e.resource)
+    .filter((r): r is Json => r !== undefined);
+  for (const r of entries) repairResource(r);
+  const patient = entries.find((r) => r.resourceType === 'Patient');
+  if (!patient || !hasIdentifier(patient)) {
+    throw unprocessable(
+      'the C-CDA document has no patient with an identifier (ClinicalDocument/recordTarget/patientRole/id): ' +
+        'the gateway finds the patient through the MRN the hospital linked',
+    );
+  }
+  const composition = entries.find((r) => r.resourceType === 'Composition');
+  const sections = sectionsOf(document);
+  const nonXmlBody = document.component?.nonXMLBody !== undefined;
+  if (!nonXmlBody && !sections.some((s) => s.entries > 0 || s.hasText)) {
+    throw unprocessable(
+      'the C-CDA document has no clinical content: no section with entries or narrative, and no nonXMLBody',
+    );
+  }
+  warnings.push(...unmappedWarnings(sections, composition));
+  if (nonXmlBody) {
+    warnings.push(
+      warning(
+        'the document body is not structured (nonXMLBody): nothing in it is converted into FHIR resources; the ' +
+          'patient receives it within the original document (DocumentReference)',
+      ),
+    );
+  }
+
+  const ids = deterministicIds(bytes);
+  const documentRef = documentReference(ids.next(), bytes, patient, composition, document);
+  const provenanceId = ids.next();
+  // Provenance targets the resources as they are delivered: copies that differ included, once each.
+  const distinct = distinctIds([...entries, documentRef], ids);
+  const delivered = distinct.resources.filter((r) => r !== documentRef);
+  const provenance = provenanceOf(provenanceId, delivered, documentRef, composition);
+  const resources = rewriteIds([...distinct.resources, provenance], ids, distinct.renamed);
+  // No Bundle.identifier from ClinicalDocument/id: senders reuse ids across documents (HL7's own
+  // examples do), and the same id on other content would be a 409. The ids above make the same
+  // document the same content, so a retry is the same delivery all the same.
+  return {
+    bundle: {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: resources.map((resource) => ({
+        fullUrl: `urn:uuid:${String(resource.id)}`,
+        resource,
+        request: { method: 'POST', url: String(resource.resourceType) },
+      })),
+    },
+    warnings,
+  };
+}
+
+/**
+ * @medplum/ccda's reading of the XML and its FHIR output. When the converter fails on a section's
+ * entries, that section is converted without them (its narrative stays) and a warning says so;
+ * a document it cannot read at all is a 422.
+ */
+function runConverter(xml: string): { document: CdaDocument; converted: Json; warnings: OutcomeIssue[] } {
+  let document: CdaDocument;
+  try {
+    document = convertXmlToCcda(withCharactersReferenced(xml)) as unknown as CdaDocument;
+  } catch (err) {
+    throw unprocessable(`the C-CDA document could not be read: ${messageOf(err)}`);
+  }
+  if (!document || typeof document !== 'object') throw unprocessable('the document has no ClinicalDocument element');
+  const warnings: OutcomeIssue[] = [];
+  normaliseTimestamps(document, 'ClinicalDocument', warnings);
+  escapePlainNarratives(document);
+  try {
+    return { document, converted: convert(document, warnings), warnings };
+  } catch (err) {
+    const failing = failingSections(document);
+    if (failing.length === 0) {
+      throw unprocessable(
+        `the converter (@medplum/ccda ${MEDPLUM_CCDA_VERSION}) could not convert this document: ${messageOf(err)}`,
+      );
+    }
+    for (const { section, error } of failing) {
+      const entries = (section.entry ?? []).length;
+      delete section.entry;
+      warnings.push(
+        warning(
+          `section "${textOf(section.title) || section.code?.['@_code'] || 'untitled'}": the converter failed on its ` +
+            `${entries} entr${entries === 1 ? 'y' : 'ies'} (${error}); they are not converted into FHIR resources, ` +
+            'its narrative and the whole document are kept',
+        ),
+      );
+    }
+    try {
+      return { document, converted: convert(document, warnings), warnings };
+    } catch (again) {
+      throw unprocessable(
+        `the converter (@medplum/ccda ${MEDPLUM_CCDA_VERSION}) could not convert this document: ${messageOf(again)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Sections the converter has no mapping for are skipped here and reported by unmappedWarnings.
+ * What it skips inside an entry it only says on the console (`Unhandled observation value type:
+ * ED`): that is caught, synchronously, and becomes a warning instead.
+ */
+/* eslint-disable no-console -- the converter's console is borrowed for the length of one synchronous call */
+function convert(document: CdaDocument, warnings?: OutcomeIssue[]): Json {
+  const said = new Map<string, number>();
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const text = args.map(String).join(' ').slice(0, 200);
+    said.set(text, (said.get(text) ?? 0) + 1);
+  };
+  try {
+    return convertCcdaToFhir(document as never, { ignoreUnsupportedSections: true }) as unknown as Json;
+  } finally {
+    console.warn = warn;
+    /* eslint-enable no-console */
+    for (const [text, times] of said) {
+      warnings?.push(
+        warning(
+          `@medplum/ccda ${MEDPLUM_CCDA_VERSION} left something out${times > 1 ? ` (${times} times)` : ''}: ${text}; ` +
+            'it is in the original document (DocumentReference)',
+        ),
+      );
+    }
+  }
+}
+
+/**
+ * fast-xml-parser, as @medplum/ccda configures it, replaces the five predefined entities but leaves
+ * numeric character references as they are: `Jos&#233;` would stay `Jos&#233;` in a name (and show
+ * as `&amp;#233;` in a narrative). Each becomes its character beforehand, or a predefined entity for
+ * a character that is markup. CDATA sections and comments, where `&#…;` is not a reference, stay.
+ */
+function withCharactersReferenced(xml: string): string {
+  const markup: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
+  return xml.replace(
+    /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|&#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}));/g,
+    (whole, hex: string | undefined, decimal: string | undefined) => {
+      if (hex === undefined && decimal === undefined) return whole;
+      const code = hex !== undefined ? parseInt(hex, 16) : Number(decimal);
+      if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return whole;
+      const char = String.fromCodePoint(code);
+      return markup[char] ?? char;
+    },
+  );
+}
+
+/**
+ * A section `<text>` that is only text (no element, no attribute) reaches @medplum/ccda as the
+ * parsed, unescaped string, which it copies into the narrative as it is: `&amp;` became a bare `&`
+ * (invalid XHTML) and `&lt;b&gt;` an element. Such text is escaped again first.
+ */
+function escapePlainNarratives(document: CdaDocument): void {
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const visit = (components: { section?: CdaSection | CdaSection[] }[] | undefined): void => {
+    for (const component of components ?? []) {
+      for (const section of asArray(component.section)) {
+        if (typeof section.text === 'string') section.text = escape(section.text);
+        visit(asArray(section.component));
+      }
+    }
+  };
+  visit(document.component?.structuredBody?.component);
+}
+
+/** Sections the converter fails on when it converts each alone (the header with one section). */
+function failingSections(document: CdaDocument): { section: CdaSection; error: string }[] {
+  const body = document.component?.structuredBody;
+  if (!body?.component) return [];
+  const failing: { section: CdaSection; error: string }[] = [];
+  for (const component of body.component) {
+    for (const section of asArray(component.section)) {
+      const alone: CdaDocument = {
+        ...document,
+        component: { structuredBody: { ...body, component: [{ ...component, section: [section] }] } },
+      };
+      try {
+        convert(alone);
+      } catch (err) {
+        failing.push({ section, error: messageOf(err) });
+      }
+    }
+  }
+  return failing;
+}
+
+/** Elements whose `value` is an HL7 TS (others, such as a PQ's value, are left alone). */
+const TS_ELEMENTS = new Set(['effectiveTime', 'time', 'birthTime', 'sdtc:deceasedTime']);
+/** Parts of an interval: timestamps when the interval is of timestamps. */
+const INTERVAL_PARTS = new Set(['low', 'high', 'center']);
+const TS_TYPES = new Set(['TS', 'IVL_TS', 'PIVL_TS', 'EIVL_TS', 'SXCM_TS']);
+const TS = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,4})?)?)?)?)?)?(?:[+-](\d{2})(\d{2}))?$/;
+
+/**
+ * Timestamps the converter would turn into invalid or wrong FHIR dateTimes:
+ * - to the hour (`2015072218-0500`) @medplum/ccda writes `2015-07-22T18:-0:500`: they get their
+ *   minutes (`201507221800-0500`), which names the same hour;
+ * - a zone after a date without a time (`20150722-0500`: `2015-07-22T-0:50:00Z`) is left out, as
+ *   is a fraction of a second (`20150722183015.123-0500` keeps its zone without the colon);
+ * - to the month (`201507`), it reads the year only (`2015-01-01…`): the month gets its first day;
+ * - not an HL7 TS at all (a `-5000` zone, a 13th month): left out of the conversion with a
+ *   warning — the value is still in the original document the patient receives.
+ */
+function normaliseTimestamps(node: unknown, path: string, warnings: OutcomeIssue[], inTs = false): void {
+  if (Array.isArray(node)) {
+    node.forEach((child, i) => normaliseTimestamps(child, `${path}[${i}]`, warnings, inTs));
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const record = node as Record<string, unknown>;
+  const element = path.slice(path.lastIndexOf('/') + 1).replace(/\[\d+\]$/, '');
+  const isTs =
+    TS_ELEMENTS.has(element) || TS_TYPES.has(String(record['@_xsi:type'])) || (inTs && INTERVAL_PARTS.has(element));
+  const value = record['@_value'];
+  if (isTs && typeof value === 'string') {
+    if (!validTimestamp(value)) {
+      delete record['@_value'];
+      warnings.push(
+        warning(
+          `${path}/@value '${value.slice(0, 40)}' is not a valid HL7 timestamp: it is left out of the FHIR resources`,
+        ),
+      );
+    } else {
+      const convertible = convertibleTimestamp(value);
+      if (convertible !== value) record['@_value'] = convertible;
+    }
+  }
+  for (const [key, child] of Object.entries(record)) {
+    if (typeof child === 'object') normaliseTimestamps(child, `${path}/${key}`, warnings, isTs);
+  }
+}
+
+/** A valid HL7 TS in a form @medplum/ccda converts right (see normaliseTimestamps). */
+function convertibleTimestamp(value: string): string {
+  const m = /^(\d+)(?:\.\d+)?([+-]\d{4})?$/.exec(value);
+  if (!m) return value;
+  let digits = m[1] ?? '';
+  if (digits.length === 6) digits += '01';
+  if (digits.length === 10) digits += '00';
+  return digits.length > 8 ? `${digits}${m[2] ?? ''}` : digits;
+}
+
+function validTimestamp(value: string): boolean {
+  const m = TS.exec(value);
+  if (!m) return false;
+  const [, , month, day, hour, minute, second, zoneHours, zoneMinutes] = m.map((x) =>
+    x === undefined ? undefined : Number(x),
+  );
+  const within = (x: number | undefined, low: number, high: number) => x === undefined || (x >= low && x <= high);
+  return (
+    within(month, 1, 12) &&
+    within(day, 1, 31) &&
+    within(hour, 0, 23) &&
+    within(minute, 0, 59) &&
+    within(second, 0, 60) &&
+    within(zoneHours, 0, 14) &&
+    within(zoneMinutes, 0, 59)
+  );
+}
+
+/**
+ * What FHIR requires and the converter's output misses; nothing here changes what the document says:
+ * - empty arrays, objects and strings go (FHIR forbids them; the converter leaves them for absent data);
+ * - an Immunization the document gives no time for says so (`occurrence[x]` is required);
+ * - a Condition with an abatement is not "active" (C-CDA: the problem observation's effectiveTime/high
+ *   is when it resolved; FHIR con-4), which the converter leaves as the concern act's status.
+ */
+function repairResource(resource: Json): void {
+  if (resource.resourceType === 'Composition') repairComposition(resource);
+  pruneEmpty(resource);
+  if (resource.resourceType === 'Immunization' && !Object.keys(resource).some((k) => k.startsWith('occurrence'))) {
+    resource.occurrenceString = 'not stated in the C-CDA document';
+  }
+  if (resource.resourceType === 'Observation' && resource.code === undefined) {
+    resource.code = { text: 'no code in the C-CDA document' };
+  }
+  if (resource.resourceType === 'Condition' && Object.keys(resource).some((k) => k.startsWith('abatement'))) {
+    const coding = (resource.clinicalStatus as { coding?: { code?: string }[] } | undefined)?.coding?.[0];
+    if (coding && ['active', 'recurrence', 'relapse'].includes(coding.code ?? '')) coding.code = 'resolved';
+  }
+}
+
+function pruneEmpty(node: unknown): boolean {
+  if (Array.isArray(node)) {
+    for (let i = node.length - 1; i >= 0; i--) if (pruneEmpty(node[i])) node.splice(i, 1);
+    return node.length === 0;
+  }
+  if (typeof node === 'object' && node !== null) {
+    const record = node as Record<string, unknown>;
+    for (const [key, value] of Object.entries(record)) if (pruneEmpty(value)) delete record[key];
+    return Object.keys(record).length === 0;
+  }
+  return node === undefined || node === null || node === '';
+}
+
+/**
+ * The converter gives one id to every resource it makes from the same CDA id (a clinician who is
+ * author and performer): identical copies are one resource; a copy that differs keeps its content
+ * under an id of its own (references keep naming the first of its type). `renamed` maps the
+ * `Type/id` of the first resource of a type that had to take a new id (the id was another type's)
+ * to that new id, so that references to it still reach it.
+ */
+function distinctIds(
+  resources: readonly Json[],
+  ids: { next(): string },
+): { resources: Json[]; renamed: Map<string, string> } {
+  const seen = new Map<string, string>();
+  const renamed = new Map<string, string>();
+  const out: Json[] = [];
+  for (const r of resources) {
+    const key = `${String(r.resourceType)}/${String(r.id)}`;
+    const text = JSON.stringify(r);
+    const first = seen.get(key) ?? seen.get(String(r.id));
+    if (first === undefined) {
+      seen.set(key, text);
+      seen.set(String(r.id), text);
+      out.push(r);
+    } else if (first !== text) {
+      const id = ids.next();
+      if (!seen.has(key)) {
+        seen.set(key, text);
+        renamed.set(key, id);
+      }
+      out.push({ ...r, id });
+    }
+  }
+  return { resources: out, renamed };
+}
+
+/**
+ * The converter copies each section's CDA narrative into `text.div` as it is and leaves empty
+ * `entry` arrays: the narrative becomes XHTML (cda-narrative.ts), a section without text loses
+ * its `text`, and empty arrays go (FHIR forbids them).
+ */
+function repairComposition(composition: Json): void {
+  const repairSections = (sections: unknown): void => {
+    if (!Array.isArray(sections)) return;
+    for (const section of sections as Json[]) {
+      const text = section.text as { div?: unknown } | undefined;
+      const div = typeof text?.div === 'string' ? cdaNarrativeToXhtml(text.div) : undefined;
+      if (div) section.text = { status: 'generated', div };
+      else delete section.text;
+      if (Array.isArray(section.entry) && section.entry.length === 0) delete section.entry;
+      repairSections(section.section);
+      if (Array.isArray(section.section) && section.section.length === 0) delete section.section;
+    }
+    // A section left with no text, entry or subsection (FHIR cmp-1) has nothing to say: its warning did.
+    if (Array.isArray(sections)) {
+      for (let i = sections.length - 1; i >= 0; i--) {
+        const s = sections[i] as Json;
+        if (!s.text && !s.entry && !s.section) sections.splice(i, 1);
+      }
+    }
+  };
+  repairSections(composition.section);
+  if (Array.isArray(composition.section) && composition.section.length === 0) delete composition.section;
+}
+
+/** The parts of the converter's parsed C-CDA this module reads. */
+interface CdaDocument {
+  id?: CdaId | CdaId[];
+  title?: unknown;
+  effectiveTime?: { '@_value'?: string } | { '@_value'?: string }[];
+  component?: {
+    structuredBody?: { component?: { section?: CdaSection | CdaSection[] }[] };
+    nonXMLBody?: unknown;
+  };
+}
+interface CdaId {
+  '@_root'?: string;
+  '@_extension'?: string;
+}
+interface CdaSection {
+  title?: unknown;
+  code?: { '@_code'?: string; '@_displayName'?: string };
+  text?: unknown;
+  entry?: unknown[];
+  component?: { section?: CdaSection | CdaSection[] } | { section?: CdaSection | CdaSection[] }[];
+  '@_nullFlavor'?: string;
+}
+
+interface SectionSummary {
+  title: string;
+  code?: string;
+  entries: number;
+  hasText: boolean;
+}
+
+function sectionsOf(document: CdaDocument): SectionSummary[] {
+  const out: SectionSummary[] = [];
+  for (const component of document.component?.structuredBody?.component ?? []) {
+    for (const section of asArray(component.section)) {
+      const code = section.code?.['@_code'];
+      out.push({
+        title: textOf(section.title) || section.code?.['@_displayName'] || code || 'untitled section',
+        ...(code ? { code } : {}),
+        entries: (section.entry ?? []).filter((e) => !isNullFlavored(e)).length,
+        hasText: section.text !== undefined && section.text !== '',
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Sections with entries that produced no FHIR entry: the converter has no mapping for them (their
+ * narrative stays in Composition.section.text when it kept the section, and in the original).
+ */
+function unmappedWarnings(sections: readonly SectionSummary[], composition: Json | undefined): OutcomeIssue[] {
+  const converted = ((composition?.section as Json[] | undefined) ?? []).map((s) => ({
+    title: typeof s.title === 'string' ? s.title : '',
+    code: codeOf(s.code),
+    entries: Array.isArray(s.entry) ? s.entry.length : 0,
+  }));
+  const warnings: OutcomeIssue[] = [];
+  for (const s of sections) {
+    if (s.entries === 0) continue;
+    const match = converted.find((c) => c.title === s.title || (s.code !== undefined && c.code === s.code));
+    if (match && match.entries > 0) continue;
+    const named = `section "${s.title}"${s.code ? ` (LOINC ${s.code})` : ''}`;
+    warnings.push(
+      warning(
+        `${named}: its ${s.entries} entr${s.entries === 1 ? 'y was' : 'ies were'} not converted into FHIR resources ` +
+          `(@medplum/ccda ${MEDPLUM_CCDA_VERSION} has no mapping for them); ` +
+          (match
+            ? 'its narrative is kept in the Composition and the whole document in the DocumentReference'
+            : 'the whole document, with this section, is kept in the DocumentReference'),
+      ),
+    );
+  }
+  return warnings;
+}
+
+function documentReference(
+  id: string,
+  bytes: Uint8Array,
+  patient: Json,
+  composition: Json | undefined,
+  document: CdaDocument,
+): Json {
+  const identifier = documentIdentifier(document);
+  const date = instantOf(composition?.date);
+  const title = typeof composition?.title === 'string' ? composition.title : textOf(document.title);
+  return {
+    resourceType: 'DocumentReference',
+    id,
+    ...(identifier ? { masterIdentifier: identifier } : {}),
+    status: 'current',
+    docStatus: 'final',
+    ...(composition?.type ? { type: composition.type } : {}),
+    subject: { reference: `Patient/${String(patient.id)}` },
+    ...(date ? { date } : {}),
+    ...(Array.isArray(composition?.author) ? { author: composition.author } : {}),
+    ...(composition?.custodian ? { custodian: composition.custodian } : {}),
+    ...(title ? { description: title } : {}),
+    content: [
+      {
+        attachment: {
+          contentType: CCDA_ATTACHMENT_TYPE,
+          data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+          size: bytes.byteLength,
+          title: title || 'C-CDA document',
+        },
+        format: CCDA_FORMAT,
+      },
+    ],
+    ...(composition ? { context: { related: [{ reference: `Composition/${String(composition.id)}` }] } } : {}),
+  };
+}
+
+function provenanceOf(id: string, entries: readonly Json[], documentRef: Json, composition: Json | undefined): Json {
+  const custodian = composition?.custodian as Json | undefined;
+  return {
+    resourceType: 'Provenance',
+    id,
+    target: entries.map((r) => ({ reference: `${String(r.resourceType)}/${String(r.id)}` })),
+    // When the document was made, not when it was posted: a retry must be the same content.
+    recorded: instantOf(composition?.date) ?? '1970-01-01T00:00:00Z',
+    activity: { text: `converted from C-CDA R2.1 by @medplum/ccda ${MEDPLUM_CCDA_VERSION}` },
+    agent: [
+      {
+        type: {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+              code: 'assembler',
+              display: 'Assembler',
+            },
+          ],
+        },
+        who: { display: 'PHR Ledger gateway' },
+        ...(custodian ? { onBehalfOf: custodian } : {}),
+      },
+    ],
+    entity: [{ role: 'source', what: { reference: `DocumentReference/${String(documentRef.id)}` } }],
+  };
+}
+
+/**
+ * The converter's random UUIDs become ids derived from the document's bytes (in the order the
+ * converter gives them), and `Type/<id>` references to resources of this bundle become the
+ * `urn:uuid:` fullUrls a transaction resolves.
+ */
+function rewriteIds(
+  resources: readonly Json[],
+  ids: { next(): string },
+  renamed: ReadonlyMap<string, string> = new Map(),
+): Json[] {
+  const text = JSON.stringify(resources);
+  const mapping = new Map<string, string>();
+  for (const r of resources) if (typeof r.id === 'string' && !mapping.has(r.id)) mapping.set(r.id, '');
+  for (const old of mapping.keys()) mapping.set(old, IS_UUID.test(old) ? ids.next() : old);
+  const known = new Set(resources.map((r) => `${String(r.resourceType)}/${String(r.id)}`));
+  const rewritten = text
+    .replace(/"reference":"([A-Za-z]+)\/([^"]+)"/g, (whole, type: string, id: string) => {
+      const target = renamed.get(`${type}/${id}`) ?? (known.has(`${type}/${id}`) ? id : undefined);
+      return target === undefined ? whole : `"reference":"urn:uuid:${target}"`;
+    })
+    .replace(new RegExp(UUID_TEXT, 'g'), (u) => mapping.get(u) ?? u);
+  return JSON.parse(rewritten) as Json[];
+}
+
+function deterministicIds(bytes: Uint8Array): { next(): string } {
+  const seed = createHash('sha256').update(bytes).digest();
+  let n = 0;
+  return {
+    next() {
+      const h = createHash('sha256').update(seed).update(String(n++)).digest();
+      // An RFC 4122 version-8 (custom) UUID: its bits are ours, only version and variant fixed.
+      h[6] = (h[6]! & 0x0f) | 0x80;
+      h[8] = (h[8]! & 0x3f) | 0x80;
+      const x = h.subarray(0, 16).toString('hex');
+      return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+    },
+  };
+}
+
+/** `ClinicalDocument/id` as an Identifier (`urn:oid:` root, extension as value; a lone root is its own value). */
+function documentIdentifier(document: CdaDocument): { system: string; value: string } | undefined {
+  const id = asArray(document.id)[0];
+  const root = id?.['@_root'];
+  if (!root) return undefined;
+  const system = /^[0-2](\.\d+)+$/.test(root) ? `urn:oid:${root}` : `urn:uuid:${root.toLowerCase()}`;
+  const extension = id['@_extension'];
+  return extension ? { system, value: extension } : { system: 'urn:ietf:rfc:3986', value: system };
+}
+
+/** A FHIR instant from a converted dateTime that has a time and zone; date-only values have none. */
+function instantOf(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(value);
+  if (!m) return undefined;
+  return `${m[1]}${m[2] ?? ':00'}${m[4]}`;
+}
+
+function hasIdentifier(patient: Json): boolean {
+  return Array.isArray(patient.identifier) && patient.identifier.some((i) => typeof (i as Json)?.value === 'string');
+}
+
+function codeOf(concept: unknown): string | undefined {
+  const coding = (concept as { coding?: { code?: unknown }[] } | undefined)?.coding?.[0]?.code;
+  return typeof coding === 'string' ? coding : undefined;
+}
+
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value.trim();
+  const text = (value as { '#text'?: unknown } | undefined)?.['#text'];
+  return typeof text === 'string' ? text.trim() : '';
+}
+
+function isNullFlavored(entry: unknown): boolean {
+  return typeof entry === 'object' && entry !== null && '@_nullFlavor' in entry;
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function warning(diagnostics: string): OutcomeIssue {
+  return { severity: 'warning', code: 'incomplete', diagnostics };
+}
+
+function unprocessable(diagnostics: string): FhirError {
+  return new FhirError(422, [{ severity: 'error', code: 'processing', diagnostics }]);
+}

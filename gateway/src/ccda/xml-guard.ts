@@ -1,0 +1,473 @@
+/**
+ * The gate in front of the C-CDA converter: a body is refused here, before any XML parser sees it,
+ * when it could make a parser read files or URLs (XXE), expand entities without bound ("billion
+ * laughs"), or nest or branch deeper than the gateway will pay for.
+ *
+ * Hostile input is judged by one linear scan of our own, so the verdict never depends on how a
+ * parser treats a DTD. The scan also matches tags, so that an unclosed or mismatched one is named
+ * where it is; only a document that passes it is handed to fast-xml-parser's validator, for the
+ * well-formedness rules the scan does not restate (valid names, repeated attributes).
+ *
+ * What is allowed but never acted on: processing instructions such as `<?xml-stylesheet href=…?>`
+ * and `xsi:schemaLocation` attributes. fast-xml-parser keeps them as data, and neither it nor
+ * `@medplum/ccda` (whose only dependency is fast-xml-parser) opens a file or the network, so
+ * nothing a document names is fetched.
+ */
+import { FhirError, type IssueType } from '@phr/common';
+import { XMLValidator } from 'fast-xml-parser';
+
+export interface XmlGuardLimits {
+  /** deepest element nesting allowed */
+  maxDepth: number;
+  /** most elements+attributes allowed, optional */
+  maxNodes?: number;
+}
+
+export interface GuardedXml {
+  /** The document decoded to a string, byte-order mark removed: what the converter parses. */
+  text: string;
+  /** The root element: its local name and the namespace its prefix (or the default) binds to. */
+  root: { name: string; namespace?: string };
+}
+
+/**
+ * The deepest of HL7's 15 example C-CDA documents nests 16 elements; narrative tables and nested
+ * entryRelationships in real exports go deeper, so 4 times that. They hold 20 to 35 elements and
+ * attributes per KiB (Transfer_Summary.xml: 6,162 in 243 KiB), so a million lets a C-CDA of real
+ * shape through up to about 30 MiB, while a dense hostile one (`<a/>` is 4 bytes) is held to a
+ * million nodes instead of 8 million.
+ */
+export const DEFAULT_XML_LIMITS: XmlGuardLimits = { maxDepth: 64, maxNodes: 1_000_000 };
+
+const HL7_V3 = 'urn:hl7-org:v3';
+const FHIR = 'http://hl7.org/fhir';
+
+/**
+ * `bytes` as a C-CDA document that is safe to parse: decoded (UTF-8, or UTF-16 with a byte-order
+ * mark), free of DTDs and entity declarations, within `limits`, well-formed, and rooted in an HL7
+ * v3 `ClinicalDocument`. Every step is linear in the size of the body, and the hostile cases stop
+ * at the first offending construct or limit.
+ *
+ * @throws FhirError 400 `security` for a DOCTYPE or entity declaration, `too-costly` past a limit,
+ *   `structure` for undecodable or malformed XML (an undefined entity included), `not-supported`
+ *   for an encoding other than UTF-8/UTF-16, `invalid` for a root other than ClinicalDocument;
+ *   415 `not-supported` for FHIR XML.
+ */
+export function guardXml(bytes: Uint8Array, limits: XmlGuardLimits): GuardedXml {
+  const text = decode(bytes);
+  checkDeclaredEncoding(text);
+  checkCharacters(text);
+  const root = new XmlScan(text, limits).run();
+  checkWellFormed(text);
+  checkRoot(root);
+  return { text, root };
+}
+
+function refusal(status: number, code: IssueType, diagnostics: string): FhirError {
+  return new FhirError(status, [{ severity: 'error', code, diagnostics }]);
+}
+
+/** `line L, column C` of a string offset, both from 1, as fast-xml-parser's validator counts them. */
+function position(text: string, offset: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let nl = text.indexOf('\n'); nl !== -1 && nl < offset; nl = text.indexOf('\n', nl + 1)) {
+    line++;
+    lineStart = nl + 1;
+  }
+  return `line ${line}, column ${offset - lineStart + 1}`;
+}
+
+function malformed(text: string, offset: number, what: string): FhirError {
+  return refusal(400, 'structure', `the document is not well-formed XML: ${position(text, offset)}: ${what}`);
+}
+
+// --- decoding -------------------------------------------------------------------------------
+
+/** UTF-16 only with a byte-order mark; anything else is read as UTF-8 (with or without its BOM). */
+function encodingOf(bytes: Uint8Array): 'utf-8' | 'utf-16le' | 'utf-16be' {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  return 'utf-8';
+}
+
+function decode(bytes: Uint8Array): string {
+  const encoding = encodingOf(bytes);
+  try {
+    // fatal: a byte that is not the named encoding is an error, not a silent U+FFFD. The decoder drops the BOM.
+    return new TextDecoder(encoding, { fatal: true }).decode(bytes);
+  } catch {
+    throw refusal(
+      400,
+      'structure',
+      encoding === 'utf-8'
+        ? 'the document is not valid UTF-8 (a document in ISO-8859-1 or Windows-1252 must be converted to UTF-8 first)'
+        : `the document starts with a UTF-16 byte-order mark but is not valid ${encoding.toUpperCase()}`,
+    );
+  }
+}
+
+const ENCODING_DECLARATION = /^<\?xml\s[^?]*?\bencoding\s*=\s*(["'])([^"']*)\1/;
+
+/** The bytes were decoded as UTF-8 or UTF-16; a document that says it is something else would be misread. */
+function checkDeclaredEncoding(text: string): void {
+  const declared = ENCODING_DECLARATION.exec(text.slice(0, 512))?.[2];
+  if (declared !== undefined && !/^utf-(?:8|16)$/i.test(declared)) {
+    throw refusal(
+      400,
+      'not-supported',
+      `the XML declaration names the encoding ${declared}: only UTF-8 and UTF-16 are accepted (convert the document to UTF-8)`,
+    );
+  }
+}
+
+// Characters XML 1.0 forbids outright (surrogates cannot occur: the decoders are fatal).
+// eslint-disable-next-line no-control-regex
+const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+function checkCharacters(text: string): void {
+  const found = NOT_XML_CHAR.exec(text);
+  if (found) {
+    const code = found[0].charCodeAt(0);
+    const hex = code.toString(16).toUpperCase().padStart(4, '0');
+    // `<` followed by NUL is what UTF-16 sent without its byte-order mark looks like, read as UTF-8
+    const hint = code === 0 && found.index <= 1 ? ' (UTF-16 must start with a byte-order mark)' : '';
+    throw malformed(text, found.index, `the character U+${hex} is not allowed in XML${hint}`);
+  }
+}
+
+// --- the scan --------------------------------------------------------------------------------
+
+const BANG = 0x21;
+const SLASH = 0x2f;
+const QUESTION = 0x3f;
+
+/** Names end where XML syntax begins; whether a name is a valid XML Name is the validator's call. */
+const START_NAME = /[^\s<>/="'&]+/y;
+const ATTRIBUTE = /\s+([^\s<>/="'&]+)\s*=\s*(["'])/y;
+const TAG_END = /\s*(\/?)>/y;
+const END_TAG = /<\/([^\s<>/]+)\s*>/y;
+const REFERENCE = /&([^\s&<;"']*)(;?)/y;
+const DTD_MARKUP = /^<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION|\[)/i;
+const DTD_IN_TEXT = /<!\s*(DOCTYPE|ENTITY)/i;
+/** The five predefined entities, as they follow the `&`. */
+const PREDEFINED_ENTITIES = ['amp;', 'lt;', 'gt;', 'quot;', 'apos;'];
+/**
+ * fast-xml-parser's validator and parser slow down faster than linearly with the attributes of one
+ * element (a million on one tag: 3 s to validate, 6 s to parse); no CDA element needs more than a
+ * handful (HL7's examples: at most 5).
+ */
+const MAX_ATTRIBUTES_PER_ELEMENT = 256;
+/** Element names fast-xml-parser throws on rather than build into an object (prototype pollution). */
+const PARSER_RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The code point `#123` or `#x7B` names; NaN for any other spelling (`#X7B` included, as in XML). */
+function codePoint(reference: string): number {
+  if (/^#[0-9]+$/.test(reference)) return parseInt(reference.slice(1), 10);
+  if (/^#x[0-9A-Fa-f]+$/.test(reference)) return parseInt(reference.slice(2), 16);
+  return NaN;
+}
+
+/** Whether `code` is a Char of XML 1.0 (what a numeric character reference may name). */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}
+
+function isXmlSpace(c: number): boolean {
+  return c === 0x20 || c === 0x9 || c === 0xa || c === 0xd;
+}
+
+type Root = GuardedXml['root'];
+
+/**
+ * One pass over the text with `indexOf` and sticky regexes, never recursive: the open elements are
+ * a list that stops at maxDepth, so a million nested elements cost one step each until the limit,
+ * and the next `<` and `&` are remembered, so no stretch of text is searched twice.
+ */
+class XmlScan {
+  private pos = 0;
+  /** The elements open at `pos`, outermost first: at most maxDepth of them. */
+  private readonly open: { name: string; offset: number }[] = [];
+  private nodes = 0;
+  private root: Root | undefined;
+  /** Offsets of the next `<` and `&` at or after the last place they were looked for (length: none). */
+  private nextLt = -1;
+  private nextAmp = -1;
+  private readonly maxNodes: number;
+
+  constructor(
+    private readonly text: string,
+    private readonly limits: XmlGuardLimits,
+  ) {
+    this.maxNodes = limits.maxNodes ?? Infinity;
+  }
+
+  run(): Root {
+    const end = this.text.length;
+    while (this.pos < end) {
+      const lt = this.ltFrom(this.pos);
+      this.characterData(this.pos, lt);
+      if (lt === end) break;
+      this.pos = this.markup(lt);
+    }
+    if (!this.root) throw malformed(this.text, end, 'there is no root element');
+    const unclosed = this.open.pop();
+    if (unclosed) {
+      throw this.fail(
+        end,
+        `the document ends before <${unclosed.name}> (${position(this.text, unclosed.offset)}) is closed`,
+      );
+    }
+    return this.root;
+  }
+
+  private ltFrom(from: number): number {
+    if (this.nextLt < from) this.nextLt = indexOrEnd(this.text, '<', from);
+    return this.nextLt;
+  }
+
+  private ampFrom(from: number): number {
+    if (this.nextAmp < from) this.nextAmp = indexOrEnd(this.text, '&', from);
+    return this.nextAmp;
+  }
+
+  private fail(offset: number, what: string): FhirError {
+    return malformed(this.text, offset, what);
+  }
+
+  private characterData(start: number, end: number): void {
+    if (this.open.length === 0) {
+      let i = start;
+      while (i < end && isXmlSpace(this.text.charCodeAt(i))) i++;
+      if (i < end) throw this.fail(i, `text ${this.root ? 'after' : 'before'} the root element`);
+      return;
+    }
+    this.references(start, end);
+  }
+
+  /** Every `&` in [start, end) must begin one of the five predefined entities or a character reference. */
+  private references(start: number, end: number): void {
+    for (let amp = this.ampFrom(start); amp < end; amp = this.ampFrom(amp + 1)) this.reference(amp);
+  }
+
+  private reference(amp: number): void {
+    // The common case without a regex match (and its garbage): narrative text is full of &amp; and &lt;.
+    if (PREDEFINED_ENTITIES.some((entity) => this.text.startsWith(entity, amp + 1))) return;
+    REFERENCE.lastIndex = amp;
+    const [, name = '', semicolon] = REFERENCE.exec(this.text) ?? [];
+    if (!semicolon || name === '') {
+      throw this.fail(amp, 'an `&` that starts no entity or character reference (write &amp; for an ampersand)');
+    }
+    if (!name.startsWith('#')) {
+      throw this.fail(
+        amp,
+        `the entity &${name.slice(0, 40)}; is not defined: only &lt; &gt; &amp; &quot; &apos; and numeric ` +
+          'character references such as &#160; may be used (DTDs, which define other entities, are not accepted)',
+      );
+    }
+    if (!isXmlChar(codePoint(name))) {
+      throw this.fail(amp, `the character reference &${name.slice(0, 20)}; names no XML character`);
+    }
+  }
+
+  /** Reads the markup at `lt`; returns the offset after it. */
+  private markup(lt: number): number {
+    const next = this.text.charCodeAt(lt + 1);
+    if (next === SLASH) return this.endTag(lt);
+    if (next === QUESTION) return this.processingInstruction(lt);
+    if (next === BANG) return this.bangMarkup(lt);
+    return this.startTag(lt);
+  }
+
+  private skipPast(terminator: string, from: number, start: number, what: string): number {
+    const end = this.text.indexOf(terminator, from);
+    if (end === -1) throw this.fail(start, `${what} is not closed with ${terminator}`);
+    return end + terminator.length;
+  }
+
+  /** Comments and CDATA are skipped whole (a DOCTYPE inside either is text); anything else after `<!` is refused. */
+  private bangMarkup(lt: number): number {
+    const { text } = this;
+    if (text.startsWith('<!--', lt)) return this.skipPast('-->', lt + 4, lt, 'a comment');
+    if (text.startsWith('<![CDATA[', lt)) {
+      if (this.open.length === 0) throw this.fail(lt, 'a CDATA section outside the root element');
+      return this.skipPast(']]>', lt + 9, lt, 'a CDATA section');
+    }
+    const dtd = DTD_MARKUP.exec(text.slice(lt, lt + 64));
+    if (dtd) throw dtdRefused(text, lt, dtd[1] ?? '');
+    throw this.fail(lt, '`<!` starts neither a comment nor a CDATA section');
+  }
+
+  private processingInstruction(lt: number): number {
+    const { text } = this;
+    const after = this.skipPast('?>', lt + 2, lt, 'a processing instruction');
+    if (/^<\?xml(?=[\s?])/i.test(text.slice(lt, lt + 6)) && lt !== 0) {
+      throw this.fail(lt, 'an XML declaration is allowed only at the very start of the document');
+    }
+    // A parser reads no DTD in a PI either; refused anyway, so no parser can be talked into it.
+    const dtd = DTD_IN_TEXT.exec(text.slice(lt, after));
+    if (dtd) throw dtdRefused(text, lt + dtd.index, dtd[1] ?? '');
+    return after;
+  }
+
+  private endTag(lt: number): number {
+    END_TAG.lastIndex = lt;
+    const end = END_TAG.exec(this.text);
+    const [, name = ''] = end ?? [];
+    if (!end) throw this.fail(lt, 'a malformed end tag');
+    const start = this.open.pop();
+    if (!start) throw this.fail(lt, `the end tag </${name}> closes no element`);
+    if (start.name !== name) {
+      throw this.fail(
+        lt,
+        `the end tag </${name}> does not close <${start.name}> (${position(this.text, start.offset)})`,
+      );
+    }
+    return END_TAG.lastIndex;
+  }
+
+  private startTag(lt: number): number {
+    START_NAME.lastIndex = lt + 1;
+    const name = START_NAME.exec(this.text)?.[0];
+    if (name === undefined) throw this.fail(lt, 'a `<` that starts no tag (write &lt; for a less-than sign)');
+    if (this.root && this.open.length === 0) {
+      throw this.fail(lt, `a second root element <${name}> (a document has exactly one root element)`);
+    }
+    if (PARSER_RESERVED_NAMES.has(name)) throw this.fail(lt, `the element name ${name} is not accepted`);
+    this.countNode(lt);
+    if (this.open.length + 1 > this.limits.maxDepth) {
+      throw refusal(
+        400,
+        'too-costly',
+        `elements nest deeper than ${this.limits.maxDepth} levels at ${position(this.text, lt)}, ` +
+          `the most this gateway accepts (maxDepth ${this.limits.maxDepth})`,
+      );
+    }
+    const namespaces = this.root ? undefined : new Map<string, string>();
+    const { after, selfClosing } = this.attributes(START_NAME.lastIndex, name, namespaces);
+    if (!selfClosing) this.open.push({ name, offset: lt });
+    if (namespaces) this.root = rootOf(name, namespaces);
+    return after;
+  }
+
+  /** Reads attributes up to the tag's `>`; `namespaces` (root only) collects its xmlns declarations. */
+  private attributes(
+    from: number,
+    element: string,
+    namespaces: Map<string, string> | undefined,
+  ): { after: number; selfClosing: boolean } {
+    let at = from;
+    for (let count = 0; ; count++) {
+      TAG_END.lastIndex = at;
+      const end = TAG_END.exec(this.text);
+      if (end) return { after: TAG_END.lastIndex, selfClosing: end[1] === '/' };
+      if (count === MAX_ATTRIBUTES_PER_ELEMENT) {
+        throw refusal(
+          400,
+          'too-costly',
+          `the start tag <${element}> has more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes ` +
+            `(${position(this.text, at)}), the most this gateway accepts on one element`,
+        );
+      }
+      at = this.attribute(at, element, namespaces);
+    }
+  }
+
+  private attribute(at: number, element: string, namespaces: Map<string, string> | undefined): number {
+    const { text } = this;
+    ATTRIBUTE.lastIndex = at;
+    const attribute = ATTRIBUTE.exec(text);
+    if (!attribute) {
+      let shown = at;
+      while (shown < text.length && isXmlSpace(text.charCodeAt(shown))) shown++;
+      throw this.fail(shown, `a malformed attribute in the start tag <${element}> (attributes are name="value")`);
+    }
+    const [, name = '', quote = '"'] = attribute;
+    this.countNode(at);
+    const valueStart = ATTRIBUTE.lastIndex;
+    const valueEnd = text.indexOf(quote, valueStart);
+    if (valueEnd === -1) throw this.fail(valueStart - 1, `the value of the attribute ${name} is not closed`);
+    const lt = this.ltFrom(valueStart);
+    if (lt < valueEnd) throw this.fail(lt, `a \`<\` in the value of the attribute ${name} (write &lt;)`);
+    this.references(valueStart, valueEnd);
+    if (namespaces && (name === 'xmlns' || name.startsWith('xmlns:'))) {
+      namespaces.set(name, text.slice(valueStart, valueEnd));
+    }
+    return valueEnd + 1;
+  }
+
+  private countNode(offset: number): void {
+    if (++this.nodes > this.maxNodes) {
+      throw refusal(
+        400,
+        'too-costly',
+        `the document has more than ${this.maxNodes} elements and attributes (reached at ${position(this.text, offset)}), ` +
+          `the most this gateway accepts (maxNodes ${this.maxNodes})`,
+      );
+    }
+  }
+}
+
+function indexOrEnd(text: string, search: string, from: number): number {
+  const i = text.indexOf(search, from);
+  return i === -1 ? text.length : i;
+}
+
+function dtdRefused(text: string, offset: number, keyword: string): FhirError {
+  const what = keyword === '[' ? 'a DTD conditional section' : `a ${keyword.toUpperCase()} declaration`;
+  return refusal(
+    400,
+    'security',
+    `${what} at ${position(text, offset)}: DTDs and entity declarations are not accepted, because they let ` +
+      'a document make the parser read files or URLs (XXE) or expand entities without bound; ' +
+      'a C-CDA document needs neither',
+  );
+}
+
+/** The root's local name and the namespace its prefix, or the default namespace, is bound to in its own tag. */
+function rootOf(qualifiedName: string, namespaces: Map<string, string>): Root {
+  const colon = qualifiedName.indexOf(':');
+  const name = colon === -1 ? qualifiedName : qualifiedName.slice(colon + 1);
+  const namespace = namespaces.get(colon === -1 ? 'xmlns' : `xmlns:${qualifiedName.slice(0, colon)}`);
+  return namespace === undefined ? { name } : { name, namespace };
+}
+
+// --- after the scan --------------------------------------------------------------------------
+
+/**
+ * The rest of well-formedness. This is most of the guard's time on a large document: fast-xml-parser's
+ * validator reads real C-CDA at less than half the speed of the scan above.
+ */
+function checkWellFormed(text: string): void {
+  const result = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (result === true) return;
+  const { msg, line, col } = result.err;
+  const where = col === undefined ? `line ${line}` : `line ${line}, column ${col}`;
+  throw refusal(400, 'structure', `the document is not well-formed XML: ${where}: ${msg}`);
+}
+
+function checkRoot(root: Root): void {
+  const namespace = root.namespace === undefined ? 'no namespace' : `namespace ${root.namespace}`;
+  if (root.namespace === FHIR) {
+    throw refusal(
+      415,
+      'not-supported',
+      `the root element is \`${root.name}\` (${namespace}): FHIR XML is not accepted; ` +
+        'post FHIR R4 JSON (application/fhir+json) to /fhir, and only C-CDA documents here',
+    );
+  }
+  if (root.name !== 'ClinicalDocument' || root.namespace !== HL7_V3) {
+    throw refusal(
+      400,
+      'invalid',
+      `the root element is \`${root.name}\` (${namespace}), not an HL7 CDA ClinicalDocument (namespace ${HL7_V3})`,
+    );
+  }
+}

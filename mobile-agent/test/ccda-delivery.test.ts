@@ -1,0 +1,149 @@
+/**
+ * C-CDA end to end (issue 14): each of HL7's 15 complete C-CDA R2.1 examples is posted to the
+ * gateway's /ccda as an EHR would, converted, committed and sealed; the patient's agent stores it
+ * and verifies every element against the ledger, and keeps the original document. A document the
+ * gateway cannot deliver is refused with its reason; the test prints which and why.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { convertCcda } from '../../gateway/src/ccda/ccda-converter';
+import { readReceipt } from '../../gateway/src/ingest/bundle-response';
+import { FIXTURES } from '../../gateway/test/support/fixtures';
+import type { Agent } from '../src/agent';
+import { AgentHarness } from './support/agent-harness';
+
+jest.setTimeout(300_000);
+
+const DIR = join(FIXTURES, 'ccda-examples');
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.xml'))
+  .sort();
+
+interface Outcome {
+  file: string;
+  status: number;
+  entries: number;
+  warnings: number;
+  stored?: number;
+  elements?: number;
+  reason?: string;
+}
+
+/**
+ * The patient's identifier as the gateway reads it from recordTarget/patientRole/id (the converter
+ * names well-known OIDs by their FHIR systems: an SSN is http://hl7.org/fhir/sid/us-ssn).
+ */
+function mrnOf(bytes: Buffer): { system: string; value: string } {
+  const { bundle } = convertCcda(bytes.toString('utf8'), bytes);
+  const entries = bundle.entry as {
+    resource: { resourceType: string; identifier?: { system: string; value: string }[] };
+  }[];
+  const id = entries.find((e) => e.resource.resourceType === 'Patient')?.resource.identifier?.[0];
+  if (!id) throw new Error('no patient identifier');
+  return id;
+}
+
+let h: AgentHarness;
+const agents = new Map<string, Agent>();
+const outcomes: Outcome[] = [];
+
+beforeAll(async () => {
+  h = await AgentHarness.create();
+});
+
+afterAll(async () => {
+  process.stdout.write(
+    `\nC-CDA examples through /ccda to the patient's agent:\n` +
+      outcomes
+        .map(
+          (o) =>
+            `  ${o.file.padEnd(38)} ${String(o.status).padEnd(4)} ` +
+            (o.reason
+              ? `refused: ${o.reason}`
+              : `${o.entries} resources, ${o.warnings} warnings; agent stored ${o.stored} resources, verified ${o.elements} elements`),
+        )
+        .join('\n') +
+      '\n',
+  );
+  for (const a of agents.values()) await a.close();
+  await h.close();
+});
+
+async function agentFor(mrn: { system: string; value: string }): Promise<Agent> {
+  const key = `${mrn.system}|${mrn.value}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = (await h.newAgent()).agent;
+    await h.link(agent, mrn);
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+function post(bytes: Buffer, contentType = 'application/cda+xml') {
+  return h.gw.request(h.gw.clients.ehr, 'POST', '/ccda', bytes, { 'content-type': contentType });
+}
+
+describe('C-CDA documents posted to /ccda reach the patient verified, the original included', () => {
+  it.each(FILES)('%s', async (file) => {
+    const bytes = readFileSync(join(DIR, file));
+    const agent = await agentFor(mrnOf(bytes));
+    const res = await post(bytes);
+    const body = res.json as {
+      type?: string;
+      entry?: { response: { status: string; outcome?: { issue: { severity: string; diagnostics: string }[] } } }[];
+      issue?: { diagnostics?: string }[];
+    };
+    if (res.status !== 200) {
+      outcomes.push({ file, status: res.status, entries: 0, warnings: 0, reason: body.issue?.[0]?.diagnostics ?? '' });
+      // Only a document without a patient or without clinical content may be refused.
+      expect(res.status).toBe(422);
+      expect(body.issue?.[0]?.diagnostics).toMatch(/no patient|no clinical content/);
+      return;
+    }
+    expect(body.type).toBe('transaction-response');
+    const warnings = (body.entry ?? []).flatMap((e) => e.response.outcome?.issue ?? []);
+    expect(warnings.every((w) => w.severity === 'warning')).toBe(true);
+    const receipt = readReceipt(res.json);
+    expect(receipt?.merkleRoot).toMatch(/^[0-9a-f]{64}$/);
+    await h.gw.gateway.outbox.idle();
+
+    const report = await agent.sync();
+    const mine = report.deliveries.filter((d) => d.deliveryId === receipt!.deliveryId);
+    expect(mine.map((d) => d.result)).toEqual(['stored']);
+    const verified = await agent.verify();
+    expect(verified.mismatches).toEqual([]);
+
+    // The original document, byte for byte, and the Provenance that points at it.
+    const documents = await agent['vault'].search({ kind: 'resource', resourceType: 'DocumentReference' });
+    const original = documents
+      .map((d) => d.element.resource as { content?: { attachment?: { data?: string } }[] })
+      .find((r) => r.content?.[0]?.attachment?.data === bytes.toString('base64'));
+    expect(original).toBeDefined();
+    const provenances = await agent['vault'].search({ kind: 'resource', resourceType: 'Provenance' });
+    expect(provenances.length).toBeGreaterThan(0);
+
+    const stored = (body.entry ?? []).length;
+    outcomes.push({
+      file,
+      status: res.status,
+      entries: stored,
+      warnings: warnings.length,
+      stored,
+      elements: verified.elementsChecked,
+    });
+  });
+
+  it('a document posted again is the same delivery: answered from the first, nothing new for the patient', async () => {
+    const bytes = readFileSync(join(DIR, 'CCD-2.xml'));
+    const agent = await agentFor(mrnOf(bytes));
+    const first = await post(bytes);
+    expect(first.status).toBe(200);
+    await agent.sync();
+    const again = await post(bytes, 'text/xml');
+    expect(again.status).toBe(200);
+    expect(readReceipt(again.json)?.deliveryId).toBe(readReceipt(first.json)?.deliveryId);
+    const report = await agent.sync();
+    expect(report.deliveries.filter((d) => d.result === 'stored')).toEqual([]);
+  });
+});
