@@ -134,6 +134,14 @@ describe('C-CDA documents posted to /ccda reach the patient verified, the origin
     });
   });
 
+  it("a decimal keeps its text from the C-CDA to the patient's export (12.0 and 3.90 in CCD-1)", async () => {
+    const agent = await agentFor(mrnOf(readFileSync(join(DIR, 'CCD-1.xml'))));
+    const exported = JSON.stringify(await agent.exportBundle({ resourceType: 'Observation' }));
+    expect(exported).toMatch(/"value":12\.0[,}]/);
+    expect(exported).toMatch(/"value":3\.90[,}]/);
+    expect(exported).not.toMatch(/"value":3\.9[,}]/);
+  });
+
   it('a document posted again is the same delivery: answered from the first, nothing new for the patient', async () => {
     const bytes = readFileSync(join(DIR, 'CCD-2.xml'));
     const agent = await agentFor(mrnOf(bytes));

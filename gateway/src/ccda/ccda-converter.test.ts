@@ -52,9 +52,10 @@ const oneOf = (bundle: Json, type: string) => {
   return found[0]!;
 };
 
+/** Validated as the gateway does: the Bundle's JSON text, parsed (decimals keep their text only in the text). */
 function errorsOf(bundle: Json): string[] {
   return validator
-    .validateBundle(bundle)
+    .validateBundle(JSON.parse(JSON.stringify(bundle)))
     .filter((i) => i.severity === 'error' || i.severity === 'fatal')
     .map((i) => `${i.expression?.join(',') ?? ''}: ${i.diagnostics ?? i.code}`);
 }
@@ -289,13 +290,11 @@ describe('convertCcda: timestamps', () => {
     const { bundle, warnings } = convert(ccda());
     expect(warnings).toEqual([]);
     const observation = resultObservation(bundle);
-    expect(observation.valueQuantity).toMatchObject({ value: 7.1, unit: 'mg' });
-    expect(observation.referenceRange).toEqual([
-      expect.objectContaining({
-        low: expect.objectContaining({ value: 12 }),
-        high: expect.objectContaining({ value: 15.5 }),
-      }),
-    ]);
+    // As written: 7.10 and 12.0 keep their text (JsonNumber), 15.5 is a plain number.
+    expect(JSON.stringify(observation.valueQuantity)).toMatch(/"value":7\.10[,}]/);
+    expect(observation.valueQuantity).toMatchObject({ unit: 'mg' });
+    expect(JSON.stringify(observation.referenceRange)).toMatch(/"low":\{"value":12\.0[,}]/);
+    expect(JSON.stringify(observation.referenceRange)).toMatch(/"high":\{"value":15\.5[,}]/);
     expect(observation.effectiveDateTime).toBe('2015-07-22T18:00:00-05:00');
     expect(errorsOf(bundle)).toEqual([]);
   });
@@ -315,13 +314,11 @@ describe('convertCcda: timestamps', () => {
     const observation = resultObservation(bundle);
     expect(Object.keys(observation).filter((k) => k.startsWith('effective'))).toEqual([]);
     // the PQ value (7.10) and the range's <low value="12.0"/> are no timestamps: kept, no warning
-    expect(observation.valueQuantity).toMatchObject({ value: 7.1, unit: 'mg' });
-    expect(observation.referenceRange).toEqual([
-      expect.objectContaining({
-        low: expect.objectContaining({ value: 12 }),
-        high: expect.objectContaining({ value: 15.5 }),
-      }),
-    ]);
+    // As written: 7.10 and 12.0 keep their text (JsonNumber), 15.5 is a plain number.
+    expect(JSON.stringify(observation.valueQuantity)).toMatch(/"value":7\.10[,}]/);
+    expect(observation.valueQuantity).toMatchObject({ unit: 'mg' });
+    expect(JSON.stringify(observation.referenceRange)).toMatch(/"low":\{"value":12\.0[,}]/);
+    expect(JSON.stringify(observation.referenceRange)).toMatch(/"high":\{"value":15\.5[,}]/);
     expect(JSON.stringify(bundle)).not.toContain('-50:00');
     expect(errorsOf(bundle)).toEqual([]);
   });
@@ -517,5 +514,16 @@ describe('convertCcda: @medplum/ccda', () => {
   it('names the converter and its version in the Provenance', () => {
     const provenance = oneOf(convert(ccda()).bundle, 'Provenance');
     expect((provenance.activity as { text: string }).text).toContain(`@medplum/ccda ${MEDPLUM_CCDA_VERSION}`);
+  });
+});
+
+describe('convertCcda keeps a decimal as the document wrote it', () => {
+  it('12.0 and 3.90 in CCD-1 reach the Bundle text as 12.0 and 3.90, never 12 and 3.9', () => {
+    const bytes = fixtureBytes('CCD-1.xml');
+    const text = JSON.stringify(convertCcda(bytes.toString('utf8'), bytes).bundle);
+    expect(text).toMatch(/"value":12\.0[,}]/);
+    expect(text).toMatch(/"value":3\.90[,}]/);
+    expect(text).not.toMatch(/"value":3\.9[,}]/);
+    expect(text).not.toContain('e-290');
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { convertCcdaToFhir, convertXmlToCcda } from '@medplum/ccda';
-import { FhirError, type OutcomeIssue } from '@phr/common';
+import { FhirError, isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
 import { cdaNarrativeToXhtml } from './cda-narrative';
 import { MEDPLUM_CCDA_VERSION } from './converter-version';
 
@@ -108,10 +108,11 @@ function runConverter(xml: string): { document: CdaDocument; converted: Json; wa
   }
   if (!document || typeof document !== 'object') throw unprocessable('the document has no ClinicalDocument element');
   const warnings: OutcomeIssue[] = [];
-  normaliseTimestamps(document, 'ClinicalDocument', warnings);
+  normaliseTimestamps(document, ['ClinicalDocument'], warnings);
+  const decimals = protectDecimals(document);
   escapePlainNarratives(document);
   try {
-    return { document, converted: convert(document, warnings), warnings };
+    return { document, converted: restored(convert(document, warnings), decimals), warnings };
   } catch (err) {
     const failing = failingSections(document);
     if (failing.length === 0) {
@@ -131,7 +132,7 @@ function runConverter(xml: string): { document: CdaDocument; converted: Json; wa
       );
     }
     try {
-      return { document, converted: convert(document, warnings), warnings };
+      return { document, converted: restored(convert(document, warnings), decimals), warnings };
     } catch (again) {
       throw unprocessable(
         `the converter (@medplum/ccda ${MEDPLUM_CCDA_VERSION}) could not convert this document: ${messageOf(again)}`,
@@ -245,14 +246,19 @@ const TS = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,
  * - not an HL7 TS at all (a `-5000` zone, a 13th month): left out of the conversion with a
  *   warning — the value is still in the original document the patient receives.
  */
-function normaliseTimestamps(node: unknown, path: string, warnings: OutcomeIssue[], inTs = false): void {
+function normaliseTimestamps(node: unknown, path: string[], warnings: OutcomeIssue[], inTs = false): void {
   if (Array.isArray(node)) {
-    node.forEach((child, i) => normaliseTimestamps(child, `${path}[${i}]`, warnings, inTs));
+    node.forEach((child, i) => {
+      path.push(`[${i}]`);
+      normaliseTimestamps(child, path, warnings, inTs);
+      path.pop();
+    });
     return;
   }
   if (typeof node !== 'object' || node === null) return;
   const record = node as Record<string, unknown>;
-  const element = path.slice(path.lastIndexOf('/') + 1).replace(/\[\d+\]$/, '');
+  // The path is joined only for a warning: building it for every node cost more than the rest.
+  const element = path.findLast((segment) => !segment.startsWith('[')) ?? '';
   const isTs =
     TS_ELEMENTS.has(element) || TS_TYPES.has(String(record['@_xsi:type'])) || (inTs && INTERVAL_PARTS.has(element));
   const value = record['@_value'];
@@ -261,7 +267,7 @@ function normaliseTimestamps(node: unknown, path: string, warnings: OutcomeIssue
       delete record['@_value'];
       warnings.push(
         warning(
-          `${path}/@value '${value.slice(0, 40)}' is not a valid HL7 timestamp: it is left out of the FHIR resources`,
+          `${pathText(path)}/@value '${value.slice(0, 40)}' is not a valid HL7 timestamp: it is left out of the FHIR resources`,
         ),
       );
     } else {
@@ -269,8 +275,75 @@ function normaliseTimestamps(node: unknown, path: string, warnings: OutcomeIssue
       if (convertible !== value) record['@_value'] = convertible;
     }
   }
-  for (const [key, child] of Object.entries(record)) {
-    if (typeof child === 'object') normaliseTimestamps(child, `${path}/${key}`, warnings, isTs);
+  for (const key in record) {
+    const child = record[key];
+    if (typeof child !== 'object' || child === null) continue;
+    path.push(key);
+    normaliseTimestamps(child, path, warnings, isTs);
+    path.pop();
+  }
+}
+
+function pathText(path: readonly string[]): string {
+  return path.reduce((text, segment) => (segment.startsWith('[') ? text + segment : `${text}/${segment}`), '').slice(1);
+}
+
+function restored(converted: Json, decimals: ReadonlyMap<number, string>): Json {
+  restoreDecimals(converted, decimals);
+  return converted;
+}
+
+/** Data types whose `value` is a number (a PQ's, a REAL's...), and the parts of their intervals. */
+const NUMBER_TYPES = new Set(['PQ', 'REAL', 'INT', 'MO', 'IVL_PQ', 'IVL_REAL', 'IVL_INT']);
+const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+/** Stands in for a decimal while the converter runs: no measurement is this small. */
+const sentinel = (k: number) => `${k}e-290`;
+
+/**
+ * FHIR makes a decimal's precision significant (`7.10` is not `7.1`), and @medplum/ccda reads
+ * each value into a JavaScript number, which cannot hold `7.10`. Every numeric `value` whose text
+ * a number would change stands in as a unique tiny number while the converter runs, and
+ * restoreDecimals puts its text back as a JsonNumber (written as sent, hashed as sent).
+ */
+function protectDecimals(document: CdaDocument): Map<number, string> {
+  const texts = new Map<number, string>();
+  const walk = (node: unknown, numeric: boolean): void => {
+    if (Array.isArray(node)) {
+      for (const child of node) walk(child, numeric);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const record = node as Record<string, unknown>;
+    const type = record['@_xsi:type'];
+    const isNumber = (typeof type === 'string' && NUMBER_TYPES.has(type)) || numeric;
+    const value = record['@_value'];
+    if (isNumber && typeof value === 'string' && DECIMAL.test(value) && !isExactNumberText(value)) {
+      const k = texts.size + 1;
+      texts.set(Number(sentinel(k)), value);
+      record['@_value'] = sentinel(k);
+    }
+    const interval = typeof type === 'string' && type.startsWith('IVL_') && isNumber;
+    for (const key in record) {
+      const child = record[key];
+      if (typeof child === 'object' && child !== null) walk(child, interval && INTERVAL_PARTS.has(key));
+    }
+  };
+  walk(document, false);
+  return texts;
+}
+
+function restoreDecimals(node: unknown, texts: ReadonlyMap<number, string>): void {
+  if (texts.size === 0 || typeof node !== 'object' || node === null) return;
+  const record = node as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'number') {
+      const text = texts.get(value);
+      if (text !== undefined) record[key] = new JsonNumber(text);
+    } else if (typeof value === 'string' && value.includes('e-290')) {
+      // Defensive: should the converter ever write a value as text, the text is the original's.
+      record[key] = value.replace(/\d+e-290/g, (s) => texts.get(Number(s)) ?? s);
+    } else restoreDecimals(value, texts);
   }
 }
 
@@ -325,6 +398,7 @@ function repairResource(resource: Json): void {
 }
 
 function pruneEmpty(node: unknown): boolean {
+  if (node instanceof JsonNumber) return false;
   if (Array.isArray(node)) {
     for (let i = node.length - 1; i >= 0; i--) if (pruneEmpty(node[i])) node.splice(i, 1);
     return node.length === 0;
@@ -348,21 +422,20 @@ function distinctIds(
   resources: readonly Json[],
   ids: { next(): string },
 ): { resources: Json[]; renamed: Map<string, string> } {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, Json>();
   const renamed = new Map<string, string>();
   const out: Json[] = [];
   for (const r of resources) {
     const key = `${String(r.resourceType)}/${String(r.id)}`;
-    const text = JSON.stringify(r);
     const first = seen.get(key) ?? seen.get(String(r.id));
     if (first === undefined) {
-      seen.set(key, text);
-      seen.set(String(r.id), text);
+      seen.set(key, r);
+      seen.set(String(r.id), r);
       out.push(r);
-    } else if (first !== text) {
+    } else if (JSON.stringify(first) !== JSON.stringify(r)) {
       const id = ids.next();
       if (!seen.has(key)) {
-        seen.set(key, text);
+        seen.set(key, r);
         renamed.set(key, id);
       }
       out.push({ ...r, id });
@@ -550,18 +623,31 @@ function rewriteIds(
   ids: { next(): string },
   renamed: ReadonlyMap<string, string> = new Map(),
 ): Json[] {
-  const text = JSON.stringify(resources);
   const mapping = new Map<string, string>();
-  for (const r of resources) if (typeof r.id === 'string' && !mapping.has(r.id)) mapping.set(r.id, '');
-  for (const old of mapping.keys()) mapping.set(old, IS_UUID.test(old) ? ids.next() : old);
+  for (const r of resources) {
+    if (typeof r.id === 'string' && !mapping.has(r.id)) mapping.set(r.id, IS_UUID.test(r.id) ? ids.next() : r.id);
+  }
   const known = new Set(resources.map((r) => `${String(r.resourceType)}/${String(r.id)}`));
-  const rewritten = text
-    .replace(/"reference":"([A-Za-z]+)\/([^"]+)"/g, (whole, type: string, id: string) => {
-      const target = renamed.get(`${type}/${id}`) ?? (known.has(`${type}/${id}`) ? id : undefined);
-      return target === undefined ? whole : `"reference":"urn:uuid:${target}"`;
-    })
-    .replace(new RegExp(UUID_TEXT, 'g'), (u) => mapping.get(u) ?? u);
-  return JSON.parse(rewritten) as Json[];
+  const uuids = new RegExp(UUID_TEXT, 'g');
+  const rewrite = (value: string, key: string): string => {
+    if (key === 'reference') {
+      const slash = value.indexOf('/');
+      const target = renamed.get(value) ?? (known.has(value) ? value.slice(slash + 1) : undefined);
+      if (target !== undefined) return `urn:uuid:${mapping.get(target) ?? target}`;
+    }
+    return value.length >= 36 ? value.replace(uuids, (u) => mapping.get(u) ?? u) : value;
+  };
+  const walk = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null || node instanceof JsonNumber) return;
+    const record = node as Record<string, unknown>;
+    for (const key in record) {
+      const value = record[key];
+      if (typeof value === 'string') record[key] = rewrite(value, key);
+      else walk(value);
+    }
+  };
+  for (const r of resources) walk(r);
+  return [...resources];
 }
 
 function deterministicIds(bytes: Uint8Array): { next(): string } {

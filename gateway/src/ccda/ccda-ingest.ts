@@ -24,7 +24,7 @@ export async function ingestCcda(d: CcdaIngestDeps, body: Uint8Array, principal:
   if (!converted.ok) throw new FhirError(converted.status, converted.issues);
   const bundleBytes = Buffer.from(converted.bundleJson, 'utf8');
   const bundle = JSON.parse(converted.bundleJson) as { entry: { resource: { resourceType: string } }[] };
-  const result = await d.ingest.ingest({ bundle, body: bundleBytes }, principal);
+  const result = await d.ingest.ingest({ bundle, body: bundleBytes, checked: converted.checked }, principal);
   if (converted.warnings.length > 0) addWarnings(result.body, bundle, converted.warnings);
   return result;
 }

@@ -22,7 +22,8 @@ export function dryRun(file: string, validator: FhirValidator): DryRun {
     const bytes = readFileSync(file);
     const { text } = guardXml(bytes, DEFAULT_XML_LIMITS);
     const { bundle, warnings } = convertCcda(text, bytes);
-    const found = validator.validateBundle(bundle);
+    // Validated as the gateway validates it: its JSON text parsed (a decimal keeps its text only there).
+    const found = validator.validateBundle(JSON.parse(JSON.stringify(bundle)));
     const errors = found.filter((i) => i.severity === 'error' || i.severity === 'fatal');
     const others = found.filter((i) => i.severity !== 'error' && i.severity !== 'fatal');
     return { file, accepted: errors.length === 0, bundle, issues: [...errors, ...warnings, ...others] };

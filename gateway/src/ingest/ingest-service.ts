@@ -21,6 +21,7 @@ import type { DeliveryStore, StoredDelivery } from '../store/delivery-store';
 import type { ResourceIndex } from '../store/resource-index';
 import type { StandardizedDb } from '../store/standardized-db';
 import { responseBundle, type DeliveryReceipt, type ResponseEntry } from './bundle-response';
+import type { BundleCheck } from './bundle-check';
 import type { AcceptedResource } from './delivery-builder';
 import type { IngestPool } from './ingest-pool';
 
@@ -50,6 +51,8 @@ export interface IngestDeps {
 export interface PostedBundle {
   bundle: unknown;
   body: Uint8Array;
+  /** The worker's check of `body`, when it was made already (a converted C-CDA document). */
+  checked?: BundleCheck;
 }
 
 export interface IngestResult {
@@ -85,7 +88,7 @@ const MRN_SYSTEM_HINT = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 export class IngestService {
   constructor(private readonly d: IngestDeps) {}
 
-  async ingest({ bundle, body: bytes }: PostedBundle, principal: Principal): Promise<IngestResult> {
+  async ingest({ bundle, body: bytes, checked: known }: PostedBundle, principal: Principal): Promise<IngestResult> {
     const type = bundleType(bundle);
     // Before validation, only what bounds its cost: whether there are entries, and how many.
     const rawEntries = ownValue(bundle, 'entry');
@@ -103,7 +106,7 @@ export class IngestService {
 
     // The validator's verdict comes before anything walks the bundle: a bundle it finds malformed
     // as a whole (Bundle.entry not an array, a bad Bundle.type...) is refused here, unread.
-    const checked = await this.d.pool.check(bytes);
+    const checked = known ?? (await this.d.pool.check(bytes));
     const { bundleIssues, byEntry } = splitIssues(checked.issues);
     if (!Array.isArray(rawEntries) && !bundleIssues.some((i) => isError(i) && names(i, 'Bundle.entry'))) {
       bundleIssues.push(issue('structure', 'Bundle.entry must be an array of entries', 'Bundle.entry'));
@@ -244,7 +247,7 @@ export class IngestService {
       });
       return undefined;
     });
-    if (raced === 'conditions-raced') return this.ingest({ bundle, body: bytes }, principal);
+    if (raced === 'conditions-raced') return this.ingest({ bundle, body: bytes, checked }, principal);
     if (raced) return this.replay(raced, contentKey);
 
     this.d.outbox.kick();
