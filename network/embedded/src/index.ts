@@ -18,6 +18,7 @@ export {
 export { lastConfigIndex } from './config/last-config';
 export { LocalIdentity } from './node/local-identity';
 export { ChannelClients } from './node/channel-clients';
+export { signedEnvelope } from './node/envelope';
 export { blockHeaderBytes, blockHeaderHash, blockDataHash } from './ledger/block';
 export { parseSignaturePolicy, PolicyError } from './policy/policy-dsl';
 export { SignaturePolicy, type SignedData } from './policy/signature-policy';

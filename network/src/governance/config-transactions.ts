@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { common, msp, orderer as ordererProtos } from '@hyperledger/fabric-protos';
 import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
-import { ChannelClients, lastConfigIndex, LocalIdentity } from '@phr/embedded-fabric';
+import { ChannelClients, lastConfigIndex, LocalIdentity, signedEnvelope } from '@phr/embedded-fabric';
 import { GovernanceError } from './channel-config';
 
 /**
@@ -89,10 +88,7 @@ export function configSigners(envelopeBytes: Uint8Array): ConfigSigner[] {
 /** The envelope with `identity`'s signature over the update appended (`peer channel signconfigtx`). */
 export function signConfigUpdate(envelopeBytes: Uint8Array, identity: LocalIdentity): Uint8Array {
   const { payload, cue } = open(envelopeBytes);
-  const header = new common.SignatureHeader();
-  header.setCreator(identity.serialized);
-  header.setNonce(randomBytes(24));
-  const headerBytes = header.serializeBinary();
+  const headerBytes = identity.signatureHeader().serializeBinary();
   const sig = new common.ConfigSignature();
   sig.setSignatureHeader(headerBytes);
   sig.setSignature(identity.sign(Buffer.concat([headerBytes, cue.getConfigUpdate_asU8()])));
@@ -106,17 +102,8 @@ export function signConfigUpdate(envelopeBytes: Uint8Array, identity: LocalIdent
 /** The envelope as the submitter sends it: re-headed and signed by `identity` (`peer channel update`). */
 function submission(envelopeBytes: Uint8Array, identity: LocalIdentity): Uint8Array {
   const { cue, update } = open(envelopeBytes);
-  const header = new common.Header();
-  header.setChannelHeader(channelHeader(common.HeaderType.CONFIG_UPDATE, update.getChannelId()).serializeBinary());
-  header.setSignatureHeader(identity.signatureHeader().serializeBinary());
-  const payload = new common.Payload();
-  payload.setHeader(header);
-  payload.setData(cue.serializeBinary());
-  const payloadBytes = payload.serializeBinary();
-  const env = new common.Envelope();
-  env.setPayload(payloadBytes);
-  env.setSignature(identity.sign(payloadBytes));
-  return env.serializeBinary();
+  return signedEnvelope(common.HeaderType.CONFIG_UPDATE, update.getChannelId(), identity, cue.serializeBinary())
+    .envelope;
 }
 
 /**
@@ -156,17 +143,7 @@ function seek(identity: LocalIdentity, channelId: string, position: ordererProto
   info.setStart(position);
   info.setStop(position);
   info.setBehavior(ordererProtos.SeekInfo.SeekBehavior.BLOCK_UNTIL_READY);
-  const header = new common.Header();
-  header.setChannelHeader(channelHeader(common.HeaderType.DELIVER_SEEK_INFO, channelId).serializeBinary());
-  header.setSignatureHeader(identity.signatureHeader().serializeBinary());
-  const payload = new common.Payload();
-  payload.setHeader(header);
-  payload.setData(info.serializeBinary());
-  const payloadBytes = payload.serializeBinary();
-  const env = new common.Envelope();
-  env.setPayload(payloadBytes);
-  env.setSignature(identity.sign(payloadBytes));
-  return Buffer.from(env.serializeBinary());
+  return signedEnvelope(common.HeaderType.DELIVER_SEEK_INFO, channelId, identity, info.serializeBinary()).envelope;
 }
 
 async function deliverOne(

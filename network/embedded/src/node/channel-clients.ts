@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { common, orderer as ordererProtos, peer } from '@hyperledger/fabric-protos';
-import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
 import { atomicBroadcastDefinition } from '../orderer/deliver-service';
+import { signedEnvelope } from './envelope';
 import type { LocalIdentity } from './local-identity';
 
 type RawDuplex = grpc.ClientDuplexStream<Buffer, Buffer>;
@@ -121,23 +121,5 @@ export function seekEnvelope(identity: LocalIdentity, channelId: string, start: 
   seek.setStart(specified(start));
   seek.setStop(specified(Number.MAX_SAFE_INTEGER));
   seek.setBehavior(ordererProtos.SeekInfo.SeekBehavior.BLOCK_UNTIL_READY);
-  const ch = new common.ChannelHeader();
-  ch.setType(common.HeaderType.DELIVER_SEEK_INFO);
-  ch.setChannelId(channelId);
-  const now = Date.now();
-  const ts = new Timestamp();
-  ts.setSeconds(Math.floor(now / 1000));
-  ts.setNanos((now % 1000) * 1e6);
-  ch.setTimestamp(ts);
-  const header = new common.Header();
-  header.setChannelHeader(ch.serializeBinary());
-  header.setSignatureHeader(identity.signatureHeader().serializeBinary());
-  const payload = new common.Payload();
-  payload.setHeader(header);
-  payload.setData(seek.serializeBinary());
-  const payloadBytes = payload.serializeBinary();
-  const env = new common.Envelope();
-  env.setPayload(payloadBytes);
-  env.setSignature(identity.sign(payloadBytes));
-  return Buffer.from(env.serializeBinary());
+  return signedEnvelope(common.HeaderType.DELIVER_SEEK_INFO, channelId, identity, seek.serializeBinary()).envelope;
 }

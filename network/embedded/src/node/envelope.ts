@@ -1,4 +1,7 @@
 import { common } from '@hyperledger/fabric-protos';
+import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
+import { computeTxId } from '../peer/proposal';
+import type { LocalIdentity } from './local-identity';
 
 /** An envelope taken apart once, keeping the exact bytes that hashes and signatures cover. */
 export interface ParsedEnvelope {
@@ -61,4 +64,39 @@ export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
     signatureHeaderBytes,
     signatureHeader,
   };
+}
+
+/**
+ * An envelope signed as Fabric's clients and orderers sign them (protoutil.CreateSignedEnvelope):
+ * a channel header of `type` stamped now, `identity`'s signature header, `data`, and `identity`'s
+ * signature over the payload. With `txId`, the channel header names the transaction id derived from
+ * that signature header (transactions and config blocks carry one; Deliver requests and config
+ * updates as `peer channel update` sends them do not).
+ */
+export function signedEnvelope(
+  type: common.HeaderTypeMap[keyof common.HeaderTypeMap],
+  channelId: string,
+  identity: LocalIdentity,
+  data: Uint8Array,
+  options: { txId?: boolean; version?: number } = {},
+): { envelope: Buffer; txId: string } {
+  const signatureHeader = identity.signatureHeader();
+  const channelHeader = new common.ChannelHeader();
+  channelHeader.setType(type);
+  if (options.version !== undefined) channelHeader.setVersion(options.version);
+  channelHeader.setChannelId(channelId);
+  channelHeader.setTimestamp(Timestamp.fromDate(new Date()));
+  const txId = options.txId ? computeTxId(signatureHeader.getNonce_asU8(), signatureHeader.getCreator_asU8()) : '';
+  channelHeader.setTxId(txId);
+  const header = new common.Header();
+  header.setChannelHeader(channelHeader.serializeBinary());
+  header.setSignatureHeader(signatureHeader.serializeBinary());
+  const payload = new common.Payload();
+  payload.setHeader(header);
+  payload.setData(data);
+  const payloadBytes = payload.serializeBinary();
+  const envelope = new common.Envelope();
+  envelope.setPayload(payloadBytes);
+  envelope.setSignature(identity.sign(payloadBytes));
+  return { envelope: Buffer.from(envelope.serializeBinary()), txId };
 }

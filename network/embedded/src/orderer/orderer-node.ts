@@ -1,16 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { common } from '@hyperledger/fabric-protos';
-import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
 import { ChannelConfig } from '../config/channel-config';
 import { ConfigUpdateError, proposeConfigUpdate } from '../config/config-update';
 import { currentConfig } from '../config/last-config';
 import { blockHeaderBytes, blockHeaderHash, newBlock, setMetadata } from '../ledger/block';
 import { BlockStore } from '../ledger/block-store';
 import type { Logger } from '../logging';
-import { parseEnvelope, EnvelopeError } from '../node/envelope';
+import { parseEnvelope, EnvelopeError, signedEnvelope } from '../node/envelope';
 import type { LocalIdentity } from '../node/local-identity';
-import { computeTxId } from '../peer/proposal';
 
 export interface BroadcastResult {
   status: number;
@@ -152,27 +150,17 @@ export class OrdererNode {
     const configEnvelope = new common.ConfigEnvelope();
     configEnvelope.setConfig(next);
     configEnvelope.setLastUpdate(common.Envelope.deserializeBinary(updateEnvelope));
-    const signatureHeader = this.options.identity.signatureHeader();
-    const ch = new common.ChannelHeader();
-    ch.setType(common.HeaderType.CONFIG);
-    ch.setVersion(1);
-    ch.setChannelId(this.channelId);
-    ch.setTimestamp(Timestamp.fromDate(new Date()));
-    ch.setTxId(computeTxId(signatureHeader.getNonce_asU8(), signatureHeader.getCreator_asU8()));
-    const header = new common.Header();
-    header.setChannelHeader(ch.serializeBinary());
-    header.setSignatureHeader(signatureHeader.serializeBinary());
-    const payload = new common.Payload();
-    payload.setHeader(header);
-    payload.setData(configEnvelope.serializeBinary());
-    const payloadBytes = payload.serializeBinary();
-    const envelope = new common.Envelope();
-    envelope.setPayload(payloadBytes);
-    envelope.setSignature(this.options.identity.sign(payloadBytes));
+    const { envelope } = signedEnvelope(
+      common.HeaderType.CONFIG,
+      this.channelId,
+      this.options.identity,
+      configEnvelope.serializeBinary(),
+      { txId: true, version: 1 },
+    );
     // A config transaction is ordered alone, after everything admitted before it.
     this.cut();
     const number = this.store.height();
-    this.pending = [envelope.serializeBinary()];
+    this.pending = [envelope];
     this.pendingBytes = this.pending[0]!.length;
     this.lastConfigIndex = number;
     this.cut();

@@ -5,11 +5,10 @@
 // the orderer makes of it, for tests that build config blocks themselves.
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { mspConfigFromFolder } from '../config/msp-folder';
+import { signedEnvelope } from '../node/envelope';
 import type { LocalIdentity } from '../node/local-identity';
-import { computeTxId } from '../peer/proposal';
 import { parseSignaturePolicy } from '../policy/policy-dsl';
 import { CHANNEL_ID, type TestOrg } from './channel';
-import { timestamp } from './transactions';
 
 const ADMINS = 'Admins';
 
@@ -111,23 +110,8 @@ export function configUpdateTx(
   creator: LocalIdentity,
   channelId = CHANNEL_ID,
 ): Buffer {
-  const sh = creator.signatureHeader();
-  const ch = new common.ChannelHeader();
-  ch.setType(common.HeaderType.CONFIG_UPDATE);
-  ch.setChannelId(channelId);
-  ch.setTimestamp(timestamp());
-  ch.setTxId(computeTxId(sh.getNonce_asU8(), sh.getCreator_asU8()));
-  const header = new common.Header();
-  header.setChannelHeader(ch.serializeBinary());
-  header.setSignatureHeader(sh.serializeBinary());
-  const payload = new common.Payload();
-  payload.setHeader(header);
-  payload.setData(update.serializeBinary());
-  const bytes = payload.serializeBinary();
-  const env = new common.Envelope();
-  env.setPayload(bytes);
-  env.setSignature(creator.sign(bytes));
-  return Buffer.from(env.serializeBinary());
+  return signedEnvelope(common.HeaderType.CONFIG_UPDATE, channelId, creator, update.serializeBinary(), { txId: true })
+    .envelope;
 }
 
 /** A CONFIG transaction as the orderer makes it: the next config and the update it came from, signed by `signer`. */
@@ -135,22 +119,8 @@ export function configTx(config: common.Config, lastUpdate: Uint8Array, signer: 
   const configEnvelope = new common.ConfigEnvelope();
   configEnvelope.setConfig(config);
   configEnvelope.setLastUpdate(common.Envelope.deserializeBinary(lastUpdate));
-  const sh = signer.signatureHeader();
-  const ch = new common.ChannelHeader();
-  ch.setType(common.HeaderType.CONFIG);
-  ch.setVersion(1);
-  ch.setChannelId(channelId);
-  ch.setTimestamp(timestamp());
-  ch.setTxId(computeTxId(sh.getNonce_asU8(), sh.getCreator_asU8()));
-  const header = new common.Header();
-  header.setChannelHeader(ch.serializeBinary());
-  header.setSignatureHeader(sh.serializeBinary());
-  const payload = new common.Payload();
-  payload.setHeader(header);
-  payload.setData(configEnvelope.serializeBinary());
-  const bytes = payload.serializeBinary();
-  const env = new common.Envelope();
-  env.setPayload(bytes);
-  env.setSignature(signer.sign(bytes));
-  return { envelope: Buffer.from(env.serializeBinary()), txId: ch.getTxId() };
+  return signedEnvelope(common.HeaderType.CONFIG, channelId, signer, configEnvelope.serializeBinary(), {
+    txId: true,
+    version: 1,
+  });
 }
