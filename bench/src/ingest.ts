@@ -51,11 +51,7 @@ const freshCcda = (xml: string): string => xml.replace(/(<ClinicalDocument)/, `<
 
 /** The patient identifier the gateway resolves a C-CDA document by (as its converter reads it). */
 function ccdaPatientId(xml: string): { system: string; value: string } {
-  const { bundle } = convertCcda(xml, Buffer.from(xml));
-  const entries = bundle.entry as {
-    resource: { resourceType: string; identifier?: { system: string; value: string }[] };
-  }[];
-  const id = entries.find((e) => e.resource.resourceType === 'Patient')?.resource.identifier?.[0];
+  const id = convertCcda(xml, Buffer.from(xml)).patientIdentifier;
   if (!id) throw new Error('a C-CDA example without a patient identifier');
   return id;
 }

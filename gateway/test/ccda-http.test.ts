@@ -90,11 +90,7 @@ describe('POST /ccda: hostile XML refused before parsing, the gateway stays heal
   beforeAll(async () => {
     h = await GatewayHarness.create({ maxCcdaBytes: 2 * 1024 * 1024 });
     const patient = await h.newPatient('ccda');
-    const { bundle } = convertCcda(CCD_TEXT, CCD);
-    const id = (
-      bundle.entry as { resource: { resourceType: string; identifier?: { system: string; value: string }[] } }[]
-    ).find((e) => e.resource.resourceType === 'Patient')!.resource.identifier![0]!;
-    await h.link(patient, id);
+    await h.link(patient, convertCcda(CCD_TEXT, CCD).patientIdentifier!);
   });
   afterAll(async () => {
     process.stdout.write(`\nPOST /ccda hostile cases (answer time):\n${times.join('\n')}\n`);

@@ -34,11 +34,7 @@ interface Outcome {
  * names well-known OIDs by their FHIR systems: an SSN is http://hl7.org/fhir/sid/us-ssn).
  */
 function mrnOf(bytes: Buffer): { system: string; value: string } {
-  const { bundle } = convertCcda(bytes.toString('utf8'), bytes);
-  const entries = bundle.entry as {
-    resource: { resourceType: string; identifier?: { system: string; value: string }[] };
-  }[];
-  const id = entries.find((e) => e.resource.resourceType === 'Patient')?.resource.identifier?.[0];
+  const id = convertCcda(bytes.toString('utf8'), bytes).patientIdentifier;
   if (!id) throw new Error('no patient identifier');
   return id;
 }

@@ -10,6 +10,11 @@ export interface ConvertedCcda {
   bundle: Record<string, unknown>;
   /** What the converter left out (sections whose entries it could not map): warnings, never dropped silently. */
   warnings: OutcomeIssue[];
+  /**
+   * The patient's first identifier from recordTarget/patientRole/id as the converter writes it (a
+   * well-known OID becomes its FHIR system): what the hospital links for this document to resolve.
+   */
+  patientIdentifier?: { system: string; value: string };
 }
 
 /** The media type the original document is attached with (HL7 CDA R2 and IHE MHD use text/xml). */
@@ -51,6 +56,7 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
         'the gateway finds the patient through the MRN the hospital linked',
     );
   }
+  const patientIdentifier = identifierOf(patient);
   const composition = entries.find((r) => r.resourceType === 'Composition');
   const sections = sectionsOf(document);
   const nonXmlBody = document.component?.nonXMLBody !== undefined;
@@ -91,6 +97,7 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
       })),
     },
     warnings,
+    ...(patientIdentifier ? { patientIdentifier } : {}),
   };
 }
 
@@ -685,6 +692,13 @@ function instantOf(value: unknown): string | undefined {
 
 function hasIdentifier(patient: Json): boolean {
   return Array.isArray(patient.identifier) && patient.identifier.some((i) => typeof (i as Json)?.value === 'string');
+}
+
+function identifierOf(patient: Json): { system: string; value: string } | undefined {
+  const found = (Array.isArray(patient.identifier) ? (patient.identifier as Json[]) : []).find(
+    (i) => typeof i?.system === 'string' && typeof i.value === 'string',
+  );
+  return found ? { system: found.system as string, value: found.value as string } : undefined;
 }
 
 function codeOf(concept: unknown): string | undefined {
