@@ -7,54 +7,31 @@ import { Agent as Dispatcher } from 'undici';
 import { Client } from 'fhir-kit-client';
 import type { SealedEnvelope } from '@phr/common';
 import { Agent, initAgent, loadProfile, startUi } from '@phr/mobile-agent';
-import { NetworkState } from '@phr/network';
 import { convertCcda } from '../../gateway/src/ccda/ccda-converter';
 import { readReceipt } from '../../gateway/src/ingest/bundle-response';
 import { launchChromium } from '../../mobile-agent/src/ui/testing/browser';
 import { AgentUiPage } from '../../mobile-agent/src/ui/testing/ui-page';
-import { ROOT, script, until } from './harness';
+import {
+  gatewayUrl,
+  mrnOf,
+  mutualTls,
+  patientVariant,
+  ROOT,
+  script,
+  state,
+  until,
+  type SyntheaBundle,
+} from './harness';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 const CCDA = join(__dirname, '..', '..', 'fixtures', 'ccda-examples');
 const PASSPHRASE = 'e2e passphrase, long enough';
-const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
-
-interface Bundle {
-  resourceType: 'Bundle';
-  type: string;
-  identifier?: { system: string; value: string };
-  entry: {
-    fullUrl?: string;
-    resource: {
-      resourceType: string;
-      identifier?: { system?: string; value?: string; type?: { coding?: { code?: string }[] } }[];
-    };
-  }[];
-}
-
-const load = (file: string) => JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Bundle;
+const load = (file: string) => JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as SyntheaBundle;
 const FILES = ['Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json'];
 
-function mrnOf(b: Bundle) {
-  const id = b.entry
-    .find((e) => e.resource.resourceType === 'Patient')
-    ?.resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR'));
-  if (!id?.system || !id.value) throw new Error('no MRN');
-  return { system: id.system, value: id.value };
-}
-
-/** The same patient's bundle with a fresh MRN, cut to the Patient and its first n - 1 companions that reference nothing missing. */
-function variant(tag: string, n: number): Bundle {
-  const b = structuredClone(load(FILES[0] as string));
-  const patient = b.entry.find((e) => e.resource.resourceType === 'Patient');
-  const mrn = patient?.resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR'));
-  if (!patient || !mrn) throw new Error('fixture has no MRN');
-  mrn.value = `${mrn.value}-${tag}`;
-  const keep = b.entry.filter((e) =>
-    ['Patient', 'Encounter', 'Organization', 'Practitioner', 'Location'].includes(e.resource.resourceType),
-  );
-  const rest = b.entry.filter((e) => !keep.includes(e) && e.resource.resourceType === 'Observation');
-  return { ...b, entry: [...keep, ...rest.slice(0, n)] };
+/** The same patient's bundle with a fresh MRN, cut to the Patient, its context and n observations. */
+function variant(tag: string, n: number): SyntheaBundle {
+  return patientVariant(load(FILES[0] as string), tag, n);
 }
 
 describe("patients' agents on the real network", () => {
@@ -64,23 +41,10 @@ describe("patients' agents on the real network", () => {
   const homes: string[] = [];
 
   function tls(org: string, identity: string): Dispatcher {
-    const s = state();
-    const id = s.identity(org, identity);
-    const d = new Dispatcher({
-      connect: {
-        ca: readFileSync(join(s.dir, 'orgs', 'hospital1', 'msp', 'cacerts', 'ca.pem'), 'utf8'),
-        cert: id.certificatePem,
-        key: id.privateKeyPem,
-      },
-    });
+    const d = mutualTls(org, identity, 'hospital1');
     dispatchers.push(d);
     return d;
   }
-  const gatewayUrl = () => {
-    const h = state().topology.hospitals[0];
-    if (!h) throw new Error('no hospital');
-    return `https://${h.gateway.host}:${h.gateway.port}`;
-  };
 
   /** The doorman registers, the device enrolls with its own CSR and registers on the ledger. */
   async function newPatient(name: string): Promise<{ agent: Agent; home: string; pseudonym: string }> {
@@ -97,14 +61,14 @@ describe("patients' agents on the real network", () => {
     return { agent: await Agent.open(home, PASSPHRASE), home, pseudonym };
   }
 
-  function link(agent: Agent, bundle: Bundle): Promise<void> {
+  function link(agent: Agent, bundle: SyntheaBundle): Promise<void> {
     return linkIdentifier(agent, mrnOf(bundle));
   }
 
   async function linkIdentifier(agent: Agent, identifier: { system: string; value: string }): Promise<void> {
     // The gateway reads the registry through its peer; right after registration it may need a moment.
     const { code } = await until('a link code', async () => agent.linkCode('hospital1').catch(() => undefined), 30_000);
-    const res = await fetch(`${gatewayUrl()}/identity/links`, {
+    const res = await fetch(`${gatewayUrl('hospital1')}/identity/links`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ identifier, code }),
@@ -113,7 +77,7 @@ describe("patients' agents on the real network", () => {
     expect([200, 201]).toContain(res.status);
   }
 
-  async function post(bundle: Bundle): Promise<string> {
+  async function post(bundle: SyntheaBundle): Promise<string> {
     const id = readReceipt(await ehr.transaction({ body: bundle as never }))?.deliveryId;
     if (!id) throw new Error('no receipt');
     return id;
@@ -134,7 +98,10 @@ describe("patients' agents on the real network", () => {
 
   beforeAll(async () => {
     profileFile = join(state().dir, 'agent-profile.json');
-    ehr = new Client({ baseUrl: `${gatewayUrl()}/fhir`, requestOptions: { dispatcher: tls('hospital1', 'ehr') } });
+    ehr = new Client({
+      baseUrl: `${gatewayUrl('hospital1')}/fhir`,
+      requestOptions: { dispatcher: tls('hospital1', 'ehr') },
+    });
   });
 
   afterAll(async () => {
@@ -196,11 +163,7 @@ describe("patients' agents on the real network", () => {
     try {
       for (const file of files) {
         const bytes = readFileSync(join(CCDA, file));
-        const { bundle } = convertCcda(bytes.toString('utf8'), bytes);
-        const entries = bundle.entry as {
-          resource: { resourceType: string; identifier?: { system: string; value: string }[] };
-        }[];
-        const id = entries.find((e) => e.resource.resourceType === 'Patient')?.resource.identifier?.[0];
+        const id = convertCcda(bytes.toString('utf8'), bytes).patientIdentifier;
         if (!id) throw new Error(`${file}: no patient identifier`);
         const key = `${id.system}|${id.value}`;
         let agent = agents.get(key);
@@ -209,7 +172,7 @@ describe("patients' agents on the real network", () => {
           await linkIdentifier(agent, id);
           agents.set(key, agent);
         }
-        const res = await fetch(`${gatewayUrl()}/ccda`, {
+        const res = await fetch(`${gatewayUrl('hospital1')}/ccda`, {
           method: 'POST',
           headers: { 'content-type': 'application/cda+xml' },
           body: bytes,

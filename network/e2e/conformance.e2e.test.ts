@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { GatewayError, type ChaincodeEvent } from '@hyperledger/fabric-gateway';
 import { common, gateway as gatewayProtos, peer } from '@hyperledger/fabric-protos';
 import { newPseudonym, type DeliveryHistoryEntry, type Page, type DeliveryRecord } from '@phr/common';
-import { script, until } from './harness';
+import { script, state, until } from './harness';
 import {
   blockAt,
   caKeyPem,
@@ -19,7 +19,6 @@ import {
   forgedIdentity,
   headerHash,
   rawGateway,
-  state,
   transactionsOf,
   type RawGateway,
 } from './fabric';

@@ -8,9 +8,7 @@ import { common } from '@hyperledger/fabric-protos';
 import * as x509 from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import { newEcdsaSigner, type LedgerIdentity } from '@phr/ledger-client';
-import { NetworkState } from '@phr/network';
-
-export const state = (): NetworkState => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
+import { state } from './harness';
 
 /** The engine this run's network uses, as network-up recorded it. */
 export function engine(): 'fabric' | 'embedded' {

@@ -13,11 +13,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { Agent as Dispatcher, request } from 'undici';
 import type { DeliveryHistoryEntry, DeliveryRecord, Page } from '@phr/common';
 import { Agent, initAgent, loadProfile, type DeliveryOutcome } from '@phr/mobile-agent';
-import { NetworkState } from '@phr/network';
 import { readReceipt, type DeliveryReceipt } from '../../gateway/src/ingest/bundle-response';
-import { script, until } from './harness';
+import { gatewayUrl, mrnIdentifier, mrnOf, mutualTls, script, state, until, type SyntheaBundle } from './harness';
 
-export const state = (): NetworkState => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
 export const PASSPHRASE = 'faults e2e passphrase, long enough';
 const SYNTHEA = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 const SOURCE_FILE = 'Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json';
@@ -114,48 +112,22 @@ export async function networkUp(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Bundles: a real Synthea bundle cut small, one MRN per patient, one Bundle.identifier per delivery.
 
-export interface Bundle {
-  resourceType: 'Bundle';
-  type: string;
-  identifier?: { system: string; value: string };
-  entry: {
-    fullUrl?: string;
-    resource: {
-      resourceType: string;
-      identifier?: { system?: string; value?: string; type?: { coding?: { code?: string }[] } }[];
-    };
-  }[];
-}
-
-let source: Bundle | undefined;
+let source: SyntheaBundle | undefined;
 
 /** The Patient and the next `n - 1` entries of a Synthea bundle (as gateway/test/support/fixtures.ts smallBundle). */
-export function smallBundle(n = 6): Bundle {
-  source ??= JSON.parse(readFileSync(join(SYNTHEA, SOURCE_FILE), 'utf8')) as Bundle;
+export function smallBundle(n = 6): SyntheaBundle {
+  source ??= JSON.parse(readFileSync(join(SYNTHEA, SOURCE_FILE), 'utf8')) as SyntheaBundle;
   const patient = source.entry.findIndex((e) => e.resource.resourceType === 'Patient');
   const others = source.entry.filter((e, i) => i !== patient && e.resource.resourceType !== 'Patient');
   return structuredClone({ ...source, entry: [source.entry[patient]!, ...others.slice(0, n - 1)] });
 }
 
-function mrnIdentifier(b: Bundle) {
-  const mrn = b.entry
-    .find((e) => e.resource.resourceType === 'Patient')
-    ?.resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR'));
-  if (!mrn?.system || !mrn.value) throw new Error('the bundle has no MRN');
-  return mrn as { system: string; value: string };
-}
-
 /** The same bundle for another patient: a fresh MRN. */
-export function forPatient(b: Bundle, tag: string): Bundle {
+export function forPatient(b: SyntheaBundle, tag: string): SyntheaBundle {
   const copy = structuredClone(b);
   const mrn = mrnIdentifier(copy);
   mrn.value = `${mrn.value}-${tag}`;
   return copy;
-}
-
-export function mrnOf(b: Bundle): { system: string; value: string } {
-  const { system, value } = mrnIdentifier(b);
-  return { system, value };
 }
 
 export const IDENTIFIER_SYSTEM = 'urn:phr-e2e:faults';
@@ -164,30 +136,11 @@ export const IDENTIFIER_SYSTEM = 'urn:phr-e2e:faults';
 export interface Posting {
   key: string;
   pseudonym: string;
-  bundle: Bundle;
+  bundle: SyntheaBundle;
 }
 
 // ---------------------------------------------------------------------------------------------
 // HTTPS as the hospital's EHR and admin (mutual TLS with their certificates).
-
-export function gatewayUrl(hospital: string): string {
-  const h = state().topology.hospitals.find((x) => x.name === hospital);
-  if (!h) throw new Error(`no ${hospital}`);
-  return `https://${h.gateway.host}:${h.gateway.port}`;
-}
-
-export function tls(org: string, identity: string, hospital: string): Dispatcher {
-  const s = state();
-  const id = s.identity(org, identity);
-  return new Dispatcher({
-    connect: {
-      ca: readFileSync(join(s.dir, 'orgs', hospital, 'msp', 'cacerts', 'ca.pem'), 'utf8'),
-      cert: id.certificatePem,
-      key: id.privateKeyPem,
-    },
-    keepAliveTimeout: 4_000,
-  });
-}
 
 export interface Answer {
   status?: number;
@@ -215,8 +168,8 @@ export class Ehr {
   readonly receipted = new Set<string>();
 
   constructor(readonly hospital = 'hospital1') {
-    this.dispatcher = tls(hospital, 'ehr', hospital);
-    this.admin = tls(hospital, 'orgadmin', hospital);
+    this.dispatcher = mutualTls(hospital, 'ehr', hospital, { keepAliveTimeout: 4_000 });
+    this.admin = mutualTls(hospital, 'orgadmin', hospital, { keepAliveTimeout: 4_000 });
     this.base = gatewayUrl(hospital);
   }
 
@@ -244,7 +197,7 @@ export class Ehr {
     }
   }
 
-  async post(bundle: Bundle): Promise<Answer> {
+  async post(bundle: SyntheaBundle): Promise<Answer> {
     const a = await this.call(this.dispatcher, 'POST', '/fhir', bundle);
     if (a.status !== undefined && a.status >= 200 && a.status < 300) {
       const receipt = readReceipt(a.body);
@@ -342,7 +295,7 @@ export interface Patient {
   pseudonym: string;
   agent: Agent;
   /** The patient's bundle (with its own MRN). */
-  bundle: Bundle;
+  bundle: SyntheaBundle;
 }
 
 /** Enrolls a patient's agent and links its MRN at the hospital (the admin uses the agent's one-time code). */

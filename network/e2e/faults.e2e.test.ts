@@ -22,7 +22,7 @@ import {
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Agent } from '@phr/mobile-agent';
-import { ROOT, until } from './harness';
+import { ROOT, state, until } from './harness';
 import { chainInfo, engine, rawGateway } from './fabric';
 import {
   checkGatewayDb,
@@ -44,7 +44,6 @@ import {
   alive,
   printCounts,
   runningOrderers,
-  state,
   tmpfsUnavailable,
   umount,
   type Answer,

@@ -13,30 +13,10 @@ import {
   type DeliveryRecord,
   type SealedEnvelope,
 } from '@phr/common';
-import { NetworkState } from '@phr/network';
 import { readReceipt, type DeliveryReceipt } from '../../gateway/src/ingest/bundle-response';
-import { script, until } from './harness';
+import { gatewayUrl, mutualTls, script, state, until } from './harness';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
-const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
-
-function tlsAgent(org: string, identity: string, hospital: string): Agent {
-  const s = state();
-  const id = s.identity(org, identity);
-  return new Agent({
-    connect: {
-      ca: readFileSync(join(s.dir, 'orgs', hospital, 'msp', 'cacerts', 'ca.pem'), 'utf8'),
-      cert: id.certificatePem,
-      key: id.privateKeyPem,
-    },
-  });
-}
-
-function gatewayUrl(hospital: string): string {
-  const h = state().topology.hospitals.find((x) => x.name === hospital)!;
-  return `https://${h.gateway.host}:${h.gateway.port}`;
-}
-
 async function call(
   agent: Agent,
   method: string,
@@ -72,9 +52,9 @@ describe('FHIR gateway on the network', () => {
     const ledger = state().connect('patients', 'carol');
     await ledger.submit('PatientRegistry', 'Register', [pseudonym, keys.publicKeyPem, 'X25519']);
     ledger.close();
-    ehr = tlsAgent('hospital1', 'ehr', 'hospital1');
-    admin = tlsAgent('hospital1', 'orgadmin', 'hospital1');
-    patient = tlsAgent('patients', 'carol', 'hospital1');
+    ehr = mutualTls('hospital1', 'ehr', 'hospital1');
+    admin = mutualTls('hospital1', 'orgadmin', 'hospital1');
+    patient = mutualTls('patients', 'carol', 'hospital1');
     agents.push(ehr, admin, patient);
   });
 

@@ -9,7 +9,18 @@ import { LedgerError } from '@phr/ledger-client';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { NetworkState } from '@phr/network';
 import { readReceipt } from '../../gateway/src/ingest/bundle-response';
-import { ROOT, scriptAt, testHospital, testTopology, until, type TestHospital } from './harness';
+import {
+  mrnOf,
+  mutualTls,
+  patientVariant,
+  ROOT,
+  scriptAt,
+  testHospital,
+  testTopology,
+  until,
+  type SyntheaBundle,
+  type TestHospital,
+} from './harness';
 
 // Governance on its own network: hospital3 joins from "machine B" — a network namespace joined to
 // this one by a veth pair where the machine allows it, else a second loopback address — with only
@@ -75,29 +86,10 @@ function makeHosts(): Hosts {
   }
 }
 
-interface Bundle {
-  resourceType: 'Bundle';
-  identifier?: { system: string; value: string };
-  entry: {
-    resource: {
-      resourceType: string;
-      identifier?: { system?: string; value?: string; type?: { coding?: { code?: string }[] } }[];
-    };
-  }[];
-}
-
 /** The fixture patient with a fresh MRN, cut to the Patient, its context and a few observations. */
-function bundleFor(tag: string): { bundle: Bundle; mrn: { system: string; value: string } } {
-  const b = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Bundle;
-  const patient = b.entry.find((e) => e.resource.resourceType === 'Patient');
-  const mrn = patient?.resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR'));
-  if (!mrn?.system || !mrn.value) throw new Error('fixture has no MRN');
-  mrn.value = `${mrn.value}-${tag}`;
-  const keep = b.entry.filter((e) =>
-    ['Patient', 'Encounter', 'Organization', 'Practitioner', 'Location'].includes(e.resource.resourceType),
-  );
-  const obs = b.entry.filter((e) => e.resource.resourceType === 'Observation').slice(0, 5);
-  return { bundle: { ...b, entry: [...keep, ...obs] }, mrn: { system: mrn.system, value: mrn.value } };
+function bundleFor(tag: string): { bundle: SyntheaBundle; mrn: { system: string; value: string } } {
+  const bundle = patientVariant(JSON.parse(readFileSync(FIXTURE, 'utf8')) as SyntheaBundle, tag, 5);
+  return { bundle, mrn: mrnOf(bundle) };
 }
 
 describe('a hospital on another machine joins the running network, approved by a majority of its members', () => {
@@ -118,14 +110,7 @@ describe('a hospital on another machine joins the running network, approved by a
 
   /** mutual TLS as `org`'s `identity`, trusting `org`'s CA, from the state folder that holds it. */
   function tls(state: NetworkState, org: string, identity: string): Dispatcher {
-    const id = state.identity(org, identity);
-    const d = new Dispatcher({
-      connect: {
-        ca: readFileSync(join(state.dir, 'orgs', org, 'msp', 'cacerts', 'ca.pem'), 'utf8'),
-        cert: id.certificatePem,
-        key: id.privateKeyPem,
-      },
-    });
+    const d = mutualTls(org, identity, org, { state });
     dispatchers.push(d);
     return d;
   }

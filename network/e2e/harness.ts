@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Agent as Dispatcher } from 'undici';
 import { stringify } from 'yaml';
+import { NetworkState } from '@phr/network';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const SCRIPTS = join(ROOT, 'network', 'scripts');
@@ -139,4 +141,81 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, m
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** This run's network: the state folder and topology global-setup made (PHR_STATE, PHR_TOPOLOGY). */
+export const state = (): NetworkState => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
+
+/** The base URL of `hospital`'s gateway, where the topology puts it. */
+export function gatewayUrl(hospital: string, s: NetworkState = state()): string {
+  const h = s.topology.hospitals.find((x) => x.name === hospital);
+  if (!h) throw new Error(`no ${hospital} in the topology`);
+  return `https://${h.gateway.host}:${h.gateway.port}`;
+}
+
+/**
+ * An HTTPS client with mutual TLS as `org`'s `identity`, trusting `caOrg`'s CA (the organisation
+ * whose gateway it calls); `options` go to undici's Agent.
+ */
+export function mutualTls(
+  org: string,
+  identity: string,
+  caOrg: string,
+  options: { state?: NetworkState; keepAliveTimeout?: number } = {},
+): Dispatcher {
+  const s = options.state ?? state();
+  const id = s.identity(org, identity);
+  return new Dispatcher({
+    connect: {
+      ca: readFileSync(join(s.dir, 'orgs', caOrg, 'msp', 'cacerts', 'ca.pem'), 'utf8'),
+      cert: id.certificatePem,
+      key: id.privateKeyPem,
+    },
+    ...(options.keepAliveTimeout !== undefined ? { keepAliveTimeout: options.keepAliveTimeout } : {}),
+  });
+}
+
+/** The parts of a Synthea transaction bundle the suites read and change. */
+export interface SyntheaBundle {
+  resourceType: 'Bundle';
+  type: string;
+  identifier?: { system: string; value: string };
+  entry: {
+    fullUrl?: string;
+    resource: {
+      resourceType: string;
+      identifier?: { system?: string; value?: string; type?: { coding?: { code?: string }[] } }[];
+    };
+  }[];
+}
+
+/** The Patient's MRN identifier itself (type MR), to read or to change in place. */
+export function mrnIdentifier(b: SyntheaBundle): { system: string; value: string } {
+  const mrn = b.entry
+    .find((e) => e.resource.resourceType === 'Patient')
+    ?.resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR'));
+  if (!mrn?.system || !mrn.value) throw new Error('the bundle has no MRN');
+  return mrn as { system: string; value: string };
+}
+
+/** The Patient's MRN, as the hospital's admin links it. */
+export function mrnOf(b: SyntheaBundle): { system: string; value: string } {
+  const { system, value } = mrnIdentifier(b);
+  return { system, value };
+}
+
+/**
+ * A copy of `b` for another patient (MRN suffixed with `tag`), cut to the Patient, the resources
+ * it and its observations refer to (Encounter, Organization, Practitioner, Location) and its first
+ * `observations` Observations: a small bundle that references nothing missing.
+ */
+export function patientVariant(b: SyntheaBundle, tag: string, observations: number): SyntheaBundle {
+  const copy = structuredClone(b);
+  const mrn = mrnIdentifier(copy);
+  mrn.value = `${mrn.value}-${tag}`;
+  const keep = copy.entry.filter((e) =>
+    ['Patient', 'Encounter', 'Organization', 'Practitioner', 'Location'].includes(e.resource.resourceType),
+  );
+  const obs = copy.entry.filter((e) => e.resource.resourceType === 'Observation').slice(0, observations);
+  return { ...copy, entry: [...keep, ...obs] };
 }

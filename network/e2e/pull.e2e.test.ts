@@ -4,24 +4,12 @@ import { Agent as Dispatcher } from 'undici';
 import { Client } from 'fhir-kit-client';
 import { categoriesOf, fabricX509Id, identityKey, type CodeRef } from '@phr/common';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
-import { NetworkState } from '@phr/network';
 import { FabricRequesterLedger, PullClient } from '@phr/requester';
-import { script, until } from './harness';
+import { gatewayUrl, mrnIdentifier, mutualTls, script, state, until, type SyntheaBundle } from './harness';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 const PASSPHRASE = 'e2e passphrase, long enough';
 const FILE = 'Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json';
-const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
-
-interface Bundle {
-  entry: {
-    resource: {
-      resourceType: string;
-      identifier?: { system?: string; value?: string; type?: { coding?: { code?: string }[] } }[];
-    };
-  }[];
-}
-
 describe('pull with consent on the real network', () => {
   let agent: Agent;
   let pseudonym: string;
@@ -29,15 +17,9 @@ describe('pull with consent on the real network', () => {
   const ledgers: FabricRequesterLedger[] = [];
   const dispatchers: Dispatcher[] = [];
 
-  const gatewayUrl = () => {
-    const h = state().topology.hospitals[0];
-    if (!h) throw new Error('no hospital');
-    return `https://${h.gateway.host}:${h.gateway.port}`;
-  };
   const caPem = () => readFileSync(join(state().dir, 'orgs', 'hospital1', 'msp', 'cacerts', 'ca.pem'), 'utf8');
   function tls(org: string, name: string): Dispatcher {
-    const id = state().identity(org, name);
-    const d = new Dispatcher({ connect: { ca: caPem(), cert: id.certificatePem, key: id.privateKeyPem } });
+    const d = mutualTls(org, name, 'hospital1');
     dispatchers.push(d);
     return d;
   }
@@ -52,7 +34,7 @@ describe('pull with consent on the real network', () => {
     });
     ledgers.push(ledger);
     const client = new PullClient({
-      gatewayUrl: gatewayUrl(),
+      gatewayUrl: gatewayUrl('hospital1'),
       caPem: caPem(),
       certificatePem: identity.certificatePem,
       privateKeyPem: identity.privateKeyPem,
@@ -92,14 +74,11 @@ describe('pull with consent on the real network', () => {
       enrollmentSecret: reg.enrollmentSecret,
     }));
     agent = await Agent.open(home, PASSPHRASE);
-    const bundle = JSON.parse(readFileSync(join(FIXTURES, FILE), 'utf8')) as Bundle;
-    const mrn = bundle.entry
-      .find((e) => e.resource.resourceType === 'Patient')
-      ?.resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR'));
-    if (!mrn?.system || !mrn.value) throw new Error('no MRN');
+    const bundle = JSON.parse(readFileSync(join(FIXTURES, FILE), 'utf8')) as SyntheaBundle;
+    const mrn = mrnIdentifier(bundle);
     mrn.value = `${mrn.value}-pull`;
     const { code } = await until('a link code', async () => agent.linkCode('hospital1').catch(() => undefined), 30_000);
-    const link = await fetch(`${gatewayUrl()}/identity/links`, {
+    const link = await fetch(`${gatewayUrl('hospital1')}/identity/links`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ identifier: { system: mrn.system, value: mrn.value }, code }),
@@ -107,7 +86,7 @@ describe('pull with consent on the real network', () => {
     } as RequestInit);
     expect([200, 201]).toContain(link.status);
     const ehr = new Client({
-      baseUrl: `${gatewayUrl()}/fhir`,
+      baseUrl: `${gatewayUrl('hospital1')}/fhir`,
       requestOptions: { dispatcher: tls('hospital1', 'ehr') },
     });
     await ehr.transaction({ body: bundle as never });
@@ -174,7 +153,7 @@ describe('pull with consent on the real network', () => {
       end: new Date(Date.now() + 86400_000).toISOString(),
     });
     const post = (resource: unknown) =>
-      fetch(`${gatewayUrl()}/fhir/Consent`, {
+      fetch(`${gatewayUrl('hospital1')}/fhir/Consent`, {
         method: 'POST',
         headers: { 'content-type': 'application/fhir+json' },
         body: JSON.stringify(resource),
@@ -208,7 +187,7 @@ describe('pull with consent on the real network', () => {
       connect: { ca: caPem(), cert: agent.identity.certificatePem, key: agent.identity.privateKeyPem },
     });
     dispatchers.push(patientTls);
-    const res = await fetch(`${gatewayUrl()}/fhir/AuditEvent?patient=${pseudonym}&action=E`, {
+    const res = await fetch(`${gatewayUrl('hospital1')}/fhir/AuditEvent?patient=${pseudonym}&action=E`, {
       headers: { accept: 'application/fhir+json' },
       dispatcher: patientTls,
     } as RequestInit);

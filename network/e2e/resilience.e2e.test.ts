@@ -10,8 +10,8 @@ import { GatewayError } from '@hyperledger/fabric-gateway';
 import { common, peer } from '@hyperledger/fabric-protos';
 import { newPseudonym } from '@phr/common';
 import { configFromConfigtx } from '@phr/embedded-fabric';
-import { script, until } from './harness';
-import { blockAt, chainInfo, engine, headerHash, rawGateway, state, transactionsOf, type RawGateway } from './fabric';
+import { script, state, until } from './harness';
+import { blockAt, chainInfo, engine, headerHash, rawGateway, transactionsOf, type RawGateway } from './fabric';
 
 const C = peer.TxValidationCode;
 const root = () => randomBytes(32).toString('hex');
