@@ -9,10 +9,8 @@ import {
   type PatientRecord,
 } from '@phr/common';
 import { LedgerClient, LedgerError } from '@phr/ledger-client';
-import { NetworkState } from '@phr/network';
-import { script } from './harness';
+import { script, state } from './harness';
 
-const state = () => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
 const clients: LedgerClient[] = [];
 
 function connect(org: string, identity: string, peer?: string): LedgerClient {
