@@ -40,6 +40,7 @@ import {
   type BlockBytes,
   type BlockBytesSummary,
 } from './block-bytes';
+import { measureCpu } from './cpu';
 import { median, pairedDifference, percentile, round, table } from './stats';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -67,6 +68,15 @@ interface Bundle {
   type: string;
   identifier?: { system: string; value: string };
   entry: Entry[];
+}
+
+/**
+ * Where a C-CDA document's CPU went: the bench process's main thread (gateway event loop and the
+ * posting client), its other threads (ingest workers, GC), and the network's processes.
+ */
+function cpuSplit(r: Record<string, number>): string {
+  const network = r.ccdaCpuNetworkMsPerDocument;
+  return `${r.ccdaCpuMainThreadMsPerDocument} / ${r.ccdaCpuOtherThreadsMsPerDocument} / ${network ?? 'n/a'}`;
 }
 
 function log(line: string): void {
@@ -343,6 +353,7 @@ async function main(): Promise<void> {
     const ccdaQueue = Array.from({ length: Number(values.ccda) }, (_, i) => freshCcda(ccdaDocs[i % ccdaDocs.length]!));
     let ccdaResources = 0;
     const ccdaStart = performance.now();
+    const ccdaCpu = measureCpu(net.dir);
     await Promise.all(
       Array.from({ length: Number(values.concurrency) }, async () => {
         for (let d = ccdaQueue.shift(); d; d = ccdaQueue.shift()) {
@@ -355,6 +366,8 @@ async function main(): Promise<void> {
     await g.outbox.idle();
     const ccdaCommitted = performance.now();
     const ccdaCount = Number(values.ccda);
+    const cpu = ccdaCpu();
+    const perDocument = (ms: number | undefined) => (ms === undefined ? undefined : round(ms / ccdaCount, 1));
     log(`C-CDA sustained ${round(ccdaCount / ((ccdaAcked - ccdaStart) / 1000), 1)} documents/s`);
 
     results[mode] = {
@@ -370,6 +383,9 @@ async function main(): Promise<void> {
       ccdaAckedDocumentsPerSecond: round(ccdaCount / ((ccdaAcked - ccdaStart) / 1000), 1),
       ccdaCommittedDocumentsPerSecond: round(ccdaCount / ((ccdaCommitted - ccdaStart) / 1000), 1),
       ccdaCommittedResourcesPerSecond: round(ccdaResources / ((ccdaCommitted - ccdaStart) / 1000), 0),
+      ccdaCpuMainThreadMsPerDocument: perDocument(cpu.mainThreadMs)!,
+      ccdaCpuOtherThreadsMsPerDocument: perDocument(cpu.otherThreadsMs)!,
+      ...(cpu.networkMs === undefined ? {} : { ccdaCpuNetworkMsPerDocument: perDocument(cpu.networkMs)! }),
       ...(mode === 'fabric'
         ? {
             commit20P50: round(percentile(commit20, 50), 1),
@@ -482,6 +498,12 @@ async function main(): Promise<void> {
       'C-CDA (CCDs), committed (resources/s)',
       none.ccdaCommittedResourcesPerSecond!,
       real.ccdaCommittedResourcesPerSecond!,
+      '',
+    ],
+    [
+      'C-CDA CPU per document (ms): main thread / other threads / network',
+      cpuSplit(none),
+      cpuSplit(real),
       '',
     ],
     [

@@ -429,8 +429,24 @@ function parseRecipientKey(recipient: RecipientKey): { key: KeyObject; algorithm
   return { key, algorithm };
 }
 
+/**
+ * Signers already checked, by object: a gateway seals every delivery with the same signer, and
+ * importing its PEM key and certificate again and comparing them cost more than the signature.
+ */
+const checkedSigners = new WeakMap<EnvelopeSigner, { certificatePem: string; privateKeyPem: string; key: KeyObject }>();
+
 function parseSigner(signer: EnvelopeSigner): KeyObject {
   if (typeof signer !== 'object' || signer === null) throw new EnvelopeError('MALFORMED', 'signer is missing');
+  const known = checkedSigners.get(signer);
+  if (known && known.certificatePem === signer.certificatePem && known.privateKeyPem === signer.privateKeyPem) {
+    return known.key;
+  }
+  const key = checkSigner(signer);
+  checkedSigners.set(signer, { certificatePem: signer.certificatePem, privateKeyPem: signer.privateKeyPem, key });
+  return key;
+}
+
+function checkSigner(signer: EnvelopeSigner): KeyObject {
   let privateKey: KeyObject;
   let certificate: X509Certificate;
   try {

@@ -1,3 +1,4 @@
+import { parse as losslessParse } from 'lossless-json';
 import { canonicalJson } from './canonical-json';
 import { elementLeafHash } from './merkle';
 import {
@@ -59,6 +60,23 @@ describe('numbers kept as written', () => {
     const doc = JSON.stringify({ a: many, b: { c: [1, 2, { d: 3 }] } }).replace('"d":3', '"d":3.0');
     expect(hasInexactNumber(doc)).toBe(true);
     expect(JSON.stringify(parseExactJson(doc))).toBe(doc);
+  });
+
+  it('parses as lossless-json does: same values, same JsonNumbers, strings and nesting untouched', () => {
+    const doc = JSON.stringify({
+      attachment: 'QUJD'.repeat(50_000),
+      text: 'ü "7.10" \\ \u0000 😀',
+      values: [1, 2.5, { x: [-0.5, true, null, 'z'] }],
+      nested: { a: { b: { c: [[], {}] } } },
+    }).replace('2.5', '2.50').replace('-0.5', '-0.50e0');
+    const ours = parseExactJson(doc);
+    const theirs = losslessParse(doc, undefined, exactNumber);
+    expect(ours).toEqual(theirs);
+    expect(JSON.stringify(ours)).toBe(doc);
+    const values = (ours as { values: [number, JsonNumber, { x: [JsonNumber] }] }).values;
+    expect(values[1]).toBeInstanceOf(JsonNumber);
+    expect(values[2].x[0]).toBeInstanceOf(JsonNumber);
+    expect(typeof values[0]).toBe('number');
   });
 
   it('makes hashes over the text: 7.10 and 7.1 are different elements', () => {
