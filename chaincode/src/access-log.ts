@@ -14,7 +14,7 @@ import {
   type PurposeOfUse,
 } from '@phr/common';
 import { PhrContext } from './context';
-import { ChaincodeError, conflict, ErrorCodes, forbidden, invalidArgument, notFound } from './errors';
+import { conflict, consentRequired, forbidden, invalidArgument, notFound } from './errors';
 import { Keys } from './keys';
 import { loadConsents } from './consent';
 import { requirePatient, requirePatientFor } from './patient-registry';
@@ -114,10 +114,7 @@ export class AccessLogContract extends PhrContract {
       );
       if (evaluation.decision === 'permit') consentIds = evaluation.consentIds;
       else if (!breakGlass) {
-        throw new ChaincodeError(
-          ErrorCodes.ConsentRequired,
-          `the pull is not covered by consent (${evaluation.reason})`,
-        );
+        throw consentRequired(`the pull is not covered by consent (${evaluation.reason})`);
       }
     }
 

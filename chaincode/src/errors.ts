@@ -1,31 +1,24 @@
-export const ErrorCodes = {
-  Forbidden: 'FORBIDDEN',
-  NotFound: 'NOT_FOUND',
-  Conflict: 'CONFLICT',
-  InvalidArgument: 'INVALID_ARGUMENT',
-  InvalidState: 'INVALID_STATE',
-  ConsentRequired: 'CONSENT_REQUIRED',
-} as const;
-
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+import { chaincodeErrorMessage, type ChaincodeErrorCode } from '@phr/common';
 
 /**
- * Every refusal the chaincode makes. The message starts with the code so that clients, which only
- * see the endorsement error text, can map it (e.g. to an HTTP status) without parsing prose.
+ * Every refusal the chaincode makes. It takes only the codes of the shared contract
+ * (`CHAINCODE_ERROR_CODES` in @phr/common), which every client maps; the message leads with the
+ * code because clients see nothing but the endorsement error's text.
  */
 export class ChaincodeError extends Error {
   override readonly name = 'ChaincodeError';
   constructor(
-    readonly code: ErrorCode,
+    readonly code: ChaincodeErrorCode,
     detail: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${code}: ${detail}`);
+    super(chaincodeErrorMessage(code, detail), options);
   }
 }
 
-export const forbidden = (detail: string): ChaincodeError => new ChaincodeError(ErrorCodes.Forbidden, detail);
-export const notFound = (detail: string): ChaincodeError => new ChaincodeError(ErrorCodes.NotFound, detail);
-export const conflict = (detail: string): ChaincodeError => new ChaincodeError(ErrorCodes.Conflict, detail);
-export const invalidArgument = (detail: string): ChaincodeError =>
-  new ChaincodeError(ErrorCodes.InvalidArgument, detail);
-export const invalidState = (detail: string): ChaincodeError => new ChaincodeError(ErrorCodes.InvalidState, detail);
+export const forbidden = (detail: string): ChaincodeError => new ChaincodeError('FORBIDDEN', detail);
+export const notFound = (detail: string): ChaincodeError => new ChaincodeError('NOT_FOUND', detail);
+export const conflict = (detail: string): ChaincodeError => new ChaincodeError('CONFLICT', detail);
+export const invalidArgument = (detail: string): ChaincodeError => new ChaincodeError('INVALID_ARGUMENT', detail);
+export const invalidState = (detail: string): ChaincodeError => new ChaincodeError('INVALID_STATE', detail);
+export const consentRequired = (detail: string): ChaincodeError => new ChaincodeError('CONSENT_REQUIRED', detail);

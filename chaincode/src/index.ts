@@ -5,7 +5,7 @@ import { DirectoryContract } from './directory';
 import { PatientRegistryContract } from './patient-registry';
 
 export { AccessLogContract, CommitmentsContract, ConsentContract, DirectoryContract, PatientRegistryContract };
-export { ChaincodeError, ErrorCodes } from './errors';
+export { ChaincodeError } from './errors';
 
 /** Loaded by fabric-chaincode-node; the first contract is the default one. */
 export const contracts = [

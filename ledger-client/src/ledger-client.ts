@@ -79,6 +79,12 @@ export interface SubmitResult {
 /**
  * A connection to one peer's gateway service under one identity. One gRPC channel per client;
  * every call carries an explicit deadline.
+ *
+ * Every call that reaches the ledger fails only with a {@link LedgerError}, whose `code` is one of:
+ * a chaincode refusal (one of `CHAINCODE_ERROR_CODES` in @phr/common, the chaincode's whole
+ * vocabulary), UNAVAILABLE (peer or orderers out of reach, deadline passed; `retryable`), a Fabric
+ * validation code of a transaction ordered but committed as invalid (MVCC_READ_CONFLICT and
+ * PHANTOM_READ_CONFLICT are `retryable`), or LEDGER_ERROR.
  */
 export class LedgerClient {
   private readonly contracts = new Map<string, Contract>();
@@ -91,6 +97,10 @@ export class LedgerClient {
     private readonly signer: (message: Uint8Array) => Promise<Uint8Array>,
   ) {}
 
+  /**
+   * Sets up the connection; nothing is sent until the first call.
+   * @throws Error when the identity's private key cannot be read or is not a P-256/P-384 EC key.
+   */
   static connect(options: LedgerClientOptions): LedgerClient {
     const d = { ...DEFAULT_DEADLINES, ...options.deadlines };
     const credentials = grpc.credentials.createSsl(Buffer.from(options.peer.tlsRootCertPem));
@@ -128,7 +138,11 @@ export class LedgerClient {
     return c;
   }
 
-  /** Runs a read-only transaction function on the peer; nothing is ordered. */
+  /**
+   * Runs a read-only transaction function on the peer; nothing is ordered.
+   * @throws {@link LedgerError} with a chaincode code when the function refuses, UNAVAILABLE when
+   * the peer cannot be reached in time, LEDGER_ERROR for anything else.
+   */
   async evaluate(contract: string, fn: string, args: readonly string[] = []): Promise<string> {
     try {
       const bytes = await this.contract(contract).evaluateTransaction(fn, ...args);
@@ -138,7 +152,11 @@ export class LedgerClient {
     }
   }
 
-  /** Evaluates a function that returns one JSON record; undefined when the chaincode says NOT_FOUND. */
+  /**
+   * Evaluates a function that returns one JSON record; undefined when the chaincode says NOT_FOUND.
+   * @throws {@link LedgerError} as {@link evaluate} does, except NOT_FOUND.
+   * @throws SyntaxError when the function's result is not JSON.
+   */
   async evaluateRecord<T>(contract: string, fn: string, args: readonly string[] = []): Promise<T | undefined> {
     try {
       return JSON.parse(await this.evaluate(contract, fn, args)) as T;
@@ -151,6 +169,8 @@ export class LedgerClient {
   /**
    * The number of blocks in the peer's block store (qscc GetChainInfo). The peer appends a block
    * before it applies the block to its state database, so state may lag this by one block.
+   * @throws {@link LedgerError} UNAVAILABLE when the peer cannot be reached in time, LEDGER_ERROR
+   * for anything else (e.g. the peer refuses the identity).
    */
   async chainHeight(): Promise<bigint> {
     try {
@@ -163,8 +183,9 @@ export class LedgerClient {
 
   /**
    * This client's chaincode's events from `startBlock` on, in commit order, valid transactions
-   * only. A stream has no deadline; close the iterable to end it. The iterator throws a
-   * `LedgerError` when the stream breaks.
+   * only. A stream has no deadline; close the iterable to end it.
+   * @throws {@link LedgerError} UNAVAILABLE or LEDGER_ERROR when the stream cannot be opened; the
+   * iterator throws the same when the stream breaks later.
    */
   async chaincodeEvents(startBlock: bigint): Promise<CloseableAsyncIterable<LedgerEvent>> {
     let events: CloseableAsyncIterable<ChaincodeEvent>;
@@ -186,7 +207,13 @@ export class LedgerClient {
     };
   }
 
-  /** Endorses, orders and waits for the commit; fails unless the transaction committed as valid. */
+  /**
+   * Endorses, orders and waits for the commit; fails unless the transaction committed as valid.
+   * @throws {@link LedgerError} with a chaincode code when the function refuses at endorsement
+   * (nothing is ordered), UNAVAILABLE when the peer or the orderers cannot be reached in time (the
+   * transaction may still commit), a validation code (e.g. MVCC_READ_CONFLICT,
+   * ENDORSEMENT_POLICY_FAILURE) when it was ordered but committed as invalid, LEDGER_ERROR otherwise.
+   */
   async submit(
     contract: string,
     fn: string,
@@ -226,7 +253,10 @@ export class LedgerClient {
     };
   }
 
-  /** Builds and signs a proposal without contacting the ledger. */
+  /**
+   * Builds and signs a proposal without contacting the ledger.
+   * @throws Error when the proposal cannot be built or signed; never a {@link LedgerError}.
+   */
   async prepare(
     contract: string,
     fn: string,
@@ -241,7 +271,11 @@ export class LedgerClient {
     };
   }
 
-  /** Endorses, orders and waits for the commit of a prepared transaction. */
+  /**
+   * Endorses, orders and waits for the commit of a prepared transaction.
+   * @throws {@link LedgerError} as {@link submit} does; a prepared transaction submitted again
+   * after it committed is LEDGER_ERROR (or DUPLICATE_TXID), never a second commit.
+   */
   async submitPrepared(prepared: PreparedTransaction): Promise<SubmitResult> {
     try {
       const proposal = this.gateway.newSignedProposal(prepared.proposal, prepared.signature);
@@ -254,6 +288,7 @@ export class LedgerClient {
   /**
    * Waits until the peer can collect endorsements that satisfy the chaincode's policy (gossip has
    * found the other organisations' peers). Endorses a read-only call and never submits it.
+   * @throws {@link LedgerError} the last endorsement's failure, once `timeoutMs` has passed.
    */
   async waitUntilEndorsable(contract: string, fn: string, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;

@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { GatewayError } from '@hyperledger/fabric-gateway';
+import { CHAINCODE_ERROR_CODES } from '@phr/common';
 import { LedgerError, toLedgerError } from './ledger-error';
 
 const gatewayError = (code: number, message: string, detail: string) => {
@@ -25,6 +26,18 @@ describe('toLedgerError', () => {
     expect(err.code).toBe('FORBIDDEN');
     expect(err.message).toBe('FORBIDDEN: not allowed for role patient');
     expect(err.retryable).toBe(false);
+  });
+
+  it.each(CHAINCODE_ERROR_CODES)('reads %s, like every code of the shared contract, as itself', (code) => {
+    const err = toLedgerError(
+      gatewayError(status.ABORTED, 'failed to endorse', `chaincode response 500, ${code}: refused for a reason`),
+    );
+    expect([err.code, err.message, err.retryable]).toEqual([code, `${code}: refused for a reason`, false]);
+  });
+
+  it('takes no code from a word that only ends like one', () => {
+    const err = toLedgerError(gatewayError(status.ABORTED, 'failed', 'transaction invalid: MVCC_READ_CONFLICT: x'));
+    expect(err.code).toBe('LEDGER_ERROR');
   });
 
   it('marks an unreachable ledger as retryable', () => {

@@ -1,24 +1,20 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { GatewayError, StatusCode } from '@hyperledger/fabric-gateway';
-
-/** Codes the chaincode puts at the start of its error messages. */
-export const CHAINCODE_CODES = [
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'INVALID_ARGUMENT',
-  'INVALID_STATE',
-  'CONSENT_REQUIRED',
-] as const;
-export type ChaincodeCode = (typeof CHAINCODE_CODES)[number];
+import { chaincodeErrorMessage, parseChaincodeError, type ChaincodeErrorCode } from '@phr/common';
 
 /** The ledger could not be reached (peer or orderers down, deadline passed): safe to retry later. */
 export type TransportCode = 'UNAVAILABLE';
 /** The transaction was ordered but not committed as valid (e.g. ENDORSEMENT_POLICY_FAILURE, MVCC_READ_CONFLICT). */
 export type ValidationCode = keyof typeof StatusCode;
 
-export type LedgerErrorCode = ChaincodeCode | TransportCode | ValidationCode | 'LEDGER_ERROR';
+/**
+ * A chaincode refusal (`CHAINCODE_ERROR_CODES` in @phr/common, the contract the chaincode throws
+ * by), a ledger out of reach, a transaction committed as invalid, or `LEDGER_ERROR` for anything
+ * else (the original error is the `cause`).
+ */
+export type LedgerErrorCode = ChaincodeErrorCode | TransportCode | ValidationCode | 'LEDGER_ERROR';
 
+/** Every failure of a ledger call; `code` says which kind, `cause` keeps the gateway client's error. */
 export class LedgerError extends Error {
   override readonly name = 'LedgerError';
   constructor(
@@ -36,8 +32,6 @@ export class LedgerError extends Error {
   }
 }
 
-const CODE_PATTERN = new RegExp(`\\b(${CHAINCODE_CODES.join('|')}): ([^\\n]*)`);
-
 /** Maps any error from the gateway client to a LedgerError, keeping the original as `cause`. */
 export function toLedgerError(err: unknown): LedgerError {
   if (err instanceof LedgerError) return err;
@@ -48,8 +42,10 @@ export function toLedgerError(err: unknown): LedgerError {
   if (err instanceof GatewayError) {
     const texts = [err.message, ...err.details.map((d) => d.message)];
     for (const text of texts) {
-      const m = CODE_PATTERN.exec(text);
-      if (m) return new LedgerError(m[1] as ChaincodeCode, `${m[1]}: ${m[2]}`, txId, { cause: err });
+      const refusal = parseChaincodeError(text);
+      if (refusal) {
+        return new LedgerError(refusal.code, chaincodeErrorMessage(refusal.code, refusal.detail), txId, { cause: err });
+      }
     }
     if (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED) {
       return new LedgerError('UNAVAILABLE', `ledger unavailable: ${err.message}`, txId, { cause: err });

@@ -46,8 +46,9 @@ export interface LedgerPort {
   listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]>;
   /**
    * Relays a consent the patient signed (Consent.GrantSignedConsent, as the gateway identity): the
-   * chaincode checks the signature against the patient's registered certificate. Refusals are
-   * `LedgerError`s (FORBIDDEN, INVALID_ARGUMENT, NOT_FOUND, CONFLICT).
+   * chaincode checks the signature against the patient's registered certificate.
+   * @throws `LedgerError` with the chaincode's code when it refuses the grant (e.g. FORBIDDEN for a
+   * signature that does not verify), or as `LedgerClient.submit` throws.
    */
   grantSignedConsent(payload: ConsentGrantPayload, signature: string): Promise<ConsentRecord>;
   close(): void;

@@ -1,3 +1,4 @@
+import { isChaincodeErrorCode, type ChaincodeErrorCode } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
 import type { Logger } from '../logger';
 import { isStorageFull } from '../store/storage-full';
@@ -10,8 +11,19 @@ export interface OutboxOptions {
   retryMaxMs: number;
 }
 
-/** Refusals by the chaincode itself: retrying the same commitment can never succeed. */
-const PERMANENT = new Set(['INVALID_ARGUMENT', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'INVALID_STATE']);
+/**
+ * Refusals by the chaincode itself: each of them would refuse the same commitment again, so the
+ * delivery fails instead of being retried.
+ */
+const REFUSED: Record<ChaincodeErrorCode, 'failed' | 'retry'> = {
+  INVALID_ARGUMENT: 'failed',
+  FORBIDDEN: 'failed',
+  NOT_FOUND: 'failed',
+  CONFLICT: 'failed',
+  INVALID_STATE: 'failed',
+  CONSENT_REQUIRED: 'failed',
+};
+
 /** Codes of a transaction that was ordered but committed as invalid: its id is spent. */
 const SPENT = new Set(['MVCC_READ_CONFLICT', 'PHANTOM_READ_CONFLICT', 'ENDORSEMENT_POLICY_FAILURE', 'DUPLICATE_TXID']);
 
@@ -176,7 +188,7 @@ export class OutboxWorker {
         // unreachable ledger: fall through to a retry
       }
     }
-    if (PERMANENT.has(code)) {
+    if (isChaincodeErrorCode(code) && REFUSED[code] === 'failed') {
       this.store.markFailed(d.deliveryId, `${code}: ${message}`);
       this.log.error({ deliveryId: d.deliveryId, code }, 'the ledger refused a delivery commitment');
       this.emit({ type: 'failed', delivery: this.store.get(d.deliveryId) ?? d });

@@ -6,6 +6,7 @@ import {
   DATA_CATEGORIES,
   FhirError,
   forbiddenError,
+  isChaincodeErrorCode,
   isRecordId,
   newSalt,
   notFoundError,
@@ -15,6 +16,7 @@ import {
   pullRequestAad,
   Roles,
   seal,
+  type ChaincodeErrorCode,
   type ConsentScope,
   type EnvelopeSigner,
   type PullRequest,
@@ -48,6 +50,21 @@ export type PullOutcome =
 
 const REQUESTER_ROLES: readonly string[] = [Roles.Clinician, Roles.Agent, Roles.Researcher];
 const MAX_REFERENCES = 256;
+
+/**
+ * What it means when the chaincode refuses the success event of an answered pull. The consent is
+ * checked again as the event is written, and it may have been revoked (or have expired) since the
+ * gateway decided: then the access is denied, with these words for the requester. The other
+ * refusals are the gateway's own fault and can never succeed on a retry.
+ */
+const SUCCESS_EVENT_REFUSED: Record<ChaincodeErrorCode, { deny: string } | 'fault'> = {
+  CONSENT_REQUIRED: { deny: 'the consent no longer covers this request' },
+  FORBIDDEN: { deny: 'the ledger does not allow this access' },
+  NOT_FOUND: 'fault',
+  CONFLICT: 'fault',
+  INVALID_ARGUMENT: 'fault',
+  INVALID_STATE: 'fault',
+};
 
 /** Only requesters pull: clinicians, third-party agents, researchers (403 otherwise). */
 export function requireRequester(principal: Pick<Principal, 'role'>): void {
@@ -205,23 +222,22 @@ export class PullService {
       this.d.store.deny(requestId, `the patient's agent declined: ${reply.reason}`, now);
     } else {
       try {
-        await this.audit(
-          {
-            ...base,
-            outcome: 'success',
-            breakGlass: pull.breakGlass,
-            references: reply.deliveryIds.slice(0, MAX_REFERENCES),
-          },
-          true,
-        );
+        await this.d.ledger.recordAccess({
+          ...base,
+          outcome: 'success',
+          breakGlass: pull.breakGlass,
+          references: reply.deliveryIds.slice(0, MAX_REFERENCES),
+        });
       } catch (err) {
-        // The chaincode refuses a pull the consent no longer covers (revoked in between): no data goes out.
-        if (err instanceof LedgerError && err.code === 'FORBIDDEN') {
-          this.d.store.deny(requestId, 'the consent no longer covers this request', now);
-          this.answered.emit(requestId);
-          return { status: 'denied' };
-        }
-        throw err;
+        const code = err instanceof LedgerError && isChaincodeErrorCode(err.code) ? err.code : undefined;
+        const refused = code === undefined ? 'fault' : SUCCESS_EVENT_REFUSED[code];
+        if (refused === 'fault') throw auditFailure(err);
+        // No data goes out, and the patient's access log says so before the requester hears it.
+        await this.audit({ ...base, eventId: randomUUID(), outcome: 'denied', references: [] });
+        this.d.store.deny(requestId, refused.deny, now);
+        this.answered.emit(requestId);
+        this.d.log.info({ requestId, code }, 'pull denied by the ledger as its answer was released');
+        return { status: 'denied' };
       }
       this.d.store.answer(requestId, JSON.stringify(reply.envelope), now);
     }
@@ -260,12 +276,11 @@ export class PullService {
   }
 
   /** Denials are written before the requester hears of them; a ledger outage is a 503, never silence. */
-  private async audit(event: GatewayAccessEvent, rethrowRefusal = false): Promise<void> {
+  private async audit(event: GatewayAccessEvent): Promise<void> {
     try {
       await this.d.ledger.recordAccess(event);
     } catch (err) {
-      if (rethrowRefusal && err instanceof LedgerError && err.code === 'FORBIDDEN') throw err;
-      throw new FhirError(503, 'the access log on the ledger cannot be written now; retry later', { cause: err });
+      throw auditFailure(err);
     }
   }
 
@@ -276,6 +291,18 @@ export class PullService {
       throw new FhirError(503, 'the ledger cannot be reached to check consent; retry later', { cause: err });
     }
   }
+}
+
+/** An access event that could not be written: a 502 when the chaincode refused it, a 503 (retry) otherwise. */
+function auditFailure(err: unknown): FhirError {
+  if (err instanceof LedgerError && isChaincodeErrorCode(err.code)) {
+    return new FhirError(
+      502,
+      [{ severity: 'error', code: 'exception', diagnostics: 'the ledger refused the access log entry' }],
+      { cause: err },
+    );
+  }
+  return new FhirError(503, 'the access log on the ledger cannot be written now; retry later', { cause: err });
 }
 
 function principalRef(p: Principal) {

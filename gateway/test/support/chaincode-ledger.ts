@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MAX_LEDGER_PAGE_SIZE, parseConsentEvent, readAllPages } from '@phr/common';
+import { MAX_LEDGER_PAGE_SIZE, parseChaincodeError, parseConsentEvent, readAllPages } from '@phr/common';
 import type {
   AccessEventRecord,
   AccessRequest,
@@ -10,7 +10,7 @@ import type {
   Page,
   PatientRecord,
 } from '@phr/common';
-import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-client';
+import { LedgerError } from '@phr/ledger-client';
 import { AccessLogContract } from '../../../chaincode/src/access-log';
 import { CommitmentsContract } from '../../../chaincode/src/commitments';
 import { ConsentContract } from '../../../chaincode/src/consent';
@@ -217,8 +217,9 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
       return await fn();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const code = CHAINCODE_CODES.find((c) => message.includes(`${c}:`));
-      throw new LedgerError((code ?? 'LEDGER_ERROR') as ChaincodeCode, message, undefined, { cause: err });
+      // the text as a peer relays it, read by the same parser as ledger-client's
+      const refusal = parseChaincodeError(message);
+      throw new LedgerError(refusal?.code ?? 'LEDGER_ERROR', message, undefined, { cause: err });
     }
   }
 }

@@ -1,3 +1,4 @@
+import { CHAINCODE_ERROR_CODES } from '@phr/common';
 import { friendlyError } from './errors';
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -15,6 +16,13 @@ describe('friendlyError', () => {
       message: 'Not found: consent c-1 does not exist.',
     });
     expect(friendlyError(coded('CONFLICT', 'CONFLICT: ')).status).toBe(409);
+  });
+
+  it.each(CHAINCODE_ERROR_CODES)('gives the ledger’s %s its own words and status, never the internal error', (code) => {
+    const friendly = friendlyError(coded(code, `${code}: the ledger's reason`));
+    expect(friendly.status).toBeGreaterThanOrEqual(400);
+    expect(friendly.status).toBeLessThan(500);
+    expect(friendly.message).toMatch(/: the ledger's reason\.$/);
   });
 
   it('says "unreachable" for transport failures and hides everything else', () => {

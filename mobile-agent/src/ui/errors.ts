@@ -1,3 +1,5 @@
+import type { ChaincodeErrorCode } from '@phr/common';
+
 /**
  * What the patient is told when the agent fails. The page never shows a stack or an internal
  * message it cannot vouch for: errors that carry one of the ledger's codes (LedgerError, the
@@ -14,13 +16,17 @@ const UNREACHABLE =
   'The ledger or a hospital could not be reached just now. Your records on this device are safe; try again in a moment.';
 const INTERNAL = 'Something went wrong inside your agent. Try again; if it keeps happening, look at the agent’s log.';
 
-const BY_CODE: Record<string, { status: number; lead: string }> = {
+const LEDGER_REFUSALS: Record<ChaincodeErrorCode, { status: number; lead: string }> = {
   INVALID_ARGUMENT: { status: 400, lead: 'The ledger did not accept this' },
   CONFLICT: { status: 409, lead: 'This clashes with what the ledger already holds' },
   INVALID_STATE: { status: 409, lead: 'This cannot be done right now' },
   NOT_FOUND: { status: 404, lead: 'Not found' },
   FORBIDDEN: { status: 403, lead: 'Not allowed' },
   CONSENT_REQUIRED: { status: 403, lead: 'A consent is needed for this' },
+};
+
+const BY_CODE: Record<string, { status: number; lead: string }> = {
+  ...LEDGER_REFUSALS,
   // the agent's own check of a grant (ConsentRequestError): its message is written for patients
   INVALID_CONSENT: { status: 422, lead: 'This consent cannot be given' },
 };

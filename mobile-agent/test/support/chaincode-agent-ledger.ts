@@ -9,8 +9,8 @@ import type {
   Page,
   PatientRecord,
 } from '@phr/common';
-import { MAX_LEDGER_PAGE_SIZE, readAllPages } from '@phr/common';
-import { CHAINCODE_CODES, LedgerError, type ChaincodeCode } from '@phr/ledger-client';
+import { MAX_LEDGER_PAGE_SIZE, parseChaincodeError, readAllPages } from '@phr/common';
+import { LedgerError } from '@phr/ledger-client';
 import { AccessLogContract } from '../../../chaincode/src/access-log';
 import { CommitmentsContract } from '../../../chaincode/src/commitments';
 import { ConsentContract } from '../../../chaincode/src/consent';
@@ -106,8 +106,9 @@ export class ChaincodeAgentLedger implements AgentLedger {
       return JSON.parse(await this.world.invoke(contract, fn, args, this.identity)) as T;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const code = CHAINCODE_CODES.find((c) => message.includes(`${c}:`));
-      throw new LedgerError((code ?? 'LEDGER_ERROR') as ChaincodeCode, message, undefined, { cause: err });
+      // the text as a peer relays it, read by the same parser as ledger-client's
+      const refusal = parseChaincodeError(message);
+      throw new LedgerError(refusal?.code ?? 'LEDGER_ERROR', message, undefined, { cause: err });
     }
   }
 }

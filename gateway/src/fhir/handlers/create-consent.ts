@@ -5,7 +5,10 @@ import {
   FhirError,
   fhirToConsentGrant,
   forbiddenError,
+  isChaincodeErrorCode,
+  parseChaincodeError,
   unprocessable,
+  type ChaincodeErrorCode,
   type ConsentRecord,
 } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
@@ -39,33 +42,29 @@ export async function createConsent(request: FhirRequest, deps: ConsentCreateDep
   return [undefined, consentResource(record, { now: (deps.now ?? (() => new Date()))() })];
 }
 
-/** The ledger's refusals as HTTP: the request is at fault for these, unlike a failed read. */
+/** The ledger's refusals of a grant as HTTP: the request is at fault for these, unlike a failed read. */
+const GRANT_REFUSED: Record<ChaincodeErrorCode, (detail: string, cause: LedgerError) => FhirError> = {
+  FORBIDDEN: (detail) => forbiddenError(`the ledger refused the consent: ${detail}`),
+  CONSENT_REQUIRED: (detail) => forbiddenError(`the ledger refused the consent: ${detail}`),
+  INVALID_ARGUMENT: (detail) => unprocessable(`the ledger refused the consent: ${detail}`, ['Consent']),
+  NOT_FOUND: (detail) => unprocessable(`the ledger refused the consent: ${detail}`, ['Consent.patient']),
+  CONFLICT: (detail, cause) => new FhirError(409, `the ledger refused the consent: ${detail}`, { cause }),
+  INVALID_STATE: (detail, cause) => new FhirError(409, `the ledger refused the consent: ${detail}`, { cause }),
+};
+
 async function submitGrant(submit: () => Promise<ConsentRecord>): Promise<ConsentRecord> {
   try {
     return await submit();
   } catch (err) {
     if (!(err instanceof LedgerError)) throw err;
-    const detail = err.message.replace(/^.*?\b(FORBIDDEN|INVALID_ARGUMENT|NOT_FOUND|CONFLICT): /s, '');
-    switch (err.code) {
-      case 'FORBIDDEN':
-        throw forbiddenError(`the ledger refused the consent: ${detail}`);
-      case 'INVALID_ARGUMENT':
-        throw unprocessable(`the ledger refused the consent: ${detail}`, ['Consent']);
-      case 'NOT_FOUND':
-        throw unprocessable(`the ledger refused the consent: ${detail}`, ['Consent.patient']);
-      case 'CONFLICT':
-        throw new FhirError(409, `the ledger refused the consent: ${detail}`, { cause: err });
-      default:
-        if (err.code === 'UNAVAILABLE' || err.retryable) {
-          throw new FhirError(503, 'the ledger is unreachable; retry later', { cause: err });
-        }
-        throw new FhirError(
-          502,
-          [{ severity: 'error', code: 'exception', diagnostics: 'the ledger failed the grant' }],
-          {
-            cause: err,
-          },
-        );
+    if (isChaincodeErrorCode(err.code)) {
+      throw GRANT_REFUSED[err.code](parseChaincodeError(err.message)?.detail ?? err.message, err);
     }
+    if (err.code === 'UNAVAILABLE' || err.retryable) {
+      throw new FhirError(503, 'the ledger is unreachable; retry later', { cause: err });
+    }
+    throw new FhirError(502, [{ severity: 'error', code: 'exception', diagnostics: 'the ledger failed the grant' }], {
+      cause: err,
+    });
   }
 }
