@@ -41,21 +41,7 @@ export class IdentityStore {
     private readonly keyed: KeyedHash,
     private readonly now: () => number = Date.now,
   ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS link_codes (
-        code_hash TEXT PRIMARY KEY,
-        pseudonym TEXT NOT NULL,
-        expires_at INTEGER NOT NULL,
-        used_at INTEGER
-      );
-      CREATE TABLE IF NOT EXISTS patient_links (
-        mrn_hash TEXT PRIMARY KEY,
-        pseudonym TEXT NOT NULL,
-        linked_at TEXT NOT NULL,
-        linked_by TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS patient_links_pseudonym ON patient_links (pseudonym);
-    `);
+    // The tables: store/migrations/ (openDatabase has applied them).
     this.insertCode = db.prepare('INSERT INTO link_codes (code_hash, pseudonym, expires_at) VALUES (?, ?, ?)');
     this.takeCode = db.prepare(
       'UPDATE link_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING pseudonym',

@@ -20,8 +20,7 @@ export class PatientDirectory {
     private readonly maxAgeMs = 30_000,
     private readonly now: () => number = Date.now,
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS patients (
-      pseudonym TEXT PRIMARY KEY, record_json TEXT NOT NULL, fetched_at INTEGER NOT NULL)`);
+    // The table: store/migrations/ (openDatabase has applied them).
     this.upsert = db.prepare(
       `INSERT INTO patients (pseudonym, record_json, fetched_at) VALUES (?, ?, ?)
        ON CONFLICT (pseudonym) DO UPDATE SET record_json = excluded.record_json, fetched_at = excluded.fetched_at`,

@@ -1,6 +1,6 @@
-import { DatabaseSync } from 'node:sqlite';
 import { silentLogger } from '../notify/logger';
 import type { Logger } from '../logger';
+import { openDatabase } from '../store/database';
 import { DeliveryStore } from '../store/delivery-store';
 import { NoLedger } from './no-ledger';
 import { OutboxWorker } from './outbox-worker';
@@ -14,7 +14,7 @@ describe('the ledger outbox on a full disk', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    const db = new DatabaseSync(':memory:');
+    const db = openDatabase(':memory:');
     const store = new DeliveryStore(db);
     const ledger = new NoLedger(new Map(), 'Hospital1MSP');
     let submits = 0;

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { FhirError, forbiddenError, newPseudonym, unauthorized } from '@phr/common';
 import { createNotifier, type Notifier } from '../notify/create-notifier';
@@ -13,6 +13,7 @@ import { silentLogger } from '../notify/logger';
 import type { WakeupChannelStore } from '../notify/wakeup-channels';
 import { mailboxRouter } from './mailbox-router';
 import { MailboxStore } from './mailbox-store';
+import { openDatabase } from '../store/database';
 
 /** A canary: if it ever shows up in a wake-up, health data leaked into a notification. */
 const CANARY = 'Hemoglobin-A1c-CANARY-7.9';
@@ -49,7 +50,7 @@ describe('mailbox router', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mailbox-router-'));
-    db = new DatabaseSync(join(dir, 'gateway.sqlite'));
+    db = openDatabase(join(dir, 'gateway.sqlite'));
     db.exec('PRAGMA journal_mode = WAL');
     mailbox = new MailboxStore(db);
     notify = createNotifier({ db, mailbox, log: silentLogger });

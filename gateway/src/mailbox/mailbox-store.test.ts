@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { newPseudonym } from '@phr/common';
 import { MailboxError } from './mailbox-error';
 import { MailboxStore, type MailEnqueued } from './mailbox-store';
+import { openDatabase } from '../store/database';
 
 const body = (n: number) => JSON.stringify({ alg: 'test', ciphertext: `c${n}` });
 const msgId = (n: number) => `msg-0000000${n}`;
@@ -18,7 +19,7 @@ describe('MailboxStore', () => {
   const bob = newPseudonym();
 
   const open = () => {
-    db = new DatabaseSync(file);
+    db = openDatabase(file);
     db.exec('PRAGMA journal_mode = WAL');
     mailbox = new MailboxStore(db);
   };

@@ -95,23 +95,7 @@ export class MailboxStore {
     this.db = db;
     this.now = options.now ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS mailbox_message (
-        message_id      TEXT PRIMARY KEY,
-        pseudonym       TEXT NOT NULL,
-        seq             INTEGER NOT NULL,
-        kind            TEXT NOT NULL,
-        body            TEXT,
-        created_at      TEXT NOT NULL,
-        attempts        INTEGER NOT NULL DEFAULT 0,
-        last_fetched_at TEXT,
-        acked_at        TEXT,
-        UNIQUE (pseudonym, seq),
-        CHECK ((acked_at IS NULL) = (body IS NOT NULL))
-      ) STRICT;
-      CREATE INDEX IF NOT EXISTS mailbox_message_pending
-        ON mailbox_message (pseudonym, seq) WHERE acked_at IS NULL;
-    `);
+    // The table: store/migrations/ (openDatabase has applied them).
     // One statement allocates the sequence and inserts, so it is atomic even outside a transaction.
     // Rows are never deleted (acked ones keep their id), so MAX(seq) + 1 never reuses a number.
     this.insert = db.prepare(`

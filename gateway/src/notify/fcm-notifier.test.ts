@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import { webcrypto } from 'node:crypto';
@@ -20,6 +20,7 @@ import { createNotifier, type Notifier } from './create-notifier';
 import { createFcmClient, type FcmClient } from './fcm-config';
 import type { LocalNotifier } from './local-notifier';
 import type { WakeupChannelStore } from './wakeup-channels';
+import { openDatabase } from '../store/database';
 
 const FCM_HOST = 'fcm.googleapis.com';
 const PROJECT = 'phr-test-project';
@@ -152,7 +153,7 @@ describe('FcmNotifier at the FCM HTTP boundary', () => {
     replies.length = 0;
     dialled.length = 0;
     dir = mkdtempSync(join(tmpdir(), 'fcm-'));
-    db = new DatabaseSync(join(dir, 'gateway.sqlite'));
+    db = openDatabase(join(dir, 'gateway.sqlite'));
     mailbox = new MailboxStore(db);
     logLines = [];
     const sink = new Writable({

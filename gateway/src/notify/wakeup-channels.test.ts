@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { newPseudonym } from '@phr/common';
 import { WakeupChannelStore } from './wakeup-channels';
+import { openDatabase } from '../store/database';
 
 describe('WakeupChannelStore', () => {
   let dir: string;
@@ -16,7 +17,7 @@ describe('WakeupChannelStore', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'wakeup-'));
     file = join(dir, 'gateway.sqlite');
-    db = new DatabaseSync(file);
+    db = openDatabase(file);
   });
   afterEach(() => {
     if (db.isOpen) db.close();
@@ -29,7 +30,7 @@ describe('WakeupChannelStore', () => {
     expect(channels.fcmToken(alice)).toBeUndefined();
     channels.register(alice, { channel: 'fcm', token: oldToken });
     db.close();
-    db = new DatabaseSync(file);
+    db = openDatabase(file);
     const reopened = new WakeupChannelStore(db);
     expect(reopened.get(alice)).toEqual({
       pseudonym: alice,

@@ -36,16 +36,7 @@ export class WakeupChannelStore {
 
   constructor(db: DatabaseSync, options: { now?: () => Date } = {}) {
     this.now = options.now ?? (() => new Date());
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS wakeup_channel (
-        pseudonym        TEXT PRIMARY KEY,
-        channel          TEXT NOT NULL CHECK (channel IN ('local', 'fcm')),
-        fcm_token        TEXT,
-        token_invalid_at TEXT,
-        updated_at       TEXT NOT NULL,
-        CHECK ((channel = 'fcm') = (fcm_token IS NOT NULL))
-      ) STRICT;
-    `);
+    // The table: store/migrations/ (openDatabase has applied them).
     this.upsert = db.prepare(`
       INSERT INTO wakeup_channel (pseudonym, channel, fcm_token, token_invalid_at, updated_at)
       VALUES ($pseudonym, $channel, $token, NULL, $now)

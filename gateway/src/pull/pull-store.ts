@@ -53,26 +53,7 @@ export class PullStore {
   private readonly denyRow: StatementSync;
 
   constructor(db: DatabaseSync) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS pull_request (
-        request_id          TEXT PRIMARY KEY,
-        pseudonym           TEXT NOT NULL,
-        requester_id        TEXT NOT NULL,
-        requester_role      TEXT NOT NULL,
-        requester_emergency INTEGER NOT NULL,
-        purpose             TEXT NOT NULL,
-        query               TEXT NOT NULL,
-        permitted           TEXT NOT NULL,
-        break_glass         INTEGER NOT NULL,
-        query_hash          TEXT NOT NULL,
-        status              TEXT NOT NULL CHECK (status IN ('waiting', 'answered', 'denied')),
-        answer              TEXT,
-        reason              TEXT,
-        created_at          TEXT NOT NULL,
-        updated_at          TEXT NOT NULL
-      ) STRICT;
-      CREATE INDEX IF NOT EXISTS pull_request_by_patient ON pull_request (pseudonym, status);
-    `);
+    // The table: store/migrations/ (openDatabase has applied them).
     this.insertRow = db.prepare(
       `INSERT INTO pull_request VALUES ($id, $pseudonym, $requesterId, $role, $emergency, $purpose, $query,
         $permitted, $breakGlass, $queryHash, 'waiting', NULL, NULL, $now, $now)`,

@@ -1,6 +1,15 @@
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { ensurePrivateFile, makePrivateDir, sqliteFiles } from '@phr/common';
+import { ensurePrivateFile, makePrivateDir, migrateSync, sqliteFiles, type Migration } from '@phr/common';
+import type { Logger } from '../logger';
+import { GATEWAY_MIGRATIONS } from './migrations';
+
+export interface OpenDatabaseOptions {
+  /** Told when an existing file's schema was migrated (or one from before schema versions adopted). */
+  log?: Logger;
+  /** Tests only: another list than the gateway's. */
+  migrations?: readonly Migration[];
+}
 
 /**
  * The gateway's one SQLite file. One file, so that a delivery, its standardized rows, its ledger
@@ -9,8 +18,12 @@ import { ensurePrivateFile, makePrivateDir, sqliteFiles } from '@phr/common';
  * It holds coded clinical values, so its folder is created 0700 and the file 0600 before SQLite
  * opens it (SQLite itself would create it 0644); SQLite gives the -wal and -shm files the
  * database file's mode.
+ *
+ * Its schema comes from the numbered migrations in `./migrations`, applied here before any store
+ * uses the file; a file written by a newer release is refused (DatabaseSchemaError
+ * SCHEMA_TOO_NEW) and left as it is.
  */
-export function openDatabase(file: string): DatabaseSync {
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): DatabaseSync {
   if (file !== ':memory:') {
     makePrivateDir(dirname(file));
     ensurePrivateFile(file);
@@ -22,6 +35,16 @@ export function openDatabase(file: string): DatabaseSync {
     PRAGMA busy_timeout = 5000;
     PRAGMA foreign_keys = ON;
   `);
+  try {
+    const outcome = migrateSync(db, file, options.migrations ?? GATEWAY_MIGRATIONS);
+    // A new file is not news; an upgraded or adopted one is, for whoever looks after the data.
+    if (outcome.adopted || (outcome.from > 0 && outcome.from !== outcome.to)) {
+      options.log?.info({ database: file, ...outcome }, 'database schema migrated');
+    }
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 

@@ -63,32 +63,7 @@ export class DeliveryStore {
   private readonly queuedStmt: StatementSync;
 
   constructor(private readonly db: DatabaseSync) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS deliveries (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        delivery_id TEXT NOT NULL UNIQUE,
-        idempotency_key TEXT NOT NULL UNIQUE,
-        content_key TEXT NOT NULL,
-        pseudonym TEXT NOT NULL,
-        merkle_root TEXT NOT NULL,
-        element_count INTEGER NOT NULL,
-        segment_count INTEGER NOT NULL,
-        categories TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'committed', 'failed')),
-        tx_id TEXT NOT NULL,
-        block_number TEXT,
-        proposal BLOB,
-        signature BLOB,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        created_at TEXT NOT NULL,
-        committed_at TEXT,
-        response_json TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS deliveries_outbox ON deliveries (status, next_attempt_at, seq);
-      CREATE INDEX IF NOT EXISTS deliveries_patient ON deliveries (pseudonym, seq);
-    `);
+    // The table: store/migrations/ (openDatabase has applied them).
     this.insertStmt = db.prepare(`
       INSERT INTO deliveries (delivery_id, idempotency_key, content_key, pseudonym, merkle_root, element_count,
         segment_count, categories, status, tx_id, proposal, signature, created_at, response_json)

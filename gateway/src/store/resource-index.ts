@@ -20,13 +20,7 @@ export class ResourceIndex {
     db: DatabaseSync,
     private readonly keyed: KeyedHash,
   ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS resource_identifier (
-        key TEXT PRIMARY KEY,
-        delivery_id TEXT NOT NULL,
-        location TEXT NOT NULL
-      ) WITHOUT ROWID;
-    `);
+    // The table: store/migrations/ (openDatabase has applied them).
     this.getStmt = db.prepare('SELECT delivery_id, location FROM resource_identifier WHERE key = ?');
     this.putStmt = db.prepare(
       'INSERT OR IGNORE INTO resource_identifier (key, delivery_id, location) VALUES (?, ?, ?)',

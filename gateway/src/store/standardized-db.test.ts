@@ -1,10 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { exactNumber, newPseudonym, type DataElement } from '@phr/common';
 import { segmentResource } from '../ingest/segmenter';
 import { StandardizedDb, StandardizedDbError, type StandardizedElementInput } from './standardized-db';
+import { openDatabase } from './database';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'fixtures', 'synthea-r4');
 const LOINC = 'http://loinc.org';
@@ -39,7 +40,7 @@ describe('StandardizedDb', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'phr-stddb-'));
-    db = new DatabaseSync(join(dir, 'gateway.sqlite'));
+    db = openDatabase(join(dir, 'gateway.sqlite'));
     db.exec('PRAGMA journal_mode = WAL');
     store = new StandardizedDb(db);
     aliceRows = deliveryRows(files[0] as string, alice, 'delivery-alice-1');

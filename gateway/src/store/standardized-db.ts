@@ -61,29 +61,6 @@ export class StandardizedDbError extends Error {
   }
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS std_element (
-  seq            INTEGER PRIMARY KEY,
-  element_id     TEXT NOT NULL UNIQUE,
-  delivery_id    TEXT NOT NULL,
-  segment_id     TEXT NOT NULL,
-  pseudonym      TEXT NOT NULL,
-  resource_type  TEXT NOT NULL,
-  path           TEXT NOT NULL,
-  system         TEXT NOT NULL,
-  code           TEXT NOT NULL,
-  display        TEXT,
-  value_type     TEXT CHECK (value_type IN ('number', 'boolean', 'string')),
-  value_text     TEXT,
-  value_num      REAL,
-  unit           TEXT,
-  effective_time TEXT
-);
-CREATE INDEX IF NOT EXISTS std_element_code ON std_element (system, code, effective_time);
-CREATE INDEX IF NOT EXISTS std_element_patient ON std_element (pseudonym, effective_time);
-CREATE INDEX IF NOT EXISTS std_element_delivery ON std_element (delivery_id);
-`;
-
 const INSERT = `INSERT INTO std_element (element_id, delivery_id, segment_id, pseudonym, resource_type, path, system, code,
   display, value_type, value_text, value_num, unit, effective_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
@@ -123,8 +100,8 @@ export class StandardizedDb {
   private readonly countDelivery: StatementSync;
   private readonly searches = new Map<number, StatementSync>();
 
+  /** The table: store/migrations/ (openDatabase has applied them). */
   constructor(private readonly db: DatabaseSync) {
-    db.exec(SCHEMA);
     this.insert = db.prepare(INSERT);
     this.countDelivery = db.prepare('SELECT count(*) AS n FROM std_element WHERE delivery_id = ?');
   }

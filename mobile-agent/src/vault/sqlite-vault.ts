@@ -7,8 +7,19 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { canonicalJson, ELEMENT_KINDS, JsonNumber, normalizeTime, parseExactJson } from '@phr/common';
+import {
+  canonicalJson,
+  DatabaseSchemaError,
+  ELEMENT_KINDS,
+  JsonNumber,
+  migrateAsync,
+  normalizeTime,
+  parseExactJson,
+  type DatabaseSchemaErrorCode,
+  type Migration,
+} from '@phr/common';
 import { z } from 'zod';
+import { VAULT_MIGRATIONS } from './migrations';
 import { AsyncDatabase, Mutex, type SqlValue } from './sqlite-async';
 import {
   NOTIFICATION_KINDS,
@@ -48,7 +59,8 @@ import {
  * run inside it (and be rolled back with it), and a read would see rows not yet committed.
  */
 
-export type VaultErrorCode = 'INVALID_KEYS' | 'INVALID_INPUT' | 'INVALID_QUERY' | 'SCHEMA_TOO_NEW' | 'CLOSED';
+/** The schema codes come from opening: a vault of a newer release, or a migration that failed (rolled back). */
+export type VaultErrorCode = 'INVALID_KEYS' | 'INVALID_INPUT' | 'INVALID_QUERY' | 'CLOSED' | DatabaseSchemaErrorCode;
 
 export class VaultError extends Error {
   override readonly name = 'VaultError';
@@ -66,6 +78,8 @@ export interface VaultOptions {
   busyTimeoutMs?: number;
   /** Clock for notification times; tests pin it. */
   now?: () => Date;
+  /** Tests only: another list than the vault's. */
+  migrations?: readonly Migration[];
 }
 
 /** Reasons `readAll` gives for an unreadable row. */
@@ -76,57 +90,12 @@ export const UNREADABLE = {
   columns: 'does not match its index columns (altered)',
 } as const;
 
-const SCHEMA_VERSION = 1;
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const SEALED_FORMAT = 0x01;
 /** Rows fetched per page while a limited search skips unreadable rows. */
 const MIN_PAGE = 100;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS deliveries (
-  delivery_id   TEXT PRIMARY KEY,
-  sender        TEXT NOT NULL,
-  merkle_root   TEXT NOT NULL,
-  categories    TEXT NOT NULL,
-  segment_count INTEGER NOT NULL,
-  element_count INTEGER NOT NULL,
-  created_at    TEXT NOT NULL,
-  stored_at     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS elements (
-  element_id    TEXT PRIMARY KEY,
-  delivery_id   TEXT NOT NULL REFERENCES deliveries (delivery_id) ON DELETE CASCADE,
-  segment_id    TEXT NOT NULL,
-  segment_index INTEGER NOT NULL,
-  element_index INTEGER NOT NULL,
-  resource_type TEXT NOT NULL,
-  kind          TEXT NOT NULL,
-  clinical_time TEXT,
-  system_index  TEXT,
-  code_index    TEXT,
-  sealed        BLOB NOT NULL,
-  UNIQUE (delivery_id, segment_index, element_index)
-);
-CREATE INDEX IF NOT EXISTS elements_time ON elements (clinical_time);
-CREATE INDEX IF NOT EXISTS elements_type_time ON elements (resource_type, clinical_time);
-CREATE INDEX IF NOT EXISTS elements_code ON elements (code_index);
-CREATE INDEX IF NOT EXISTS elements_system ON elements (system_index);
-CREATE TABLE IF NOT EXISTS notifications (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind       TEXT NOT NULL,
-  message    TEXT NOT NULL,
-  ref        TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  read       INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1)),
-  UNIQUE (kind, ref)
-);
-CREATE TABLE IF NOT EXISTS meta (
-  key   TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-`;
 
 const ELEMENT_COLUMN_NAMES = [
   'element_id',
@@ -259,9 +228,11 @@ export class SqliteVault implements Vault {
       db.configureBusyTimeout(options.busyTimeoutMs ?? 5000);
       await db.get('PRAGMA journal_mode = WAL');
       await db.exec('PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
-      await migrate(db);
+      // The schema: ./migrations, applied here, each in its own transaction.
+      await migrateAsync(db, file, options.migrations ?? VAULT_MIGRATIONS);
     } catch (err) {
       await db.close().catch(() => undefined);
+      if (err instanceof DatabaseSchemaError) throw new VaultError(err.code, err.message, { cause: err });
       throw err;
     }
     return new SqliteVault(db, dataKey, indexKey, options.now ?? (() => new Date()));
@@ -622,34 +593,6 @@ export class SqliteVault implements Vault {
       stored: { deliveryId: row.delivery_id, segmentId: row.segment_id, ...content },
     };
   }
-}
-
-async function migrate(db: AsyncDatabase): Promise<void> {
-  const version = await userVersion(db);
-  if (version > SCHEMA_VERSION) {
-    throw new VaultError(
-      'SCHEMA_TOO_NEW',
-      `the vault has schema version ${version}; this agent knows up to ${SCHEMA_VERSION}`,
-    );
-  }
-  if (version === SCHEMA_VERSION) return;
-  await db.exec('BEGIN IMMEDIATE');
-  try {
-    // Another process may have created the schema while this one waited for the lock.
-    if ((await userVersion(db)) < SCHEMA_VERSION) {
-      await db.exec(SCHEMA);
-      await db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    }
-    await db.exec('COMMIT');
-  } catch (err) {
-    await db.exec('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-}
-
-async function userVersion(db: AsyncDatabase): Promise<number> {
-  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
-  return row?.user_version ?? 0;
 }
 
 function secretKey(key: unknown, what: string): KeyObject {
