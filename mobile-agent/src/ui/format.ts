@@ -109,6 +109,12 @@ export function when(iso: string | undefined): Html {
   return html`<time datetime="${new Date(t).toISOString()}">${DATE_TIME.format(t)}</time>`;
 }
 
+/** A day as plain text ("3 Mar 2025"), for where no markup may go (an SVG description). */
+export function dayText(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : DATE.format(t);
+}
+
 export function day(iso: string): Html {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return html`${iso}`;

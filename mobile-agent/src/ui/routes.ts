@@ -30,6 +30,7 @@ import { revokeConsentPage } from './pages/revoke-consent';
 import { exportQuery, parseRecordsFilter, readRecordsFilter, searchRecords } from './records-search';
 import { STYLESHEET } from './styles';
 import { syncFlash } from './sync-report';
+import { searchTrends } from './trends/trend-search';
 
 /** The logger shape the UI uses (pino's, and the agent's Logger, fit it). Never given health data. */
 export interface UiLog {
@@ -127,9 +128,13 @@ export function uiRoutes({ api, csrf, flashes, log }: UiDeps): express.Router {
       return send(req, res, recordsPage({ filter, errors: parsed.errors, senders: new Map(), exportHref }), 400, agent);
     }
     try {
-      const [result, deliveries] = await Promise.all([searchRecords(api, parsed), api.deliveries()]);
+      const [result, deliveries, trends] = await Promise.all([
+        searchRecords(api, parsed),
+        api.deliveries(),
+        searchTrends(api, parsed),
+      ]);
       const senders = senderNames(deliveries, agent);
-      return send(req, res, recordsPage({ filter, errors: [], result, senders, exportHref }), 200, agent);
+      return send(req, res, recordsPage({ filter, errors: [], result, trends, senders, exportHref }), 200, agent);
     } catch (err) {
       const problem = failure(err, 'records');
       return send(

@@ -96,6 +96,32 @@ details pre { max-width: 40rem; max-height: 24rem; overflow: auto; background: #
 .narrative { white-space: pre-wrap; tab-size: 4; max-width: 56rem; }
 .note { border-left: 5px solid #b45309; padding-left: 0.9rem; max-width: 48rem; }
 
+.trends { margin: 1.5rem 0 2.5rem; }
+.trend-list { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 30rem), 1fr)); gap: 2rem 2.5rem; }
+.trend { min-width: 0; }
+.trend h3 { font-size: 1.2rem; margin: 0; }
+.trend > p.muted { margin: 0 0 0.5rem; font-size: 0.9rem; }
+.trend-chart { display: block; width: 100%; height: auto; max-width: 36rem; margin-bottom: 0.5rem; }
+.trend-chart text { font-family: inherit; font-size: 12px; fill: #0b0c0c; }
+.trend-chart .tick { fill: #505a5f; }
+.trend-chart .unit { font-weight: 700; }
+.trend-chart .axis { stroke: #0b0c0c; stroke-width: 1; }
+.trend-chart .grid { stroke: #d8dadb; stroke-width: 1; }
+.trend-chart .line { fill: none; stroke-width: 2; }
+.trend-chart .point { stroke: #fff; stroke-width: 1.5; }
+.trend-chart .series-0 .line { stroke: #1d4ed8; }
+.trend-chart .series-0 .point, .trend-chart .series-0 .key { fill: #1d4ed8; }
+.trend-chart .series-1 .line { stroke: #b45309; }
+.trend-chart .series-1 .point, .trend-chart .series-1 .key { fill: #b45309; }
+.trend-chart .series-2 .line { stroke: #00703c; }
+.trend-chart .series-2 .point, .trend-chart .series-2 .key { fill: #00703c; }
+.trend-chart .series-3 .line { stroke: #5b21b6; }
+.trend-chart .series-3 .point, .trend-chart .series-3 .key { fill: #5b21b6; }
+.trend-note { border-left: 5px solid #b45309; padding-left: 0.75rem; margin: 0 0 0.75rem; font-size: 0.95rem; max-width: 36rem; }
+.trend-values { max-height: 18rem; overflow-y: auto; margin-bottom: 0; }
+.trend-values caption { font-weight: 600; }
+.trend-values thead th { position: sticky; top: 0; background: #fff; }
+
 .summary-list { display: grid; grid-template-columns: max-content 1fr; gap: 0.5rem 1.5rem; max-width: 48rem; }
 .summary-list dt { font-weight: 700; }
 .summary-list dd { margin: 0; }
@@ -108,6 +134,8 @@ details pre { max-width: 40rem; max-height: 24rem; overflow: auto; background: #
 @media (max-width: 40rem) {
   h1 { font-size: 1.6rem; }
   input[type="text"], textarea, .filters input[type="text"] { width: 100%; }
+  /* the chart shrinks with the screen: larger letters in its own units keep them legible */
+  .trend-chart text { font-size: 16px; }
 }
 @media print {
   .site-header form, .skip-link, form.filters, .actions { display: none; }

@@ -4,13 +4,22 @@
  */
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { numberText, type ExactNumber } from '@phr/common';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { localDateInput } from './format';
 import { startUi, type UiServer } from './server';
 import { axeViolations, structureProblems } from './testing/accessibility';
 import { launchChromium } from './testing/browser';
 import { agentError, MemoryAgent } from './testing/memory-agent';
-import { ccdaDelivery, HBA1C, HOSTILE_CCDA_XML, sampleDelivery } from './testing/sample-records';
+import {
+  ccdaDelivery,
+  HBA1C,
+  HOSTILE_CCDA_XML,
+  sampleDelivery,
+  SYNTHEA_TRENDS_PATIENT,
+  syntheaDelivery,
+  syntheaResources,
+} from './testing/sample-records';
 import { AgentUiPage } from './testing/ui-page';
 
 jest.setTimeout(60_000);
@@ -236,6 +245,68 @@ describe('agent web page (headless Chromium)', () => {
       const missing = await page.goto(`${origin()}/records/${ccda.delivery.deliveryId}/no-such-segment`);
       expect(missing?.status()).toBe(404);
       expect(await app.heading()).toBe('Record not found');
+    });
+
+    it('shows a Synthea patient’s repeated results as trends: accessible charts with every value in a table', async () => {
+      // this patient's records only
+      const synthea = syntheaDelivery();
+      agent.deliveryList = [synthea.delivery];
+      agent.elements = synthea.elements;
+      const consoleMessages: string[] = [];
+      page.on('console', (m) => consoleMessages.push(m.text()));
+      // what the fixture itself holds: each HbA1c result, by date, its number as written
+      const day = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium' });
+      const hba1cInFixture = syntheaResources(SYNTHEA_TRENDS_PATIENT)
+        .filter((r) => r.resourceType === 'Observation' && JSON.stringify(r.code).includes('"4548-4"'))
+        .map((r) => ({
+          time: r.effectiveDateTime as string,
+          quantity: r.valueQuantity as { value: ExactNumber; unit: string },
+        }))
+        .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+      expect(hba1cInFixture.length).toBeGreaterThanOrEqual(5);
+
+      await app.open('records');
+      const trends = await app.trendsShown();
+      expect(trends.map((t) => t.id)).toEqual(['hba1c', 'blood-pressure', 'body-weight', 'total-cholesterol']);
+      const [hba1c, bloodPressure, weight, cholesterol] = trends;
+      expect(hba1c).toMatchObject({ title: 'HbA1c', codes: 'LOINC 4548-4', columns: ['Result'], notes: [] });
+      expect(hba1c?.rows).toEqual(
+        hba1cInFixture.map((r) => ({
+          date: day.format(Date.parse(r.time)),
+          values: [`${numberText(r.quantity.value)} ${r.quantity.unit}`],
+        })),
+      );
+      // Synthea writes more digits than a double keeps: the page shows them all, as written
+      expect(hba1c?.rows.map((r) => r.values[0])).toContain('6.0201104577476094 %');
+      expect(hba1c?.chart).toMatchObject({ title: 'HbA1c over time, in %', points: hba1cInFixture.length });
+      expect(hba1c?.chart?.description).toMatch(
+        new RegExp(`^${hba1cInFixture.length} results from ${day.format(Date.parse(hba1cInFixture[0]!.time))} to `),
+      );
+      // assistive technology meets one image, named by its title
+      expect(await page.getByRole('img', { name: 'HbA1c over time, in %' }).count()).toBe(1);
+
+      expect(bloodPressure).toMatchObject({ title: 'Blood pressure', columns: ['Systolic', 'Diastolic'], notes: [] });
+      expect(bloodPressure?.rows.length).toBeGreaterThanOrEqual(2);
+      expect(bloodPressure?.rows.every((r) => r.values.every((v) => / mm\[Hg\]$/.test(v)))).toBe(true);
+      expect(bloodPressure?.chart?.points).toBe(2 * (bloodPressure?.rows.length ?? 0));
+      expect(weight?.chart?.title).toBe('Body weight over time, in kg');
+      expect(cholesterol?.chart?.title).toBe('Total cholesterol over time, in mg/dL');
+
+      await page.locator('section[data-trends]').screenshot({ path: `${SCREENSHOTS}/records-trends.png` });
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+      // drawn by the agent: no script, and nothing the CSP had to refuse
+      expect(await page.evaluate('document.scripts.length')).toBe(0);
+      expect(consoleMessages.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
+
+      // a code search shows that code's trend alone, over the same dates as the records
+      await app.searchRecords({ code: '8480-6', from: '2015-01-01' });
+      const searched = await app.trendsShown();
+      expect(searched.map((t) => t.id)).toEqual(['blood-pressure']);
+      expect(searched[0]?.rows.every((r) => Number(r.date.slice(-4)) >= 2015)).toBe(true);
+      // a search for another type of record shows no trend
+      await app.searchRecords({ type: 'Condition' });
+      expect(await app.trendsShown()).toEqual([]);
     });
 
     it('shows a failing agent as a plain message with a fitting status, never a stack', async () => {

@@ -2,7 +2,7 @@
  * Records: the patient's whole resources, searchable by type, code and date, grouped by type in
  * one table each (date, what, code, value, which hospital), with the full FHIR resource behind a
  * disclosure, each record's own page (documents as text) a link away, and a link to download the
- * same selection as a FHIR Bundle.
+ * same selection as a FHIR Bundle. Above the tables, the trends of results measured again and again.
  */
 import type { VaultElement } from '../../vault/vault-types';
 import { describedBy, errorFor, errorMessage, errorSummary, type FieldError } from '../form-errors';
@@ -12,6 +12,8 @@ import type { PageContent } from '../layout';
 import { RECORDS_LIMIT, type RecordsFilter } from '../records-search';
 import { recordJson } from '../record-json';
 import { RESOURCE_TYPE_LABELS, resourceTypeText, summariseResource } from '../resource-summary';
+import type { TrendsResult } from '../trends/trend-search';
+import { trendsSection } from '../trends/trends-view';
 import { recordHref } from './record';
 
 export interface RecordsPageData {
@@ -19,6 +21,8 @@ export interface RecordsPageData {
   errors: FieldError[];
   /** Absent when the search was not run (invalid filter, or the agent failed). */
   result?: { rows: VaultElement[]; truncated: boolean };
+  /** The trends under the same search; absent when the search was not run. */
+  trends?: TrendsResult;
   /** Delivery id → the hospital that sent it. */
   senders: ReadonlyMap<string, string>;
   /** A friendly message when the agent could not search. */
@@ -171,7 +175,7 @@ export function recordsPage(data: RecordsPageData): PageContent {
           >Download ${filtered ? 'these records' : 'all your records'} (FHIR file)</a
         >
       </p>
-      ${groups(rows, data.senders)}`;
+      ${trendsSection(data.trends)} ${groups(rows, data.senders)}`;
   }
   return {
     title: 'Records',

@@ -1,10 +1,12 @@
 /**
  * A small, realistic vault for the page's tests: two hospitals, lab results, blood pressure, a
  * condition and a vaccination, each stored as the gateway's segmenter does (one whole-resource
- * element, then its coded leaves). A C-CDA delivery (ccdaDelivery) is kept apart, for the tests
- * that add it.
+ * element, then its coded leaves). A C-CDA delivery (ccdaDelivery) and a real Synthea patient
+ * (syntheaDelivery) are kept apart, for the tests that add them.
  */
-import type { DataElement } from '@phr/common';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseExactJson, type DataElement } from '@phr/common';
 import type { VaultDelivery, VaultElement } from '../../vault/vault-types';
 
 export const SAMPLE_HOSPITALS = [
@@ -269,4 +271,29 @@ export function sampleVault(): { deliveries: VaultDelivery[]; elements: VaultEle
   const one = sampleDelivery('delivery-0001', 'Hospital1MSP', [HBA1C, BLOOD_PRESSURE, DIABETES]);
   const two = sampleDelivery('delivery-0002', 'Hospital2MSP', [FLU_SHOT], '2024-10-11T08:00:00Z');
   return { deliveries: [one.delivery, two.delivery], elements: [...one.elements, ...two.elements] };
+}
+
+/** The Synthea R4 bundles in fixtures/ (the same path from src/ and from dist/). */
+export const SYNTHEA_DIR = join(__dirname, '../../../../fixtures/synthea-r4');
+
+/**
+ * A Synthea patient with ten HbA1c results (one a year, 2012 to 2021; one written with more digits
+ * than a double keeps), ten blood pressure readings and body weights, and thirteen total
+ * cholesterol results: every followed trend, from real data.
+ */
+export const SYNTHEA_TRENDS_PATIENT = 'Jesus_Smitham_fb6c91c9-ee22-4a87-bef4-519ba556c617.json';
+
+/** A Synthea bundle's resources, numbers kept as written (as the gateway and the vault keep them). */
+export function syntheaResources(file: string): Resource[] {
+  const bundle = parseExactJson(readFileSync(join(SYNTHEA_DIR, file), 'utf8')) as { entry?: { resource: Resource }[] };
+  return (bundle.entry ?? []).map((e) => e.resource);
+}
+
+/** A whole Synthea bundle delivered as one delivery, as an EHR posts it. */
+export function syntheaDelivery(
+  file = SYNTHEA_TRENDS_PATIENT,
+  deliveryId = 'delivery-synthea',
+  sender = 'Hospital1MSP',
+): { delivery: VaultDelivery; elements: VaultElement[] } {
+  return sampleDelivery(deliveryId, sender, syntheaResources(file), '2025-03-15T08:00:00Z');
 }

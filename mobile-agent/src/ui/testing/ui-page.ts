@@ -20,6 +20,21 @@ export interface ShownRecord {
   from: string;
 }
 
+export interface ShownTrend {
+  /** The trend's id: "hba1c", "blood-pressure", or "code:<code>" for a searched code. */
+  id: string;
+  title: string;
+  /** "LOINC 4548-4" */
+  codes: string;
+  /** The chart, when there is one: its <title>, its <desc> and how many markers it draws. */
+  chart?: { title: string; description: string; points: number };
+  /** What the chart leaves out, and why. */
+  notes: string[];
+  /** The table: its column headings after "Date", and each row's date and cells. */
+  columns: string[];
+  rows: { date: string; values: string[] }[];
+}
+
 export interface ShownAccess {
   eventId: string;
   summary: string;
@@ -134,6 +149,40 @@ export class AgentUiPage {
         ).map((t) => t.trim());
         shown.push({ ref: (await row.getAttribute('data-record')) ?? '', resourceType, date, what, code, value, from });
       }
+    }
+    return shown;
+  }
+
+  /** The trends above the Records tables, in page order. */
+  async trendsShown(): Promise<ShownTrend[]> {
+    const shown: ShownTrend[] = [];
+    for (const trend of await this.page.locator('section[data-trend]').all()) {
+      const svg = trend.locator('svg[role="img"]');
+      const chart =
+        (await svg.count()) === 0
+          ? undefined
+          : {
+              title: ((await svg.locator(':scope > title').textContent()) ?? '').trim(),
+              description: ((await svg.locator(':scope > desc').textContent()) ?? '').trim(),
+              points: await svg.locator('.series .point').count(),
+            };
+      const table = trend.locator('table[data-trend-values]');
+      const rows: ShownTrend['rows'] = [];
+      for (const row of await table.locator('tbody > tr').all()) {
+        const [date = '', ...values] = (await row.locator(':scope > th, :scope > td').allInnerTexts()).map((t) =>
+          t.trim(),
+        );
+        rows.push({ date, values });
+      }
+      shown.push({
+        id: (await trend.getAttribute('data-trend')) ?? '',
+        title: (await trend.locator('h3').innerText()).trim(),
+        codes: (await trend.locator(':scope > p.muted').innerText()).trim(),
+        ...(chart ? { chart } : {}),
+        notes: (await trend.locator('[data-trend-note]').allInnerTexts()).map((t) => t.trim()),
+        columns: (await table.locator('thead th').allInnerTexts()).map((t) => t.trim()).slice(1),
+        rows,
+      });
     }
     return shown;
   }
