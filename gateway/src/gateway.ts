@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Express } from 'express';
 import { looseModes, type PatientRecord } from '@phr/common';
 import { ClientCertificateAuthenticator } from './auth/client-certificate';
 import type { GatewayConfig } from './config';
@@ -50,6 +51,8 @@ export interface RunningGateway {
   consentFeed?: ConsentFeed;
   port: number;
   server: Server;
+  /** The request handler behind `server`, for tests that list its routes. */
+  app: Express;
   ingest: IngestService;
   outbox: OutboxWorker;
   deliveries: DeliveryStore;
@@ -89,7 +92,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const dbFile = join(config.dataDir, 'gateway.db');
   const keyFile = join(config.dataDir, 'gateway.key');
   // Owner-only, whatever the umask: the database holds coded clinical values, the key unlocks its hashes.
-  const db = openDatabase(dbFile);
+  const db = openDatabase(dbFile, { log });
   const keyed = KeyedHash.loadOrCreate(keyFile);
   warnAboutLooseModes(log, [config.dataDir, ...databaseFiles(dbFile), keyFile]);
   const deliveries = new DeliveryStore(db);
@@ -208,6 +211,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ...(consentFeed ? { consentFeed } : {}),
     port,
     server,
+    app,
     ingest,
     outbox,
     deliveries,

@@ -1,5 +1,4 @@
-import { ACCEPTED_BUNDLE_TYPES } from '../ingest/ingest-service';
-import { PATIENT_SIGNATURE_EXTENSION, PhrSystems } from '@phr/common';
+import { r4ResourceTypes } from './r4-resource-types';
 
 export interface CapabilityOptions {
   baseUrl: string;
@@ -13,20 +12,119 @@ export const CCDA_OPERATION_URL = 'https://phr-ledger.dev/fhir/OperationDefiniti
 /** Canonical URL of our $verify operation. */
 export const VERIFY_OPERATION_URL = 'https://phr-ledger.dev/fhir/OperationDefinition/verify';
 
-const patientParam = {
-  name: 'patient',
-  type: 'reference',
-  documentation: `The patient's pseudonym (${PhrSystems.pseudonym}), bare or as Patient/<pseudonym>; required, once`,
-};
+/**
+ * Stands for every R4 resource type that no other declaration has the same interaction for (the
+ * pull searches: any type the ledger does not serve itself). Not a type name, so it cannot clash.
+ */
+export const EVERY_OTHER_TYPE = '*';
+
+export interface SearchParamDeclaration {
+  name: string;
+  type: 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
+  documentation: string;
+}
+
+/** What one route answers, in the terms of a CapabilityStatement (route-table.ts declares them). */
+export type Capability =
+  /** `GET [base]/metadata`: the statement itself, which lists no interaction for it. */
+  | { kind: 'capabilities' }
+  | { kind: 'system'; code: 'transaction' | 'batch'; documentation?: string }
+  | {
+      kind: 'type';
+      /** A resource type, or EVERY_OTHER_TYPE. */
+      type: string;
+      code: 'read' | 'search-type' | 'create';
+      documentation?: string;
+      /** What the statement says of the resource type as a whole. */
+      resourceDocumentation?: string;
+      searchParams?: readonly SearchParamDeclaration[];
+    }
+  /** An operation on the system, or on instances of `type`. */
+  | { kind: 'operation'; name: string; definition: string; type?: string; documentation?: string }
+  /** A paragraph of `rest.documentation`: what a client needs to know that has no element of its own. */
+  | { kind: 'note'; documentation: string };
+
+type TypeCapability = Extract<Capability, { kind: 'type' }>;
+type Resource = fhir4.CapabilityStatementRestResource;
 
 /**
- * What this gateway really does, and nothing more: system-level transaction and batch (and
- * collection bundles posted the same way), FHIR JSON only, mutual TLS; search (and create, for a
- * patient-signed consent) on Consent and
- * AuditEvent, rendered from the ledger; read of one Consent; $verify. It stores no clinical
- * resources for reading back.
+ * The types that `code` is declared for by name: EVERY_OTHER_TYPE of the same code means every
+ * R4 type but these (for the CapabilityStatement and for the route that takes `:type` alike).
  */
-export function capabilityStatement(o: CapabilityOptions): Record<string, unknown> {
+export function typesDeclaredFor(capabilities: readonly Capability[], code: TypeCapability['code']): Set<string> {
+  return new Set(
+    capabilities
+      .filter((c): c is TypeCapability => c.kind === 'type' && c.code === code && c.type !== EVERY_OTHER_TYPE)
+      .map((c) => c.type),
+  );
+}
+
+/**
+ * The CapabilityStatement of what this gateway really answers, made from the route table's
+ * declarations and nothing else, so that it can neither leave out a route nor list a missing one.
+ * The same interaction declared twice is a bug in the table, refused here (at start-up).
+ */
+export function capabilityStatement(
+  o: CapabilityOptions,
+  capabilities: readonly Capability[],
+): fhir4.CapabilityStatement {
+  const system: fhir4.CapabilityStatementRestInteraction[] = [];
+  const operations: fhir4.CapabilityStatementRestResourceOperation[] = [];
+  const notes: string[] = [];
+  const resources = new Map<string, Resource>();
+  const resource = (type: string): Resource => {
+    let r = resources.get(type);
+    if (!r) resources.set(type, (r = { type }));
+    return r;
+  };
+  const addType = (type: string, c: TypeCapability) => {
+    const r = resource(type);
+    if (r.interaction?.some((i) => i.code === c.code)) throw new Error(`${c.code} on ${type} is declared twice`);
+    if (c.resourceDocumentation) {
+      if (r.documentation) throw new Error(`${type} is documented twice`);
+      r.documentation = c.resourceDocumentation;
+    }
+    (r.interaction ??= []).push({ code: c.code, ...(c.documentation ? { documentation: c.documentation } : {}) });
+    if (c.searchParams) r.searchParam = c.searchParams.map((p) => ({ ...p }));
+  };
+  const addOperation = (
+    list: fhir4.CapabilityStatementRestResourceOperation[],
+    c: Capability & { kind: 'operation' },
+  ) => {
+    if (list.some((op) => op.name === c.name)) throw new Error(`operation ${c.name} is declared twice`);
+    list.push({
+      name: c.name,
+      definition: c.definition,
+      ...(c.documentation ? { documentation: c.documentation } : {}),
+    });
+  };
+
+  for (const c of capabilities) {
+    switch (c.kind) {
+      case 'capabilities':
+        break;
+      case 'system':
+        if (system.some((i) => i.code === c.code)) throw new Error(`${c.code} is declared twice`);
+        system.push({ code: c.code, ...(c.documentation ? { documentation: c.documentation } : {}) });
+        break;
+      case 'type':
+        if (c.type !== EVERY_OTHER_TYPE) addType(c.type, c);
+        break;
+      case 'operation':
+        addOperation(c.type ? (resource(c.type).operation ??= []) : operations, c);
+        break;
+      case 'note':
+        notes.push(c.documentation);
+        break;
+    }
+  }
+  // After the named types, which they leave out.
+  for (const c of capabilities) {
+    if (c.kind !== 'type' || c.type !== EVERY_OTHER_TYPE) continue;
+    const declared = typesDeclaredFor(capabilities, c.code);
+    for (const type of r4ResourceTypes()) if (!declared.has(type)) addType(type, c);
+  }
+
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -40,10 +138,7 @@ export function capabilityStatement(o: CapabilityOptions): Record<string, unknow
     rest: [
       {
         mode: 'server',
-        documentation:
-          `POST a Bundle of type ${ACCEPTED_BUNDLE_TYPES.join(', ')} to the base URL. transaction and collection bundles ` +
-          'are all-or-nothing; batch entries succeed or fail one by one. Each accepted bundle is one delivery to one ' +
-          'patient: one ledger commitment (a salted Merkle root), receipt in Bundle.meta.extension.',
+        ...(notes.length > 0 ? { documentation: notes.join('\n\n') } : {}),
         security: {
           cors: false,
           service: [
@@ -56,85 +151,21 @@ export function capabilityStatement(o: CapabilityOptions): Record<string, unknow
           ],
           description: 'Every request needs a client certificate; the role attribute decides what it may do.',
         },
-        resource: [
-          {
-            type: 'Consent',
-            documentation:
-              "The patient's consents on the ledger (revoked and expired ones as inactive). Only the patient " +
-              "(the identity that registered the pseudonym) and this hospital's admins may search.",
-            interaction: [
-              { code: 'search-type' },
-              {
-                code: 'read',
-                documentation:
-                  "One consent by its id (the Location of a created Consent), for the patient who granted it or this hospital's admins.",
-              },
-              {
-                code: 'create',
-                documentation:
-                  'A consent the patient signed on their device (identifier ' +
-                  `${PhrSystems.consentId}, signature in the extension ${PATIENT_SIGNATURE_EXTENSION}), relayed by ` +
-                  "any authenticated caller; the ledger grants it only if the patient's registered key signed it.",
-              },
-            ],
-            searchParam: [patientParam],
-          },
-          {
-            type: 'AuditEvent',
-            documentation:
-              "The patient's access events on the ledger, after IHE BALP, oldest first. Only the patient and " +
-              "this hospital's admins may search. Repeated parameters AND, comma-separated values OR.",
-            interaction: [{ code: 'search-type' }],
-            searchParam: [
-              patientParam,
-              {
-                name: 'date',
-                type: 'date',
-                documentation:
-                  'AuditEvent.recorded; prefixes eq (default), ge, gt, le, lt; dates without a zone are UTC',
-              },
-              {
-                name: 'agent',
-                type: 'token',
-                documentation:
-                  `An identity key (${PhrSystems.identityKey}) or MSP ID (${PhrSystems.mspId}) of the requester ` +
-                  'or of the identity that wrote the event; system|value also accepted',
-              },
-              {
-                name: 'action',
-                type: 'token',
-                documentation: 'AuditEvent.action (C, R, U, D, E) or a ledger action (push, pull, backup, ...)',
-              },
-            ],
-          },
-        ],
-        interaction: [
-          { code: 'transaction', documentation: 'all-or-nothing; also used for Bundle.type collection' },
-          { code: 'batch', documentation: 'entries are validated and accepted one by one' },
-        ],
-        operation: [
-          {
-            name: 'ccda',
-            definition: CCDA_OPERATION_URL,
-            documentation:
-              'POST a C-CDA R2.1 ClinicalDocument (application/cda+xml, application/hl7-v3+xml, application/xml or ' +
-              'text/xml) to /ccda on this gateway (beside /fhir, role ehr): converted into FHIR R4 by @medplum/ccda, ' +
-              'then ingested as a transaction (same validation, patient resolution by the MRN in ' +
-              'recordTarget/patientRole/id, commitment and delivery); the original document is delivered too, as a ' +
-              'DocumentReference with a Provenance from every converted resource. Answered with a ' +
-              'transaction-response Bundle; what the converter left out is listed as warnings in the ' +
-              "DocumentReference entry's response.outcome. DTDs and entity declarations are refused.",
-          },
-          {
-            name: 'verify',
-            definition: VERIFY_OPERATION_URL,
-            documentation:
-              'POST a Parameters with deliveryId, salt, proof (ElementProof JSON) and either element (DataElement ' +
-              'JSON) or resource (with segmentId, or meta.source as the agent exports it): result (boolean) and ' +
-              "message, from one ledger read of the delivery's Merkle root. Any authenticated caller.",
-          },
-        ],
+        ...(resources.size > 0 ? { resource: [...resources.keys()].sort().map((t) => inOrder(resource(t))) } : {}),
+        ...(system.length > 0 ? { interaction: system } : {}),
+        ...(operations.length > 0 ? { operation: operations } : {}),
       },
     ],
+  };
+}
+
+/** The elements of a resource entry in the order R4 defines them, however they were added. */
+function inOrder(r: Resource): Resource {
+  return {
+    type: r.type,
+    ...(r.documentation ? { documentation: r.documentation } : {}),
+    ...(r.interaction ? { interaction: r.interaction } : {}),
+    ...(r.searchParam ? { searchParam: r.searchParam } : {}),
+    ...(r.operation ? { operation: r.operation } : {}),
   };
 }

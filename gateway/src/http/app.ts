@@ -1,21 +1,20 @@
 import express, { type Express } from 'express';
 import { badRequest, isPseudonym, notFoundError, Roles } from '@phr/common';
 import type { ClientCertificateAuthenticator } from '../auth/client-certificate';
-import { ingestCcda, type CcdaIngestDeps } from '../ccda/ccda-ingest';
-import { capabilityStatement } from '../fhir/capability-statement';
+import type { CcdaIngestDeps } from '../ccda/ccda-ingest';
 import type { IdentityStore } from '../identity/identity-store';
 import type { PatientDirectory } from '../identity/patient-directory';
 import type { IngestService } from '../ingest/ingest-service';
 import type { Logger } from '../logger';
 import { mailboxRouter, type MailboxStore } from '../mailbox';
 import type { WakeupRegistry } from '../notify';
-import { pullRouter, type PullService } from '../pull';
+import { pullReplyRouter, type PullService } from '../pull';
 import { allow, authenticate, principalOf, requireRole } from './authenticate';
 import { bodyReader } from './body';
-import { errorHandler, FHIR_JSON, notFoundHandler } from './error-handler';
-import { readCcdaBody } from './ccda-body';
-import { readFhirJsonBody } from './fhir-body';
-import { projectionRouter, type ProjectionRoutesDeps } from './projection-routes';
+import { errorHandler, notFoundHandler } from './error-handler';
+import { fhirRouter } from './fhir-router';
+import type { ProjectionDeps } from './projection-handlers';
+import { fhirRoutes } from './route-table';
 
 export interface AppDeps {
   hospital: { name: string; mspId: string; displayName: string };
@@ -41,14 +40,16 @@ export interface AppDeps {
   /** The pull flow; absent when the ledger cannot evaluate consent (ledger mode none). */
   pulls?: PullService;
   /** Ledger reads for the FHIR projections (Consent, AuditEvent, $verify). */
-  ledger: ProjectionRoutesDeps['ledger'];
+  ledger: ProjectionDeps['ledger'];
   log: Logger;
 }
 
 /**
- * The gateway's HTTP surface: a thin Express layer over the services. Every route that takes a
- * body checks who is calling first (the client certificate: `authenticate`, then `allow` or the
- * route's own owner check) and reads the body after, with a limit (body.ts).
+ * The gateway's HTTP surface: a thin Express layer over the services. The FHIR routes (and /ccda)
+ * come from the route table (route-table.ts), which the CapabilityStatement is made of too; the
+ * others (deliveries, identity, mailbox) are not FHIR and are here. Every route that takes a body
+ * checks who is calling first (the client certificate: `authenticate`, then the route's access or
+ * owner check) and reads the body after, with a limit (body.ts).
  */
 export function createApp(d: AppDeps): Express {
   const app = express();
@@ -65,41 +66,26 @@ export function createApp(d: AppDeps): Express {
     d.limits.bodyIdleTimeoutMs !== undefined ? { idleTimeoutMs: d.limits.bodyIdleTimeoutMs } : undefined,
   );
   const json = body.json(64 * 1024);
-  const ehr = allow([Roles.Ehr], d.hospital.mspId);
   const admin = allow([Roles.Admin], d.hospital.mspId);
 
-  app.get('/fhir/metadata', (_req, res) => {
-    res.type(FHIR_JSON).send(
-      JSON.stringify(
-        capabilityStatement({
-          baseUrl: `${d.baseUrl}/fhir`,
-          hospitalName: d.hospital.displayName,
-          softwareVersion: d.version,
-          startedAt: d.startedAt,
-        }),
-      ),
-    );
-  });
-
-  app.post('/fhir', ehr, async (req, res) => {
-    const principal = requireRole(res, [Roles.Ehr], d.hospital.mspId);
-    const { json: bundle, raw } = await readFhirJsonBody(req, res, body, {
-      maxBytes: d.limits.maxBundleBytes,
-      maxDepth: d.limits.maxDepth,
-    });
-    const result = await d.ingest.ingest({ bundle, body: raw }, principal);
-    if (result.deliveryId) res.setHeader('Content-Location', `${d.baseUrl}/deliveries/${result.deliveryId}`);
-    res.status(result.status).type(FHIR_JSON).send(JSON.stringify(result.body));
-  });
-
-  // A C-CDA document: converted into FHIR, then the same pipeline, answered as a transaction.
-  app.post('/ccda', ehr, async (req, res) => {
-    const principal = requireRole(res, [Roles.Ehr], d.hospital.mspId);
-    const raw = await readCcdaBody(req, res, body, { maxBytes: d.limits.maxCcdaBytes });
-    const result = await ingestCcda(d.ccda, raw, principal);
-    if (result.deliveryId) res.setHeader('Content-Location', `${d.baseUrl}/deliveries/${result.deliveryId}`);
-    res.status(result.status).type(FHIR_JSON).send(JSON.stringify(result.body));
-  });
+  app.use(
+    fhirRouter(
+      fhirRoutes({
+        hospital: d.hospital,
+        baseUrl: d.baseUrl,
+        version: d.version,
+        startedAt: d.startedAt,
+        limits: d.limits,
+        body,
+        ingest: d.ingest,
+        ccda: d.ccda,
+        ledger: d.ledger,
+        patients: d.patients,
+        ...(d.pulls ? { pulls: d.pulls } : {}),
+      }),
+      body,
+    ),
+  );
 
   app.get('/deliveries/:deliveryId', (req, res) => {
     requireRole(res, [Roles.Ehr, Roles.Admin], d.hospital.mspId);
@@ -131,27 +117,9 @@ export function createApp(d: AppDeps): Express {
     res.status(204).end();
   });
 
-  app.use(
-    projectionRouter({
-      ledger: d.ledger,
-      patients: d.patients,
-      hospitalMspId: d.hospital.mspId,
-      baseUrl: d.baseUrl,
-      body,
-    }),
-  );
-
-  // After the ledger-served FHIR routes (metadata, Consent, AuditEvent), before the mailbox.
+  // Before the mailbox router: the agent's answer to a pull is under /mailbox too.
   if (d.pulls) {
-    app.use(
-      pullRouter({
-        service: d.pulls,
-        patients: d.patients,
-        baseUrl: d.baseUrl,
-        maxReplyBytes: d.limits.maxBundleBytes,
-        body,
-      }),
-    );
+    app.use(pullReplyRouter({ service: d.pulls, patients: d.patients, maxReplyBytes: d.limits.maxBundleBytes, body }));
   }
 
   app.use(

@@ -1,8 +1,9 @@
 import type { RequestHandler, Response } from 'express';
 import type { TLSSocket } from 'node:tls';
-import { forbiddenError, type Role } from '@phr/common';
+import type { Role } from '@phr/common';
 import type { ClientCertificateAuthenticator } from '../auth/client-certificate';
 import type { Principal } from '../auth/principal';
+import { checkRole } from './access';
 
 /** Establishes the caller from its TLS client certificate for every request that reaches a route. */
 export function authenticate(authenticator: ClientCertificateAuthenticator): RequestHandler {
@@ -31,7 +32,6 @@ export function allow(roles: readonly Role[], mspId?: string): RequestHandler {
 /** The caller must hold one of `roles`, issued by `mspId` (this hospital) when given. */
 export function requireRole(res: Response, roles: readonly Role[], mspId?: string): Principal {
   const p = principalOf(res);
-  if (!roles.includes(p.role)) throw forbiddenError(`role ${p.role} may not do this; needs ${roles.join(' or ')}`);
-  if (mspId && p.mspId !== mspId) throw forbiddenError(`only identities of ${mspId} may do this`);
+  checkRole(p, roles, mspId);
   return p;
 }

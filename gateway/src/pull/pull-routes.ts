@@ -1,37 +1,34 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { isPseudonym, isRecordId, badRequest, PULL_STATUS_PATH } from '@phr/common';
 import type { PatientDirectory } from '../identity/patient-directory';
 import { principalOf } from '../http/authenticate';
-import { bodyReader, type BodyReader } from '../http/body';
+import type { BodyReader } from '../http/body';
 import { FHIR_JSON } from '../http/error-handler';
-import { requireRequester, type PullOutcome, type PullService } from './pull-service';
+import type { RouteHandler } from '../http/fhir-route';
+import type { PullOutcome, PullService } from './pull-service';
 import { parsePullSearch } from './pull-search';
 
-export interface PullRoutesDeps {
+export interface PullHandlerDeps {
   service: PullService;
-  patients: PatientDirectory;
   baseUrl: string;
-  /** Largest answer an agent may post (sealed elements with proofs). */
-  maxReplyBytes: number;
-  /** Reads request bodies (the gateway's limits); default: a reader with the default idle timeout. */
-  body?: BodyReader;
 }
 
-/** Types the gateway serves from the ledger itself, not by asking the patient's agent. */
-const NOT_PULLED = new Set(['Consent', 'AuditEvent', 'metadata']);
+export interface PullHandlers {
+  /** `GET /fhir/{type}`, `POST /fhir/{type}/_search`. */
+  search: RouteHandler;
+  /** `GET /fhir/Patient/{id}/$everything`. */
+  everything: RouteHandler;
+  /** `GET /fhir/_pull/{id}`: the answer that came later. */
+  status: RouteHandler;
+}
+
 const MAX_STATUS_WAIT_MS = 25_000;
 
 /**
- * The pull flow over HTTP: FHIR search for requesters (`/fhir/{type}`, `/fhir/{type}/_search`,
- * `/fhir/Patient/{id}/$everything`, `/fhir/_pull/{id}` for answers that come later) and the
- * agent's reply (`/mailbox/{pseudonym}/requests/{id}/answer`).
+ * The requesters' end of the pull flow over HTTP: FHIR search, `$everything`, and the answers that
+ * come later. Where they are and who may use them is in the route table (http/route-table.ts).
  */
-export function pullRouter(d: PullRoutesDeps): Router {
-  const router = Router();
-  const body = d.body ?? bodyReader();
-  const form = body.form(64 * 1024);
-  const reply = body.json(d.maxReplyBytes);
-
+export function pullHandlers(d: PullHandlerDeps): PullHandlers {
   const send = (res: Response, outcome: PullOutcome) => {
     if (outcome.status === 202) {
       res
@@ -61,49 +58,39 @@ export function pullRouter(d: PullRoutesDeps): Router {
   };
   const header = (req: Request) => (name: string) => req.get(name) ?? undefined;
 
-  router.get(`${PULL_STATUS_PATH}:requestId`, async (req, res) => {
-    const requestId = String(req.params.requestId);
-    if (!isRecordId(requestId)) throw badRequest('request id is malformed');
-    const wait = Number(req.query['wait'] ?? 0);
-    if (!Number.isFinite(wait) || wait < 0) throw badRequest('wait must be a number of seconds');
-    const waitMs = Math.min(wait * 1000, MAX_STATUS_WAIT_MS);
-    send(res, await d.service.status(requestId, principalOf(res), waitMs, lifetime(res)));
-  });
-
-  router.get('/fhir/Patient/:id/:operation', async (req, res, next: NextFunction) => {
-    if (req.params.operation !== '$everything') return next();
-    const search = parsePullSearch({
-      everythingFor: String(req.params.id),
-      params: req.query as Record<string, unknown>,
-      header: header(req),
-    });
-    send(res, await d.service.search(search, principalOf(res), lifetime(res)));
-  });
-
-  router.get('/fhir/:type', async (req, res, next: NextFunction) => {
-    const type = String(req.params.type);
-    if (NOT_PULLED.has(type) || type.startsWith('$') || type.startsWith('_')) return next();
-    const search = parsePullSearch({
-      resourceType: type,
-      params: req.query as Record<string, unknown>,
-      header: header(req),
-    });
-    send(res, await d.service.search(search, principalOf(res), lifetime(res)));
-  });
-
-  // Who may pull is in the certificate: checked before the form is read.
-  const requester = (req: Request, res: Response, next: NextFunction) => {
-    if (NOT_PULLED.has(String(req.params.type))) return next('route');
-    requireRequester(principalOf(res));
-    next();
+  return {
+    search: async (req, res, params) => {
+      const search = parsePullSearch({ resourceType: String(req.params['type']), params, header: header(req) });
+      send(res, await d.service.search(search, principalOf(res), lifetime(res)));
+    },
+    everything: async (req, res, params) => {
+      const search = parsePullSearch({ everythingFor: String(req.params['id']), params, header: header(req) });
+      send(res, await d.service.search(search, principalOf(res), lifetime(res)));
+    },
+    status: async (req, res, params) => {
+      const requestId = String(req.params['requestId']);
+      if (!isRecordId(requestId)) throw badRequest('request id is malformed');
+      const wait = Number(params['wait'] ?? 0);
+      if (!Number.isFinite(wait) || wait < 0) throw badRequest('wait must be a number of seconds');
+      const waitMs = Math.min(wait * 1000, MAX_STATUS_WAIT_MS);
+      send(res, await d.service.status(requestId, principalOf(res), waitMs, lifetime(res)));
+    },
   };
-  router.post('/fhir/:type/_search', requester, form, async (req, res) => {
-    const type = String(req.params.type);
-    const params = { ...(req.query as Record<string, unknown>), ...((req.body ?? {}) as Record<string, unknown>) };
-    const search = parsePullSearch({ resourceType: type, params, header: header(req) });
-    send(res, await d.service.search(search, principalOf(res), lifetime(res)));
-  });
+}
 
+export interface PullReplyRoutesDeps {
+  service: PullService;
+  patients: PatientDirectory;
+  /** Largest answer an agent may post (sealed elements with proofs). */
+  maxReplyBytes: number;
+  /** Reads request bodies (the gateway's limits). */
+  body: BodyReader;
+}
+
+/** The patient's agent posts its answer (`/mailbox/{pseudonym}/requests/{id}/answer`): not FHIR. */
+export function pullReplyRouter(d: PullReplyRoutesDeps): Router {
+  const router = Router();
+  const reply = d.body.json(d.maxReplyBytes);
   router.post('/mailbox/:pseudonym/requests/:requestId/answer', async (req, res) => {
     const pseudonym = String(req.params.pseudonym);
     if (!isPseudonym(pseudonym)) throw badRequest('pseudonym is malformed');
@@ -113,7 +100,6 @@ export function pullRouter(d: PullRoutesDeps): Router {
     if (!isRecordId(requestId)) throw badRequest('request id is malformed');
     res.json(await d.service.reply(pseudonym, requestId, req.body));
   });
-
   return router;
 }
 

@@ -22,8 +22,10 @@ export interface PullSearch {
 }
 
 const MAX_CODES = 64;
+/** The search parameters of a pull (the CapabilityStatement lists these). */
+export const PULL_SEARCH_PARAMS = ['patient', 'code'] as const;
 /** Search parameters this gateway understands; anything else is refused rather than ignored. */
-const KNOWN = new Set(['patient', 'code', '_format']);
+const KNOWN = new Set<string>([...PULL_SEARCH_PARAMS, '_format']);
 
 /**
  * Reads a FHIR search (`GET /fhir/{type}?patient=&code=`, `POST /fhir/{type}/_search`, or
