@@ -1,3 +1,7 @@
+/**
+ * The agent's core: what a phone app reuses (vault, inbox, verification, consent, pulls). The local
+ * web page, which needs Express, is a separate entry point: `@phr/mobile-agent/ui`.
+ */
 export * from './agent-api';
 export { Agent, type OpenOptions } from './agent';
 export { initAgent, type InitOptions, type InitResult } from './setup';
@@ -11,4 +15,3 @@ export {
 } from './profile/network-profile';
 export { AgentHome, HomeError } from './home/agent-home';
 export type { Vault, VaultDelivery, VaultElement, RecordQuery, AgentNotification } from './vault/vault-types';
-export { startUi, type UiOptions, type UiServer } from './ui';
