@@ -219,7 +219,7 @@ async function main(): Promise<void> {
       headers: { 'content-type': type },
       body: typeof body === 'string' ? body : JSON.stringify(body),
       dispatcher: agent,
-    } as RequestInit);
+    });
     const text = await res.text();
     if (res.status >= 300) throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`);
     return JSON.parse(text) as unknown;
@@ -500,12 +500,7 @@ async function main(): Promise<void> {
       real.ccdaCommittedResourcesPerSecond!,
       '',
     ],
-    [
-      'C-CDA CPU per document (ms): main thread / other threads / network',
-      cpuSplit(none),
-      cpuSplit(real),
-      '',
-    ],
+    ['C-CDA CPU per document (ms): main thread / other threads / network', cpuSplit(none), cpuSplit(real), ''],
     [
       'C-CDA conversion alone, p50 / p95 (ms per CCD)',
       `${round(percentile(convertMs, 50), 1)} / ${round(percentile(convertMs, 95), 1)}`,

@@ -11,7 +11,6 @@ import {
   type AccessEventRecord,
   type ConsentScope,
   type IdentityRef,
-  type PurposeOfUse,
 } from '@phr/common';
 import { PhrContext } from './context';
 import { conflict, consentRequired, forbidden, invalidArgument, notFound } from './errors';
@@ -147,7 +146,7 @@ export class AccessLogContract extends PhrContract {
       recordedAt: now,
       txId: ctx.stub.getTxID(),
     };
-    if (purpose) record.purpose = purpose as PurposeOfUse;
+    if (purpose) record.purpose = purpose;
     if (scope) record.scope = scope;
     if (queryHash) record.queryHash = queryHash;
     const key = Keys.accessEvent(pseudonym, now, eventId);

@@ -1,5 +1,5 @@
 import { Info, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson, ENCRYPTION_ALGORITHMS, Roles, type EncryptionAlgorithm, type PatientRecord } from '@phr/common';
+import { canonicalJson, ENCRYPTION_ALGORITHMS, Roles, type PatientRecord } from '@phr/common';
 import { PhrContext } from './context';
 import { conflict, forbidden, invalidArgument, notFound } from './errors';
 import { Keys } from './keys';
@@ -83,7 +83,7 @@ export class PatientRegistryContract extends PhrContract {
     const updated: PatientRecord = {
       ...record,
       encryptionPublicKey,
-      encryptionAlgorithm: algorithm as EncryptionAlgorithm,
+      encryptionAlgorithm: algorithm,
       signingCertificate: ctx.caller.certificatePem,
       keyVersion: record.keyVersion + 1,
       updatedAt: ctx.now,

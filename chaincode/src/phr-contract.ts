@@ -18,7 +18,15 @@ export abstract class PhrContract extends Contract {
     return new PhrContext();
   }
 
-  override async beforeTransaction(ctx: PhrContext): Promise<void> {
+  /** fabric-contract-api's hook: the check is synchronous, a refusal still a rejected promise. */
+  override beforeTransaction(ctx: PhrContext): Promise<void> {
+    return new Promise((resolve) => {
+      this.checkRole(ctx);
+      resolve();
+    });
+  }
+
+  private checkRole(ctx: PhrContext): void {
     const { fcn } = ctx.stub.getFunctionAndParameters();
     const name = fcn.includes(':') ? fcn.slice(fcn.indexOf(':') + 1) : fcn;
     const allowed = Object.hasOwn(this.rules, name) ? this.rules[name] : undefined;

@@ -72,8 +72,10 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }
 
-/** Thrown by the fast writer for anything it leaves to the reference path. */
-const UNUSUAL: unique symbol = Symbol('not plain JSON data');
+/** Thrown by the fast writer for anything it leaves to the reference path; never leaves this module. */
+class UnusualValue extends Error {}
+/** One instance, made once: throwing it costs no stack trace on the fast path. */
+const UNUSUAL = new UnusualValue('not plain JSON data');
 
 /** Strings JSON.stringify would escape: quote, backslash, control characters, surrogates. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point

@@ -19,7 +19,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 /** A real self-signed ECDSA certificate, as a Fabric CA-issued identity looks to this code. */
 async function makeSigner(namedCurve: 'P-256' | 'P-384' = 'P-256', cn = 'gateway.hospital-a'): Promise<EnvelopeSigner> {
   const alg = { name: 'ECDSA', namedCurve, hash: namedCurve === 'P-256' ? 'SHA-256' : 'SHA-384' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomBytes(8).toString('hex'),
     name: `CN=${cn}`,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import type { Express } from 'express';
 import { looseModes, type PatientRecord } from '@phr/common';
 import { ClientCertificateAuthenticator } from './auth/client-certificate';
@@ -26,10 +27,11 @@ import {
   PullService,
   PullStore,
   withConsentCache,
+  type PullDeps,
 } from './pull';
 import { createLogger, type Logger } from './logger';
 import { MailboxStore } from './mailbox';
-import { createNotifier } from './notify';
+import { createNotifier, type Notifier } from './notify';
 import { databaseFiles, openDatabase } from './store/database';
 import { DeliveryStore } from './store/delivery-store';
 import { ResourceIndex } from './store/resource-index';
@@ -66,41 +68,12 @@ export interface RunningGateway {
 /** Builds every part from the config, listens, and starts the outbox. */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const log = options.logger ?? createLogger(config.logLevel);
-  const identity = {
-    mspId: config.hospital.mspId,
-    certificatePem: readFileSync(config.identity.certFile, 'utf8'),
-    privateKeyPem: readFileSync(config.identity.keyFile, 'utf8'),
-  };
-  const ledger: LedgerPort =
-    options.ledger ??
-    (config.ledger.mode === 'fabric'
-      ? new FabricLedger({
-          peer: {
-            address: config.ledger.peer.address,
-            tlsRootCertPem: readFileSync(config.ledger.peer.tlsCaFile, 'utf8'),
-            ...(config.ledger.peer.serverNameOverride
-              ? { serverNameOverride: config.ledger.peer.serverNameOverride }
-              : {}),
-          },
-          identity,
-          channel: config.ledger.channel,
-          chaincode: config.ledger.chaincode,
-        })
-      : new NoLedger(options.patients ?? new Map(), config.hospital.mspId));
+  const identity = gatewayIdentity(config);
+  const ledger = options.ledger ?? configuredLedger(config, identity, options.patients);
   if (ledger.mode === 'none') log.warn('ledger.mode is none: NOTHING is committed to a ledger (benchmarks only)');
 
-  const dbFile = join(config.dataDir, 'gateway.db');
-  const keyFile = join(config.dataDir, 'gateway.key');
-  // Owner-only, whatever the umask: the database holds coded clinical values, the key unlocks its hashes.
-  const db = openDatabase(dbFile, { log });
-  const keyed = KeyedHash.loadOrCreate(keyFile);
-  warnAboutLooseModes(log, [config.dataDir, ...databaseFiles(dbFile), keyFile]);
-  const deliveries = new DeliveryStore(db);
-  const standardized = new StandardizedDb(db);
-  const resources = new ResourceIndex(db, keyed);
-  const mailbox = new MailboxStore(db);
-  const identities = new IdentityStore(db, keyed);
-  const patients = new PatientDirectory(db, ledger);
+  const stores = openStores(config, ledger, log);
+  const { db, keyed, deliveries, standardized, mailbox, identities, patients } = stores;
   const outbox = new OutboxWorker(deliveries, ledger, log, {
     concurrency: config.ledger.mode === 'fabric' ? config.ledger.concurrency : 64,
     retryMinMs: config.outbox.retryMinMs,
@@ -115,68 +88,24 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     signer,
   });
   const ingest = new IngestService({
-    db,
+    ...stores,
     pool,
-    identities,
-    patients,
     ledger,
-    deliveries,
-    standardized,
-    resources,
-    mailbox,
     outbox,
-    keyed,
     hospitalMspId: config.hospital.mspId,
     maxEntries: config.limits.maxEntries,
     log,
   });
-
-  // Consent decisions from a cache that the ledger's consent events keep current, when the ledger
-  // can stream them; otherwise each decision is one Consent.EvaluateConsent on the peer.
-  const consentFeed =
-    isPullLedger(ledger) && isConsentEventSource(ledger) && config.consent.cacheMaxAgeMs > 0
-      ? new ConsentFeed(
-          ledger,
-          new ConsentCache(ledger, {
-            maxAgeMs: config.consent.cacheMaxAgeMs,
-            maxPatients: config.consent.cachePatients,
-          }),
-          log,
-          { retryMinMs: config.outbox.retryMinMs, retryMaxMs: config.outbox.retryMaxMs },
-        )
-      : undefined;
-  const pulls = isPullLedger(ledger)
-    ? new PullService({
-        db,
-        store: new PullStore(db),
-        ledger: consentFeed ? withConsentCache(ledger, consentFeed.cache) : ledger,
-        patients,
-        mailbox,
-        signer,
-        hospitalMspId: config.hospital.mspId,
-        log,
-      })
-    : undefined;
+  const consentFeed = consentFeedFor(config, ledger, log);
+  const pulls = pullServiceFor(config, ledger, consentFeed, { db, patients, mailbox, signer, log });
 
   const authenticator = new ClientCertificateAuthenticator(
     config.trustedIssuers.map((t) => ({ mspId: t.mspId, caPem: readFileSync(t.caFile, 'utf8') })),
   );
   const startedAt = new Date().toISOString();
-  const edge = createEdge(
-    {
-      cert: readFileSync(config.tls.certFile),
-      key: readFileSync(config.tls.keyFile),
-      ca: config.trustedIssuers.map((t) => readFileSync(t.caFile)),
-    },
-    config.http,
-    log,
-  );
+  const edge = createEdge(tlsFiles(config), config.http, log);
   const server = edge.server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, config.listen);
   const baseUrl = config.publicUrl ?? `https://${config.listen.host}:${port}`;
   const app = createApp({
     hospital: config.hospital,
@@ -205,7 +134,6 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   consentFeed?.start();
   log.info({ url: baseUrl, hospital: config.hospital.mspId, ledger: ledger.mode }, 'gateway listening');
 
-  let closed = false;
   return {
     url: baseUrl,
     ...(consentFeed ? { consentFeed } : {}),
@@ -219,18 +147,136 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     mailbox,
     ledger,
     log,
-    async close() {
-      if (closed) return;
-      closed = true;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await outbox.stop();
-      await consentFeed?.stop();
-      await notify.close();
-      if (!options.ledger) ledger.close();
-      await pool.close();
-      db.close();
+    // a ledger the caller gave is the caller's to close
+    close: closeOnce({ server, outbox, consentFeed, notify, ledger: options.ledger ? undefined : ledger, pool, db }),
+  };
+}
+
+/** The gateway's own Fabric identity (its certificate and key), from the files the config names. */
+function gatewayIdentity(config: GatewayConfig): { mspId: string; certificatePem: string; privateKeyPem: string } {
+  return {
+    mspId: config.hospital.mspId,
+    certificatePem: readFileSync(config.identity.certFile, 'utf8'),
+    privateKeyPem: readFileSync(config.identity.keyFile, 'utf8'),
+  };
+}
+
+/** The ledger the config names: the hospital's peer through Fabric Gateway, or none (benchmarks). */
+function configuredLedger(
+  config: GatewayConfig,
+  identity: ReturnType<typeof gatewayIdentity>,
+  patients: ReadonlyMap<string, PatientRecord> = new Map(),
+): LedgerPort {
+  if (config.ledger.mode !== 'fabric') return new NoLedger(patients, config.hospital.mspId);
+  const { peer } = config.ledger;
+  return new FabricLedger({
+    peer: {
+      address: peer.address,
+      tlsRootCertPem: readFileSync(peer.tlsCaFile, 'utf8'),
+      ...(peer.serverNameOverride ? { serverNameOverride: peer.serverNameOverride } : {}),
     },
+    identity,
+    channel: config.ledger.channel,
+    chaincode: config.ledger.chaincode,
+  });
+}
+
+/** The gateway's database, its keyed-hash key, and the stores over them. */
+function openStores(config: GatewayConfig, ledger: LedgerPort, log: Logger) {
+  const dbFile = join(config.dataDir, 'gateway.db');
+  const keyFile = join(config.dataDir, 'gateway.key');
+  // Owner-only, whatever the umask: the database holds coded clinical values, the key unlocks its hashes.
+  const db = openDatabase(dbFile, { log });
+  const keyed = KeyedHash.loadOrCreate(keyFile);
+  warnAboutLooseModes(log, [config.dataDir, ...databaseFiles(dbFile), keyFile]);
+  return {
+    db,
+    keyed,
+    deliveries: new DeliveryStore(db),
+    standardized: new StandardizedDb(db),
+    resources: new ResourceIndex(db, keyed),
+    mailbox: new MailboxStore(db),
+    identities: new IdentityStore(db, keyed),
+    patients: new PatientDirectory(db, ledger),
+  };
+}
+
+/**
+ * Consent decisions from a cache that the ledger's consent events keep current, when the ledger
+ * can stream them; otherwise (undefined) each decision is one Consent.EvaluateConsent on the peer.
+ */
+function consentFeedFor(config: GatewayConfig, ledger: LedgerPort, log: Logger): ConsentFeed | undefined {
+  if (!(isPullLedger(ledger) && isConsentEventSource(ledger) && config.consent.cacheMaxAgeMs > 0)) return undefined;
+  return new ConsentFeed(
+    ledger,
+    new ConsentCache(ledger, { maxAgeMs: config.consent.cacheMaxAgeMs, maxPatients: config.consent.cachePatients }),
+    log,
+    { retryMinMs: config.outbox.retryMinMs, retryMaxMs: config.outbox.retryMaxMs },
+  );
+}
+
+/** Pulls by other hospitals, when the ledger can judge consents; their decisions through the cache if there is one. */
+function pullServiceFor(
+  config: GatewayConfig,
+  ledger: LedgerPort,
+  consentFeed: ConsentFeed | undefined,
+  d: Pick<PullDeps, 'db' | 'patients' | 'mailbox' | 'signer' | 'log'>,
+): PullService | undefined {
+  if (!isPullLedger(ledger)) return undefined;
+  return new PullService({
+    db: d.db,
+    store: new PullStore(d.db),
+    ledger: consentFeed ? withConsentCache(ledger, consentFeed.cache) : ledger,
+    patients: d.patients,
+    mailbox: d.mailbox,
+    signer: d.signer,
+    hospitalMspId: config.hospital.mspId,
+    log: d.log,
+  });
+}
+
+/** The server's TLS: its certificate and key, and the CAs whose client certificates it asks for. */
+function tlsFiles(config: GatewayConfig): { cert: Buffer; key: Buffer; ca: Buffer[] } {
+  return {
+    cert: readFileSync(config.tls.certFile),
+    key: readFileSync(config.tls.keyFile),
+    ca: config.trustedIssuers.map((t) => readFileSync(t.caFile)),
+  };
+}
+
+/** Listens on the configured address; resolves to the port (the one given, or the one chosen for 0). */
+async function listen(server: Server, at: GatewayConfig['listen']): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Stops taking requests, then stops every part in order; a second call does nothing. */
+function closeOnce(parts: {
+  server: Server;
+  outbox: OutboxWorker;
+  consentFeed: ConsentFeed | undefined;
+  notify: Notifier;
+  /** Undefined when the ledger is not the gateway's to close. */
+  ledger: LedgerPort | undefined;
+  pool: IngestPool;
+  db: DatabaseSync;
+}): () => Promise<void> {
+  let closed = false;
+  return async () => {
+    if (closed) return;
+    closed = true;
+    const { server } = parts;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await parts.outbox.stop();
+    await parts.consentFeed?.stop();
+    await parts.notify.close();
+    parts.ledger?.close();
+    await parts.pool.close();
+    parts.db.close();
   };
 }
 

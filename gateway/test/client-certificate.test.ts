@@ -28,7 +28,7 @@ describe('ClientCertificateAuthenticator', () => {
     const ehr = new X509Certificate((await hospital.issue('ehr1', { attrs: { 'phr.role': 'ehr' } })).certificatePem);
     const first = auth.principalOf(ehr);
     expect(first).toMatchObject({ mspId: 'Hospital1MSP', role: 'ehr', emergency: false });
-    first.role = 'admin' as typeof first.role;
+    first.role = 'admin';
     const again = auth.principalOf(new X509Certificate(ehr.raw));
     expect(again.role).toBe('ehr');
     expect(again.id).toBe(first.id);

@@ -2,15 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readReceipt } from '../src/ingest/bundle-response';
 import { GatewayHarness } from './support/harness';
-import {
-  forNewPatient,
-  isPatientBundleFile,
-  loadBundle,
-  mrnOf,
-  smallBundle,
-  syntheaFiles,
-  type Bundle,
-} from './support/fixtures';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from './support/fixtures';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(90_000);
@@ -122,7 +114,7 @@ describe('gateway durability: restarts, ledger outages, privacy', () => {
       value: 987.654321,
       text: 'canary-free-text-5521',
     };
-    const bundle = forNewPatient(smallBundle(loadBundle(sources[7]!), 10), 'canary') as Bundle;
+    const bundle = forNewPatient(smallBundle(loadBundle(sources[7]!), 10), 'canary');
     const patientEntry = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource as unknown as {
       name: { family: string; given: string[] }[];
       identifier: { value: string; type?: { coding?: { code?: string }[] } }[];
@@ -144,7 +136,7 @@ describe('gateway durability: restarts, ledger outages, privacy', () => {
     h.gateway.mailbox.onEnqueued((e) => events.push(JSON.stringify(e)));
     const sse = await fetch(`${h.url}/mailbox/${patient.pseudonym}/events`, {
       dispatcher: h.dispatcher(patient.identity),
-    } as RequestInit);
+    });
     const reader = sse.body!.getReader();
     const res = await post(h, bundle);
     expect(res.status).toBe(200);

@@ -276,7 +276,7 @@ describe('FHIR projections of the ledger: Consent, AuditEvent, $verify', () => {
     expect(eventIds(bundle)).toEqual(
       ['push', 'pull', 'denied', 'failed', 'glass', 'export'].map((n) => `evt-${n}-0001`),
     );
-    const [push, pull, denied, failed, glass, exported] = resources(bundle) as AuditEvent[];
+    const [push, pull, denied, failed, glass, exported] = resources(bundle);
     for (const e of resources(bundle)) expect(hasErrors(validator.validateResource(e))).toBe(false);
 
     expect(push).toMatchObject({ type: { code: 'rest' }, action: 'C', outcome: '0' });

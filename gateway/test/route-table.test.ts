@@ -17,7 +17,8 @@ function registeredRoutes(app: Express): Registered[] {
   interface Layer {
     route?: { path: unknown; methods: Record<string, boolean> };
     handle?: { stack?: Layer[] };
-    rawPath?: unknown;
+    /** The mount path as given to `use` (router's Layer). */
+    rawPath?: string | RegExp | (string | RegExp)[];
   }
   const found: Registered[] = [];
   const walk = (stack: readonly Layer[], prefix: string) => {

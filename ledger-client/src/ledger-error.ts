@@ -14,6 +14,9 @@ export type ValidationCode = keyof typeof StatusCode;
  */
 export type LedgerErrorCode = ChaincodeErrorCode | TransportCode | ValidationCode | 'LEDGER_ERROR';
 
+/** gRPC statuses (a GatewayError's numeric `code`) that mean the ledger was out of reach. */
+const UNREACHABLE_STATUSES: ReadonlySet<number> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]);
+
 /** Every failure of a ledger call; `code` says which kind, `cause` keeps the gateway client's error. */
 export class LedgerError extends Error {
   override readonly name = 'LedgerError';
@@ -47,7 +50,7 @@ export function toLedgerError(err: unknown): LedgerError {
         return new LedgerError(refusal.code, chaincodeErrorMessage(refusal.code, refusal.detail), txId, { cause: err });
       }
     }
-    if (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED) {
+    if (UNREACHABLE_STATUSES.has(err.code)) {
       return new LedgerError('UNAVAILABLE', `ledger unavailable: ${err.message}`, txId, { cause: err });
     }
     return new LedgerError('LEDGER_ERROR', texts.join('; '), txId, { cause: err });

@@ -13,7 +13,6 @@ import {
   identityKey,
   JsonNumber,
   verifyElementProof,
-  type DataElement,
 } from '@phr/common';
 import { readAnswerBundle, verifyAnswer } from '@phr/requester';
 import {
@@ -117,7 +116,7 @@ describe('a decimal keeps its precision, end to end', () => {
   it('the ledger commits to the value as written: the same element with 7.1 does not lead to the root', async () => {
     const [coded] = await agent['vault'].search({ kind: 'coded', system: 'http://loinc.org', code: '2345-7' });
     if (!coded) throw new Error('no coded element for 2345-7');
-    const element = coded.element as DataElement;
+    const element = coded.element;
     expect(canonicalJson(element)).toContain('"value":7.10');
     const asSent = elementLeafHash(element, coded.salt);
     const altered = elementLeafHash({ ...element, value: 7.1 }, coded.salt);

@@ -74,7 +74,7 @@ describe("patients' agents on the real network", () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ identifier, code }),
       dispatcher: tls('hospital1', 'orgadmin'),
-    } as RequestInit);
+    });
     expect([200, 201]).toContain(res.status);
   }
 
@@ -178,7 +178,7 @@ describe("patients' agents on the real network", () => {
           headers: { 'content-type': 'application/cda+xml' },
           body: bytes,
           dispatcher: tls('hospital1', 'ehr'),
-        } as RequestInit);
+        });
         const answer = (await res.json()) as { entry?: { response: { outcome?: { issue: unknown[] } } }[] };
         expect(res.status).toBe(200);
         const deliveryId = readReceipt(answer)?.deliveryId;

@@ -28,7 +28,7 @@ async function call(
     headers: body !== undefined ? { 'content-type': 'application/json' } : {},
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     dispatcher: agent,
-  } as RequestInit);
+  });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }

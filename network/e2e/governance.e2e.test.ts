@@ -229,7 +229,7 @@ describe('a hospital on another machine joins the running network, approved by a
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ identifier: mrn, code }),
       dispatcher: tls(stateB, 'hospital3', 'orgadmin'),
-    } as RequestInit);
+    });
     expect([200, 201]).toContain(linked.status);
     const ehr = new Client({
       baseUrl: `${gateway}/fhir`,
@@ -245,7 +245,7 @@ describe('a hospital on another machine joins the running network, approved by a
       },
       120_000,
     );
-    const onLedger = await agent['ledger'].readDelivery(deliveryId as string);
+    const onLedger = await agent['ledger'].readDelivery(deliveryId);
     expect(onLedger).toMatchObject({ status: 'complete', sender: 'Hospital3MSP' });
     const report = await agent.verify();
     expect(report.mismatches).toEqual([]);

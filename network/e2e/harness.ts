@@ -124,7 +124,7 @@ export async function scriptAt(
   const env = { ...networkEnv(), ...net.env, PHR_TOPOLOGY: net.topology, PHR_STATE: net.state };
   const [cmd, ...pre] = [...(net.prefix ?? []), join(SCRIPTS, name)];
   try {
-    const { stdout, stderr } = await run(cmd as string, [...pre, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(cmd, [...pre, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
     return { code: 0, output: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -83,7 +83,7 @@ describe('pull with consent on the real network', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ identifier: { system: mrn.system, value: mrn.value }, code }),
       dispatcher: tls('hospital1', 'orgadmin'),
-    } as RequestInit);
+    });
     expect([200, 201]).toContain(link.status);
     const ehr = new Client({
       baseUrl: `${gatewayUrl('hospital1')}/fhir`,
@@ -158,7 +158,7 @@ describe('pull with consent on the real network', () => {
         headers: { 'content-type': 'application/fhir+json' },
         body: JSON.stringify(resource),
         dispatcher: tls('hospital1', 'ehr'),
-      } as RequestInit);
+      });
 
     // Widened after signing: the chaincode refuses it on every endorsing peer.
     const provision = signed.provision ?? {};
@@ -190,7 +190,7 @@ describe('pull with consent on the real network', () => {
     const res = await fetch(`${gatewayUrl('hospital1')}/fhir/AuditEvent?patient=${pseudonym}&action=E`, {
       headers: { accept: 'application/fhir+json' },
       dispatcher: patientTls,
-    } as RequestInit);
+    });
     expect(res.status).toBe(200);
     const bundle = (await res.json()) as {
       type: string;

@@ -256,10 +256,7 @@ export async function run(
           ...(reason !== undefined ? { reason } : {}),
           gencrl: crlOut !== undefined,
         };
-        reply = (await services(endpoint).revoke(
-          request as FabricCAServices.IRevokeRequest,
-          registrar,
-        )) as typeof reply;
+        reply = (await services(endpoint).revoke(request, registrar)) as typeof reply;
       } catch (e) {
         throw classify(e, `revocation of ${what}`);
       }

@@ -109,15 +109,16 @@ export async function createCsr(id: string, key: KeyObject, hosts: readonly stri
         ? { type: 'email' as const, value }
         : { type: 'dns' as const, value },
   );
-  type CreateParams = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>;
+  // x509's parameter types name the DOM's WebCrypto types, which Node's typings don't declare globally:
+  // Node's own CryptoKeys and webcrypto are what it uses at run time.
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(
     {
       name: new x509.Name([...GO_CLI_NAMES, { CN: [id] }]),
-      keys: keys as unknown as CreateParams[0]['keys'],
+      keys,
       signingAlgorithm: ALG,
       extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
     },
-    webcrypto as unknown as CreateParams[1],
+    webcrypto,
   );
   return csr.toString('pem');
 }

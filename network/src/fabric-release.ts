@@ -254,7 +254,7 @@ async function findAsset(apiBase: string, ref: ReleaseRef, http: HttpOptions): P
         throw new FabricReleaseError('RELEASE_UNREACHABLE', `release archive unreachable: ${apiFailure(url, res)}`);
       deadline.body(http.timeoutMs);
       try {
-        return (await res.json()) as unknown;
+        return await res.json();
       } catch (err) {
         if (http.signal?.aborted || deadline.expired()) throw err;
         throw new FabricReleaseError('RELEASE_UNREACHABLE', `release archive unreachable: ${url} did not answer JSON`, {
@@ -448,16 +448,28 @@ function seconds(ms: number): string {
 /** The innermost useful message of a fetch failure: "getaddrinfo ENOTFOUND api.github.com", not "fetch failed".
  * Duck-typed: undici's errors may come from another realm than this module's TypeError and AggregateError. */
 function describe(err: unknown): string {
-  let e = err as { message?: unknown; code?: unknown; name?: unknown; cause?: unknown; errors?: unknown } | null;
-  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
-    if (e.message === 'fetch failed' && e.cause) e = e.cause as typeof e;
-    else if (Array.isArray(e.errors) && e.errors.length > 0) e = e.errors[0] as typeof e;
+  let e = err;
+  for (let depth = 0; depth < 5 && isFailure(e); depth++) {
+    if (e.message === 'fetch failed' && e.cause) e = e.cause;
+    else if (Array.isArray(e.errors) && e.errors.length > 0) e = e.errors[0];
     else break;
   }
-  if (e && typeof e === 'object') {
+  if (isFailure(e)) {
     for (const text of [e.message, e.code, e.name]) if (typeof text === 'string' && text) return oneLine(text);
   }
   return oneLine(String(e));
+}
+
+interface Failure {
+  message?: unknown;
+  code?: unknown;
+  name?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+function isFailure(e: unknown): e is Failure {
+  return typeof e === 'object' && e !== null;
 }
 
 function oneLine(text: string): string {

@@ -152,7 +152,7 @@ function orderers(state: NetworkState): OrdererEndpoint[] {
 
 /** Runs `fn` against each orderer until one answers; a refusal is an answer. */
 async function withOrderer<T>(state: NetworkState, fn: (o: OrdererEndpoint) => Promise<T>): Promise<T> {
-  let last: unknown;
+  let last: GovernanceError | undefined;
   for (const o of orderers(state)) {
     try {
       return await fn(o);

@@ -64,11 +64,11 @@ export class MemoryRequesterLedger implements RequesterLedger {
   readonly patients = new Map<string, PatientRecord>();
   readonly deliveries = new Map<string, DeliveryRecord>();
 
-  async readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
-    return this.patients.get(pseudonym);
+  readPatient(pseudonym: string): Promise<PatientRecord | undefined> {
+    return Promise.resolve(this.patients.get(pseudonym));
   }
 
-  async readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
-    return this.deliveries.get(deliveryId);
+  readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined> {
+    return Promise.resolve(this.deliveries.get(deliveryId));
   }
 }

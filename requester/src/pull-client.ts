@@ -267,8 +267,9 @@ interface HttpResult {
 }
 
 function checkPatient(patient: string): string {
-  if (!isPseudonym(patient)) throw new PullRequestError('BAD_REQUEST', `${patient} is not a patient pseudonym`);
-  return patient;
+  if (isPseudonym(patient)) return patient;
+  // the guard (`value is string`) narrows `patient` to never here; at run time it is the string given
+  throw new PullRequestError('BAD_REQUEST', `${String(patient)} is not a patient pseudonym`);
 }
 
 function httpError(res: HttpResult): PullRequestError {

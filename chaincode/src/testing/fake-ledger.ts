@@ -38,7 +38,7 @@ export class FakeLedger {
     await contract.beforeTransaction(ctx);
     const method = (contract as unknown as Record<string, unknown>)[fn];
     if (typeof method !== 'function') throw new Error(`no transaction function ${fn}`);
-    const result = (await (method as (...a: unknown[]) => Promise<string>).apply(contract, [ctx, ...args])) as string;
+    const result = await (method as (...a: unknown[]) => Promise<string>).apply(contract, [ctx, ...args]);
     stub.commit();
     this.clock += 1;
     return result;

@@ -32,7 +32,7 @@ export interface TestCa {
  * is an impostor: same subject name as the organisation's real CA, another key.
  */
 export async function makeCa(mspId: string): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: `CN=ca.${mspId.toLowerCase()}`,
@@ -73,7 +73,7 @@ export async function makeIdentity(
   issuedBy?: TestCa,
 ): Promise<SigningTestIdentity> {
   const issuer = issuedBy ?? (await ca(mspId));
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: Math.floor(Math.random() * 1e12).toString(16),
     subject: `CN=${enrollmentId},OU=client`,

@@ -109,7 +109,7 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
 function runConverter(xml: string): { document: CdaDocument; converted: Json; warnings: OutcomeIssue[] } {
   let document: CdaDocument;
   try {
-    document = convertXmlToCcda(withCharactersReferenced(xml)) as unknown as CdaDocument;
+    document = convertXmlToCcda(withCharactersReferenced(xml));
   } catch (err) {
     throw unprocessable(`the C-CDA document could not be read: ${messageOf(err)}`);
   }
@@ -162,7 +162,9 @@ function convert(document: CdaDocument, warnings?: OutcomeIssue[]): Json {
     said.set(text, (said.get(text) ?? 0) + 1);
   };
   try {
-    return convertCcdaToFhir(document as never, { ignoreUnsupportedSections: true }) as unknown as Json;
+    // typed as @medplum/fhirtypes' Bundle, a package not installed here: read as the JSON it is
+    const bundle: unknown = convertCcdaToFhir(document as never, { ignoreUnsupportedSections: true });
+    return bundle as Json;
   } finally {
     console.warn = warn;
     /* eslint-enable no-console */

@@ -88,7 +88,7 @@ export function cdaNarrativeToXhtml(div: string): string | undefined {
   const root = nodes.find((n) => nameOf(n) === 'div');
   if (!root) return undefined;
   const children = mapChildren(root.div as XmlNode[], undefined);
-  const xhtml = builder.build([{ div: children, ':@': { xmlns: XHTML } }]) as string;
+  const xhtml = builder.build([{ div: children, ':@': { xmlns: XHTML } }]);
   return /[^\s]/.test(xhtml.replace(/<[^>]*>/g, '')) ? xhtml : undefined;
 }
 

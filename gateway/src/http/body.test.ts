@@ -58,7 +58,7 @@ describe('bodyReader', () => {
         c.close();
       },
     });
-    const res = await fetch(`${url}/raw`, { method: 'POST', body: chunked, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${url}/raw`, { method: 'POST', body: chunked, duplex: 'half' });
     expect(res.status).toBe(413);
   });
 

@@ -48,7 +48,7 @@ export function bodyReader(options: BodyReaderOptions = { idleTimeoutMs: DEFAULT
 
   const read = async (req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Buffer> => {
     const encoding = contentEncoding(req);
-    const raw = await readUpTo(req as Peekable, res, maxBytes, Infinity, idleTimeoutMs);
+    const raw = await readUpTo(req, res, maxBytes, Infinity, idleTimeoutMs);
     return encoding === 'identity' ? raw : inflate(raw, encoding, maxBytes);
   };
 
@@ -77,7 +77,7 @@ export function bodyReader(options: BodyReaderOptions = { idleTimeoutMs: DEFAULT
     read,
     async peek(req, res, bytes, maxBytes) {
       contentEncoding(req); // 415 before reading if the encoding is one the gateway cannot read
-      return readUpTo(req as Peekable, res, maxBytes, bytes, idleTimeoutMs);
+      return readUpTo(req, res, maxBytes, bytes, idleTimeoutMs);
     },
     raw: (maxBytes) => middleware(maxBytes, (body) => body),
     json: (maxBytes) => middleware(maxBytes, parseJsonBody),
@@ -164,7 +164,7 @@ function readUpTo(
       if (!req[DONE]) finish(new ClientGoneError());
     };
     const onError = () => finish(new ClientGoneError());
-    const finish = (err?: unknown) => {
+    const finish = (err?: Error) => {
       clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
@@ -185,6 +185,14 @@ function readUpTo(
 }
 
 /** The client went away while its body was being read: nobody is left to answer. */
+/**
+ * What the body middleware passed to `next`, as the Error it is: the reader and its parsers fail
+ * with Errors only; anything else would be wrapped, the value kept as the cause.
+ */
+export function asBodyError(err: unknown): Error {
+  return err instanceof Error ? err : new Error('the request body could not be read', { cause: err });
+}
+
 export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
   constructor() {

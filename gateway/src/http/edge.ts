@@ -135,10 +135,10 @@ function closeIfBodyLeftUnread(req: IncomingMessage, res: ServerResponse, graceM
     return;
   }
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.writeHead = ((...args: unknown[]) => {
+  res.writeHead = (...args: unknown[]) => {
     if (!req.complete) res.setHeader('Connection', 'close');
     return writeHead(...args);
-  }) as ServerResponse['writeHead'];
+  };
 }
 
 /** A body this small that nobody read is drained rather than the connection closed. */

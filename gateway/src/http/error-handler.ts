@@ -26,7 +26,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       log.error(
         {
           err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
-          path: req.route?.path,
+          path: (req.route as { path?: unknown } | undefined)?.path,
         },
         'request failed',
       );

@@ -75,7 +75,7 @@ const RECEIPT_FIELDS: ReadonlySet<string> = new Set<keyof DeliveryReceipt>([
  */
 export function readReceipt(bundle: unknown): DeliveryReceipt | undefined {
   const extensions = ownValue(ownValue(bundle, 'meta'), 'extension');
-  const ext = Array.isArray(extensions)
+  const ext: unknown = Array.isArray(extensions)
     ? extensions.find((e) => ownValue(e, 'url') === RECEIPT_EXTENSION_URL)
     : undefined;
   const parts = ownValue(ext, 'extension');

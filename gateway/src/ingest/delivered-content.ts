@@ -27,7 +27,7 @@ export function deliveredContent(bundle: unknown): unknown {
   const out = without(bundle, BUNDLE_TRANSPORT);
   const entries = ownValue(bundle, 'entry');
   if (!Array.isArray(entries)) return out;
-  out.entry = entries.map((entry) => {
+  out.entry = entries.map((entry: unknown) => {
     const resource = ownValue(entry, 'resource');
     const meta = ownValue(resource, 'meta');
     if (!isObject(entry) || !isObject(resource) || !isObject(meta)) return entry;

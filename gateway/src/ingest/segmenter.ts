@@ -158,7 +158,7 @@ function walkExtensions(state: WalkState, extensions: unknown[], path: string, i
     if (typeof ext !== 'object' || ext === null) continue;
     // Nested extensions of a US Core extension have relative urls ("ombCategory").
     const usCore = inUsCoreExtension || (typeof ext.url === 'string' && ext.url.startsWith(US_CORE_EXTENSION));
-    if (usCore) walkObject(state, ext as Record<string, unknown>, `${path}.extension[${i}]`, undefined, true);
+    if (usCore) walkObject(state, ext, `${path}.extension[${i}]`, undefined, true);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { badRequest, FhirError, isPseudonym, isRecordId, notFoundError } from '@phr/common';
-import { bodyReader, type BodyReader } from '../http/body';
+import { asBodyError, bodyReader, type BodyReader } from '../http/body';
 import type { WakeupRegistry } from '../notify/create-notifier';
 import { silentLogger, type Logger } from '../notify/logger';
 import { FCM_TOKEN_PATTERN, type WakeupChannel } from '../notify/wakeup-channels';
@@ -189,7 +189,7 @@ function runParser(parser: Middleware, req: Request, res: Response): Promise<voi
       const status = (err as { status?: unknown }).status;
       if (status === 413) return reject(new FhirError(413, 'wake-up registration is too large', { cause: err }));
       if (status === 400) return reject(new FhirError(400, 'body is not valid JSON', { cause: err }));
-      reject(err); // a body that stopped coming (408), or a client that left
+      reject(asBodyError(err)); // a body that stopped coming (408), or a client that left
     });
   });
 }

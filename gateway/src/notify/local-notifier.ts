@@ -31,7 +31,8 @@ export class LocalNotifier implements WakeupNotifier {
     return this.listeners.get(pseudonym)?.size ?? 0;
   }
 
-  async wake(pseudonym: string, hint: WakeHint): Promise<void> {
+  /** Calls the listeners synchronously; the promise rejects if one of them threw. */
+  wake(pseudonym: string, hint: WakeHint): Promise<void> {
     // Copy: a listener may unsubscribe (stream closed) while we iterate. One broken stream must not
     // keep the patient's other streams from hearing about the mail, so failures are reported after.
     let failure: unknown;
@@ -42,6 +43,8 @@ export class LocalNotifier implements WakeupNotifier {
         failure ??= err;
       }
     }
-    if (failure !== undefined) throw new WakeupError('failed', 'a local wake-up listener failed', { cause: failure });
+    return failure === undefined
+      ? Promise.resolve()
+      : Promise.reject(new WakeupError('failed', 'a local wake-up listener failed', { cause: failure }));
   }
 }

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { isPseudonym, isRecordId, badRequest, PULL_STATUS_PATH } from '@phr/common';
 import type { PatientDirectory } from '../identity/patient-directory';
 import { principalOf } from '../http/authenticate';
-import type { BodyReader } from '../http/body';
+import { asBodyError, type BodyReader } from '../http/body';
 import { FHIR_JSON } from '../http/error-handler';
 import type { RouteHandler } from '../http/fhir-route';
 import type { PullOutcome, PullService } from './pull-service';
@@ -108,5 +108,7 @@ function runParser(
   req: Request,
   res: Response,
 ): Promise<void> {
-  return new Promise((resolve, reject) => parser(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    parser(req, res, (err?: unknown) => (err ? reject(asBodyError(err)) : resolve())),
+  );
 }

@@ -227,8 +227,8 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
 /** An async iterable fed by pushes, ended by `close()` or broken by `fail()`. */
 class EventStream implements ConsentEventStream {
   private readonly queue: ConsentRecord[] = [];
-  private waiting: { resolve: (r: IteratorResult<ConsentRecord>) => void; reject: (e: unknown) => void } | undefined;
-  private ended: { error?: unknown } | undefined;
+  private waiting: { resolve: (r: IteratorResult<ConsentRecord>) => void; reject: (e: Error) => void } | undefined;
+  private ended: { error?: Error } | undefined;
 
   constructor(private readonly onClose: () => void) {}
 
@@ -240,7 +240,7 @@ class EventStream implements ConsentEventStream {
     } else this.queue.push(consent);
   }
 
-  fail(error: unknown): void {
+  fail(error: Error): void {
     this.end({ error });
   }
 
@@ -267,7 +267,7 @@ class EventStream implements ConsentEventStream {
     };
   }
 
-  private end(how: { error?: unknown }): void {
+  private end(how: { error?: Error }): void {
     if (this.ended) return;
     this.ended = how;
     this.onClose();

@@ -207,7 +207,7 @@ export class GatewayHarness {
         ? { body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) }
         : {}),
       dispatcher: this.dispatcher(client),
-    } as RequestInit);
+    });
     const text = await res.text();
     let json: unknown;
     try {

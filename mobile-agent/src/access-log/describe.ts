@@ -52,7 +52,7 @@ export function describeAccessEvent(e: AccessEventRecord): AccessLogEntry {
     who,
     organization: e.requester.mspId,
     role: e.requester.role,
-    ...(e.purpose ? { purpose: e.purpose, purposeText: purposeText as string } : {}),
+    ...(e.purpose ? { purpose: e.purpose, purposeText: purposeText } : {}),
     what,
     breakGlass: e.breakGlass,
     summary: `${parts.join('')}.`,

@@ -19,14 +19,15 @@ export async function createCsr(enrollmentId: string, signingPrivateKeyPem: stri
     privateKey: await subtle.importKey('pkcs8', pkcs8, ALG, false, ['sign']),
     publicKey: await subtle.importKey('spki', spki, ALG, true, ['verify']),
   };
-  type CreateParams = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>;
+  // x509's parameter types name the DOM's WebCrypto types, which Node's typings don't declare globally:
+  // Node's own CryptoKeys and webcrypto are what it uses at run time.
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(
     {
       name: `CN=${escapeDn(enrollmentId)}`,
-      keys: keys as unknown as CreateParams[0]['keys'],
+      keys,
       signingAlgorithm: ALG,
     },
-    webcrypto as unknown as CreateParams[1],
+    webcrypto,
   );
   return csr.toString('pem');
 }

@@ -14,7 +14,7 @@ interface Ca {
 }
 
 async function makeCa(name: string): Promise<Ca> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: `CN=${name}`,
@@ -27,7 +27,7 @@ async function makeCa(name: string): Promise<Ca> {
   return {
     pem: cert.toString('pem'),
     async issue(cn, isCa = false) {
-      const leaf = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      const leaf = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
       const issued = await x509.X509CertificateGenerator.create({
         serialNumber: '02',
         subject: `CN=${cn}`,

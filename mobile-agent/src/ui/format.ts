@@ -68,7 +68,8 @@ export const CODE_SYSTEM_NAMES: Record<string, string> = {
   'http://nucc.org/provider-taxonomy': 'NUCC',
 };
 
-export function purposeText(purpose: PurposeOfUse | string): string {
+/** A purpose of use with its label (`purpose` is a PurposeOfUse code; anything else is shown as it is). */
+export function purposeText(purpose: string): string {
   const known = (PURPOSE_LABELS as Record<string, { label: string }>)[purpose];
   return known ? `${known.label} (${purpose})` : purpose;
 }

@@ -77,7 +77,7 @@ function valueText(node: Json): string | undefined {
 function containedMedicationCode(resource: Json): unknown {
   const ref = isObject(resource.medicationReference) ? str(resource.medicationReference.reference) : undefined;
   if (ref === undefined || !ref.startsWith('#') || !Array.isArray(resource.contained)) return undefined;
-  const medication = resource.contained.find((c) => isObject(c) && c.id === ref.slice(1));
+  const medication: unknown = resource.contained.find((c) => isObject(c) && c.id === ref.slice(1));
   return isObject(medication) && isObject(medication.code) ? medication.code : undefined;
 }
 
@@ -85,14 +85,14 @@ function containedMedicationCode(resource: Json): unknown {
 function mainConcept(resource: Json): unknown {
   for (const key of ['code', 'vaccineCode', 'medicationCodeableConcept', 'description']) {
     // a PractitionerRole's code is a list
-    const value = Array.isArray(resource[key]) ? resource[key][0] : resource[key];
+    const value: unknown = Array.isArray(resource[key]) ? resource[key][0] : resource[key];
     if (isObject(value)) return value;
   }
   const medication = containedMedicationCode(resource);
   if (medication !== undefined) return medication;
   for (const key of ['type', 'relationship', 'qualification']) {
     const value = resource[key];
-    const first = Array.isArray(value) ? value[0] : value;
+    const first: unknown = Array.isArray(value) ? value[0] : value;
     // a Practitioner's qualification holds its concept one level down
     if (isObject(first)) return key === 'qualification' ? first.code : first;
   }
@@ -111,7 +111,7 @@ function nameText(name: unknown): string | undefined {
 /** Who a person or organisation is: the official name when there are several. */
 function ownName(resource: Json): string | undefined {
   if (!Array.isArray(resource.name)) return str(resource.name);
-  const official = resource.name.find((n) => isObject(n) && n.use === 'official');
+  const official: unknown = resource.name.find((n) => isObject(n) && n.use === 'official');
   return nameText(official) ?? resource.name.map(nameText).find((n) => n !== undefined);
 }
 
@@ -224,7 +224,7 @@ export function summariseResource(element: DataElement): ResourceSummary {
   if (code !== undefined) summary.code = code;
   const value =
     element.value !== undefined
-      ? `${element.value}${element.unit ? ` ${element.unit}` : ''}`
+      ? `${String(element.value)}${element.unit ? ` ${element.unit}` : ''}`
       : (own.value ?? resourceValue(resource));
   if (value !== undefined) summary.value = value;
   return summary;

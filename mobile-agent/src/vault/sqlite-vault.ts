@@ -250,7 +250,7 @@ export class SqliteVault implements Vault {
     if (!Array.isArray(elements)) throw new VaultError('INVALID_INPUT', 'elements must be an array');
     if (await this.hasDelivery(d.deliveryId)) return false;
     // Encrypt before taking the write lock: the transaction only writes.
-    const rows = elements.map((stored, i) => this.elementRow(d.deliveryId, stored, i));
+    const rows = elements.map((stored: VaultElement, i) => this.elementRow(d.deliveryId, stored, i));
     return this.exclusive(async (db) => {
       await db.exec('BEGIN IMMEDIATE');
       try {

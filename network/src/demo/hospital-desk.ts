@@ -40,7 +40,7 @@ export class HospitalDesk {
       const res = await fetch(`${this.url}/healthz`, {
         dispatcher: this.dispatcher(undefined),
         signal: AbortSignal.timeout(5_000),
-      } as RequestInit);
+      });
       return res.ok;
     } catch {
       return false;
@@ -55,7 +55,7 @@ export class HospitalDesk {
       body: JSON.stringify({ identifier, code }),
       dispatcher: this.dispatcher(admin),
       signal: AbortSignal.timeout(30_000),
-    } as RequestInit);
+    });
     const text = await res.text();
     check(
       res.status === 201 || res.status === 200,

@@ -34,7 +34,7 @@ export function runCommand(label: string, file: string, args: readonly string[],
           resolve(stdout);
           return;
         }
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string };
+        const e = err; // ExecFileException: an exit status or an errno code in `code`
         const said = lastLine(stderr) || lastLine(stdout);
         const how =
           e.killed && e.signal

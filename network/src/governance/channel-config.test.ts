@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 // The embedded network signs with @phr/ledger-client's lowS; its index also loads fabric-gateway, whose
 // ES-module-only @noble/curves this project's jest transform does not compile. Only the signer is needed.
-jest.mock('@phr/ledger-client', () => jest.requireActual('@phr/ledger-client/dist/ecdsa-signer'));
+jest.mock('@phr/ledger-client', () => jest.requireActual('@phr/ledger-client/ecdsa-signer'));
 import { common, msp as mspProtos } from '@hyperledger/fabric-protos';
 import { X509Crl } from '@peculiar/x509';
 import {

@@ -1,6 +1,6 @@
 // The embedded network signs with @phr/ledger-client's lowS; its index also loads fabric-gateway, whose
 // ES-module-only @noble/curves this project's jest transform does not compile. Only the signer is needed.
-jest.mock('@phr/ledger-client', () => jest.requireActual('@phr/ledger-client/dist/ecdsa-signer'));
+jest.mock('@phr/ledger-client', () => jest.requireActual('@phr/ledger-client/ecdsa-signer'));
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

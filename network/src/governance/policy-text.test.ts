@@ -1,6 +1,6 @@
 // policy-text.ts reads policies with @phr/embedded-fabric, whose signer comes from @phr/ledger-client; that
 // package's index also loads fabric-gateway (ES-module-only @noble/curves, not compiled by this project's jest).
-jest.mock('@phr/ledger-client', () => jest.requireActual('@phr/ledger-client/dist/ecdsa-signer'));
+jest.mock('@phr/ledger-client', () => jest.requireActual('@phr/ledger-client/ecdsa-signer'));
 
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { sameSignaturePolicy } from './policy-text';

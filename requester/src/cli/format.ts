@@ -3,8 +3,7 @@ import type { VerifiedPull } from '../pull-client';
 
 const MAX_CELL = 48;
 
-function cell(value: unknown): string {
-  const text = value === undefined || value === null ? '' : String(value);
+function cell(text: string): string {
   // Element text comes from the patient's records: no control characters reach the terminal.
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
@@ -17,7 +16,7 @@ function row(d: DisclosedElement): string[] {
     const id = typeof e.resource?.id === 'string' ? `${e.resourceType}/${e.resource.id}` : e.resourceType;
     return [e.resourceType, e.time ?? '', `(resource ${id})`, '', ''];
   }
-  const value = e.value === undefined ? '' : `${e.value}${e.unit ? ` ${e.unit}` : ''}`;
+  const value = e.value === undefined ? '' : `${String(e.value)}${e.unit ? ` ${e.unit}` : ''}`;
   return [e.resourceType, e.time ?? '', `${e.system}|${e.code}`, e.display ?? '', value];
 }
 

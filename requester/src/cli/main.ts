@@ -142,7 +142,29 @@ export function program(deps: CliDeps = { connectLedger: fabricLedger }): Comman
     // errors come back to main() as CommanderError, so tests and the process share one exit path
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
+  addSearch(p, deps);
+  addEverything(p, deps);
+  addPoll(p, deps);
+  return p;
+}
 
+/** The options `withQuery` adds. */
+interface QueryFlags {
+  purpose?: string;
+  breakGlass?: boolean;
+  async?: boolean;
+}
+
+/** The query flags as the pull client takes them: only those given. */
+function queryOptions(o: QueryFlags) {
+  return {
+    ...(o.purpose ? { purpose: o.purpose as (typeof PURPOSES_OF_USE)[number] } : {}),
+    ...(o.breakGlass ? { breakGlass: true } : {}),
+    ...(o.async ? { async: true } : {}),
+  };
+}
+
+function addSearch(p: Command, deps: CliDeps): void {
   withQuery(
     withConnection(
       p
@@ -154,32 +176,22 @@ export function program(deps: CliDeps = { connectLedger: fabricLedger }): Comman
         .option('--post', 'POST /fhir/{type}/_search with a form body instead'),
     ),
   ).action(
-    async (
-      o: CommonFlags & {
-        patient: string;
-        type: string;
-        code?: CodeRef[];
-        post?: boolean;
-        purpose?: string;
-        breakGlass?: boolean;
-        async?: boolean;
-      },
-    ) => {
+    async (o: CommonFlags & QueryFlags & { patient: string; type: string; code?: CodeRef[]; post?: boolean }) => {
       const patient = parse(patientSchema, o.patient);
       await run(deps, o, (c) =>
         c.search({
           type: o.type,
           patient,
           ...(o.code ? { codes: o.code } : {}),
-          ...(o.purpose ? { purpose: o.purpose as (typeof PURPOSES_OF_USE)[number] } : {}),
-          ...(o.breakGlass ? { breakGlass: true } : {}),
-          ...(o.async ? { async: true } : {}),
+          ...queryOptions(o),
           ...(o.post ? { post: true } : {}),
         }),
       );
     },
   );
+}
 
+function addEverything(p: Command, deps: CliDeps): void {
   withQuery(
     withConnection(
       p
@@ -187,17 +199,13 @@ export function program(deps: CliDeps = { connectLedger: fabricLedger }): Comman
         .description('GET /fhir/Patient/{pseudonym}/$everything')
         .requiredOption('--patient <pseudonym>', "the patient's pseudonym"),
     ),
-  ).action(async (o: CommonFlags & { patient: string; purpose?: string; breakGlass?: boolean; async?: boolean }) => {
+  ).action(async (o: CommonFlags & QueryFlags & { patient: string }) => {
     const patient = parse(patientSchema, o.patient);
-    await run(deps, o, (c) =>
-      c.everything(patient, {
-        ...(o.purpose ? { purpose: o.purpose as (typeof PURPOSES_OF_USE)[number] } : {}),
-        ...(o.breakGlass ? { breakGlass: true } : {}),
-        ...(o.async ? { async: true } : {}),
-      }),
-    );
+    await run(deps, o, (c) => c.everything(patient, queryOptions(o)));
   });
+}
 
+function addPoll(p: Command, deps: CliDeps): void {
   withConnection(
     p
       .command('poll')
@@ -207,7 +215,6 @@ export function program(deps: CliDeps = { connectLedger: fabricLedger }): Comman
     const pending = loadPending(o.stateDir, requestId);
     await run(deps, o, (c) => c.poll(requestId, pending));
   });
-  return p;
 }
 
 /** One line on stderr that says what happened, and a non-zero exit: refusals are never silent. */

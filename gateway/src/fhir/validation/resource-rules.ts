@@ -259,7 +259,8 @@ class Walk {
     extensionPart: unknown,
     resolved: ResolvedKey,
   ): void {
-    const binding = resolved.element.binding;
+    // typed as @medplum/fhirtypes' ElementDefinitionBinding, a package not installed here
+    const binding = resolved.element.binding as { strength?: string; valueSet?: string } | undefined;
     if (binding?.strength !== 'required') return;
     const valuePart = ownValue(parent, key.slice(1));
     const message = `No code provided, and a code is required from the value set ${binding.valueSet ?? ''}`.trim();

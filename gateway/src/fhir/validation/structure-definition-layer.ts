@@ -43,7 +43,9 @@ export function structureDefinitionIssues(resource: Record<string, unknown>): Ra
         },
       ];
     }
-    reported = (error.outcome.issue ?? []) as MedplumIssue[];
+    // typed as @medplum/fhirtypes' OperationOutcome, a package not installed here
+    const outcome = error.outcome as { issue?: MedplumIssue[] };
+    reported = outcome.issue ?? [];
   }
   const issues: RawIssue[] = [];
   for (const reportedIssue of reported) {

@@ -61,10 +61,10 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   // evaluated through the DevTools protocol, which the page's CSP (no scripts at all) does not govern
   await page.evaluate(axeSource);
-  return (await page.evaluate(RUN_AXE)) as AxeViolation[];
+  return page.evaluate<AxeViolation[]>(RUN_AXE);
 }
 
 /** Structural problems axe does not insist on; empty when the page is well formed. */
 export async function structureProblems(page: Page): Promise<string[]> {
-  return (await page.evaluate(STRUCTURE)) as string[];
+  return page.evaluate<string[]>(STRUCTURE);
 }

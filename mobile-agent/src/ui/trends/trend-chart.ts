@@ -27,9 +27,9 @@ export interface ChartLayout {
   x: Axis;
   y: Axis;
   /** Where an instant (ms) falls across the drawing. */
-  xAt(at: number): number;
+  xAt: (at: number) => number;
   /** Where a value falls down the drawing. */
-  yAt(value: number): number;
+  yAt: (value: number) => number;
   /** Per series, its drawn values in time order, placed. */
   series: PlacedValue[][];
 }

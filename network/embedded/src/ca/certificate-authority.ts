@@ -254,7 +254,7 @@ export class CertificateAuthority {
     return this.enrollmentReply(certificate);
   }
 
-  async reenroll(ctx: RequestContext): Promise<CaReply> {
+  reenroll(ctx: RequestContext): CaReply {
     const identity = this.authenticateToken(ctx);
     const { certificate, profile } = this.sign(identity, ctx);
     this.db.storeCertificate(certificate);
@@ -318,7 +318,7 @@ export class CertificateAuthority {
    * a registrar for the target's type and affiliation. With `gencrl`, the result carries the new
    * CRL when something was revoked.
    */
-  async revoke(ctx: RequestContext): Promise<CaReply> {
+  revoke(ctx: RequestContext): CaReply {
     // The body is decoded before authentication, as Fabric CA does.
     const body = ctx.requireJson();
     const name = stringField(body, 'id');
@@ -397,7 +397,7 @@ export class CertificateAuthority {
    * expiring within bounds (`revokedafter`, `revokedbefore`, `expireafter`, `expirebefore`, RFC
    * 3339); the caller needs `hf.GenCRL`.
    */
-  async gencrl(ctx: RequestContext): Promise<CaReply> {
+  gencrl(ctx: RequestContext): CaReply {
     const body = ctx.requireJson();
     const filter: RevokedCertificateFilter = {
       revokedAfter: timeField(body, 'revokedafter'),

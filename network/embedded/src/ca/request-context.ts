@@ -107,5 +107,5 @@ export function stringArrayField(object: JsonObject, name: string): string[] | u
   const value = field(object, name);
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw wrongType(name, 'an array of strings');
-  return value as string[];
+  return value;
 }

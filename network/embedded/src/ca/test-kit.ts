@@ -88,15 +88,16 @@ export async function makeCsr(
       'verify',
     ]),
   };
-  type CreateParams = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>;
+  // x509's parameter types name the DOM's WebCrypto types, which Node's typings don't declare globally:
+  // Node's own CryptoKeys and webcrypto are what it uses at run time.
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(
     {
       name: subject,
-      keys: keys as unknown as CreateParams[0]['keys'],
+      keys,
       signingAlgorithm: ALG,
       extensions: sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans)] : [],
     },
-    webcrypto as unknown as CreateParams[1],
+    webcrypto,
   );
   return csr.toString('pem');
 }

@@ -83,7 +83,8 @@ export function configPolicy(raw: RawPolicy): common.ConfigPolicy {
     p.setType(common.Policy.PolicyType.IMPLICIT_META);
     p.setValue(meta.serializeBinary());
   } else {
-    throw new ConfigtxError(`unknown policy type ${(raw as RawPolicy).Type}`);
+    const type: unknown = raw.Type; // the YAML may hold any other string
+    throw new ConfigtxError(`unknown policy type ${String(type)}`);
   }
   const cp = new common.ConfigPolicy();
   cp.setPolicy(p);

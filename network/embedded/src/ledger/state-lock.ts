@@ -10,7 +10,7 @@ export class StateLock {
   private readonly waitingWriters: (() => void)[] = [];
   private readonly waitingReaders: (() => void)[] = [];
 
-  async read<T>(fn: () => Promise<T>): Promise<T> {
+  async read<T>(fn: () => T | Promise<T>): Promise<T> {
     if (this.writing || this.waitingWriters.length > 0) {
       await new Promise<void>((resolve) => this.waitingReaders.push(resolve));
     } else {

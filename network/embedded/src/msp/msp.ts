@@ -92,11 +92,13 @@ function firstElement(der: Buffer): Buffer {
 function parseCrl(der: Uint8Array): RevocationList {
   try {
     const crl = new X509Crl(Buffer.from(der));
+    // x509 types the hash as the DOM's Algorithm, which Node's typings don't declare
+    const hash = crl.signatureAlgorithm.hash as { name: string };
     return {
       serials: new Set(crl.entries.map((e) => BigInt(`0x${e.serialNumber}`).toString(16))),
       tbs: firstElement(Buffer.from(der)),
       signature: Buffer.from(crl.signature),
-      hash: crl.signatureAlgorithm.hash.name.replace('-', '').toLowerCase(),
+      hash: hash.name.replace('-', '').toLowerCase(),
     };
   } catch (err) {
     throw new MspError('BAD_IDENTITY', 'the MSP carries a revocation list that is not a DER CRL', { cause: err });

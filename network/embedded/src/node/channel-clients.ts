@@ -19,10 +19,7 @@ interface EndorserClient extends grpc.Client {
 }
 
 const AtomicBroadcastRaw = grpc.makeGenericClientConstructor(atomicBroadcastDefinition(), 'AtomicBroadcast');
-const Endorser = grpc.makeGenericClientConstructor(
-  peer.EndorserService as unknown as grpc.ServiceDefinition,
-  'Endorser',
-);
+const Endorser = grpc.makeGenericClientConstructor(peer.EndorserService, 'Endorser');
 
 /**
  * gRPC clients from one node to the other nodes of its channel, over TLS trusting the channel's

@@ -25,12 +25,9 @@ describe('gRPC errors as fabric-gateway decodes them', () => {
     const fail =
       (error: () => unknown): grpc.handleUnaryCall<unknown, unknown> =>
       (_call, callback) =>
-        callback(toServiceError(error()) as grpc.ServiceError);
+        callback(toServiceError(error()));
     server = await startGrpcServer(address, { certPem: tls.certificatePem, keyPem: keyPem(tls.key) }, [
-      [
-        gw.GatewayService as unknown as grpc.ServiceDefinition,
-        { evaluate: fail(() => evaluateError), endorse: fail(() => endorseError) },
-      ],
+      [gw.GatewayService, { evaluate: fail(() => evaluateError), endorse: fail(() => endorseError) }],
     ]);
     client = new grpc.Client(address, grpc.credentials.createSsl(Buffer.from(ca.certificatePem)));
     gateway = connect({

@@ -155,5 +155,5 @@ export function atomicBroadcastDefinition(): grpc.ServiceDefinition {
       responseSerialize: (b: Buffer) => b,
       responseDeserialize: (b: Buffer) => b,
     },
-  } as grpc.ServiceDefinition;
+  };
 }

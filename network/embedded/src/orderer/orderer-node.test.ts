@@ -32,7 +32,7 @@ function envelope(
   o: { size?: number; channelId?: string; type?: number; signer?: LocalIdentity } = {},
 ) {
   const ch = new common.ChannelHeader();
-  ch.setType((o.type ?? common.HeaderType.ENDORSER_TRANSACTION) as common.HeaderTypeMap[keyof common.HeaderTypeMap]);
+  ch.setType(o.type ?? common.HeaderType.ENDORSER_TRANSACTION);
   ch.setChannelId(o.channelId ?? CHANNEL_ID);
   ch.setTxId(randomBytes(32).toString('hex'));
   ch.setTimestamp(timestamp());

@@ -32,7 +32,7 @@ const chaincode: ChaincodeInterface = {
       case 'Get':
         return shim.success(await stub.getState(params[0] ?? 'k'));
       case 'NotFound':
-        return { status: 404, message: 'NOT_FOUND: nothing here' } as unknown as ReturnType<typeof shim.success>;
+        return { status: 404, message: 'NOT_FOUND: nothing here' };
       default:
         return shim.error(`FORBIDDEN: ${fcn}`);
     }

@@ -83,7 +83,7 @@ export class Endorser {
       return this.endorse(p, this.o.qscc.invoke(p.args, creator), new Uint8Array(0), undefined, 'syscc');
     }
     if (p.chaincodeName === LIFECYCLE) {
-      return this.o.lock.read(async () => {
+      return this.o.lock.read(() => {
         const simulator = new TxSimulator(this.o.ledger, LIFECYCLE, p.txId);
         const response = this.o.lifecycle.invoke(p.args, creator, simulator);
         return this.endorse(p, response, simulator.readWriteSet(), undefined, 'syscc');

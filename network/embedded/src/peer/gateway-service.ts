@@ -105,7 +105,7 @@ export class GatewayService {
           (err: unknown) => {
             if (!(err instanceof GrpcStatusError))
               this.o.log.error({ event: 'gateway-error', err: String(err) }, 'gateway call failed');
-            callback(toServiceError(err) as grpc.ServiceError);
+            callback(toServiceError(err));
           },
         );
       };

@@ -129,13 +129,13 @@ export class PeerNode {
           (r) =>
             r.error === undefined
               ? callback(null, r.response)
-              : callback({ code: grpc.status.UNKNOWN, details: r.error } as grpc.ServiceError),
-          (err: unknown) => callback({ code: grpc.status.INTERNAL, details: String(err) } as grpc.ServiceError),
+              : callback({ code: grpc.status.UNKNOWN, details: r.error }),
+          (err: unknown) => callback({ code: grpc.status.INTERNAL, details: String(err) }),
         );
     };
     return [
-      [gw.GatewayService as unknown as grpc.ServiceDefinition, this.gateway.handlers()],
-      [peer.EndorserService as unknown as grpc.ServiceDefinition, { processProposal: endorser }],
+      [gw.GatewayService, this.gateway.handlers()],
+      [peer.EndorserService, { processProposal: endorser }],
     ];
   }
 
