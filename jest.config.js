@@ -13,6 +13,13 @@ const project = (name, extra = {}) => ({
 const workspaceSources = {
   '^@phr/common$': '<rootDir>/../common/src/index.ts',
   '^@phr/ledger-client$': '<rootDir>/../ledger-client/src/index.ts',
+  // what tests use of other workspaces, through their declared entry points
+  '^@phr/chaincode$': '<rootDir>/../chaincode/src/index.ts',
+  '^@phr/chaincode/testing$': '<rootDir>/../chaincode/src/testing/index.ts',
+  '^@phr/gateway$': '<rootDir>/../gateway/src/index.ts',
+  '^@phr/gateway/internal$': '<rootDir>/../gateway/src/internal.ts',
+  '^@phr/test-support$': '<rootDir>/../test-support/src/index.ts',
+  '^@phr/test-support/gateway$': '<rootDir>/../test-support/src/gateway.ts',
 };
 
 /** Packages that reach Fabric Gateway: fabric-gateway needs @noble/curves, which ships ES modules only. */

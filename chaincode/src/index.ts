@@ -6,6 +6,7 @@ import { PatientRegistryContract } from './patient-registry';
 
 export { AccessLogContract, CommitmentsContract, ConsentContract, DirectoryContract, PatientRegistryContract };
 export { ChaincodeError } from './errors';
+export type { PhrContract } from './phr-contract';
 
 /** Loaded by fabric-chaincode-node; the first contract is the default one. */
 export const contracts = [

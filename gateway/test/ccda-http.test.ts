@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { convertCcda } from '../src/ccda/ccda-converter';
 import { CCDA_OPERATION_URL } from '../src/fhir/capability-statement';
-import { GatewayHarness, type OutcomeBody } from './support/harness';
-import { FIXTURES } from './support/fixtures';
+import { GatewayHarness, type OutcomeBody } from '@phr/test-support/gateway';
+import { FIXTURES } from '@phr/test-support';
 
 jest.setTimeout(120_000);
 

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { FhirError } from '@phr/common';
-import { makeCa, type TestCa } from './support/pki';
+import { makeCa, type TestCa } from '@phr/test-support';
 import { ClientCertificateAuthenticator } from '../src/auth/client-certificate';
 
 function statusOf(fn: () => unknown): number | undefined {

@@ -5,7 +5,7 @@
  */
 import { JsonNumber } from '@phr/common';
 import { readReceipt } from '../src/ingest/bundle-response';
-import { GatewayHarness, type OutcomeBody } from './support/harness';
+import { GatewayHarness, type OutcomeBody } from '@phr/test-support/gateway';
 import {
   forNewPatient,
   isPatientBundleFile,
@@ -15,7 +15,7 @@ import {
   syntheaFiles,
   type Bundle,
   type BundleEntry,
-} from './support/fixtures';
+} from '@phr/test-support';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(120_000);

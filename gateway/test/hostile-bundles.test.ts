@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { GatewayHarness, type OutcomeBody } from './support/harness';
+import { GatewayHarness, type OutcomeBody } from '@phr/test-support/gateway';
 
 /**
  * Issue 12 ("500 → 400"): every JSON type, and every name Object.prototype carries, in every

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GatewayHarness, type OutcomeBody } from './support/harness';
+import { GatewayHarness, type OutcomeBody } from '@phr/test-support/gateway';
 import {
   forNewPatient,
   INVALID_DIR,
@@ -9,7 +9,7 @@ import {
   mrnOf,
   smallBundle,
   syntheaFiles,
-} from './support/fixtures';
+} from '@phr/test-support';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(60_000);

@@ -16,8 +16,8 @@ import { FhirValidator } from '../src/fhir/validation';
 import { KeyedHash } from '../src/identity/keyed-hash';
 import { checkBundle } from '../src/ingest/bundle-check';
 import { IngestPool } from '../src/ingest/ingest-pool';
-import { INVALID_DIR, SYNTHEA_DIR, syntheaFiles } from './support/fixtures';
-import { makeCa, type Issued } from './support/pki';
+import { INVALID_DIR, SYNTHEA_DIR, syntheaFiles } from '@phr/test-support';
+import { makeCa, type Issued } from '@phr/test-support';
 
 jest.setTimeout(120_000);
 

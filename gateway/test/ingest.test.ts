@@ -1,6 +1,6 @@
 import { DeliveryTree, elementLeafHash, type DeliveryPayload, type DeliveryRecord } from '@phr/common';
 import { readReceipt } from '../src/ingest/bundle-response';
-import { GatewayHarness, type OutcomeBody } from './support/harness';
+import { GatewayHarness, type OutcomeBody } from '@phr/test-support/gateway';
 import {
   forNewPatient,
   isPatientBundleFile,
@@ -9,7 +9,7 @@ import {
   smallBundle,
   syntheaFiles,
   type Bundle,
-} from './support/fixtures';
+} from '@phr/test-support';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(120_000);

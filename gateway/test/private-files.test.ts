@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isPatientBundleFile, loadBundle, mrnOf, forNewPatient, smallBundle, syntheaFiles } from './support/fixtures';
-import { GatewayHarness } from './support/harness';
+import { isPatientBundleFile, loadBundle, mrnOf, forNewPatient, smallBundle, syntheaFiles } from '@phr/test-support';
+import { GatewayHarness } from '@phr/test-support/gateway';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(60_000);

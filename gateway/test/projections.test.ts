@@ -12,9 +12,9 @@ import {
 import type { AuditEvent, Bundle, Consent, Parameters } from 'fhir/r4';
 import { FhirValidator, hasErrors } from '../src/fhir/validation';
 import { readReceipt } from '../src/ingest/bundle-response';
-import { GatewayHarness, HOSPITAL_MSP, type OutcomeBody, type TestPatient } from './support/harness';
-import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from './support/fixtures';
-import type { Issued } from './support/pki';
+import { GatewayHarness, HOSPITAL_MSP, type OutcomeBody, type TestPatient } from '@phr/test-support/gateway';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from '@phr/test-support';
+import type { Issued } from '@phr/test-support';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(120_000);

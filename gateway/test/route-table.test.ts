@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { CapabilityStatement, CapabilityStatementRest } from 'fhir/r4';
 import { r4ResourceTypes } from '../src/fhir/r4-resource-types';
-import { GatewayHarness, type HttpAnswer, type OutcomeBody } from './support/harness';
+import { GatewayHarness, type HttpAnswer, type OutcomeBody } from '@phr/test-support/gateway';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(120_000);

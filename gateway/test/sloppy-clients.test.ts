@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES } from './support/fixtures';
-import { GatewayHarness, type OutcomeBody, type TestPatient } from './support/harness';
-import type { Issued } from './support/pki';
+import { FIXTURES } from '@phr/test-support';
+import { GatewayHarness, type OutcomeBody, type TestPatient } from '@phr/test-support/gateway';
+import type { Issued } from '@phr/test-support';
 import { head, tlsConnection, type RawConnection, type RawResponse } from './support/raw-http';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';

@@ -1,6 +1,6 @@
-import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from './support/fixtures';
-import { GatewayHarness, type OutcomeBody } from './support/harness';
-import type { Issued } from './support/pki';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from '@phr/test-support';
+import { GatewayHarness, type OutcomeBody } from '@phr/test-support/gateway';
+import type { Issued } from '@phr/test-support';
 import { head, tcpConnection, tlsConnection, type RawConnection, type RawResponse } from './support/raw-http';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';

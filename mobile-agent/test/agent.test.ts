@@ -9,8 +9,8 @@ import {
   smallBundle,
   syntheaFiles,
   isPatientBundleFile,
-} from '../../gateway/test/support/fixtures';
-import { AccessLogContract } from '../../chaincode/src/access-log';
+} from '@phr/test-support';
+import { AccessLogContract } from '@phr/chaincode';
 import { Agent } from '../src/agent';
 import { openKeystore, readKeystore } from '../src/keys/keystore';
 import { initAgent } from '../src/setup';

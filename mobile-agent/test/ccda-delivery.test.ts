@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { convertCcda } from '../../gateway/src/ccda/ccda-converter';
-import { readReceipt } from '../../gateway/src/ingest/bundle-response';
-import { FIXTURES } from '../../gateway/test/support/fixtures';
+import { convertCcda } from '@phr/gateway';
+import { readReceipt } from '@phr/gateway';
+import { FIXTURES } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
 

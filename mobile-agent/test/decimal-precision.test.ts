@@ -22,8 +22,8 @@ import {
   mrnOf,
   smallBundle,
   syntheaFiles,
-} from '../../gateway/test/support/fixtures';
-import type { BundleEntry } from '../../gateway/test/support/fixtures';
+} from '@phr/test-support';
+import type { BundleEntry } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
 

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HospitalRecord } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import { DirectoryContract } from '../../chaincode/src/directory';
+import { DirectoryContract } from '@phr/chaincode';
 import {
   forNewPatient,
   isPatientBundleFile,
@@ -10,8 +10,8 @@ import {
   mrnOf,
   smallBundle,
   syntheaFiles,
-} from '../../gateway/test/support/fixtures';
-import { makeCa, type Issued, type TestCa } from '../../gateway/test/support/pki';
+} from '@phr/test-support';
+import { makeCa, type Issued, type TestCa } from '@phr/test-support';
 import { Agent } from '../src/agent';
 import type { AgentConnectors } from '../src/connectors';
 import type { AgentLedger } from '../src/ledger/agent-ledger';

@@ -7,7 +7,7 @@ import {
   mrnOf,
   smallBundle,
   syntheaFiles,
-} from '../../gateway/test/support/fixtures';
+} from '@phr/test-support';
 import { Agent } from '../src/agent';
 import { AgentHarness, PASSPHRASE } from './support/agent-harness';
 

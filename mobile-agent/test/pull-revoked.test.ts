@@ -7,8 +7,8 @@ import {
   loadBundle,
   mrnOf,
   syntheaFiles,
-} from '../../gateway/test/support/fixtures';
-import type { GatewayAccessEvent } from '../../gateway/src/pull/pull-ledger';
+} from '@phr/test-support';
+import type { GatewayAccessEvent } from '@phr/gateway/internal';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
 

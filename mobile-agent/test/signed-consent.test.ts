@@ -5,8 +5,8 @@ import {
   loadBundle,
   mrnOf,
   syntheaFiles,
-} from '../../gateway/test/support/fixtures';
-import type { Issued } from '../../gateway/test/support/pki';
+} from '@phr/test-support';
+import type { Issued } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
 

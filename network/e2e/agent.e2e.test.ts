@@ -8,10 +8,10 @@ import { Client } from 'fhir-kit-client';
 import type { SealedEnvelope } from '@phr/common';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { startUi } from '@phr/mobile-agent/ui';
-import { convertCcda } from '../../gateway/src/ccda/ccda-converter';
-import { readReceipt } from '../../gateway/src/ingest/bundle-response';
-import { launchChromium } from '../../mobile-agent/src/ui/testing/browser';
-import { AgentUiPage } from '../../mobile-agent/src/ui/testing/ui-page';
+import { convertCcda } from '@phr/gateway';
+import { readReceipt } from '@phr/gateway';
+import { launchChromium } from '@phr/test-support';
+import { AgentUiPage } from '@phr/test-support';
 import {
   gatewayUrl,
   mrnOf,

@@ -13,7 +13,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { Agent as Dispatcher, request } from 'undici';
 import type { DeliveryHistoryEntry, DeliveryRecord, Page } from '@phr/common';
 import { Agent, initAgent, loadProfile, type DeliveryOutcome } from '@phr/mobile-agent';
-import { readReceipt, type DeliveryReceipt } from '../../gateway/src/ingest/bundle-response';
+import { readReceipt, type DeliveryReceipt } from '@phr/gateway';
 import { gatewayUrl, mrnIdentifier, mrnOf, mutualTls, script, state, until, type SyntheaBundle } from './harness';
 
 export const PASSPHRASE = 'faults e2e passphrase, long enough';

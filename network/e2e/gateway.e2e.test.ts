@@ -13,7 +13,7 @@ import {
   type DeliveryRecord,
   type SealedEnvelope,
 } from '@phr/common';
-import { readReceipt, type DeliveryReceipt } from '../../gateway/src/ingest/bundle-response';
+import { readReceipt, type DeliveryReceipt } from '@phr/gateway';
 import { gatewayUrl, mutualTls, script, state, until } from './harness';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');

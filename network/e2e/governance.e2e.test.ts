@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { LedgerError } from '@phr/ledger-client';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { NetworkState } from '@phr/network';
-import { readReceipt } from '../../gateway/src/ingest/bundle-response';
+import { readReceipt } from '@phr/gateway';
 import {
   mrnOf,
   mutualTls,

@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { Issued } from './pki';
+import type { Issued } from '@phr/test-support';
 
 /**
  * HTTP/1.1 by hand over TLS or bare TCP, for clients no library would be: headers sent a byte at a

@@ -8,8 +8,8 @@ import { numberText, type ExactNumber } from '@phr/common';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { localDateInput } from './format';
 import { startUi, type UiServer } from './server';
-import { axeViolations, structureProblems } from './testing/accessibility';
-import { launchChromium } from './testing/browser';
+import { axeViolations, structureProblems } from '@phr/test-support';
+import { launchChromium } from '@phr/test-support';
 import { agentError, MemoryAgent } from './testing/memory-agent';
 import {
   ccdaDelivery,
@@ -20,7 +20,7 @@ import {
   syntheaDelivery,
   syntheaResources,
 } from './testing/sample-records';
-import { AgentUiPage } from './testing/ui-page';
+import { AgentUiPage } from '@phr/test-support';
 
 jest.setTimeout(60_000);
 

@@ -11,13 +11,13 @@ import type {
 } from '@phr/common';
 import { MAX_LEDGER_PAGE_SIZE, parseChaincodeError, readAllPages } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import { AccessLogContract } from '../../../chaincode/src/access-log';
-import { CommitmentsContract } from '../../../chaincode/src/commitments';
-import { ConsentContract } from '../../../chaincode/src/consent';
-import { DirectoryContract } from '../../../chaincode/src/directory';
-import { PatientRegistryContract } from '../../../chaincode/src/patient-registry';
-import type { PhrContract } from '../../../chaincode/src/phr-contract';
-import type { FakeLedger } from '../../../chaincode/src/testing/fake-ledger';
+import { AccessLogContract } from '@phr/chaincode';
+import { CommitmentsContract } from '@phr/chaincode';
+import { ConsentContract } from '@phr/chaincode';
+import { DirectoryContract } from '@phr/chaincode';
+import { PatientRegistryContract } from '@phr/chaincode';
+import type { PhrContract } from '@phr/chaincode';
+import type { FakeLedger } from '@phr/chaincode/testing';
 import type { AgentLedger, ConsentGrant, OwnAccessEvent } from '../../src/ledger/agent-ledger';
 
 const contracts = {

@@ -1,7 +1,7 @@
 import * as x509 from '@peculiar/x509';
 import type { Enroller, Enrollment } from '../../src/enroll/enroller';
 import { EnrollmentError } from '../../src/enroll/enroller';
-import type { TestCa } from '../../../gateway/test/support/pki';
+import type { TestCa } from '@phr/test-support';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 

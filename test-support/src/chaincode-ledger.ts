@@ -11,20 +11,19 @@ import type {
   PatientRecord,
 } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import { AccessLogContract } from '../../../chaincode/src/access-log';
-import { CommitmentsContract } from '../../../chaincode/src/commitments';
-import { ConsentContract } from '../../../chaincode/src/consent';
-import { PatientRegistryContract } from '../../../chaincode/src/patient-registry';
-import { FakeLedger } from '../../../chaincode/src/testing/fake-ledger';
-import { deliveryArgs } from '../../src/ledger/fabric-ledger';
+import { AccessLogContract, CommitmentsContract, ConsentContract, PatientRegistryContract } from '@phr/chaincode';
+import { FakeLedger } from '@phr/chaincode/testing';
 import {
+  deliveryArgs,
   type CommitResult,
+  type ConsentEventSource,
+  type ConsentEventStream,
   type DeliveryCommitment,
+  type GatewayAccessEvent,
   type LedgerPort,
   type PreparedCommit,
-} from '../../src/ledger/ledger-port';
-import type { ConsentEventSource, ConsentEventStream } from '../../src/pull/consent-feed';
-import type { GatewayAccessEvent, PullLedger } from '../../src/pull/pull-ledger';
+  type PullLedger,
+} from '@phr/gateway/internal';
 
 export interface Identity {
   mspId: string;

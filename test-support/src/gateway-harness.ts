@@ -13,8 +13,7 @@ import {
   type EncryptionKeyPair,
   type SealedEnvelope,
 } from '@phr/common';
-import { parseConfig, type GatewayConfig } from '../../src/config';
-import { startGateway, type RunningGateway } from '../../src/gateway';
+import { parseConfig, startGateway, type GatewayConfig, type RunningGateway } from '@phr/gateway';
 import { ChaincodeLedger } from './chaincode-ledger';
 import { makeCa, type Issued, type TestCa } from './pki';
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-export const FIXTURES = resolve(__dirname, '..', '..', '..', 'fixtures');
+export const FIXTURES = resolve(__dirname, '..', '..', 'fixtures');
 export const SYNTHEA_DIR = join(FIXTURES, 'synthea-r4');
 export const INVALID_DIR = join(FIXTURES, 'fhir-invalid');
 

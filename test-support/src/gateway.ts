@@ -1,0 +1,3 @@
+/** The real gateway over HTTPS on the real chaincode in memory, for integration tests. */
+export * from './chaincode-ledger';
+export * from './gateway-harness';
