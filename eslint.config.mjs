@@ -3,7 +3,14 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Test files: doubles implement async interfaces without awaiting, and JSON answers are read as `any`. */
-const TEST_FILES = ['**/*.test.ts', '**/test/**/*.ts', '**/e2e/**/*.ts', '**/testing/**/*.ts', 'fixtures/**/*.ts'];
+const TEST_FILES = [
+  '**/*.test.ts',
+  'test-support/**/*.ts',
+  '**/test/**/*.ts',
+  '**/e2e/**/*.ts',
+  '**/testing/**/*.ts',
+  'fixtures/**/*.ts',
+];
 
 export default tseslint.config(
   {

@@ -52,7 +52,11 @@ function networkMillis(stateDir: string): number | undefined {
 export function measureCpu(stateDir: string): () => CpuSplit {
   const take = (): Snapshot => {
     const usage = process.cpuUsage();
-    return { main: mainThreadMicros() / 1000, process: (usage.user + usage.system) / 1000, network: networkMillis(stateDir) };
+    return {
+      main: mainThreadMicros() / 1000,
+      process: (usage.user + usage.system) / 1000,
+      network: networkMillis(stateDir),
+    };
   };
   const start = take();
   return () => {

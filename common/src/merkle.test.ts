@@ -4,6 +4,7 @@ import {
   elementLeafHash,
   MerkleError,
   merklePath,
+  MerkleTree,
   merkleRoot,
   newSalt,
   newSalts,
@@ -224,6 +225,70 @@ describe('merkleRoot, merklePath, rootFromPath', () => {
     expectMerkleError(() => rootFromPath(leaves[0] as string, {} as MerkleStep[]), 'INVALID_PROOF');
     const tooLong = Array.from({ length: 65 }, () => ({ hash: leaves[1] as string, left: false }));
     expectMerkleError(() => rootFromPath(leaves[0] as string, tooLong), 'INVALID_PROOF');
+  });
+
+  it('takes exactly the sibling hashes that are 64 lower-case hex characters, any other code unit anywhere refused', () => {
+    // The fold checks siblings by decoding them, not with a regular expression: same rule, compared here.
+    const [leaf, sibling] = randomLeaves(2) as [string, string];
+    const digest = /^[0-9a-f]{64}$/;
+    const disagreements: string[] = [];
+    const judge = (hash: unknown) => {
+      const expected = typeof hash === 'string' && digest.test(hash);
+      // as a sibling in a path, and as a leaf or root (checked without being written)
+      for (const use of [
+        () => rootFromPath(leaf, [{ hash: hash as string, left: false }]),
+        () => rootFromPath(hash as string, []),
+      ]) {
+        let accepted = true;
+        try {
+          use();
+        } catch (err) {
+          if (!(err instanceof MerkleError) || err.code !== 'INVALID_HASH') throw err;
+          accepted = false;
+        }
+        if (accepted !== expected) disagreements.push(JSON.stringify(hash));
+      }
+    };
+    for (let code = 0; code <= 0xffff; code++) {
+      for (const at of [0, 1, 37, 63]) judge(sibling.slice(0, at) + String.fromCharCode(code) + sibling.slice(at + 1));
+    }
+    for (const hash of [
+      sibling.slice(1),
+      `${sibling}0`,
+      `0x${sibling.slice(2)}`,
+      '',
+      42,
+      null,
+      undefined,
+      sibling.toUpperCase(),
+    ])
+      judge(hash);
+    expect(disagreements).toEqual([]);
+    // and a refused sibling never leaves a half-written node behind: the next fold is as before
+    const expected = rootFromPath(leaf, [{ hash: sibling, left: true }]);
+    expectMerkleError(
+      () => rootFromPath(leaf, [{ hash: `${sibling.slice(0, 40)}zz${sibling.slice(42)}`, left: true }]),
+      'INVALID_HASH',
+    );
+    expect(rootFromPath(leaf, [{ hash: sibling, left: true }])).toBe(expected);
+    expect(expected).toBe(hexRoot([sibling, leaf]));
+  });
+});
+
+describe('MerkleTree', () => {
+  it('has the root and the paths of merkleRoot and merklePath, built once, for any size', () => {
+    for (const n of [1, 2, 3, 5, 8, 13, 33]) {
+      const leaves = randomLeaves(n);
+      const tree = new MerkleTree(leaves);
+      expect(tree.root).toBe(hexRoot(leaves));
+      leaves.forEach((leaf, i) => {
+        expect(tree.path(i)).toEqual(merklePath(leaves, i));
+        expect(rootFromPath(leaf, tree.path(i))).toBe(tree.root);
+      });
+      expectMerkleError(() => tree.path(n), 'INDEX_OUT_OF_RANGE');
+    }
+    expectMerkleError(() => new MerkleTree([]), 'EMPTY_TREE');
+    expectMerkleError(() => new MerkleTree(['ab']), 'INVALID_HASH');
   });
 });
 

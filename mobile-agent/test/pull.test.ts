@@ -2,23 +2,19 @@ import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import {
   categoriesOf,
+  decodePullAnswer,
   fabricX509Id,
   generateEncryptionKeyPair,
   identityKey,
   openEnvelope,
+  parseExactJson,
   pullAnswerAad,
-  verifyElementProof,
   type PullAnswer,
   type SealedEnvelope,
 } from '@phr/common';
-import {
-  forNewPatient,
-  isPatientBundleFile,
-  loadBundle,
-  mrnOf,
-  syntheaFiles,
-} from '../../gateway/test/support/fixtures';
-import type { Issued } from '../../gateway/test/support/pki';
+import { readAnswerBundle, verifyAnswer, type VerifiedAnswer } from '@phr/requester';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, syntheaFiles } from '@phr/test-support';
+import type { Issued } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
 
@@ -68,29 +64,23 @@ function search(r: Requester, path: string, headers: Record<string, string> = {}
   return h.gw.request(r.who, 'GET', path, undefined, { 'x-answer-key': spkiBase64(r.key.publicKeyPem), ...headers });
 }
 
-/** What the requester's client does with a 200: open the Binary, check every proof against the ledger's root. */
-async function openAnswer(r: Requester, body: unknown): Promise<PullAnswer> {
-  const bundle = body as {
-    entry: { resource: { data: string } }[];
-    meta: { extension: { extension: { url: string; valueString?: string }[] }[] };
-  };
-  const requestId = bundle.meta.extension[0]?.extension.find((e) => e.url === 'requestId')?.valueString as string;
-  const envelope = JSON.parse(
-    Buffer.from(bundle.entry[0]?.resource.data ?? '', 'base64').toString('utf8'),
-  ) as SealedEnvelope;
-  const answer = JSON.parse(
-    openEnvelope(
-      envelope,
-      r.key.privateKeyPem,
-      pullAnswerAad({ requestId, pseudonym: patient.pseudonym, requesterId: r.id }),
-    ).toString('utf8'),
-  ) as PullAnswer;
+/**
+ * What the requester's client does with a 200: open the Binary (a version 2 answer, as the agent
+ * writes it) and check every element against the ledger's root with the requester's verifier.
+ */
+async function openAnswer(r: Requester, body: unknown): Promise<VerifiedAnswer & { answer: PullAnswer }> {
+  const { receipt, envelope } = readAnswerBundle(body);
   expect(envelope.senderCertificate).toBe(patient.agent.identity.certificatePem);
-  for (const e of answer.elements) {
-    const root = (await h.gw.ledger.readDelivery(e.deliveryId))?.merkleRoot as string;
-    expect(verifyElementProof(e.element, e.salt, e.proof, root)).toBe(true);
-  }
-  return answer;
+  const ctx = {
+    requestId: receipt.requestId,
+    pseudonym: patient.pseudonym,
+    requesterId: r.id,
+    answerPrivateKeyPem: r.key.privateKeyPem,
+  };
+  const plaintext = openEnvelope(envelope, r.key.privateKeyPem, pullAnswerAad(ctx));
+  const answer = parseExactJson(decodePullAnswer(plaintext)) as PullAnswer;
+  expect(answer.version).toBe(2);
+  return { ...(await verifyAnswer(envelope, ctx, h.gw.ledger)), answer };
 }
 
 /** Asks asynchronously, lets the patient's agent answer, then fetches the answer. */
@@ -221,6 +211,25 @@ describe('pull with consent', () => {
     expect((await accessEvents()).at(-1)).toMatchObject({ outcome: 'success', breakGlass: true, purpose: 'ETREAT' });
     const notes = await patient.agent.notifications({ unreadOnly: true });
     expect(notes.some((n) => n.message.startsWith('EMERGENCY ACCESS'))).toBe(true);
+  });
+
+  it('$everything: every resource, the delivery held whole without segment paths, each verified against the ledger', async () => {
+    const r = requester(emergency);
+    const res = await pull(r, `/fhir/Patient/${patient.pseudonym}/$everything`, {
+      'x-break-glass': 'true',
+      'x-purpose-of-use': 'ETREAT',
+    });
+    expect([res.status, res.status === 200 ? '' : res.text]).toEqual([200, '']);
+    const { answer, elements, deliveriesChecked } = await openAnswer(r, res.json);
+    const stored = await patient.agent.records({ kind: 'resource' });
+    expect(elements.map((e) => e.element.id).sort()).toEqual(stored.map((e) => e.element.id).sort());
+    expect(deliveriesChecked).toBe(1);
+    if (answer.version !== 2) throw new Error('not a version 2 answer');
+    const [delivery] = answer.deliveries;
+    expect(delivery?.segmentCount).toBe((await patient.agent['vault'].deliveries())[0]?.segmentCount);
+    expect(delivery?.segments.every((s) => s.segmentPath === undefined)).toBe(true);
+    // each element comes back with the whole proof version 1 carried, rebuilt from the answer
+    for (const e of elements) expect(e.proof.segmentPath.length).toBeGreaterThan(0);
   });
 
   it('a tampered answer at the gateway cannot be opened by the requester', async () => {

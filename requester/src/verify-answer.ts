@@ -1,23 +1,30 @@
-import { hash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import {
+  answerElements,
+  decodePullAnswer,
   parseExactJson,
   EnvelopeError,
-  elementLeafHash,
   fabricX509Id,
   identityKey,
   MerkleError,
   openEnvelope,
   PATIENTS_MSP_ID,
+  PullAnswerFormatError,
   pullAnswerAad,
   rootFromPath,
+  type AnswerItem,
   type DeliveryRecord,
   type DisclosedElement,
+  type ListedSegment,
   type MerkleStep,
   type PatientRecord,
   type PullAnswer,
   type SealedEnvelope,
+  type WholeDelivery,
 } from '@phr/common';
 import { PullVerificationError, type ElementProblem, type PullVerificationCode } from './errors';
+import { LEAF_HASHES } from './leaf-hash';
+import { proveWholeDelivery, proveWholeSegment, type Problem } from './prove-whole';
 import type { RequesterLedger } from './ledger';
 
 /** What the requester knows about the request it made; the answer must be bound to all of it. */
@@ -55,10 +62,11 @@ export interface VerifiedAnswer {
  * - it decrypts under our one-time key with this request, patient and requester as associated data,
  *   and its signature verifies (openEnvelope checks both);
  * - the signer is the patient registered under the pseudonym on the ledger (one ledger read);
- * - it names this request and patient;
+ * - it is a pull answer of version 1 or 2 (version 2 arrives as gzip) and names this request and
+ *   patient;
  * - every element's delivery is committed on the ledger for this patient, under the root the
- *   element names (one read per distinct delivery, never per element), and the element with its
- *   salt and Merkle path leads to that root.
+ *   answer names for it (one read per distinct delivery, never per element), and the element with
+ *   its salt and Merkle path (in version 2, its own path and then its segment's) leads to that root.
  * Anything else throws PullVerificationError and nothing of the answer is returned.
  */
 export async function verifyAnswer(
@@ -81,9 +89,10 @@ export async function verifyAnswer(
 }
 
 /**
- * The element half of verifyAnswer, for an answer already opened and bound to its request: reads
- * each distinct delivery's commitment once and proves every element against it. Exported for the
- * benchmark, which measures it apart from the envelope; on its own it trusts whoever built `answer`.
+ * The element half of verifyAnswer, for an answer already opened and bound to its request (either
+ * version): reads each distinct delivery's commitment once and proves every element against it.
+ * Exported for the benchmark, which measures it apart from the envelope; on its own it trusts
+ * whoever built `answer`.
  */
 export async function verifyDisclosed(
   answer: PullAnswer,
@@ -91,29 +100,43 @@ export async function verifyDisclosed(
   ledger: RequesterLedger,
   readsSoFar = 0,
 ): Promise<VerifiedAnswer> {
-  const deliveryIds = [...new Set(answer.elements.map((e) => e.deliveryId))];
+  const items = itemsOf(answer);
+  const named = new Set<string>();
+  for (const item of items) if (item.ok) named.add(item.disclosed.deliveryId);
+  const deliveryIds = [...named];
   // One read per distinct delivery, all at once: the ledger is the only judge of a root.
   const records = await Promise.all(
     deliveryIds.map((id) => readLedger(() => ledger.readDelivery(id), `delivery ${id}`)),
   );
   const committed = new Map(deliveryIds.map((id, i) => [id, records[i]]));
 
-  const problems = checkElements(answer.elements, committed, pseudonym);
+  const problems = checkElements(items, committed, pseudonym);
   if (problems.length > 0) throw new PullVerificationError(problems[0]!.code, describe(problems), problems);
 
+  const elements = items.map((item) => (item as Extract<AnswerItem, { ok: true }>).disclosed);
   const resources: Record<string, unknown>[] = [];
-  for (const d of answer.elements) {
+  for (const d of elements) {
     if (d.element.kind === 'resource' && d.element.resource !== undefined) resources.push(d.element.resource);
   }
   return {
     requestId: answer.requestId,
     pseudonym: answer.pseudonym,
     answeredAt: answer.answeredAt,
-    elements: answer.elements,
+    elements,
     resources,
     deliveriesChecked: deliveryIds.length,
     ledgerReads: readsSoFar + deliveryIds.length,
   };
+}
+
+/** Every element with its whole proof; an answer not of its version's shape costs no ledger read. */
+function itemsOf(answer: PullAnswer): AnswerItem[] {
+  try {
+    return answerElements(answer);
+  } catch (err) {
+    if (!(err instanceof PullAnswerFormatError)) throw err;
+    throw new PullVerificationError('MALFORMED', err.message, [], { cause: err });
+  }
 }
 
 // ---- envelope and signer ----
@@ -206,15 +229,28 @@ async function readLedger<T>(read: () => Promise<T>, what: string): Promise<T> {
 // ---- the answer ----
 
 function parseAnswer(plaintext: Buffer, ctx: AnswerContext): PullAnswer {
+  let text: string;
+  try {
+    text = decodePullAnswer(plaintext);
+  } catch (err) {
+    if (!(err instanceof PullAnswerFormatError)) throw err;
+    throw new PullVerificationError('MALFORMED', err.message, [], { cause: err });
+  }
   let answer: PullAnswer;
   try {
     // Numbers keep the text the hospital hashed (7.10 stays 7.10), or the leaf hashes would not match.
-    answer = parseExactJson(plaintext.toString('utf8')) as PullAnswer;
+    answer = parseExactJson(text) as PullAnswer;
   } catch (err) {
     throw new PullVerificationError('MALFORMED', 'the answer is not JSON', [], { cause: err });
   }
-  if (typeof answer !== 'object' || answer === null || answer.version !== 1 || !Array.isArray(answer.elements)) {
-    throw new PullVerificationError('MALFORMED', 'the answer is not a version 1 pull answer');
+  // Version 1 is still read while agents move to version 2.
+  if (
+    typeof answer !== 'object' ||
+    answer === null ||
+    (answer.version !== 1 && answer.version !== 2) ||
+    !Array.isArray(answer.elements)
+  ) {
+    throw new PullVerificationError('MALFORMED', 'the answer is not a version 1 or 2 pull answer');
   }
   // The AAD already binds these; the signed plaintext must say the same, or the agent contradicts itself.
   if (answer.requestId !== ctx.requestId) {
@@ -223,106 +259,118 @@ function parseAnswer(plaintext: Buffer, ctx: AnswerContext): PullAnswer {
   if (answer.pseudonym !== ctx.pseudonym) {
     throw new PullVerificationError('ANSWER_MISMATCH', 'the answer is about another patient');
   }
-  answer.elements.forEach((d, i) => {
-    if (
-      typeof d !== 'object' ||
-      d === null ||
-      typeof d.deliveryId !== 'string' ||
-      typeof d.merkleRoot !== 'string' ||
-      typeof d.salt !== 'string' ||
-      typeof d.element !== 'object' ||
-      d.element === null ||
-      typeof d.element.id !== 'string' ||
-      typeof d.proof !== 'object' ||
-      d.proof === null
-    ) {
-      throw new PullVerificationError('MALFORMED', `answer element ${i} is not a disclosed element`);
-    }
-  });
   if (typeof answer.answeredAt !== 'string') throw new PullVerificationError('MALFORMED', 'the answer has no time');
   return answer;
 }
 
 /**
- * Every problem of every element, not just the first: the report names all of them. A segment's
- * path to the delivery root is folded once; a later element of the same segment whose segment root
- * and path are step for step the same is proven by that fold (the result is determined by exactly
- * those inputs), so the result equals verifyElementProof's for each element.
+ * Every problem of every element, not just the first: the report names all of them. Both versions
+ * are judged alike, each element with its whole proof (a version 2 element with the path of the
+ * segment it names). A segment's path to the delivery root is folded once; a later element of the
+ * same segment whose segment root and path are step for step the same (in version 2, the same
+ * array) is proven by that fold (the result is determined by exactly those inputs), so the result
+ * equals verifyElementProof's for each element. What a version 2 answer holds whole, a segment or
+ * a delivery, is proven once, from its leaves (prove-whole.ts), and each of its elements by that.
  */
 function checkElements(
-  elements: readonly DisclosedElement[],
+  items: readonly AnswerItem[],
   committed: ReadonlyMap<string, DeliveryRecord | undefined>,
   pseudonym: string,
 ): ElementProblem[] {
   const problems: ElementProblem[] = [];
-  const seen = new Set<string>();
-  const proven = new Map<string, unknown[]>();
-  for (const d of elements) {
-    const fail = (code: PullVerificationCode, detail: string) =>
-      problems.push({ elementId: d.element.id, deliveryId: d.deliveryId, code, detail });
-    const key = `${d.deliveryId}\n${d.element.id}`;
-    if (seen.has(key)) {
-      fail('DUPLICATE_ELEMENT', 'is disclosed twice');
+  const seen = new Map<string, Set<string>>();
+  /** Per delivery root: each segment root proven, with the path that proved it. */
+  const proven = new Map<string, Map<string, unknown[]>>();
+  /** Each segment or delivery held whole, once proven: its problem, or undefined. */
+  const wholes = new Map<ListedSegment | WholeDelivery, Problem | undefined>();
+  for (const item of items) {
+    const elementId = item.ok ? item.disclosed.element.id : item.elementId;
+    const deliveryId = item.ok ? item.disclosed.deliveryId : item.deliveryId;
+    let ids = seen.get(deliveryId);
+    if (ids === undefined) seen.set(deliveryId, (ids = new Set()));
+    if (ids.has(elementId)) {
+      problems.push({ elementId, deliveryId, code: 'DUPLICATE_ELEMENT', detail: 'is disclosed twice' });
       continue;
     }
-    seen.add(key);
-    const record = committed.get(d.deliveryId);
-    if (!record) {
-      fail('DELIVERY_UNKNOWN', `names delivery ${d.deliveryId}, which is not on the ledger`);
-      continue;
-    }
-    if (record.pseudonym !== pseudonym) {
-      fail('DELIVERY_OTHER_PATIENT', `comes from delivery ${d.deliveryId}, which belongs to another patient`);
-      continue;
-    }
-    if (record.status === 'rejected') {
-      fail('DELIVERY_REJECTED', `comes from delivery ${d.deliveryId}, which the patient rejected`);
-      continue;
-    }
-    if (d.merkleRoot !== record.merkleRoot) {
-      fail('ROOT_MISMATCH', `does not match the ledger: it names another root than delivery ${d.deliveryId} committed`);
-      continue;
-    }
-    try {
-      // Fast leaf first: if the element arrived in canonical key order, JSON.stringify writes the
-      // exact leaf text without re-canonicalizing. Only a leaf that leads to the ledger's root is
-      // accepted, so a wrong guess costs a retry with the canonical text, never a false accept.
-      if (reaches(fastLeafHash(d.element, d.salt), d, record.merkleRoot, proven)) continue;
-      if (reaches(elementLeafHash(d.element, d.salt), d, record.merkleRoot, proven)) continue;
-      fail('PROOF_INVALID', `does not match the ledger: its proof does not lead to delivery ${d.deliveryId}'s root`);
-    } catch (err) {
-      if (!(err instanceof MerkleError)) throw err;
-      fail('PROOF_INVALID', `does not match the ledger: ${err.message}`);
-    }
+    ids.add(elementId);
+    const problem = item.ok
+      ? (checkDelivery(item.disclosed, committed.get(deliveryId), pseudonym) ??
+        checkItemProof(item, committed.get(deliveryId)!.merkleRoot, proven, wholes))
+      : // A version 2 element whose segment the answer does not hold has half a proof: none.
+        { code: 'PROOF_INVALID' as const, detail: `has no proof: it ${item.detail}` };
+    if (problem !== undefined) problems.push({ elementId, deliveryId, ...problem });
   }
   return problems;
 }
 
-const SALT_RE = /^[0-9a-f]{32}$/;
+/** The element's own proof, or the proof of what the answer holds whole that it is part of. */
+function checkItemProof(
+  item: Extract<AnswerItem, { ok: true }>,
+  root: string,
+  proven: Map<string, Map<string, unknown[]>>,
+  wholes: Map<ListedSegment | WholeDelivery, Problem | undefined>,
+): Problem | undefined {
+  const { segment } = item;
+  const whole = segment?.delivery ?? (segment?.elementCount === undefined ? undefined : segment);
+  if (whole === undefined) return checkProof(item.disclosed, root, proven);
+  if (!wholes.has(whole)) {
+    wholes.set(whole, 'segmentCount' in whole ? proveWholeDelivery(whole, root) : proveWholeSegment(whole, root));
+  }
+  return wholes.get(whole);
+}
 
-/**
- * SHA-256 of JSON.stringify({ element, salt }): equal to elementLeafHash's canonical text when the
- * element's keys are already in RFC 8785 order at every level (numbers and string escapes are
- * written alike by both). Undefined when the salt is malformed, so elementLeafHash reports it.
- */
-function fastLeafHash(element: unknown, salt: string): string | undefined {
-  if (!SALT_RE.test(salt)) return undefined;
-  return hash('sha256', JSON.stringify({ element, salt }), 'hex');
+/** Whether the element's delivery is committed on the ledger for this patient, under the root it names. */
+function checkDelivery(
+  d: DisclosedElement,
+  record: DeliveryRecord | undefined,
+  pseudonym: string,
+): Problem | undefined {
+  if (!record)
+    return { code: 'DELIVERY_UNKNOWN', detail: `names delivery ${d.deliveryId}, which is not on the ledger` };
+  if (record.pseudonym !== pseudonym) {
+    const detail = `comes from delivery ${d.deliveryId}, which belongs to another patient`;
+    return { code: 'DELIVERY_OTHER_PATIENT', detail };
+  }
+  if (record.status === 'rejected') {
+    return { code: 'DELIVERY_REJECTED', detail: `comes from delivery ${d.deliveryId}, which the patient rejected` };
+  }
+  if (d.merkleRoot !== record.merkleRoot) {
+    const detail = `does not match the ledger: it names another root than delivery ${d.deliveryId} committed`;
+    return { code: 'ROOT_MISMATCH', detail };
+  }
+  return undefined;
+}
+
+/** Whether the element with its own path, then its segment's, leads to the delivery root on the ledger. */
+function checkProof(
+  d: DisclosedElement,
+  root: string,
+  provenByRoot: Map<string, Map<string, unknown[]>>,
+): Problem | undefined {
+  let proven = provenByRoot.get(root);
+  if (proven === undefined) provenByRoot.set(root, (proven = new Map<string, unknown[]>()));
+  try {
+    for (const leafOf of LEAF_HASHES) if (reaches(leafOf(d.element, d.salt), d, root, proven)) return undefined;
+    const detail = `does not match the ledger: its proof does not lead to delivery ${d.deliveryId}'s root`;
+    return { code: 'PROOF_INVALID', detail };
+  } catch (err) {
+    if (!(err instanceof MerkleError)) throw err;
+    return { code: 'PROOF_INVALID', detail: `does not match the ledger: ${err.message}` };
+  }
 }
 
 /** Folds leaf → segment root → delivery root; a segment path proven before is not folded again. */
-function reaches(leaf: string | undefined, d: DisclosedElement, root: string, proven: Map<string, unknown[]>): boolean {
-  if (leaf === undefined) return false;
+function reaches(leaf: string, d: DisclosedElement, root: string, proven: Map<string, unknown[]>): boolean {
   const segmentRoot = rootFromPath(leaf, d.proof.elementPath);
-  const segmentKey = `${d.deliveryId}\n${segmentRoot}`;
-  const known = proven.get(segmentKey);
+  const known = proven.get(segmentRoot);
   if (known !== undefined && samePath(known, d.proof.segmentPath)) return true;
   if (rootFromPath(segmentRoot, d.proof.segmentPath) !== root) return false;
-  proven.set(segmentKey, d.proof.segmentPath);
+  proven.set(segmentRoot, d.proof.segmentPath);
   return true;
 }
 
 function samePath(known: readonly unknown[], path: unknown): boolean {
+  if (path === known) return true;
   if (!Array.isArray(path) || path.length !== known.length) return false;
   for (let i = 0; i < path.length; i++) {
     const a = known[i] as MerkleStep;

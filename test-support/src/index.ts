@@ -6,6 +6,7 @@
  */
 export * from './pki';
 export * from './fixtures';
+export * from './registered-patient';
 export { CHROMIUM_PATH, launchChromium } from './browser';
 export * from './ui-page';
 export * from './accessibility';

@@ -1,6 +1,7 @@
 import {
-  canonicalJson,
   categoriesOf,
+  compactPullAnswer,
+  encodePullAnswer,
   evaluateConsent,
   openEnvelope,
   pullAnswerAad,
@@ -9,7 +10,6 @@ import {
   seal,
   type ConsentScope,
   type DisclosedElement,
-  type PullAnswer,
   type PullRequest,
   type SealedEnvelope,
 } from '@phr/common';
@@ -36,8 +36,9 @@ export interface PullResponderDeps {
 /**
  * The patient's side of a pull (SPEC flow 3, seed 003 DSR/DSV): the agent checks the request came
  * from the hospital's gateway, checks the patient's consent itself, and answers with the requested
- * elements only, each with its salt and Merkle path, sealed to the requester and signed by the
- * patient. Siblings of a disclosed element are never revealed: the path carries only hashes.
+ * elements only, each with its salt and Merkle path (a version 2 answer: each segment's path once),
+ * sealed to the requester and signed by the patient. Siblings of a disclosed element are never
+ * revealed: the path carries only hashes.
  */
 export class PullResponder {
   constructor(private readonly d: PullResponderDeps) {}
@@ -72,16 +73,17 @@ export class PullResponder {
     }
 
     const elements = await this.select(request, permitted);
-    const answer: PullAnswer = {
-      version: 1,
-      requestId: request.requestId,
-      pseudonym: request.pseudonym,
-      answeredAt: (this.d.now?.() ?? new Date()).toISOString(),
+    // Version 2: each delivery's root and each segment's path once, not once per element.
+    const answer = compactPullAnswer(
+      {
+        requestId: request.requestId,
+        pseudonym: request.pseudonym,
+        answeredAt: (this.d.now?.() ?? new Date()).toISOString(),
+      },
       elements,
-    };
-    // Canonical JSON: the requester's verifier can then hash leaves from the parsed text directly.
+    );
     const envelope = seal(
-      Buffer.from(canonicalJson(answer)),
+      await encodePullAnswer(answer),
       request.answerKey,
       pullAnswerAad({ requestId: request.requestId, pseudonym: request.pseudonym, requesterId: request.requester.id }),
       { certificatePem: this.d.identity.certificatePem, privateKeyPem: this.d.identity.privateKeyPem },
@@ -166,9 +168,7 @@ export class PullResponder {
         types.map((t) => this.d.vault.search({ kind: 'resource', ...(t === undefined ? {} : { resourceType: t }) })),
       )
     ).flat();
-    const categoriesBySegment = new Map(
-      resources.map((r) => [r.segmentId, categoriesOf((r.element.resource ?? {}) as Record<string, unknown>)]),
-    );
+    const categoriesBySegment = new Map(resources.map((r) => [r.segmentId, categoriesOf(r.element.resource ?? {})]));
     const permittedCodes = new Set(permitted.codes.map((c) => `${c.system}|${c.code}`));
     const allowed = (e: VaultElement) =>
       (e.element.system !== undefined && permittedCodes.has(`${e.element.system}|${e.element.code ?? ''}`)) ||

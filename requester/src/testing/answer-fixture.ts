@@ -1,24 +1,28 @@
 import {
+  compactPullAnswer,
   DeliveryTree,
   elementLeafHash,
+  encodePullAnswerSync,
   fabricX509Id,
   generateEncryptionKeyPair,
   identityKey,
   newPseudonym,
   newSalt,
+  parseExactJson,
   PATIENTS_MSP_ID,
   pullAnswerAad,
   seal,
   type DataElement,
   type DeliveryRecord,
   type DisclosedElement,
-  type PatientRecord,
   type PullAnswer,
+  type PullAnswerV1,
+  type PullAnswerV2,
   type SealedEnvelope,
 } from '@phr/common';
 import type { AnswerContext } from '../verify-answer';
 import { MemoryRequesterLedger } from '../ledger';
-import { makeCa, type Issued, type TestCa } from './pki';
+import { makeCa, registeredPatient, type Issued, type TestCa } from '@phr/test-support';
 
 /** A delivery as the gateway builds it: salted elements, the tree, and the ledger's record of its root. */
 export interface TestDelivery {
@@ -39,11 +43,26 @@ export interface AnswerWorld {
   deliveries: TestDelivery[];
   ctx: AnswerContext;
   answerPublicKeyPem: string;
+  /** Builds and commits one more delivery of these segments; its index for `disclose`. */
+  addDelivery(segments: DataElement[][]): number;
   /** Discloses elements (delivery index, segment index, element index) with their proofs. */
   disclose(picks: readonly (readonly [number, number, number])[]): DisclosedElement[];
-  answer(elements: DisclosedElement[]): PullAnswer;
-  /** Seals as the patient's agent does; `signer` and `aad` default to the patient and the request. */
-  seal(answer: PullAnswer, options?: { signer?: Issued; aad?: Record<string, string> }): SealedEnvelope;
+  /** A version 1 answer, as agents wrote them before version 2. */
+  answer(elements: DisclosedElement[]): PullAnswerV1;
+  /** A version 2 answer of the same elements, as the patient's agent writes it. */
+  compact(elements: DisclosedElement[]): PullAnswerV2;
+  /**
+   * Seals as the patient's agent does: version 2 as gzip of its canonical JSON, version 1 as plain
+   * JSON in the elements' own key order. `signer` and `aad` default to the patient and the request.
+   */
+  seal(answer: PullAnswer, options?: SealOptions): SealedEnvelope;
+  /** Seals these bytes as the answer's plaintext. */
+  sealBytes(plaintext: Buffer, options?: SealOptions): SealedEnvelope;
+}
+
+export interface SealOptions {
+  signer?: Issued;
+  aad?: Record<string, string>;
 }
 
 function observation(segmentId: string, n: number): DataElement[] {
@@ -74,10 +93,17 @@ function observation(segmentId: string, n: number): DataElement[] {
 }
 
 function delivery(pseudonym: string, index: number, segmentCount: number): TestDelivery {
-  const deliveryId = `delivery-${index}-${newSalt().slice(0, 12)}`;
-  const segments = Array.from({ length: segmentCount }, (_, s) =>
-    observation(`seg-${index}-${s}`, index * 100 + s).map((element) => ({ element, salt: newSalt() })),
+  return deliveryOf(
+    pseudonym,
+    index,
+    Array.from({ length: segmentCount }, (_, s) => observation(`seg-${index}-${s}`, index * 100 + s)),
   );
+}
+
+function deliveryOf(pseudonym: string, index: number, elements: DataElement[][]): TestDelivery {
+  const deliveryId = `delivery-${index}-${newSalt().slice(0, 12)}`;
+  const segments = elements.map((seg) => seg.map((element) => ({ element, salt: newSalt() })));
+  const segmentCount = segments.length;
   const tree = new DeliveryTree(segments.map((seg) => seg.map((e) => elementLeafHash(e.element, e.salt))));
   const now = new Date().toISOString();
   return {
@@ -91,28 +117,13 @@ function delivery(pseudonym: string, index: number, segmentCount: number): TestD
       sender: 'Hospital1MSP',
       senderIdentity: 'id' + '0'.repeat(40),
       merkleRoot: tree.root,
-      elementCount: segmentCount * 2,
+      elementCount: segments.flat().length,
       segmentCount,
       categories: ['laboratory'],
       status: 'complete',
       recordedAt: now,
       updatedAt: now,
     },
-  };
-}
-
-/** The patient as the registry holds it: the identity whose signature an answer for `pseudonym` needs. */
-export function registeredPatient(pseudonym: string, certificatePem: string, at: string): PatientRecord {
-  return {
-    docType: 'patient',
-    pseudonym,
-    owner: identityKey(PATIENTS_MSP_ID, fabricX509Id(certificatePem)),
-    encryptionPublicKey: generateEncryptionKeyPair('X25519').publicKeyPem,
-    encryptionAlgorithm: 'X25519',
-    signingCertificate: certificatePem,
-    keyVersion: 1,
-    registeredAt: at,
-    updatedAt: at,
   };
 }
 
@@ -145,6 +156,11 @@ export async function makeAnswerWorld(): Promise<AnswerWorld> {
     deliveries,
     ctx,
     answerPublicKeyPem: keys.publicKeyPem,
+    addDelivery: (segments) => {
+      const added = deliveryOf(pseudonym, deliveries.length, segments);
+      ledger.deliveries.set(added.deliveryId, added.record);
+      return deliveries.push(added) - 1;
+    },
     disclose: (picks) =>
       picks.map(([d, s, e]) => {
         const del = deliveries[d]!;
@@ -152,7 +168,8 @@ export async function makeAnswerWorld(): Promise<AnswerWorld> {
         return {
           deliveryId: del.deliveryId,
           merkleRoot: del.tree.root,
-          element: structuredClone(item.element),
+          // a copy the test may alter; through JSON, as structuredClone would make 7.10 a plain object
+          element: parseExactJson(JSON.stringify(item.element)) as DataElement,
           salt: item.salt,
           proof: del.tree.proof(s, e),
         };
@@ -164,12 +181,22 @@ export async function makeAnswerWorld(): Promise<AnswerWorld> {
       answeredAt: new Date().toISOString(),
       elements,
     }),
-    seal: (answer, options = {}) =>
-      seal(
-        Buffer.from(JSON.stringify(answer), 'utf8'),
-        { algorithm: 'X25519', publicKey: keys.publicKeyPem },
-        options.aad ?? pullAnswerAad({ requestId: ctx.requestId, pseudonym, requesterId: ctx.requesterId }),
-        options.signer ?? patient,
+    compact: (elements) =>
+      compactPullAnswer({ requestId: ctx.requestId, pseudonym, answeredAt: new Date().toISOString() }, elements),
+    seal: (answer, options) =>
+      sealBytes(
+        answer.version === 1 ? Buffer.from(JSON.stringify(answer), 'utf8') : encodePullAnswerSync(answer),
+        options,
       ),
+    sealBytes,
   };
+
+  function sealBytes(plaintext: Buffer, options: SealOptions = {}): SealedEnvelope {
+    return seal(
+      plaintext,
+      { algorithm: 'X25519', publicKey: keys.publicKeyPem },
+      options.aad ?? pullAnswerAad({ requestId: ctx.requestId, pseudonym, requesterId: ctx.requesterId }),
+      options.signer ?? patient,
+    );
+  }
 }

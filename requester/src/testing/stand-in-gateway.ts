@@ -3,12 +3,13 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
+  encodePullAnswerSync,
   PULL_ANSWER_CONTENT_TYPE,
   PULL_RECEIPT_EXTENSION_URL,
   PULL_STATUS_PATH,
   pullAnswerAad,
   seal,
-  type PullAnswer,
+  type PullAnswerV2,
 } from '@phr/common';
 import type { AnswerWorld } from './answer-fixture';
 
@@ -54,9 +55,9 @@ export async function startStandInGateway(w: AnswerWorld): Promise<StandInGatewa
       [1, 1, 1],
     ]);
     if (state.tamper) elements[1]!.element.value = 1000;
-    const answer: PullAnswer = { ...w.answer(elements), requestId };
+    const answer: PullAnswerV2 = { ...w.compact(elements), requestId };
     const envelope = seal(
-      Buffer.from(JSON.stringify(answer)),
+      encodePullAnswerSync(answer),
       { algorithm: 'X25519', publicKey: answerKey },
       pullAnswerAad({ requestId, pseudonym: w.pseudonym, requesterId: w.ctx.requesterId }),
       w.patient,

@@ -1,1 +1,0 @@
-export { makeCa, type Issued, type IssueOptions, type TestCa } from '@phr/test-support';
