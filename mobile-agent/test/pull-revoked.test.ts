@@ -1,13 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { fabricX509Id, generateEncryptionKeyPair, identityKey, type AccessEventRecord } from '@phr/common';
-import {
-  forNewPatient,
-  isPatientBundleFile,
-  loadBundle,
-  mrnOf,
-  syntheaFiles,
-} from '@phr/test-support';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, syntheaFiles } from '@phr/test-support';
 import type { GatewayAccessEvent } from '@phr/gateway/internal';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
@@ -102,6 +96,12 @@ it('a consent revoked before the answer is released: 403, a denied access event,
   } finally {
     db.close();
   }
-  // The agent was told the outcome instead of a failure it would retry.
-  expect(synced).toMatchObject({ requests: [{ requestId }] });
+  // The agent was told the outcome instead of a failure it would retry, and tells the patient
+  // that nothing was read, not that the answer was.
+  expect(synced).toMatchObject({ requests: [{ requestId, result: 'declined', elements: 0 }] });
+  const told = (await patient.agent.notifications()).filter((n) => n.message.includes('asked for your records'));
+  expect(told.at(-1)?.message).toMatch(/withdrawn .*nothing was read/);
+  expect((await patient.agent.notifications()).some((n) => /read \d+ of your record elements/.test(n.message))).toBe(
+    false,
+  );
 });

@@ -88,13 +88,24 @@ export class PullResponder {
       pullAnswerAad({ requestId: request.requestId, pseudonym: request.pseudonym, requesterId: request.requester.id }),
       { certificatePem: this.d.identity.certificatePem, privateKeyPem: this.d.identity.privateKeyPem },
     );
-    await transport.replyPull(request.requestId, {
+    const released = await transport.replyPull(request.requestId, {
       decision: 'answer',
       envelope,
       deliveryIds: [...new Set(elements.map((e) => e.deliveryId))],
       elementCount: elements.length,
     });
     await transport.ack(message.messageId);
+    if (released.status === 'denied') {
+      // The ledger refused the read after this agent answered (the consent was revoked meanwhile):
+      // the gateway kept the answer from the requester, so nothing was read.
+      await this.d.vault.addNotification(
+        'access',
+        `${who} asked for your records; your consent was withdrawn before the answer was released, so nothing was read.`,
+        `pull:${request.requestId}`,
+      );
+      this.d.log.info({ requestId: request.requestId }, 'pull answer withheld by the gateway: consent withdrawn');
+      return { ...base, result: 'declined', elements: 0, breakGlass: false, detail: 'consent withdrawn' };
+    }
     await this.d.vault.addNotification(
       'access',
       request.breakGlass
