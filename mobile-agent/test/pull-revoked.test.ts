@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { fabricX509Id, generateEncryptionKeyPair, identityKey, type AccessEventRecord } from '@phr/common';
-import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, syntheaFiles } from '@phr/test-support';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, spkiBase64, syntheaFiles } from '@phr/test-support';
 import type { GatewayAccessEvent } from '@phr/gateway/internal';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
@@ -30,8 +30,6 @@ afterAll(async () => {
   await patient.agent.close();
   await h.close();
 });
-
-const spkiBase64 = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
 
 it('a consent revoked before the answer is released: 403, a denied access event, no element to the requester', async () => {
   const consent = await patient.agent.grantConsent({

@@ -13,7 +13,7 @@ import {
   type SealedEnvelope,
 } from '@phr/common';
 import { readAnswerBundle, verifyAnswer, type VerifiedAnswer } from '@phr/requester';
-import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, syntheaFiles } from '@phr/test-support';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, spkiBase64, syntheaFiles } from '@phr/test-support';
 import type { Issued } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
@@ -57,8 +57,6 @@ function requester(who: Issued): Requester {
     id: identityKey('Hospital1MSP', fabricX509Id(who.certificatePem)),
   };
 }
-
-const spkiBase64 = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
 
 function search(r: Requester, path: string, headers: Record<string, string> = {}) {
   return h.gw.request(r.who, 'GET', path, undefined, { 'x-answer-key': spkiBase64(r.key.publicKeyPem), ...headers });

@@ -1,11 +1,5 @@
 import { fabricX509Id, generateEncryptionKeyPair, identityKey, PATIENT_SIGNATURE_EXTENSION } from '@phr/common';
-import {
-  forNewPatient,
-  isPatientBundleFile,
-  loadBundle,
-  mrnOf,
-  syntheaFiles,
-} from '@phr/test-support';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, spkiBase64, syntheaFiles } from '@phr/test-support';
 import type { Issued } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';
@@ -29,7 +23,6 @@ afterAll(async () => {
   await h.close();
 });
 
-const spkiBase64 = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
 const postConsent = (who: Issued, resource: unknown) =>
   h.gw.request(who, 'POST', '/fhir/Consent', resource, { 'content-type': 'application/fhir+json' });
 

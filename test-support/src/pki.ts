@@ -104,3 +104,6 @@ export async function makeCa(mspId: string): Promise<TestCa> {
   };
   return ca;
 }
+
+/** The base64 body of a PEM public key (SPKI), as the ledger's patient records may hold it. */
+export const spkiBase64 = (pem: string): string => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
