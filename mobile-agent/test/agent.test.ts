@@ -2,14 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openEnvelope, seal, type DeliveryPayload, type SealedEnvelope } from '@phr/common';
-import {
-  forNewPatient,
-  loadBundle,
-  mrnOf,
-  smallBundle,
-  syntheaFiles,
-  isPatientBundleFile,
-} from '@phr/test-support';
+import { forNewPatient, loadBundle, mrnOf, smallBundle, syntheaFiles, isPatientBundleFile } from '@phr/test-support';
 import { AccessLogContract } from '@phr/chaincode';
 import { Agent } from '../src/agent';
 import { openKeystore, readKeystore } from '../src/keys/keystore';

@@ -15,14 +15,7 @@ import {
   verifyElementProof,
 } from '@phr/common';
 import { readAnswerBundle, verifyAnswer } from '@phr/requester';
-import {
-  forNewPatient,
-  isPatientBundleFile,
-  loadBundle,
-  mrnOf,
-  smallBundle,
-  syntheaFiles,
-} from '@phr/test-support';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from '@phr/test-support';
 import type { BundleEntry } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { AgentHarness } from './support/agent-harness';

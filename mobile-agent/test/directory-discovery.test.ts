@@ -3,14 +3,7 @@ import { join } from 'node:path';
 import type { HospitalRecord } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
 import { DirectoryContract } from '@phr/chaincode';
-import {
-  forNewPatient,
-  isPatientBundleFile,
-  loadBundle,
-  mrnOf,
-  smallBundle,
-  syntheaFiles,
-} from '@phr/test-support';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from '@phr/test-support';
 import { makeCa, type Issued, type TestCa } from '@phr/test-support';
 import { Agent } from '../src/agent';
 import type { AgentConnectors } from '../src/connectors';

@@ -1,13 +1,6 @@
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  forNewPatient,
-  isPatientBundleFile,
-  loadBundle,
-  mrnOf,
-  smallBundle,
-  syntheaFiles,
-} from '@phr/test-support';
+import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from '@phr/test-support';
 import { Agent } from '../src/agent';
 import { AgentHarness, PASSPHRASE } from './support/agent-harness';
 

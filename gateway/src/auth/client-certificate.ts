@@ -54,7 +54,11 @@ export class ClientCertificateAuthenticator {
     const fingerprint = cert.fingerprint256;
     let known = this.known.get(fingerprint);
     if (!known) {
-      known = { principal: this.derive(cert), notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
+      known = {
+        principal: this.derive(cert),
+        notBefore: Date.parse(cert.validFrom),
+        notAfter: Date.parse(cert.validTo),
+      };
       if (this.known.size >= MAX_KNOWN_CERTIFICATES) this.known.delete(this.known.keys().next().value as string);
       this.known.set(fingerprint, known);
     }
