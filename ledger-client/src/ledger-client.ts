@@ -110,6 +110,10 @@ export class LedgerClient {
       // (peer.keepalive.minInterval), so ping every 2 minutes while a call is open.
       'grpc.keepalive_time_ms': 120_000,
       'grpc.keepalive_timeout_ms': 20_000,
+      // grpc-js waits up to 120 s between reconnection attempts to a peer that went away: a peer
+      // restarted after a crash then sat unused for up to two minutes while the outbox waited.
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 5_000,
       ...(options.peer.serverNameOverride ? { 'grpc.ssl_target_name_override': options.peer.serverNameOverride } : {}),
     };
     const client = new grpc.Client(options.peer.address, credentials, grpcOptions);
