@@ -19,8 +19,15 @@ import { DeliveryStore } from './delivery-store';
 import { GATEWAY_MIGRATIONS } from './migrations';
 import { StandardizedDb } from './standardized-db';
 
-/** gateway.db and gateway.key as the release before schema versions left them (see the README there). */
+/** gateway.db as the release before schema versions left it (see the README there). */
 const FIXTURES = resolve(__dirname, '..', '..', '..', 'fixtures', 'previous-release');
+/**
+ * Its gateway.key is not kept there: it is derived from a public seed. Loaded at run time, as the
+ * folder is outside this package's sources (rootDir src), from the one place make-fixtures.ts uses.
+ */
+const { writePreviousReleaseGatewayKey } = jest.requireActual<{
+  writePreviousReleaseGatewayKey: (dataDir: string) => string;
+}>(join(FIXTURES, 'fixture-key'));
 const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as {
   commit: string;
   pseudonym: string;
@@ -41,7 +48,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'phr-previous-gateway-'));
   file = join(dir, 'gateway.db');
   copyFileSync(join(FIXTURES, 'gateway', 'gateway.db'), file);
-  copyFileSync(join(FIXTURES, 'gateway', 'gateway.key'), join(dir, 'gateway.key'));
+  writePreviousReleaseGatewayKey(dir);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
