@@ -11,12 +11,13 @@ import {
   type AccessEventRecord,
   type ConsentScope,
   type IdentityRef,
+  type PatientRecord,
 } from '@phr/common';
 import { PhrContext } from './context';
 import { conflict, consentRequired, forbidden, invalidArgument, notFound } from './errors';
 import { Keys } from './keys';
 import { loadConsents } from './consent';
-import { requirePatient, requirePatientFor } from './patient-registry';
+import { requirePatient, requirePatientFor } from './patients';
 import { PhrContract, type AccessRules } from './phr-contract';
 import {
   parseJson,
@@ -29,7 +30,17 @@ import {
 } from './validate';
 
 /** Actions a patient's own agent reports about its own records. */
-const PATIENT_ACTIONS: readonly string[] = ['backup', 'restore', 'export', 'recovery', 'delivery-failed'];
+const PATIENT_ACTIONS: readonly string[] = [
+  'backup',
+  'restore',
+  'export',
+  'recovery',
+  'rebuild',
+  'erasure',
+  'delivery-failed',
+];
+/** What a guardian reports on the patient it guards: its approval, or its refusal, of a recovery. */
+const GUARDIAN_OUTCOMES: readonly string[] = ['success', 'denied'];
 
 interface RequesterInput {
   id?: string;
@@ -87,10 +98,7 @@ export class AccessLogContract extends PhrContract {
     const caller = ctx.caller;
     const requester = resolveRequester(ctx, input.requester);
 
-    if (caller.role === Roles.Patient) {
-      if (patient.owner !== caller.id) throw forbidden('a patient may only log access to their own records');
-      if (!PATIENT_ACTIONS.includes(action)) throw forbidden(`a patient may not log ${action} events`);
-    }
+    if (caller.role === Roles.Patient) await checkPatientEvent(ctx, patient, action, outcome);
     if (action === 'push' && caller.role !== Roles.HospitalGateway)
       throw forbidden('only a hospital gateway logs pushes');
     if (breakGlass && (action !== 'pull' || purpose !== 'ETREAT' || !requester.emergency)) {
@@ -185,6 +193,24 @@ export class AccessLogContract extends PhrContract {
     const end = to === '' ? '9' : requireInstant(to, 'to');
     const [startKey, endKey] = Keys.accessRange(pseudonym, start, end);
     return canonicalJson(await ctx.state.pageByRange<AccessEventRecord>(startKey, endKey, pageSize, bookmark));
+  }
+}
+
+/**
+ * What a patient may log: its own housekeeping on its own record, or, as one of the record's
+ * guardians (PatientRegistry.SetGuardians), its approval or refusal of a recovery.
+ */
+async function checkPatientEvent(ctx: PhrContext, patient: PatientRecord, action: string, outcome: string) {
+  if (patient.owner === ctx.caller.id) {
+    if (!PATIENT_ACTIONS.includes(action)) throw forbidden(`a patient may not log ${action} events`);
+    return;
+  }
+  const own = await ctx.state.get<string>(Keys.patientOwner(ctx.caller.id));
+  if (own === undefined || !(patient.guardians ?? []).includes(own)) {
+    throw forbidden('a patient may only log access to their own records, or a recovery of a patient they guard');
+  }
+  if (action !== 'recovery' || !GUARDIAN_OUTCOMES.includes(outcome)) {
+    throw forbidden("a guardian may only log its approval or refusal of a recovery on the patient's record");
   }
 }
 

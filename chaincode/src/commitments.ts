@@ -10,7 +10,7 @@ import {
 import { PhrContext } from './context';
 import { conflict, forbidden, invalidState, notFound } from './errors';
 import { Indexes, Keys } from './keys';
-import { requirePatient, requirePatientFor } from './patient-registry';
+import { requireNotErased, requirePatient, requirePatientFor } from './patients';
 import { PhrContract, type AccessRules } from './phr-contract';
 import {
   parseJson,
@@ -63,7 +63,7 @@ export class CommitmentsContract extends PhrContract {
     requireInt(elementCount, 'elementCount', 1, MAX_ELEMENTS);
     requireInt(segmentCount, 'segmentCount', 1, elementCount);
     const categories = requireCategories(parseJson(categoriesJson, 'categories'), 'categories');
-    await requirePatient(ctx, pseudonym);
+    requireNotErased(await requirePatient(ctx, pseudonym));
 
     const caller = ctx.caller;
     const existing = await ctx.state.get<DeliveryRecord>(Keys.delivery(deliveryId));

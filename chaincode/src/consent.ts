@@ -17,7 +17,7 @@ import {
 import { PhrContext } from './context';
 import { conflict, forbidden, invalidArgument, notFound } from './errors';
 import { Indexes, Keys } from './keys';
-import { callerPseudonym, requirePatient, requirePatientFor } from './patient-registry';
+import { callerPseudonym, requireNotErased, requirePatient, requirePatientFor } from './patients';
 import { PhrContract, type AccessRules } from './phr-contract';
 import {
   parseJson,
@@ -67,7 +67,9 @@ export class ConsentContract extends PhrContract {
       start,
       end,
     });
-    return storeConsent(ctx, { ...terms, pseudonym: await callerPseudonym(ctx) }, {});
+    const pseudonym = await callerPseudonym(ctx);
+    requireNotErased(await requirePatient(ctx, pseudonym));
+    return storeConsent(ctx, { ...terms, pseudonym }, {});
   }
 
   /**
@@ -86,7 +88,7 @@ export class ConsentContract extends PhrContract {
     if (typeof signature !== 'string' || signature.length === 0 || signature.length > 512) {
       throw invalidArgument('signature must be a base64 ECDSA signature');
     }
-    const patient = await requirePatient(ctx, pseudonym);
+    const patient = requireNotErased(await requirePatient(ctx, pseudonym));
     // Verified over the validated, normalized terms: what is stored is exactly what was signed.
     const payload: ConsentGrantPayload = {
       consentId: terms.consentId,
@@ -159,6 +161,23 @@ export async function loadConsents(ctx: PhrContext, pseudonym: string): Promise<
     if (record) out.push(record);
   }
   return out;
+}
+
+/**
+ * Revokes every consent of the patient not revoked yet, in the calling transaction, and returns
+ * them as they now stand. For PatientRegistry.Erase, which announces them in its own event (a
+ * transaction has one event), so nothing is emitted here.
+ */
+export async function revokeActiveConsents(ctx: PhrContext, pseudonym: string): Promise<ConsentRecord[]> {
+  const revokedAt = ctx.now;
+  const revoked: ConsentRecord[] = [];
+  for (const record of await loadConsents(ctx, pseudonym)) {
+    if (record.status === 'revoked') continue;
+    const updated: ConsentRecord = { ...record, status: 'revoked', revokedAt };
+    await ctx.state.put(Keys.consent(record.consentId), updated);
+    revoked.push(updated);
+  }
+  return revoked;
 }
 
 /**

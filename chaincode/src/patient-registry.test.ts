@@ -72,13 +72,13 @@ describe('PatientRegistry', () => {
     await w.ledger.invoke(w.registry, 'Register', [PSEUDONYM_A, X25519_KEY, 'X25519'], w.id.patientA);
     const newKey = X25519_KEY.replace(/q/g, 'r');
     await expect(
-      w.ledger.invoke(w.registry, 'RotateKeys', [PSEUDONYM_A, newKey, 'X25519'], w.id.patientB),
+      w.ledger.invoke(w.registry, 'RotateKeys', [PSEUDONYM_A, newKey, 'X25519', ''], w.id.patientB),
     ).rejects.toThrow(/only the patient/);
     const reEnrolled = await makeIdentity('PatientsMSP', 'patient-a', { 'phr.role': 'patient' });
     const rec = await w.ledger.call<PatientRecord>(
       w.registry,
       'RotateKeys',
-      [PSEUDONYM_A, newKey, 'X25519'],
+      [PSEUDONYM_A, newKey, 'X25519', ''],
       reEnrolled,
     );
     expect(rec).toMatchObject({

@@ -25,6 +25,10 @@ export class StateStore {
     await this.stub.putState(key, canonicalBytes(value));
   }
 
+  async delete(key: string): Promise<void> {
+    await this.stub.deleteState(key);
+  }
+
   async exists(key: string): Promise<boolean> {
     const bytes = await this.stub.getState(key);
     return !!bytes && bytes.length > 0;

@@ -1,4 +1,4 @@
-import { laterConsent, parseConsentEvent } from './consent-events';
+import { consentChangesOfEvent, laterConsent, parseConsentEvent } from './consent-events';
 import type { ConsentRecord } from './ledger-model';
 
 const active: ConsentRecord = {
@@ -48,5 +48,23 @@ describe('laterConsent', () => {
     expect(laterConsent(revoked, active)).toBe(revoked);
     expect(laterConsent(active, active)).toBe(active);
     expect(laterConsent(revoked, revoked)).toBe(revoked);
+  });
+});
+
+describe('consentChangesOfEvent', () => {
+  it('gives the one consent of a consent event', () => {
+    expect(consentChangesOfEvent('ConsentRevoked', payload(revoked))).toEqual([revoked]);
+    expect(consentChangesOfEvent('ConsentGranted', 'not json')).toEqual([]);
+  });
+
+  it("gives the consents an erasure revoked, and nothing of another patient's or still active", () => {
+    const other = { ...revoked, consentId: 'consent-0002', pseudonym: 'ps' + 'b'.repeat(40) };
+    const erased = (revokedConsents: unknown) =>
+      JSON.stringify({ pseudonym: active.pseudonym, erasedAt: '2026-04-01T00:00:00.000Z', revokedConsents });
+    expect(consentChangesOfEvent('PatientErased', Buffer.from(erased([revoked])))).toEqual([revoked]);
+    expect(consentChangesOfEvent('PatientErased', erased([revoked, other, active, null, 'x']))).toEqual([revoked]);
+    expect(consentChangesOfEvent('PatientErased', erased('nope'))).toEqual([]);
+    expect(consentChangesOfEvent('PatientErased', '{')).toEqual([]);
+    expect(consentChangesOfEvent('PatientRegistered', erased([revoked]))).toEqual([]);
   });
 });

@@ -45,6 +45,51 @@ export function parseConsentEvent(name: string, payload: Uint8Array | string): C
 }
 
 /**
+ * The event of `PatientRegistry.Erase`. Fabric keeps one event per transaction, and an erasure
+ * revokes every active consent of the patient in that same transaction, so this event carries the
+ * revoked consents: a listener that keeps consents current must apply them as it would a
+ * `ConsentRevoked` each.
+ */
+export const PATIENT_ERASED_EVENT = 'PatientErased';
+
+export interface PatientErasedPayload {
+  pseudonym: string;
+  erasedAt: string;
+  /** The consents this erasure revoked, as they now stand (status revoked). */
+  revokedConsents: ConsentRecord[];
+}
+
+/**
+ * Every consent change an event carries, as the records now stand: one for a consent event, the
+ * revoked consents for an erasure, none for anything else (or anything malformed).
+ */
+export function consentChangesOfEvent(name: string, payload: Uint8Array | string): ConsentRecord[] {
+  if (isConsentEventName(name)) {
+    const change = parseConsentEvent(name, payload);
+    return change ? [change.consent] : [];
+  }
+  if (name !== PATIENT_ERASED_EVENT) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch {
+    return [];
+  }
+  const p = value as Partial<PatientErasedPayload> | null;
+  if (typeof p?.pseudonym !== 'string' || !Array.isArray(p.revokedConsents)) return [];
+  const pseudonym = p.pseudonym;
+  return p.revokedConsents.filter(
+    (c): c is ConsentRecord =>
+      !!c &&
+      typeof c === 'object' &&
+      c.docType === 'consent' &&
+      typeof c.consentId === 'string' &&
+      c.pseudonym === pseudonym &&
+      c.status === 'revoked',
+  );
+}
+
+/**
  * The later of two views of one consent. A consent only ever moves absent → active → revoked
  * (grants under a used id are refused, revocation is final), so views from a state read and from
  * events can be merged in any order, any number of times, and never step back.

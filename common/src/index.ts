@@ -22,3 +22,6 @@ export * from './ledger-pages';
 export * from './private-files';
 export * from './sqlite-schema';
 export * from './sqlite-migrations';
+export * from './recovery-mail';
+export * from './recovery-secret';
+export * from './lifecycle-api';

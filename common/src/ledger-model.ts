@@ -30,6 +30,15 @@ export interface PatientRecord {
   keyVersion: number;
   registeredAt: string;
   updatedAt: string;
+  /**
+   * Ed25519 SPKI DER (base64) of the key derived from the patient's recovery secret
+   * (recovery-secret.ts): its signature lets a new device take the pseudonym over (RotateKeys).
+   */
+  recoveryPublicKey?: string;
+  /** Pseudonyms of the patients who may approve a recovery (and log `recovery` on this one); sorted, unique. */
+  guardians?: string[];
+  /** When the patient erased the record (PatientRegistry.Erase); from then on nothing new may be written for it. */
+  erasedAt?: string;
 }
 
 export const ENCRYPTION_ALGORITHMS = ['X25519', 'RSA-OAEP-256'] as const;
@@ -126,7 +135,17 @@ export interface ConsentRecord {
   relayedBy?: string;
 }
 
-export const ACCESS_ACTIONS = ['push', 'pull', 'backup', 'restore', 'export', 'recovery', 'delivery-failed'] as const;
+export const ACCESS_ACTIONS = [
+  'push',
+  'pull',
+  'backup',
+  'restore',
+  'export',
+  'recovery',
+  'delivery-failed',
+  'rebuild',
+  'erasure',
+] as const;
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 
 export const ACCESS_OUTCOMES = ['success', 'denied', 'failed'] as const;

@@ -71,6 +71,14 @@ const httpSchema = z
   })
   .default(HTTP_DEFAULTS);
 
+/** Backups, kept deliveries and erasure (issue 15): the defaults the README documents. */
+const LIFECYCLE_DEFAULTS = {
+  maxBackupBytes: 64 * 1024 * 1024,
+  backupVersionsKept: 5,
+  rebuildDays: 365,
+  basis: 'hospital record retention law',
+};
+
 export const configSchema = z.object({
   hospital: z.object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/),
@@ -102,8 +110,42 @@ export const configSchema = z.object({
         .int()
         .min(1024)
         .default(8 * 1024 * 1024),
+      /** A patient's backup archive (PUT /backup/{pseudonym}); larger ones are answered 413. */
+      maxBackupBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024 * 1024)
+        .default(LIFECYCLE_DEFAULTS.maxBackupBytes),
+      /** Backup versions kept per patient; a new one drops the oldest beyond this. */
+      backupVersionsKept: z.number().int().min(1).max(100).default(LIFECYCLE_DEFAULTS.backupVersionsKept),
     })
-    .default({ maxBundleBytes: 32 * 1024 * 1024, maxEntries: 5000, maxDepth: 64, maxCcdaBytes: 8 * 1024 * 1024 }),
+    .default({
+      maxBundleBytes: 32 * 1024 * 1024,
+      maxEntries: 5000,
+      maxDepth: 64,
+      maxCcdaBytes: 8 * 1024 * 1024,
+      maxBackupBytes: LIFECYCLE_DEFAULTS.maxBackupBytes,
+      backupVersionsKept: LIFECYCLE_DEFAULTS.backupVersionsKept,
+    }),
+  /** What the gateway keeps for the record's life cycle (issue 15), and what an erasure keeps. */
+  retention: z
+    .object({
+      /**
+       * Days the payload of each delivery is kept, encrypted under the patient's key, so that the
+       * patient can have it re-sent (POST /rebuild/{pseudonym}); 0 keeps none.
+       */
+      rebuildDays: z.number().int().min(0).max(36_500).default(LIFECYCLE_DEFAULTS.rebuildDays),
+      /**
+       * Days the standardized copy (the coded elements) of an erased patient is kept after their
+       * last delivery; absent: kept with no end date given (the basis decides); 0: destroyed with
+       * the rest at erasure.
+       */
+      standardizedDbDays: z.number().int().min(0).max(36_500).optional(),
+      /** Why the hospital keeps it, as the erasure receipt says. */
+      basis: z.string().min(1).max(200).default(LIFECYCLE_DEFAULTS.basis),
+    })
+    .default({ rebuildDays: LIFECYCLE_DEFAULTS.rebuildDays, basis: LIFECYCLE_DEFAULTS.basis }),
   http: httpSchema,
   outbox: z
     .object({

@@ -15,6 +15,7 @@ import { PatientDirectory } from './identity/patient-directory';
 import { DEFAULT_XML_LIMITS } from './ccda/xml-guard';
 import { IngestPool } from './ingest/ingest-pool';
 import { IngestService } from './ingest/ingest-service';
+import { createLifecycle, type Lifecycle } from './lifecycle';
 import { FabricLedger } from './ledger/fabric-ledger';
 import type { LedgerPort } from './ledger/ledger-port';
 import { NoLedger } from './ledger/no-ledger';
@@ -32,6 +33,7 @@ import {
 import { createLogger, type Logger } from './logger';
 import { MailboxStore } from './mailbox';
 import { createNotifier, type Notifier } from './notify';
+import { RecoveryStore } from './recovery';
 import { databaseFiles, openDatabase } from './store/database';
 import { DeliveryStore } from './store/delivery-store';
 import { ResourceIndex } from './store/resource-index';
@@ -56,6 +58,8 @@ export interface RunningGateway {
   /** The request handler behind `server`, for tests that list its routes. */
   app: Express;
   ingest: IngestService;
+  /** Backups, kept deliveries, rebuilds, erasure. */
+  lifecycle: Lifecycle;
   outbox: OutboxWorker;
   deliveries: DeliveryStore;
   standardized: StandardizedDb;
@@ -87,8 +91,22 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keyedHashKey: keyed.keyCopy(),
     signer,
   });
+  const lifecycle = createLifecycle({
+    db,
+    gatewaySecret: keyed.keyCopy(),
+    ledger,
+    mailbox,
+    pool,
+    signer,
+    hospitalMspId: config.hospital.mspId,
+    backupVersionsKept: config.limits.backupVersionsKept,
+    retention: config.retention,
+    retry: { minMs: config.outbox.retryMinMs, maxMs: config.outbox.retryMaxMs },
+    log,
+  });
   const ingest = new IngestService({
     ...stores,
+    kept: lifecycle.kept,
     pool,
     ledger,
     outbox,
@@ -126,11 +144,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ledger,
     mailbox,
     wakeups: notify.wakeups,
+    lifecycle: { ...lifecycle, maxBackupBytes: config.limits.maxBackupBytes },
+    recovery: { store: new RecoveryStore(db, mailbox), ledger },
     ...(pulls ? { pulls } : {}),
     log,
   });
   edge.serve(app);
   outbox.start();
+  lifecycle.start();
   consentFeed?.start();
   log.info({ url: baseUrl, hospital: config.hospital.mspId, ledger: ledger.mode }, 'gateway listening');
 
@@ -141,6 +162,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     server,
     app,
     ingest,
+    lifecycle,
     outbox,
     deliveries,
     standardized,
@@ -148,7 +170,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ledger,
     log,
     // a ledger the caller gave is the caller's to close
-    close: closeOnce({ server, outbox, consentFeed, notify, ledger: options.ledger ? undefined : ledger, pool, db }),
+    close: closeOnce({
+      server,
+      outbox,
+      lifecycle,
+      consentFeed,
+      notify,
+      ledger: options.ledger ? undefined : ledger,
+      pool,
+      db,
+    }),
   };
 }
 
@@ -257,6 +288,7 @@ async function listen(server: Server, at: GatewayConfig['listen']): Promise<numb
 function closeOnce(parts: {
   server: Server;
   outbox: OutboxWorker;
+  lifecycle: Lifecycle;
   consentFeed: ConsentFeed | undefined;
   notify: Notifier;
   /** Undefined when the ledger is not the gateway's to close. */
@@ -272,6 +304,7 @@ function closeOnce(parts: {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await parts.outbox.stop();
+    await parts.lifecycle.stop();
     await parts.consentFeed?.stop();
     await parts.notify.close();
     parts.ledger?.close();

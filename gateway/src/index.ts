@@ -8,7 +8,13 @@ export {
   RECEIPT_EXTENSION_URL,
   type DeliveryReceipt,
 } from './ingest/bundle-response';
-export type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger/ledger-port';
+export type {
+  CommitResult,
+  DeliveryCommitment,
+  ErasureAccessEvent,
+  LedgerPort,
+  PreparedCommit,
+} from './ledger/ledger-port';
 export { createLogger, type Logger } from './logger';
 export { convertCcda, type ConvertedCcda } from './ccda/ccda-converter';
 export { dryRun, type DryRun } from './ccda/convert-command';

@@ -4,7 +4,13 @@
  * hospital or an integrator uses is `@phr/gateway` itself.
  */
 export { deliveryArgs, FabricLedger } from './ledger/fabric-ledger';
-export type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger/ledger-port';
+export type {
+  CommitResult,
+  DeliveryCommitment,
+  ErasureAccessEvent,
+  LedgerPort,
+  PreparedCommit,
+} from './ledger/ledger-port';
 export type { ConsentEventSource, ConsentEventStream } from './pull/consent-feed';
 export type { GatewayAccessEvent, PullLedger } from './pull/pull-ledger';
 export { ConsentCache, ConsentFeed } from './pull';

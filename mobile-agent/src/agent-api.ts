@@ -1,5 +1,13 @@
 import type { AccessAction, AccessOutcome, ConsentRecord, ConsentScope, GranteeKind, PurposeOfUse } from '@phr/common';
 import type { AgentNotification, RecordQuery, VaultDelivery, VaultElement } from './vault/vault-types';
+import type { LastBackup } from './lifecycle/backup-meta';
+import type { ErasureReport } from './lifecycle/erase';
+import type { RebuildReport } from './lifecycle/rebuild';
+import type { BackupVersion } from './transport/gateway-transport';
+
+export type { LastBackup } from './lifecycle/backup-meta';
+export type { ErasureReport, HospitalErasure } from './lifecycle/erase';
+export type { RebuildReport, RebuildRow } from './lifecycle/rebuild';
 
 /** What the patient asks to grant: everything a consent on the ledger holds except what the ledger sets. */
 export interface ConsentRequest {
@@ -76,6 +84,38 @@ export interface VerifyReport {
   mismatches: { deliveryId: string; elementId: string; reason: string }[];
 }
 
+/** Where `backup` writes: a folder (incremental), or one hospital's gateway (the first of the profile by default). */
+export type BackupTarget = { to: 'folder'; dir: string } | { to: 'gateway'; hospital?: string };
+
+export interface BackupReport {
+  kind: 'folder' | 'gateway';
+  /** The folder (`DIR/<pseudonym>`) or the hospital's name. */
+  target: string;
+  backupNumber: number;
+  /** Deliveries in the backup. */
+  deliveries: number;
+  /** Chunks written now, and (folder only) chunks already there and kept. */
+  written: number;
+  reused: number;
+  /** Deliveries left out because the vault could not read all of them back. */
+  skipped: { deliveryId: string; reason: string }[];
+  /** Deliveries moved from `complete` to `backup` on the ledger by this backup. */
+  markedBackedUp: string[];
+  /** The version the gateway stored. */
+  version?: BackupVersion;
+  /** Only on the backup that made the recovery secret: the code to write down, shown this once. */
+  recoveryCode?: string;
+}
+
+export interface BackupStatus {
+  /** Whether a recovery secret exists (made by the first backup or recovery setup). */
+  hasRecoverySecret: boolean;
+  last?: LastBackup;
+  /** Folders and hospitals holding a backup of this vault. */
+  folders: string[];
+  gateways: string[];
+}
+
 /**
  * The agent as its shells (CLI, local web page, later a phone app) see it. Every method works on
  * the unlocked agent of one home directory.
@@ -98,4 +138,11 @@ export interface AgentApi {
   markNotificationsRead(ids?: readonly number[]): Promise<void>;
   /** A one-time code that a hospital's admin uses to link its MRN to this patient. */
   linkCode(hospital: string): Promise<{ code: string; expiresAt: string }>;
+  /** An encrypted backup of the vault; the covered deliveries move to `backup` on the ledger. */
+  backup(target: BackupTarget): Promise<BackupReport>;
+  backupStatus(): Promise<BackupStatus>;
+  /** Asks the hospitals that delivered to send again what the vault lacks; a row per delivery. */
+  rebuild(): Promise<RebuildReport>;
+  /** Destroys the records everywhere (hospitals, ledger registration, backups, this device). The agent is unusable after. */
+  erase(): Promise<ErasureReport>;
 }

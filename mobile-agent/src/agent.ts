@@ -1,27 +1,66 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ConsentRecord } from '@phr/common';
+import type { AccessEventRecord, ConsentRecord } from '@phr/common';
 import {
   consentToFhir,
+  deriveRecoveryKeys,
+  encodeRecoveryCode,
   ensurePrivateFile,
   fabricX509Id,
   identityKey,
+  newRecoverySecret,
+  RECOVERY_CODE_PREFIX,
   signConsent,
   verifyElementProof,
 } from '@phr/common';
-import type { AccessLogEntry, AgentApi, AgentStatus, ConsentRequest, SyncReport, VerifyReport } from './agent-api';
+import type {
+  AccessLogEntry,
+  AgentApi,
+  AgentStatus,
+  BackupReport,
+  BackupStatus,
+  BackupTarget,
+  ConsentRequest,
+  SyncReport,
+  VerifyReport,
+} from './agent-api';
 import { describeAccessEvent } from './access-log/describe';
 import { exportBundle } from './records/export-bundle';
 import { parseConsentRequest } from './consent/consent-request';
 import { AgentHome, warnAboutLooseModes } from './home/agent-home';
-import { Inbox } from './inbox/inbox';
+import { Inbox, type MailHandler } from './inbox/inbox';
 import { PullResponder } from './requests/pull-responder';
-import { openKeystore, readKeystore, type DeviceSecrets } from './keys/keystore';
+import { approveRecovery, denyRecovery, guardianship, type GuardianDecision } from './recovery/guardian-approval';
+import { GUARDIAN_MAIL_KINDS, GuardianMail } from './recovery/guardian-mail';
+import type { RecoveryDeps } from './recovery/recovery-deps';
+import { RECOVERY_SETUP_META, setupRecovery, type RecoverySetup, type SetupOptions } from './recovery/recovery-setup';
+import { httpsRecoveryTransport, type RecoveryTransport } from './recovery/recovery-transport';
+import {
+  readKeystore,
+  unlockKeystore,
+  withRecoverySecret,
+  writeKeystore,
+  type DeviceSecrets,
+  type KeystoreSession,
+} from './keys/keystore';
+import { BackupKeys } from './lifecycle/backup-format';
+import {
+  backupLocations,
+  lastBackup,
+  lastBackupNumber,
+  recordBackup,
+  recordBackupLocation,
+  RECOVERY_CODE_SHOWN_META,
+} from './lifecycle/backup-meta';
+import { buildArchive, writeFolderBackup, type BackupInput } from './lifecycle/backup-writer';
+import { eraseEverywhere, type ErasureReport } from './lifecycle/erase';
+import { rebuildFromHospitals, type RebuildReport } from './lifecycle/rebuild';
 import type { AgentLedger } from './ledger/agent-ledger';
 import { silentLogger, type Logger } from './logger';
 import { learnFromDirectory } from './profile/directory';
 import {
   hospitalByName,
+  hospitalOrFirst,
   loadProfile,
   parseProfile,
   ProfileError,
@@ -59,7 +98,8 @@ export class Agent implements AgentApi {
     private currentProfile: NetworkProfile,
     readonly identity: AgentIdentity,
     readonly pseudonym: string,
-    private readonly secrets: DeviceSecrets,
+    private secrets: DeviceSecrets,
+    private readonly keystore: KeystoreSession,
     private readonly vault: Vault,
     private readonly ledger: AgentLedger,
     private readonly connectors: AgentConnectors,
@@ -71,7 +111,9 @@ export class Agent implements AgentApi {
     const home = new AgentHome(homeDir);
     const state = home.readReadyState();
     const profile = loadProfile(home.profileFile);
-    const secrets = openKeystore(readKeystore(home.keystoreFile), passphrase);
+    // Kept open (the derived key, not the passphrase) so the keystore can take the recovery secret later.
+    const keystore = unlockKeystore(readKeystore(home.keystoreFile), passphrase);
+    const secrets = keystore.secrets;
     const connectors = options.connectors ?? defaultConnectors;
     const identity: AgentIdentity = {
       mspId: state.mspId,
@@ -83,7 +125,13 @@ export class Agent implements AgentApi {
     // 0600 before SQLite opens it, whatever the umask; SQLite gives its -wal and -shm the same mode.
     ensurePrivateFile(home.vaultFile);
     warnAboutLooseModes(home, log);
-    const vault = await SqliteVault.open(home.vaultFile, secrets.vaultKeys);
+    let vault: Vault;
+    try {
+      vault = await SqliteVault.open(home.vaultFile, secrets.vaultKeys);
+    } catch (err) {
+      keystore.close();
+      throw err;
+    }
     const ledger = connectors.ledger(profile, identity);
     return new Agent(
       home,
@@ -91,6 +139,7 @@ export class Agent implements AgentApi {
       identity,
       state.pseudonym,
       secrets,
+      keystore,
       vault,
       ledger,
       connectors,
@@ -129,6 +178,7 @@ export class Agent implements AgentApi {
         ledger: this.ledger,
         log: this.log,
       }),
+      handlers: this.guardianMail(),
       encryptionPrivateKeyPem: this.secrets.encryption.privateKeyPem,
       vault: this.vault,
       ledger: this.ledger,
@@ -264,7 +314,28 @@ export class Agent implements AgentApi {
 
   async accessLog(): Promise<AccessLogEntry[]> {
     const events = await this.ledger.listAccessEvents(this.pseudonym);
-    return events.map(describeAccessEvent).reverse();
+    const guardians = await this.guardianNames(events);
+    return events.map((e) => describeAccessEvent(e, guardians)).reverse();
+  }
+
+  /**
+   * The identity keys of this patient's guardians (as the ledger names them now), by pseudonym,
+   * when `events` hold a recovery event to tell apart; empty otherwise or when the ledger cannot say.
+   */
+  private async guardianNames(events: readonly AccessEventRecord[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    if (!events.some((e) => e.action === 'recovery')) return names;
+    try {
+      for (const guardian of (await this.ledger.readPatient(this.pseudonym)).guardians ?? []) {
+        names.set((await this.ledger.readPatient(guardian)).owner, guardian);
+      }
+    } catch (err) {
+      this.log.warn(
+        { err: errorText(err) },
+        "could not read the guardians' identities; their events read as a patient's",
+      );
+    }
+    return names;
   }
 
   notifications(options: { unreadOnly?: boolean } = {}): Promise<AgentNotification[]> {
@@ -286,6 +357,76 @@ export class Agent implements AgentApi {
       target = hospitalByName(this.profile, hospital);
     }
     return this.transport(target).issueLinkCode();
+  }
+
+  /**
+   * `recovery setup` (issue 15 item 4): the recovery secret split among guardians (each share
+   * sealed to the guardian and mailed) and paper codes; see `setupRecovery`.
+   */
+  setupRecovery(options: SetupOptions): Promise<RecoverySetup> {
+    return this.withRecovery((d) => setupRecovery(d, options));
+  }
+
+  /** A guardian approves a recovery request that reached it; see `approveRecovery`. */
+  approveRecovery(requestId: string): Promise<GuardianDecision> {
+    return this.withRecovery((d) => approveRecovery(d, requestId));
+  }
+
+  /** A guardian refuses a recovery request; the patient's log says so. */
+  denyRecovery(requestId: string): Promise<GuardianDecision> {
+    return this.withRecovery((d) => denyRecovery(d, requestId));
+  }
+
+  /** This patient's last recovery setup (who holds shares, how many are needed; never a share), and what it guards for others. */
+  async recoveryStatus(): Promise<{ setup?: unknown } & Awaited<ReturnType<typeof guardianship>>> {
+    const setup = await this.vault.getMeta(RECOVERY_SETUP_META);
+    return {
+      ...(setup ? { setup: JSON.parse(setup) as unknown } : {}),
+      ...(await guardianship({ vault: this.vault })),
+    };
+  }
+
+  /** What the recovery steps use of this agent, with the gateways' recovery routes opened for one call. */
+  private async withRecovery<T>(fn: (d: RecoveryDeps) => Promise<T>): Promise<T> {
+    const open = new Map<string, RecoveryTransport>();
+    const factory = this.connectors.recovery ?? httpsRecoveryTransport;
+    const deps: RecoveryDeps = {
+      pseudonym: this.pseudonym,
+      identity: this.identity,
+      encryptionPrivateKeyPem: this.secrets.encryption.privateKeyPem,
+      vault: this.vault,
+      ledger: this.ledger,
+      profile: this.profile,
+      transport: (hospital) => {
+        let t = open.get(hospital.name);
+        if (!t) {
+          t = factory(hospital, this.identity);
+          open.set(hospital.name, t);
+        }
+        return t;
+      },
+      ensureRecoverySecret: () => this.ensureRecoverySecret(),
+      useRecoverySecret: (use) => this.useRecoverySecret(use),
+      log: this.log,
+    };
+    try {
+      return await fn(deps);
+    } finally {
+      await Promise.all([...open.values()].map((t) => t.close()));
+    }
+  }
+
+  /** A guardian's recovery mail (shares kept sealed, requests shown), by kind, for the inbox. */
+  private guardianMail(): ReadonlyMap<string, MailHandler> {
+    const mail = new GuardianMail({
+      pseudonym: this.pseudonym,
+      encryptionPrivateKeyPem: this.secrets.encryption.privateKeyPem,
+      vault: this.vault,
+      ledger: this.ledger,
+      log: this.log,
+    });
+    const handle: MailHandler = (hospital, transport, message) => mail.handle(hospital, transport, message);
+    return new Map(GUARDIAN_MAIL_KINDS.map((kind) => [kind, handle]));
   }
 
   /**
@@ -343,8 +484,156 @@ export class Agent implements AgentApi {
     }
   }
 
+  /**
+   * Makes the recovery secret if there is none yet (kept in the keystore), and makes sure the
+   * ledger holds its public key (`SetRecoveryKey`). The recovery code comes back until it has been
+   * handed out once: the caller shows it to the patient then.
+   * @throws the ledger's error when the key cannot be set (run it again: the same secret is kept).
+   */
+  async ensureRecoverySecret(): Promise<{ created: boolean; recoveryCode?: string }> {
+    let created = false;
+    if (!this.secrets.recoverySecret) {
+      const next = withRecoverySecret(this.secrets, newRecoverySecret());
+      // On disk before the ledger hears of it: a key on the ledger whose secret was lost would help nobody.
+      writeKeystore(this.home.keystoreFile, this.keystore.reseal(next));
+      this.secrets = next;
+      created = true;
+    }
+    const secret = this.secrets.recoverySecret as Buffer;
+    const { publicKey } = deriveRecoveryKeys(secret);
+    const record = await this.ledger.readPatient(this.pseudonym);
+    if (record.recoveryPublicKey !== publicKey) await this.ledger.setRecoveryKey(this.pseudonym, publicKey);
+    if (await this.vault.getMeta(RECOVERY_CODE_SHOWN_META)) return { created };
+    await this.vault.setMeta(RECOVERY_CODE_SHOWN_META, new Date().toISOString());
+    return { created, recoveryCode: encodeRecoveryCode(secret, RECOVERY_CODE_PREFIX) };
+  }
+
+  /**
+   * Runs `use` with a copy of the recovery secret (made first if needed), wiped after: for a
+   * recovery setup that splits it into shares. The secret itself never leaves the agent otherwise.
+   */
+  async useRecoverySecret<T>(use: (secret: Buffer) => T | Promise<T>): Promise<T> {
+    await this.ensureRecoverySecret();
+    const copy = Buffer.from(this.secrets.recoverySecret as Buffer);
+    try {
+      return await use(copy);
+    } finally {
+      copy.fill(0);
+    }
+  }
+
+  /** The printed form of the recovery secret, again (the patient lost the paper; the agent is unlocked). */
+  recoveryCode(): string | undefined {
+    const secret = this.secrets.recoverySecret;
+    return secret ? encodeRecoveryCode(secret, RECOVERY_CODE_PREFIX) : undefined;
+  }
+
+  async backup(target: BackupTarget): Promise<BackupReport> {
+    const { recoveryCode } = await this.ensureRecoverySecret();
+    const input: BackupInput = {
+      pseudonym: this.pseudonym,
+      keys: BackupKeys.derive(deriveRecoveryKeys(this.secrets.recoverySecret as Buffer).backupKey),
+      vault: this.vault,
+      lastNumber: await lastBackupNumber(this.vault),
+    };
+    let report: Omit<BackupReport, 'markedBackedUp' | 'recoveryCode'>;
+    if (target.to === 'folder') {
+      const r = await writeFolderBackup(target.dir, input);
+      await recordBackupLocation(this.vault, { folder: r.folder });
+      report = {
+        kind: 'folder',
+        target: r.folder,
+        backupNumber: r.manifest.backupNumber,
+        deliveries: r.manifest.chunks.length,
+        written: r.written,
+        reused: r.reused,
+        skipped: r.skipped,
+      };
+    } else {
+      const hospital = hospitalOrFirst(this.profile, target.hospital);
+      const r = await buildArchive(input);
+      const version = await this.transport(hospital).putBackup(r.archive);
+      await recordBackupLocation(this.vault, { gateway: hospital.name });
+      report = {
+        kind: 'gateway',
+        target: hospital.name,
+        backupNumber: r.manifest.backupNumber,
+        deliveries: r.manifest.chunks.length,
+        written: r.manifest.chunks.length,
+        reused: 0,
+        skipped: r.skipped,
+        version,
+      };
+    }
+    await recordBackup(this.vault, {
+      at: new Date().toISOString(),
+      to: report.target,
+      kind: report.kind,
+      backupNumber: report.backupNumber,
+      deliveries: report.deliveries,
+    });
+    const covered = (await this.vault.deliveries())
+      .map((d) => d.deliveryId)
+      .filter((id) => !report.skipped.some((s) => s.deliveryId === id));
+    const markedBackedUp = await this.markBackedUp(covered);
+    await this.ledger.recordAccess({
+      eventId: randomUUID(),
+      pseudonym: this.pseudonym,
+      action: 'backup',
+      outcome: 'success',
+      references: covered.slice(0, 256),
+    });
+    return { ...report, markedBackedUp, ...(recoveryCode ? { recoveryCode } : {}) };
+  }
+
+  async backupStatus(): Promise<BackupStatus> {
+    const [last, locations] = await Promise.all([lastBackup(this.vault), backupLocations(this.vault)]);
+    return { hasRecoverySecret: this.secrets.recoverySecret !== undefined, ...(last ? { last } : {}), ...locations };
+  }
+
+  async rebuild(): Promise<RebuildReport> {
+    await this.learnHospitals();
+    return rebuildFromHospitals({
+      pseudonym: this.pseudonym,
+      ledger: this.ledger,
+      vault: this.vault,
+      hospitals: this.profile.hospitals,
+      transport: (h) => this.transport(h),
+      sync: () => this.sync(),
+      log: this.log,
+    });
+  }
+
+  async erase(): Promise<ErasureReport> {
+    await this.learnHospitals();
+    return eraseEverywhere({
+      pseudonym: this.pseudonym,
+      ledger: this.ledger,
+      vault: this.vault,
+      home: this.home,
+      hospitals: this.profile.hospitals,
+      transport: (h) => this.transport(h),
+      closeAgent: () => this.close(),
+      log: this.log,
+    });
+  }
+
+  /** Deliveries that are `complete` on the ledger move to `backup`; the others are left as they are. */
+  private async markBackedUp(deliveryIds: readonly string[]): Promise<string[]> {
+    const status = new Map((await this.ledger.listDeliveries(this.pseudonym)).map((d) => [d.deliveryId, d.status]));
+    const marked: string[] = [];
+    for (const id of deliveryIds) {
+      if (status.get(id) !== 'complete') continue;
+      await this.ledger.markBackedUp(id);
+      marked.push(id);
+    }
+    return marked;
+  }
+
   async close(): Promise<void> {
+    this.keystore.close();
     await Promise.all([...this.transports.values()].map((t) => t.close()));
+    this.transports.clear();
     this.ledger.close();
     await this.vault.close();
   }
@@ -358,13 +647,14 @@ export class Agent implements AgentApi {
     const events = await this.ledger.listAccessEvents(this.pseudonym, since);
     let newest = seen;
     let fresh = 0;
+    const guardians = await this.guardianNames(events.filter((e) => e.requester.id !== this.identity.id));
     for (const event of events) {
       const key = `${event.recordedAt}|${event.eventId}`;
       if (key <= seen) continue;
       if (key > newest) newest = key;
       if (event.requester.id === this.identity.id) continue;
       fresh += 1;
-      const entry = describeAccessEvent(event);
+      const entry = describeAccessEvent(event, guardians);
       await this.vault.addNotification('access', entry.summary, event.eventId);
     }
     if (newest !== seen) await this.vault.setMeta(ACCESS_SEEN, newest);

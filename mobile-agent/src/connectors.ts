@@ -4,6 +4,7 @@ import { FabricCaEnroller } from './enroll/fabric-ca-enroller';
 import type { AgentLedger } from './ledger/agent-ledger';
 import { FabricAgentLedger } from './ledger/fabric-agent-ledger';
 import { ledgerPeer, type HospitalProfile, type NetworkProfile } from './profile/network-profile';
+import type { RecoveryTransportFactory } from './recovery/recovery-transport';
 import type { GatewayTransport } from './transport/gateway-transport';
 import { HttpsGatewayTransport } from './transport/https-gateway-transport';
 
@@ -20,6 +21,8 @@ export interface AgentConnectors {
   enroller(profile: NetworkProfile): Enroller;
   ledger(profile: NetworkProfile, identity: LedgerIdentity): AgentLedger;
   gateway(hospital: HospitalProfile, pseudonym: string, identity: LedgerIdentity): GatewayTransport;
+  /** A gateway's key-recovery routes (relay, requests, approvals); HTTPS with the identity's certificate when absent. */
+  recovery?: RecoveryTransportFactory;
 }
 
 export const defaultConnectors: AgentConnectors = {

@@ -5,6 +5,42 @@
 export * from './agent-api';
 export { Agent, type OpenOptions } from './agent';
 export { initAgent, type InitOptions, type InitResult } from './setup';
+export {
+  restoreAgent,
+  restoreWithSecret,
+  type BackupLocation,
+  type RestoreOptions,
+  type RestoreReport,
+  type RestoreWithSecretOptions,
+} from './lifecycle/restore';
+export {
+  checkRecoveryKey,
+  enrollNewDevice,
+  recoverDevice,
+  takeOverPseudonym,
+  TakeoverError,
+  type DeviceEnrollmentOptions,
+  type EnrolledDevice,
+  type TakeoverOptions,
+} from './lifecycle/device-takeover';
+export { BackupError, BackupKeys, type BackupErrorCode } from './lifecycle/backup-format';
+export { ErasureError } from './lifecycle/erase';
+export {
+  finishRecovery,
+  startRecovery,
+  type FinishedRecovery,
+  type FinishOptions as RecoveryFinishOptions,
+  type StartedRecovery,
+  type StartOptions as RecoveryStartOptions,
+} from './recovery/device-recovery';
+export { RecoveryError, type RecoveryErrorCode } from './recovery/recovery-error';
+export type { RecoverySetup, SetupOptions as RecoverySetupOptions } from './recovery/recovery-setup';
+export type { GuardianDecision } from './recovery/guardian-approval';
+export {
+  httpsRecoveryTransport,
+  type RecoveryTransport,
+  type RecoveryTransportFactory,
+} from './recovery/recovery-transport';
 export { defaultConnectors, type AgentConnectors, type AgentIdentity } from './connectors';
 export {
   loadProfile,

@@ -51,6 +51,12 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   if (home.hasState()) {
     state = home.readState();
     if (state.registeredAt && state.pseudonym) return { pseudonym: state.pseudonym, created: false };
+    if (state.origin === 'restore') {
+      throw new HomeError(
+        'ALREADY_INITIALIZED',
+        `${home.dir} holds an agent being restored for ${state.pseudonym ?? 'a patient'}; use \`phr-agent restore\` there, or another folder`,
+      );
+    }
     if (state.enrollmentId !== o.enrollmentId) {
       throw new HomeError('ALREADY_INITIALIZED', `${home.dir} holds an unfinished agent for another enrollment id`);
     }

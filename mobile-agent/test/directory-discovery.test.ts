@@ -40,6 +40,22 @@ class FakeGateway implements GatewayTransport {
   async replyPull() {
     return { status: 'accepted' };
   }
+  // the life-cycle calls are not part of these tests
+  putBackup(): never {
+    throw new Error('not used here');
+  }
+  getBackup(): never {
+    throw new Error('not used here');
+  }
+  listBackups(): never {
+    throw new Error('not used here');
+  }
+  requestRebuild(): never {
+    throw new Error('not used here');
+  }
+  requestErasure(): never {
+    throw new Error('not used here');
+  }
   async close(): Promise<void> {}
 }
 

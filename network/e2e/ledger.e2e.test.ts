@@ -1,7 +1,14 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import {
+  deriveRecoveryKeys,
+  fabricX509Id,
+  identityKey,
   newPseudonym,
+  newRecoverySecret,
+  rotationPayload,
+  signRotation,
   type AccessEventRecord,
+  type ConsentRecord,
   type ConsentEvaluation,
   type DeliveryHistoryEntry,
   type DeliveryRecord,
@@ -162,6 +169,83 @@ describe('PHR Ledger on a real Fabric network', () => {
       await alice.evaluate('AccessLog', 'ListAccessEvents', [pseudonymA, '', '', '50', '']),
     );
     expect(log.records.map((r) => r.eventId)).toContain(ok.eventId);
+  });
+
+  it('moves a pseudonym to a new device by its recovery signature, once; erasure revokes consents and closes it', async () => {
+    await script('enroll.sh', 'patients', 'carol', 'patient');
+    await script('enroll.sh', 'patients', 'carol-new-phone', 'patient');
+    const carol = connect('patients', 'carol', 'hospital1');
+    const phone = connect('patients', 'carol-new-phone', 'hospital2');
+    const pseudonym = newPseudonym();
+    await carol.submit('PatientRegistry', 'Register', [pseudonym, x25519(), 'X25519']);
+    const recovery = deriveRecoveryKeys(newRecoverySecret());
+    await carol.submit('PatientRegistry', 'SetRecoveryKey', [pseudonym, recovery.publicKey]);
+
+    // The new device signs over its own identity key, as the chaincode derives it from the certificate.
+    const phoneCert = state().identity('patients', 'carol-new-phone').certificatePem;
+    const newOwner = identityKey('PatientsMSP', fabricX509Id(phoneCert));
+    expect(json<{ id: string }>(await phone.evaluate('PatientRegistry', 'WhoAmI')).id).toBe(newOwner);
+    const key = x25519();
+    const signed = (keyVersion: number, signingKey = recovery.signingKey) =>
+      signRotation(
+        rotationPayload({ pseudonym, newOwner, encryptionPublicKey: key, encryptionAlgorithm: 'X25519', keyVersion }),
+        signingKey,
+      );
+    const wrongSecret = deriveRecoveryKeys(newRecoverySecret()).signingKey;
+    const refused = await rejection(
+      phone.submit('PatientRegistry', 'RotateKeys', [pseudonym, key, 'X25519', signed(1, wrongSecret)]),
+    );
+    expect(refused.code).toBe('FORBIDDEN');
+
+    const rotated = json<PatientRecord>(
+      (await phone.submit('PatientRegistry', 'RotateKeys', [pseudonym, key, 'X25519', signed(1)])).result,
+    );
+    expect(rotated).toMatchObject({ owner: newOwner, keyVersion: 2, encryptionPublicKey: key });
+    expect(json<{ pseudonym?: string }>(await phone.evaluate('PatientRegistry', 'WhoAmI')).pseudonym).toBe(pseudonym);
+    expect(json<{ pseudonym?: string }>(await carol.evaluate('PatientRegistry', 'WhoAmI')).pseudonym).toBeUndefined();
+    // The signature was for key version 1: nobody can use it again.
+    const replay = await rejection(
+      carol.submit('PatientRegistry', 'RotateKeys', [pseudonym, key, 'X25519', signed(1)]),
+    );
+    expect(replay.code).toBe('FORBIDDEN');
+
+    const consentId = randomUUID();
+    const now = Date.now();
+    const grant = [
+      JSON.stringify({ kind: 'organization', id: 'Hospital2MSP' }),
+      JSON.stringify({ categories: ['vital-signs'], codes: [] }),
+      '["TREAT"]',
+      new Date(now - 60_000).toISOString(),
+      new Date(now + 3_600_000).toISOString(),
+    ];
+    expect((await rejection(carol.submit('Consent', 'GrantConsent', [consentId, ...grant]))).code).toBe('FORBIDDEN');
+    await phone.submit('Consent', 'GrantConsent', [consentId, ...grant]);
+
+    const erased = json<PatientRecord>((await phone.submit('PatientRegistry', 'Erase', [pseudonym])).result);
+    expect(erased.erasedAt).toBeDefined();
+    expect(erased.recoveryPublicKey).toBeUndefined();
+    const consents = json<ConsentRecord[]>(await h2.evaluate('Consent', 'ListConsents', [pseudonym]));
+    expect(consents.map((c) => [c.consentId, c.status])).toEqual([[consentId, 'revoked']]);
+    const late = await rejection(
+      h1.submit('Commitments', 'RecordDelivery', [randomUUID(), pseudonym, root(), '1', '1', '[]']),
+    );
+    expect(late.code).toBe('INVALID_STATE');
+    expect(late.message).toMatch(/is erased/);
+    // A hospital's erasure receipt is still recorded, and the patient reads it.
+    const receiptId = randomUUID();
+    await h1.submit('AccessLog', 'RecordAccess', [
+      JSON.stringify({
+        eventId: randomUUID(),
+        pseudonym,
+        action: 'erasure',
+        outcome: 'success',
+        references: [receiptId],
+      }),
+    ]);
+    const log = json<Page<AccessEventRecord>>(
+      await phone.evaluate('AccessLog', 'ListAccessEvents', [pseudonym, '', '', '50', '']),
+    );
+    expect(log.records).toEqual([expect.objectContaining({ action: 'erasure', references: [receiptId] })]);
   });
 
   it('keeps the ledger across network-down and network-up, and a second up changes nothing', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MAX_LEDGER_PAGE_SIZE, parseChaincodeError, parseConsentEvent, readAllPages } from '@phr/common';
+import { consentChangesOfEvent, MAX_LEDGER_PAGE_SIZE, parseChaincodeError, readAllPages } from '@phr/common';
 import type {
   AccessEventRecord,
   AccessRequest,
@@ -19,6 +19,7 @@ import {
   type ConsentEventSource,
   type ConsentEventStream,
   type DeliveryCommitment,
+  type ErasureAccessEvent,
   type GatewayAccessEvent,
   type LedgerPort,
   type PreparedCommit,
@@ -73,8 +74,7 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
       this.streams.delete(stream);
     });
     const unsubscribe = this.world.onEvent((e) => {
-      const change = parseConsentEvent(e.name, JSON.stringify(e.payload));
-      if (change) stream.push(change.consent);
+      for (const consent of consentChangesOfEvent(e.name, JSON.stringify(e.payload))) stream.push(consent);
     });
     this.streams.add(stream);
     return Promise.resolve(stream);
@@ -143,6 +143,20 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
     this.up();
     return JSON.parse(
       await this.run(() => this.world.invoke(this.accessLog, 'RecordAccess', [JSON.stringify(event)], this.gateway)),
+    ) as AccessEventRecord;
+  }
+
+  async recordErasure(event: ErasureAccessEvent): Promise<AccessEventRecord> {
+    this.up();
+    return JSON.parse(
+      await this.run(() =>
+        this.world.invoke(
+          this.accessLog,
+          'RecordAccess',
+          [JSON.stringify({ ...event, action: 'erasure' })],
+          this.gateway,
+        ),
+      ),
     ) as AccessEventRecord;
   }
 

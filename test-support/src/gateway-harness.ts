@@ -69,6 +69,11 @@ export class GatewayHarness {
       /** The `http` section of the config (timeouts, connection limits). */
       http?: Record<string, number>;
       threads?: number;
+      /** limits.maxBackupBytes and limits.backupVersionsKept (issue 15). */
+      maxBackupBytes?: number;
+      backupVersionsKept?: number;
+      /** The `retention` section of the config (issue 15). */
+      retention?: { rebuildDays?: number; standardizedDbDays?: number; basis?: string };
     } = {},
   ): Promise<GatewayHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'phr-gw-'));
@@ -115,7 +120,10 @@ export class GatewayHarness {
           maxEntries: options.maxEntries ?? 5000,
           maxDepth: 64,
           maxCcdaBytes: options.maxCcdaBytes ?? 8 * 1024 * 1024,
+          ...(options.maxBackupBytes ? { maxBackupBytes: options.maxBackupBytes } : {}),
+          ...(options.backupVersionsKept ? { backupVersionsKept: options.backupVersionsKept } : {}),
         },
+        ...(options.retention ? { retention: options.retention } : {}),
         outbox: { retryMinMs: 50, retryMaxMs: 200 },
         ...(options.http ? { http: options.http } : {}),
         ...(options.threads ? { ingest: { threads: options.threads } } : {}),

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
 
-export type UiSection = 'records' | 'access-log' | 'consents' | 'notifications';
+export type UiSection = 'records' | 'access-log' | 'consents' | 'notifications' | 'backup';
 
 export interface ShownRecord {
   /** "<deliveryId>/<segmentId>" */
@@ -338,6 +338,39 @@ export class AgentUiPage {
     await this.follow(this.page.getByRole('button', { name: 'Check for new records' }));
     const notice = await this.notice();
     if (!notice) throw new Error('no report after "Check for new records"');
+    return notice;
+  }
+
+  // --- Backup & recovery
+
+  /** Backs up to a hospital from the Backup & recovery page; returns the notice (the recovery code on the first one). */
+  async backupToHospital(hospital: string): Promise<Notice> {
+    await this.open('backup');
+    await this.page.getByLabel('Hospital', { exact: true }).selectOption(hospital);
+    await this.follow(this.page.getByRole('button', { name: 'Back up now' }));
+    return this.requireNotice('back up');
+  }
+
+  /** Presses "Rebuild my records"; returns the notice with a line per delivery. */
+  async rebuildRecords(): Promise<Notice> {
+    await this.open('backup');
+    await this.follow(this.page.getByRole('button', { name: 'Rebuild my records' }));
+    return this.requireNotice('rebuild');
+  }
+
+  /** Erases through the confirmation page, typing `confirmation` (ERASE to go on); returns what the page lists. */
+  async eraseRecords(confirmation = 'ERASE'): Promise<string[]> {
+    await this.open('backup');
+    await this.follow(this.page.getByRole('link', { name: 'Erase my records…' }));
+    await this.page.getByLabel(/Type ERASE to confirm/).fill(confirmation);
+    await this.follow(this.page.getByRole('button', { name: 'Erase everything' }));
+    return (await this.page.locator('[data-erasure] li').allInnerTexts()).map((t) => t.trim());
+  }
+
+  private async requireNotice(what: string): Promise<Notice> {
+    const notice = await this.notice();
+    if (!notice)
+      throw new Error(`no notice after ${what}: ${(await this.problems()).join(' / ') || (await this.heading())}`);
     return notice;
   }
 }

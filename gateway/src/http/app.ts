@@ -5,10 +5,12 @@ import type { CcdaIngestDeps } from '../ccda/ccda-ingest';
 import type { IdentityStore } from '../identity/identity-store';
 import type { PatientDirectory } from '../identity/patient-directory';
 import type { IngestService } from '../ingest/ingest-service';
+import { lifecycleRouter, type LifecycleRouterDeps } from '../lifecycle';
 import type { Logger } from '../logger';
 import { mailboxRouter, type MailboxStore } from '../mailbox';
 import type { WakeupRegistry } from '../notify';
 import { pullReplyRouter, type PullService } from '../pull';
+import { recoveryRouter, type RecoveryRouterDeps } from '../recovery';
 import { allow, authenticate, principalOf, requireRole } from './authenticate';
 import { bodyReader } from './body';
 import { errorHandler, notFoundHandler } from './error-handler';
@@ -41,6 +43,10 @@ export interface AppDeps {
   pulls?: PullService;
   /** Ledger reads for the FHIR projections (Consent, AuditEvent, $verify). */
   ledger: ProjectionDeps['ledger'];
+  /** The record's life cycle: backups, rebuilds, erasure (lifecycle/). */
+  lifecycle?: Pick<LifecycleRouterDeps, 'keys' | 'backups' | 'rebuilds' | 'erasure' | 'maxBackupBytes'>;
+  /** Key recovery with guardians: patient-to-patient relay, recovery requests and approvals. */
+  recovery?: Pick<RecoveryRouterDeps, 'store' | 'ledger' | 'limits'>;
   log: Logger;
 }
 
@@ -134,6 +140,10 @@ export function createApp(d: AppDeps): Express {
       body,
     }),
   );
+
+  if (d.lifecycle) app.use(lifecycleRouter({ ...d.lifecycle, patients: d.patients, body, log: d.log }));
+
+  if (d.recovery) app.use(recoveryRouter({ ...d.recovery, patients: d.patients, body, log: d.log }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(d.log));

@@ -64,16 +64,33 @@ export class PatientDirectory {
     return record;
   }
 
-  /** A patient principal acting for `pseudonym` must be the identity that registered it. */
+  /**
+   * A patient principal acting for `pseudonym` must be the identity that owns it on the ledger. A
+   * cached record that names another owner is read again from the ledger first: a restore or a
+   * recovery moves the pseudonym to the new device's identity (PatientRegistry.RotateKeys), and the
+   * new device must not be refused for up to `maxAgeMs` after it.
+   */
   async authorizeOwner(principal: Principal, pseudonym: string): Promise<PatientRecord> {
     if (principal.role !== Roles.Patient) throw forbiddenError('only the patient may do this');
     let record: PatientRecord | undefined;
     try {
       record = await this.get(pseudonym);
+      if (record && record.owner !== principal.id) record = await this.fresh(pseudonym);
     } catch (err) {
       throw new FhirError(503, 'the ledger is unreachable; retry later', { cause: err });
     }
     if (!record || record.owner !== principal.id) throw forbiddenError('this pseudonym is not yours');
+    return record;
+  }
+
+  /**
+   * The patient's record read from the ledger now, never from a cache (and remembered), for what
+   * must not act on an old one: the encryption key a rebuild seals to, ownership after a restore.
+   * @throws `LedgerError` when the ledger cannot be read.
+   */
+  async fresh(pseudonym: string): Promise<PatientRecord | undefined> {
+    const record = await this.ledger.readPatient(pseudonym);
+    if (record) this.remember(record);
     return record;
   }
 

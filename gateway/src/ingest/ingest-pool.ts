@@ -7,7 +7,7 @@ import type { BundleCheck } from './bundle-check';
 import type { XmlGuardLimits } from '../ccda/xml-guard';
 import type { CcdaConversion, IngestWorkerData } from './ingest-worker';
 import { reviveExactNumber } from '@phr/common';
-import type { SealedDelivery, SealRequest } from './sealed-delivery';
+import type { ResealRequest, SealedDelivery, SealRequest } from './sealed-delivery';
 
 /**
  * Worker threads always run the compiled JavaScript. Started from the TypeScript sources (ts-jest
@@ -79,6 +79,14 @@ export class IngestPool {
       for (const e of s.coded) if (e.value !== undefined) e.value = reviveExactNumber(e.value) as typeof e.value;
     }
     return sealed;
+  }
+
+  /**
+   * A kept delivery sealed again to the patient's current key (a rebuild), on a thread: the
+   * payload is decrypted and sealed there, so its plaintext never reaches the event loop.
+   */
+  reseal(request: ResealRequest): Promise<string> {
+    return this.pool.run(request, { name: 'reseal' }) as Promise<string>;
   }
 
   /** A posted C-CDA document checked for hostile XML and converted into a transaction Bundle. */

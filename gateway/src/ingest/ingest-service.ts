@@ -6,6 +6,7 @@ import {
   operationOutcome,
   unprocessable,
   type OutcomeIssue,
+  type PatientRecord,
 } from '@phr/common';
 import type { Principal } from '../auth/principal';
 import { isObject, ownValue } from '../fhir/validation/element-path';
@@ -13,6 +14,8 @@ import type { IdentityStore } from '../identity/identity-store';
 import type { KeyedHash } from '../identity/keyed-hash';
 import type { PatientDirectory } from '../identity/patient-directory';
 import type { LedgerPort } from '../ledger/ledger-port';
+import type { KeptDeliveries } from '../lifecycle/kept-deliveries';
+import { LifecycleError } from '../lifecycle/lifecycle-error';
 import type { OutboxWorker } from '../ledger/outbox-worker';
 import type { Logger } from '../logger';
 import type { MailboxStore } from '../mailbox';
@@ -24,6 +27,7 @@ import { responseBundle, type DeliveryReceipt, type ResponseEntry } from './bund
 import type { BundleCheck } from './bundle-check';
 import type { AcceptedResource } from './delivery-builder';
 import type { IngestPool } from './ingest-pool';
+import type { SealedDelivery } from './sealed-delivery';
 
 export const ACCEPTED_BUNDLE_TYPES = ['transaction', 'batch', 'collection'] as const;
 type BundleType = (typeof ACCEPTED_BUNDLE_TYPES)[number];
@@ -41,6 +45,8 @@ export interface IngestDeps {
   resources: ResourceIndex;
   mailbox: MailboxStore;
   outbox: OutboxWorker;
+  /** What each patient is sent, kept encrypted for a rebuild (lifecycle/); absent: nothing kept. */
+  kept?: KeptDeliveries;
   keyed: KeyedHash;
   hospitalMspId: string;
   maxEntries: number;
@@ -173,6 +179,7 @@ export class IngestService {
       };
     }
     const patient = await this.d.patients.require(pseudonym);
+    const keepKey = this.keepKeyFor(patient);
     const now = new Date();
     const built = await this.d.pool.seal(bytes, {
       entries: toDeliver.map((r) => ({ entryIndex: r.entryIndex, sourceId: r.sourceId })),
@@ -180,6 +187,7 @@ export class IngestService {
       senderMspId: this.d.hospitalMspId,
       createdAt: now.getTime(),
       recipient: { algorithm: patient.encryptionAlgorithm, publicKey: patient.encryptionPublicKey },
+      keepKey,
     });
     const commitment = {
       deliveryId: built.deliveryId,
@@ -245,6 +253,7 @@ export class IngestService {
         kind: 'delivery',
         body: built.envelopeJson,
       });
+      this.keep(pseudonym, built, now);
       return undefined;
     });
     if (raced === 'conditions-raced') return this.ingest({ bundle, body: bytes, checked }, principal);
@@ -288,6 +297,20 @@ export class IngestService {
       }
     }
     return { keys, existing, deliveries };
+  }
+
+  /**
+   * The key the delivery's kept copy is encrypted under (lifecycle/kept-deliveries.ts), or
+   * undefined when the gateway keeps none. A patient who erased their records gets nothing more.
+   */
+  private keepKeyFor(patient: PatientRecord): Uint8Array | undefined {
+    if (patient.erasedAt !== undefined) throw erased();
+    return unlessErased(() => this.d.kept?.keyForIngest(patient.pseudonym));
+  }
+
+  /** Inside the delivery's transaction: keeps its sealed copy; refuses it if the patient erased meanwhile. */
+  private keep(pseudonym: string, built: SealedDelivery, at: Date): void {
+    unlessErased(() => this.d.kept?.keep(pseudonym, built.deliveryId, built.kept, at));
   }
 
   /** The receipt of a delivery this gateway accepted, with its current status. */
@@ -358,6 +381,24 @@ export class IngestService {
       );
     }
   }
+}
+
+/** Runs `fn`; a patient who erased their records here makes the delivery a 422 (nothing is written). */
+function unlessErased<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof LifecycleError && err.code === 'ERASED') throw erased(err);
+    throw err;
+  }
+}
+
+function erased(cause?: unknown): FhirError {
+  return new FhirError(
+    422,
+    [issue('business-rule', 'the patient has erased their records: nothing more is delivered to them', 'Bundle.entry')],
+    { cause },
+  );
 }
 
 export function receiptOf(d: StoredDelivery): DeliveryReceipt {

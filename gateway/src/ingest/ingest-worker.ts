@@ -17,7 +17,7 @@ import { guardXml, type XmlGuardLimits } from '../ccda/xml-guard';
 import { FhirValidator, fhirJsonText } from '../fhir/validation';
 import { KeyedHash } from '../identity/keyed-hash';
 import { checkBundle, type BundleCheck } from './bundle-check';
-import { sealDelivery, type SealedDelivery, type SealRequest } from './sealed-delivery';
+import { resealKept, sealDelivery, type ResealRequest, type SealedDelivery, type SealRequest } from './sealed-delivery';
 
 export interface IngestWorkerData {
   keyedHashKey: Uint8Array;
@@ -53,6 +53,11 @@ export function check(body: Uint8Array): BundleCheck {
 export function seal(task: { body: Uint8Array; request: SealRequest }): SealedDelivery {
   // What is sealed and hashed keeps every number as the EHR wrote it (7.10 stays 7.10).
   return sealDelivery(parseExactJson(fhirJsonText(task.body)), task.request, data.signer);
+}
+
+/** A kept delivery sealed again to the patient's current key (a rebuild): the envelope JSON. */
+export function reseal(request: ResealRequest): string {
+  return resealKept(request, data.signer);
 }
 
 /** What a thread answers for a C-CDA document: the Bundle to ingest, or why it is refused. */

@@ -1,5 +1,6 @@
 import { seal, type DataElement, type EnvelopeSigner, type RecipientKey } from '@phr/common';
 import { isObject, ownValue } from '../fhir/validation/element-path';
+import { decryptRow, encryptRow, keptDeliveryAad } from '../lifecycle/patient-cipher';
 import { buildDelivery } from './delivery-builder';
 import { SegmentError } from './segmenter';
 
@@ -12,6 +13,11 @@ export interface SealRequest {
   /** Milliseconds since the epoch: the delivery's createdAt. */
   createdAt: number;
   recipient: RecipientKey;
+  /**
+   * The patient's key (lifecycle/patient-keys.ts) when the gateway keeps what it sends for a
+   * rebuild: the sealed payload is then also encrypted under it, as `kept`.
+   */
+  keepKey?: Uint8Array | undefined;
 }
 
 /** A built and sealed delivery: what the ledger, the standardized DB and the mailbox get. */
@@ -24,6 +30,8 @@ export interface SealedDelivery {
   segments: { entryIndex: number; segmentId: string; resourceType: string; coded: DataElement[] }[];
   /** The sealed envelope as the mailbox stores it. */
   envelopeJson: string;
+  /** With `keepKey`: the very payload sealed in `envelopeJson`, encrypted under the patient's key. */
+  kept?: Uint8Array;
 }
 
 /**
@@ -43,12 +51,15 @@ export function sealDelivery(bundle: unknown, request: SealRequest, signer: Enve
     request.senderMspId,
     new Date(request.createdAt),
   );
+  const payload = Buffer.from(JSON.stringify(built.payload));
   const envelope = seal(
-    Buffer.from(JSON.stringify(built.payload)),
+    payload,
     request.recipient,
     { deliveryId: built.deliveryId, pseudonym: request.pseudonym, sender: request.senderMspId },
     signer,
   );
+  // The same bytes, not a second serialization: one more AES-GCM pass is all keeping costs.
+  const kept = request.keepKey ? encryptRow(request.keepKey, keptDeliveryAad(built.deliveryId), payload) : undefined;
   return {
     deliveryId: built.deliveryId,
     merkleRoot: built.merkleRoot,
@@ -61,5 +72,33 @@ export function sealDelivery(bundle: unknown, request: SealRequest, signer: Enve
       coded: s.elements.filter((e) => e.kind === 'coded'),
     })),
     envelopeJson: JSON.stringify(envelope),
+    ...(kept ? { kept } : {}),
   };
+}
+
+/** A kept delivery to seal again, to the patient's current key (a rebuild). */
+export interface ResealRequest {
+  deliveryId: string;
+  pseudonym: string;
+  senderMspId: string;
+  /** The kept blob (`SealedDelivery.kept`) and the patient key it is encrypted under. */
+  kept: Uint8Array;
+  key: Uint8Array;
+  recipient: RecipientKey;
+}
+
+/**
+ * The kept payload, sealed again with the first envelope's context: the agent opens it as the
+ * delivery it was, and its elements verify against the same ledger root. Returns the envelope JSON.
+ * @throws PatientCipherError when the kept blob does not open with the key.
+ */
+export function resealKept(request: ResealRequest, signer: EnvelopeSigner): string {
+  const payload = decryptRow(request.key, keptDeliveryAad(request.deliveryId), request.kept);
+  const envelope = seal(
+    payload,
+    request.recipient,
+    { deliveryId: request.deliveryId, pseudonym: request.pseudonym, sender: request.senderMspId },
+    signer,
+  );
+  return JSON.stringify(envelope);
 }

@@ -1,7 +1,7 @@
 import {
   canonicalJson,
   MAX_LEDGER_PAGE_SIZE,
-  parseConsentEvent,
+  consentChangesOfEvent,
   readAllPages,
   type AccessEventRecord,
   type AccessRequest,
@@ -15,7 +15,13 @@ import {
 import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
 import type { ConsentEventSource, ConsentEventStream } from '../pull/consent-feed';
 import type { GatewayAccessEvent, PullLedger } from '../pull/pull-ledger';
-import { type CommitResult, type DeliveryCommitment, type LedgerPort, type PreparedCommit } from './ledger-port';
+import {
+  type CommitResult,
+  type DeliveryCommitment,
+  type ErasureAccessEvent,
+  type LedgerPort,
+  type PreparedCommit,
+} from './ledger-port';
 
 /** The hospital's own peer, under the hospital gateway identity. One gRPC channel for the process. */
 export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource {
@@ -80,8 +86,8 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
     return {
       async *[Symbol.asyncIterator]() {
         for await (const event of events) {
-          const change = parseConsentEvent(event.eventName, event.payload);
-          if (change) yield change.consent;
+          // An erasure revokes the patient's consents in its own transaction and event.
+          yield* consentChangesOfEvent(event.eventName, event.payload);
         }
       },
       close: () => events.close(),
@@ -99,6 +105,13 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
   async grantSignedConsent(payload: ConsentGrantPayload, signature: string): Promise<ConsentRecord> {
     const result = await this.client.submit('Consent', 'GrantSignedConsent', [JSON.stringify(payload), signature]);
     return JSON.parse(result.result) as ConsentRecord;
+  }
+
+  async recordErasure(event: ErasureAccessEvent): Promise<AccessEventRecord> {
+    const result = await this.client.submit('AccessLog', 'RecordAccess', [
+      JSON.stringify({ ...event, action: 'erasure' }),
+    ]);
+    return JSON.parse(result.result) as AccessEventRecord;
   }
 
   listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]> {

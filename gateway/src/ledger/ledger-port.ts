@@ -26,6 +26,20 @@ export interface CommitResult {
 }
 
 /**
+ * The gateway's record that it destroyed a patient's copies (`POST /erasure/{pseudonym}`): an
+ * `erasure` access event whose reference is the receipt id, so the patient's access log shows the
+ * signed receipt. It is recorded before the patient's own `PatientRegistry.Erase`, and is accepted
+ * after it too.
+ */
+export interface ErasureAccessEvent {
+  eventId: string;
+  pseudonym: string;
+  outcome: 'success' | 'failed';
+  /** The receipt id (and nothing that names the patient). */
+  references: string[];
+}
+
+/**
  * The gateway's view of the ledger. Errors are `LedgerError`s from @phr/ledger-client, whose
  * `retryable` flag tells the outbox whether to try again later.
  */
@@ -51,5 +65,12 @@ export interface LedgerPort {
    * signature that does not verify), or as `LedgerClient.submit` throws.
    */
   grantSignedConsent(payload: ConsentGrantPayload, signature: string): Promise<ConsentRecord>;
+  /**
+   * Records an `erasure` access event as the gateway identity (AccessLog.RecordAccess). A retry
+   * with the same event id is answered with the event already recorded.
+   * @throws `LedgerError` NOT_FOUND for an unregistered pseudonym, CONFLICT when the event id is
+   * taken by another event, or as `LedgerClient.submit` throws (UNAVAILABLE is `retryable`).
+   */
+  recordErasure(event: ErasureAccessEvent): Promise<AccessEventRecord>;
   close(): void;
 }

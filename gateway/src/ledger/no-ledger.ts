@@ -63,5 +63,12 @@ export class NoLedger implements LedgerPort {
     );
   }
 
+  /** Nowhere to record it: an outage, as for a consent. */
+  recordErasure(): Promise<AccessEventRecord> {
+    return Promise.reject(
+      new LedgerError('UNAVAILABLE', 'ledger unavailable: this gateway runs without a ledger (ledger.mode none)'),
+    );
+  }
+
   close(): void {}
 }

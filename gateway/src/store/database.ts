@@ -19,6 +19,11 @@ export interface OpenDatabaseOptions {
  * opens it (SQLite itself would create it 0644); SQLite gives the -wal and -shm files the
  * database file's mode.
  *
+ * Deleted content is overwritten with zeros (secure_delete), including the stale copies SQLite
+ * leaves behind when it moves rows between pages: a patient's erasure (lifecycle/erasure-service.ts)
+ * must leave nothing of theirs in the file's free space, and acknowledged mail is gone for good. The
+ * cost is one more page write per freed page; inserts (the ingest path) free nothing.
+ *
  * Its schema comes from the numbered migrations in `./migrations`, applied here before any store
  * uses the file; a file written by a newer release is refused (DatabaseSchemaError
  * SCHEMA_TOO_NEW) and left as it is.
@@ -34,6 +39,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     PRAGMA synchronous = FULL; -- an acknowledged delivery must survive a power cut, not only a crash
     PRAGMA busy_timeout = 5000;
     PRAGMA foreign_keys = ON;
+    PRAGMA secure_delete = ON; -- what is deleted (erasure, acknowledged mail) is overwritten, not left in free pages
   `);
   try {
     const outcome = migrateSync(db, file, options.migrations ?? GATEWAY_MIGRATIONS);

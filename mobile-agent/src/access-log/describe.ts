@@ -21,6 +21,8 @@ const ACTION_TEXT = {
   export: 'exported your records',
   recovery: 'recovered your records',
   'delivery-failed': 'sent a delivery that failed its checks',
+  rebuild: 'rebuilt your records from the hospitals',
+  erasure: 'erased your records',
 } as const satisfies Record<AccessAction, string>;
 
 const OUTCOME_TEXT = {
@@ -34,12 +36,27 @@ export function requesterLabel(requester: Pick<IdentityRef, 'mspId' | 'role'>): 
   return requester.role === 'patient' ? 'You' : `${requester.mspId} (${requester.role})`;
 }
 
-/** One ledger access event as a sentence and columns a person reads without a glossary. */
-export function describeAccessEvent(e: AccessEventRecord): AccessLogEntry {
-  const who = requesterLabel(e.requester);
+/** What a guardian did, on the patient's log: a guardian is a patient too, but not "You". */
+const GUARDIAN_ACTION_TEXT: Partial<Record<AccessOutcome, string>> = {
+  success: 'approved a recovery of your records',
+  denied: 'refused a recovery of your records',
+};
+
+/**
+ * One ledger access event as a sentence and columns a person reads without a glossary.
+ * `guardians` maps the identity keys of the patient's guardians to their pseudonyms: their
+ * `recovery` events read as the guardian's, not as the patient's own.
+ */
+export function describeAccessEvent(
+  e: AccessEventRecord,
+  guardians: ReadonlyMap<string, string> = new Map(),
+): AccessLogEntry {
+  const guardian = e.action === 'recovery' ? guardians.get(e.requester.id) : undefined;
+  const who = guardian !== undefined ? `Your guardian ${guardian}` : requesterLabel(e.requester);
   const purposeText = e.purpose ? PURPOSE_TEXT[e.purpose] : undefined;
   const what = scopeText(e);
-  const parts = [`${who} ${ACTION_TEXT[e.action]}`];
+  const action = (guardian !== undefined ? GUARDIAN_ACTION_TEXT[e.outcome] : undefined) ?? ACTION_TEXT[e.action];
+  const parts = [`${who} ${action}`];
   if (what) parts.push(`: ${what}`);
   if (purposeText) parts.push(` for ${purposeText.toLowerCase()}`);
   parts.push(` — ${OUTCOME_TEXT[e.outcome]}`);
@@ -65,6 +82,8 @@ function scopeText(e: AccessEventRecord): string {
     ...(e.scope?.codes ?? []).map((c) => `${systemName(c.system)} ${c.code}`),
   ];
   if (items.length > 0) return items.join(', ');
+  // A recovery names the request it answered, not a delivery.
+  if (e.action === 'recovery' && e.references.length === 1) return `request ${e.references[0]}`;
   if (e.references.length > 0)
     return e.references.length === 1 ? `delivery ${e.references[0]}` : `${e.references.length} items`;
   return '';

@@ -5,7 +5,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { addActivityCommands } from './activity-commands';
 import { addConsentCommands } from './consent-commands';
 import { describeError } from './describe-error';
+import { addLifecycleCommands } from './lifecycle-commands';
 import { addRecordCommands } from './record-commands';
+import { addRecoveryCommands } from './recovery-commands';
 import { addSetupCommands } from './setup-commands';
 import { addUiCommand } from './ui-command';
 
@@ -27,6 +29,8 @@ export function program(): Command {
   addRecordCommands(p); // inbox, records, verify
   addConsentCommands(p); // consent grant|sign|revoke|list
   addActivityCommands(p); // log, notifications, status
+  addLifecycleCommands(p); // backup, restore, rebuild, erase
+  addRecoveryCommands(p); // recovery setup|status|approve|deny|start|finish
   addUiCommand(p); // ui
   return p;
 }

@@ -23,6 +23,11 @@ const StateSchema = z.object({
   /** set once the ledger holds the registration */
   registeredAt: z.string().optional(),
   createdAt: z.string(),
+  /**
+   * `restore`: this home takes over an existing pseudonym (a restore or a recovery) instead of
+   * registering a new one; `registeredAt` is then set once the ledger's entry names this device.
+   */
+  origin: z.enum(['init', 'restore']).optional(),
 });
 export type AgentState = z.infer<typeof StateSchema>;
 
@@ -88,7 +93,8 @@ export class AgentHome {
   readReadyState(): AgentState & { certificatePem: string; pseudonym: string } {
     const s = this.readState();
     if (!s.certificatePem || !s.pseudonym || !s.registeredAt) {
-      throw new HomeError('INCOMPLETE', `the agent in ${this.dir} did not finish \`phr-agent init\`; run it again`);
+      const command = s.origin === 'restore' ? 'phr-agent restore' : 'phr-agent init';
+      throw new HomeError('INCOMPLETE', `the agent in ${this.dir} did not finish \`${command}\`; run it again`);
     }
     return s as AgentState & { certificatePem: string; pseudonym: string };
   }

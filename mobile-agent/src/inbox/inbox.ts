@@ -7,20 +7,35 @@ import type { HospitalProfile } from '../profile/network-profile';
 import type { GatewayTransport, MailMessage } from '../transport/gateway-transport';
 import { VaultError } from '../vault/sqlite-vault';
 import type { Vault } from '../vault/vault-types';
-import { PULL_REQUEST_KIND } from '@phr/common';
+import { isRecordId, PULL_REQUEST_KIND } from '@phr/common';
 import type { PullResponder } from '../requests/pull-responder';
 import type { PullReport } from '../agent-api';
 import { NotYetCommitted, verifyDelivery } from './delivery-verifier';
+
+/** How long after a key rotation a gateway may still seal to the previous key (its cache of the registry). */
+const ROTATION_GRACE_MS = 10 * 60_000;
 
 export interface InboxDeps {
   pseudonym: string;
   /** Answers relayed pull requests; without it they stay queued. */
   responder?: PullResponder;
+  /**
+   * Other kinds of mail and what takes them (a guardian's recovery mail, by kind): each handler
+   * acknowledges what it is done with; without one, mail of that kind stays queued.
+   */
+  handlers?: ReadonlyMap<string, MailHandler>;
   encryptionPrivateKeyPem: string;
   vault: Vault;
   ledger: AgentLedger;
   log: Logger;
 }
+
+/** Takes one message of its kind out of a hospital's mailbox (and acknowledges it when done). */
+export type MailHandler = (
+  hospital: HospitalProfile,
+  transport: GatewayTransport,
+  message: MailMessage,
+) => Promise<void>;
 
 /**
  * Drains one hospital's mailbox in order: verify, store, acknowledge on the ledger, then in the
@@ -46,6 +61,11 @@ export class Inbox {
           this.requests.push(await this.d.responder.handle(hospital, transport, message));
           continue;
         }
+        const handler = this.d.handlers?.get(message.kind);
+        if (handler) {
+          await handler(hospital, transport, message);
+          continue;
+        }
         if (message.kind !== 'delivery') {
           // Other kinds (data requests) are for other parts of the agent; leave them queued.
           this.d.log.debug({ messageId: message.messageId, kind: message.kind }, 'mail of another kind left queued');
@@ -68,14 +88,17 @@ export class Inbox {
     transport: GatewayTransport,
     message: MailMessage,
   ): Promise<DeliveryOutcome | 'pending'> {
-    const deliveryId = message.messageId;
+    const deliveryId = deliveryIdOf(message);
     const base = { deliveryId, hospital: hospital.name };
+    // Acknowledgements in the mailbox go by the message; everything else by the delivery.
+    const ackMail = () => transport.ack(message.messageId);
     const stored = await this.d.vault.delivery(deliveryId);
     if (stored) {
-      // Stored on an earlier run that stopped before the notification or the acknowledgements: finish them.
+      // Stored on an earlier run that stopped before the notification or the acknowledgements (or a
+      // rebuild re-sent what the vault has): finish them.
       await this.notifyStored(hospital, deliveryId, stored.segmentCount);
       await this.acknowledgeOnLedger(deliveryId);
-      await transport.ack(deliveryId);
+      await ackMail();
       return { ...base, result: 'already-stored' };
     }
 
@@ -98,7 +121,7 @@ export class Inbox {
     if (verification.ok) {
       if (commitment?.status === 'rejected') {
         // Refused before (e.g. on another device); the ledger's word stands.
-        await transport.ack(deliveryId);
+        await ackMail();
         return { ...base, result: 'refused', reason: commitment.rejectionReason ?? 'malformed' };
       }
       try {
@@ -108,7 +131,7 @@ export class Inbox {
         if (!(err instanceof VaultError) && !/SQLITE_CONSTRAINT/.test(String(err))) throw err;
         return this.refuse(
           hospital,
-          transport,
+          ackMail,
           deliveryId,
           commitment,
           'malformed',
@@ -116,18 +139,55 @@ export class Inbox {
         );
       }
       await this.notifyStored(hospital, deliveryId, verification.delivery.segmentCount);
+      // A delivery the patient took before (complete or backup: a rebuild re-sent it) is not acknowledged again.
       await this.acknowledgeOnLedger(deliveryId, commitment);
-      await transport.ack(deliveryId);
+      await ackMail();
       this.d.log.info({ deliveryId, hospital: hospital.name }, 'delivery verified and stored');
       return { ...base, result: 'stored' };
     }
 
-    return this.refuse(hospital, transport, deliveryId, commitment, verification.reason, verification.detail);
+    if (verification.reason === 'decryption-failed' && (await this.sealedBeforeRotation(commitment))) {
+      return this.setAside(hospital, ackMail, deliveryId);
+    }
+    return this.refuse(hospital, ackMail, deliveryId, commitment, verification.reason, verification.detail);
+  }
+
+  /**
+   * Whether a delivery that does not decrypt may have been sealed to the key of the patient's
+   * previous device: committed before, or shortly after, the registry entry last changed, once a
+   * key rotation (a restore) happened. A gateway seals to the key it last read, which it may have
+   * read before the rotation. Such mail is not the hospital's fault and must not be rejected.
+   */
+  private async sealedBeforeRotation(commitment: DeliveryRecord | undefined): Promise<boolean> {
+    if (commitment?.status !== 'waiting') return false;
+    const patient = await this.d.ledger.readPatient(this.d.pseudonym).catch(() => undefined);
+    if (patient === undefined || patient.keyVersion <= 1) return false;
+    return Date.parse(commitment.recordedAt) <= Date.parse(patient.updatedAt) + ROTATION_GRACE_MS;
+  }
+
+  /**
+   * Mail this device can never open (sealed to a previous device's key): taken out of the mailbox,
+   * left `waiting` on the ledger, so that `phr-agent rebuild` has the hospital seal it again.
+   */
+  private async setAside(
+    hospital: HospitalProfile,
+    ackMail: () => Promise<void>,
+    deliveryId: string,
+  ): Promise<DeliveryOutcome> {
+    const detail = `it was sealed to your previous device's key; \`phr-agent rebuild\` asks ${hospital.displayName} to send it again`;
+    this.d.log.warn({ deliveryId, hospital: hospital.name }, 'delivery sealed to a previous key; left waiting');
+    await this.d.vault.addNotification(
+      'delivery-refused',
+      `A delivery from ${hospital.displayName} could not be opened: ${detail}.`,
+      deliveryId,
+    );
+    await ackMail();
+    return { deliveryId, hospital: hospital.name, result: 'refused', reason: 'decryption-failed', detail };
   }
 
   private async refuse(
     hospital: HospitalProfile,
-    transport: GatewayTransport,
+    ackMail: () => Promise<void>,
     deliveryId: string,
     commitment: DeliveryRecord | undefined,
     reason: DeliveryRejectionReason,
@@ -152,7 +212,7 @@ export class Inbox {
       `A delivery from ${hospital.displayName} was refused and not stored: ${detail}.`,
       deliveryId,
     );
-    await transport.ack(deliveryId);
+    await ackMail();
     return { ...base, result: 'refused', reason, detail };
   }
 
@@ -169,4 +229,20 @@ export class Inbox {
     const record = known ?? (await this.d.ledger.readDelivery(deliveryId));
     if (record?.status === 'waiting') await this.d.ledger.acknowledgeDelivery(deliveryId);
   }
+}
+
+/**
+ * The delivery a `delivery` message carries. Mail is named after its delivery, except what a
+ * rebuild re-sends (a new message id, since the first message may still be in the mailbox's
+ * history): that names its delivery in the envelope's associated data, which `verifyDelivery`
+ * then binds (the envelope opens only for that delivery, patient and sender).
+ */
+export function deliveryIdOf(message: MailMessage): string {
+  try {
+    const aad = (JSON.parse(message.body) as { aad?: { deliveryId?: unknown } } | null)?.aad;
+    if (isRecordId(aad?.deliveryId)) return aad.deliveryId;
+  } catch {
+    // not an envelope: verifyDelivery refuses it under the message's own id
+  }
+  return message.messageId;
 }

@@ -11,6 +11,8 @@ import {
   openKeystore,
   readKeystore,
   sealKeystore,
+  unlockKeystore,
+  withRecoverySecret,
   writeKeystore,
   type DeviceSecrets,
   type KeystoreFile,
@@ -220,6 +222,45 @@ describe('sealKeystore / openKeystore', () => {
       const err = expectKeystoreError(() => sealKeystore(s, PASS, FAST), 'MALFORMED');
       expect(err.message).not.toMatch(/PRIVATE KEY/);
     }
+  });
+});
+
+describe('the recovery secret and unlockKeystore', () => {
+  it('keeps an optional recovery secret sealed with the rest; files without one still open', () => {
+    const recovery = Buffer.alloc(32, 7);
+    const withSecret = withRecoverySecret(secrets, recovery);
+    const opened = openKeystore(sealKeystore(withSecret, PASS, FAST), PASS);
+    expect(opened.recoverySecret?.equals(recovery)).toBe(true);
+    expect(plain(opened)).toEqual(plain(secrets));
+    expect(openKeystore(sealKeystore(secrets, PASS, FAST), PASS).recoverySecret).toBeUndefined();
+    expect(JSON.stringify(withSecret)).not.toContain(recovery.toString('base64'));
+    expect(inspect(withSecret, { depth: 5 })).not.toContain('07070707');
+  });
+
+  it('refuses a recovery secret that is not 32 bytes', () => {
+    expectKeystoreError(() => withRecoverySecret(secrets, Buffer.alloc(31)), 'MALFORMED');
+    expectKeystoreError(() => sealKeystore({ ...secrets, recoverySecret: Buffer.alloc(33) }, PASS, FAST), 'MALFORMED');
+  });
+
+  it('reseals under the same passphrase without asking for it, with a fresh IV, until closed', () => {
+    const file = sealKeystore(secrets, PASS, FAST);
+    const session = unlockKeystore(file, PASS);
+    expect(plain(session.secrets)).toEqual(plain(secrets));
+    const recovery = Buffer.alloc(32, 9);
+    const resealed = session.reseal(withRecoverySecret(session.secrets, recovery));
+    expect(resealed.kdf).toEqual(file.kdf);
+    expect(resealed.iv).not.toBe(file.iv);
+    expect(openKeystore(resealed, PASS).recoverySecret?.equals(recovery)).toBe(true);
+    expectKeystoreError(() => openKeystore(resealed, 'not the passphrase'), 'WRONG_PASSPHRASE');
+    session.close();
+    expectKeystoreError(() => session.reseal(session.secrets), 'MALFORMED');
+  });
+
+  it('fails like openKeystore for a wrong passphrase', () => {
+    expectKeystoreError(
+      () => unlockKeystore(sealKeystore(secrets, PASS, FAST), 'wrong passphrase'),
+      'WRONG_PASSPHRASE',
+    );
   });
 });
 

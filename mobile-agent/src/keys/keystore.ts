@@ -33,7 +33,8 @@ import type { VaultKeys } from '../vault/vault-types';
 
 /**
  * The device's secrets, sealed under the patient's passphrase: the ECDSA P-256 key its Fabric
- * identity signs with, the key deliveries are encrypted to, and the two vault keys.
+ * identity signs with, the key deliveries are encrypted to, the two vault keys and, once a backup
+ * or a recovery setup made it, the patient's recovery secret.
  *
  * Sealing: scrypt(passphrase NFC-normalized, salt; N, r, p) → 32-byte key → AES-256-GCM with the
  * canonical JSON of the header `{v, kdf}` as associated data. The KDF parameters are in the file,
@@ -52,6 +53,24 @@ export interface DeviceSecrets {
   /** The key deliveries are sealed to; its public half is registered on the ledger. */
   encryption: EncryptionKeyPair;
   vaultKeys: VaultKeys;
+  /**
+   * The patient's recovery secret (32 bytes), once a backup or a recovery setup made one. Not a
+   * device key: it outlives the device (the patient keeps it as a recovery code) and a restore
+   * brings it to the next device, so backups keep one key and one folder across devices.
+   */
+  recoverySecret?: Buffer;
+}
+
+/**
+ * An unlocked keystore that can be sealed again without asking for the passphrase: the derived
+ * key is kept (never the passphrase) until `close`, and each reseal uses a fresh IV.
+ */
+export interface KeystoreSession {
+  readonly secrets: DeviceSecrets;
+  /** The same passphrase-derived key and KDF header, a fresh IV, the given secrets. */
+  reseal(secrets: DeviceSecrets): KeystoreFile;
+  /** Zeroes the derived key; reseal throws after. */
+  close(): void;
 }
 
 export interface ScryptParams {
@@ -146,6 +165,7 @@ const sealedSecretsSchema = z.strictObject({
     dataKey: base64Bytes(KEY_BYTES, KEY_BYTES),
     indexKey: base64Bytes(KEY_BYTES, KEY_BYTES),
   }),
+  recoverySecret: base64Bytes(KEY_BYTES, KEY_BYTES).optional(),
 });
 
 /** New keys for a new device: ECDSA P-256 signing, X25519 (or RSA-3072) encryption, two random vault keys. */
@@ -168,84 +188,67 @@ export function sealKeystore(secrets: DeviceSecrets, passphrase: string, options
   const params = sealParams(options);
   const problem = secretsProblem(secrets);
   if (problem !== undefined) throw new KeystoreError('MALFORMED', `device secrets are not usable: ${problem}`);
-  const plaintext = Buffer.from(
-    canonicalJson({
-      signingPrivateKeyPem: secrets.signingPrivateKeyPem,
-      encryption: {
-        algorithm: secrets.encryption.algorithm,
-        publicKeyPem: secrets.encryption.publicKeyPem,
-        privateKeyPem: secrets.encryption.privateKeyPem,
-      },
-      vaultKeys: {
-        dataKey: secrets.vaultKeys.dataKey.toString('base64'),
-        indexKey: secrets.vaultKeys.indexKey.toString('base64'),
-      },
-    }),
-    'utf8',
-  );
   const header: Pick<KeystoreFile, 'v' | 'kdf'> = {
     v: VERSION,
     kdf: { name: 'scrypt', ...params, salt: randomBytes(SALT_BYTES).toString('base64') },
   };
   const key = deriveKey(secret, header.kdf);
-  const iv = randomBytes(IV_BYTES);
   try {
-    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(headerAad(header));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return {
-      ...header,
-      iv: iv.toString('base64'),
-      ciphertext: ciphertext.toString('base64'),
-      tag: cipher.getAuthTag().toString('base64'),
-    };
+    return sealWithKey(secrets, header, key);
   } finally {
     key.fill(0);
     secret.fill(0);
-    plaintext.fill(0);
   }
 }
 
 /** Opens a keystore; WRONG_PASSPHRASE for a wrong passphrase or an altered file, MALFORMED for one that is not a keystore. */
 export function openKeystore(file: KeystoreFile, passphrase: string): DeviceSecrets {
+  const session = unlockKeystore(file, passphrase);
+  session.close();
+  return session.secrets;
+}
+
+/**
+ * Opens a keystore and keeps what it takes to seal it again (the derived key, not the
+ * passphrase): for an agent that adds a secret to its keystore while it runs (the recovery
+ * secret). Errors as `openKeystore`.
+ */
+export function unlockKeystore(file: KeystoreFile, passphrase: string): KeystoreSession {
   const f = parseFile(file);
   if (typeof passphrase !== 'string') throw wrongPassphrase();
   const secret = passphraseBytes(passphrase, false);
   const key = deriveKey(secret, f.kdf);
-  let plaintext: Buffer;
+  secret.fill(0);
+  let secrets: DeviceSecrets;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(f.iv, 'base64'), { authTagLength: TAG_BYTES });
-    decipher.setAAD(headerAad({ v: f.v, kdf: f.kdf }));
-    decipher.setAuthTag(Buffer.from(f.tag, 'base64'));
-    plaintext = Buffer.concat([decipher.update(Buffer.from(f.ciphertext, 'base64')), decipher.final()]);
-  } catch {
-    throw wrongPassphrase();
-  } finally {
-    key.fill(0);
-    secret.fill(0);
-  }
-  let sealed: z.infer<typeof sealedSecretsSchema>;
-  try {
-    const parsed = sealedSecretsSchema.safeParse(JSON.parse(plaintext.toString('utf8')));
-    if (!parsed.success) throw new KeystoreError('MALFORMED', 'the keystore opened but does not hold device secrets');
-    sealed = parsed.data;
+    secrets = openWithKey(f, key);
   } catch (err) {
-    if (err instanceof KeystoreError) throw err;
-    throw new KeystoreError('MALFORMED', 'the keystore opened but does not hold JSON');
-  } finally {
-    plaintext.fill(0);
+    key.fill(0);
+    throw err;
   }
-  const secrets: DeviceSecrets = guarded({
-    signingPrivateKeyPem: sealed.signingPrivateKeyPem,
-    encryption: guarded({ ...sealed.encryption }),
-    vaultKeys: guarded({
-      dataKey: Buffer.from(sealed.vaultKeys.dataKey, 'base64'),
-      indexKey: Buffer.from(sealed.vaultKeys.indexKey, 'base64'),
-    }),
-  });
-  const problem = secretsProblem(secrets);
-  if (problem !== undefined) throw new KeystoreError('MALFORMED', `the keystore holds unusable secrets: ${problem}`);
-  return secrets;
+  const header: Pick<KeystoreFile, 'v' | 'kdf'> = { v: f.v, kdf: { ...f.kdf } };
+  let open = true;
+  return {
+    secrets,
+    reseal(next: DeviceSecrets): KeystoreFile {
+      if (!open) throw new KeystoreError('MALFORMED', 'the keystore session is closed');
+      const problem = secretsProblem(next);
+      if (problem !== undefined) throw new KeystoreError('MALFORMED', `device secrets are not usable: ${problem}`);
+      return sealWithKey(next, header, key);
+    },
+    close(): void {
+      open = false;
+      key.fill(0);
+    },
+  };
+}
+
+/** A copy of `secrets` with `recoverySecret` set, guarded like the rest. */
+export function withRecoverySecret(secrets: DeviceSecrets, recoverySecret: Uint8Array): DeviceSecrets {
+  if (!(recoverySecret instanceof Uint8Array) || recoverySecret.length !== KEY_BYTES) {
+    throw new KeystoreError('MALFORMED', `the recovery secret must be ${KEY_BYTES} bytes`);
+  }
+  return guarded({ ...secrets, recoverySecret: Buffer.from(recoverySecret) });
 }
 
 /** Re-seals under a new passphrase, with a new salt and IV and the current (or given) KDF cost. */
@@ -317,6 +320,74 @@ export function readKeystore(path: string): KeystoreFile {
 }
 
 // ---- internals ----
+
+function sealWithKey(secrets: DeviceSecrets, header: Pick<KeystoreFile, 'v' | 'kdf'>, key: Buffer): KeystoreFile {
+  const plaintext = Buffer.from(
+    canonicalJson({
+      signingPrivateKeyPem: secrets.signingPrivateKeyPem,
+      encryption: {
+        algorithm: secrets.encryption.algorithm,
+        publicKeyPem: secrets.encryption.publicKeyPem,
+        privateKeyPem: secrets.encryption.privateKeyPem,
+      },
+      vaultKeys: {
+        dataKey: secrets.vaultKeys.dataKey.toString('base64'),
+        indexKey: secrets.vaultKeys.indexKey.toString('base64'),
+      },
+      ...(secrets.recoverySecret ? { recoverySecret: secrets.recoverySecret.toString('base64') } : {}),
+    }),
+    'utf8',
+  );
+  const iv = randomBytes(IV_BYTES);
+  try {
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(headerAad(header));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return {
+      ...header,
+      iv: iv.toString('base64'),
+      ciphertext: ciphertext.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+    };
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+function openWithKey(f: KeystoreFile, key: Buffer): DeviceSecrets {
+  let plaintext: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(f.iv, 'base64'), { authTagLength: TAG_BYTES });
+    decipher.setAAD(headerAad({ v: f.v, kdf: f.kdf }));
+    decipher.setAuthTag(Buffer.from(f.tag, 'base64'));
+    plaintext = Buffer.concat([decipher.update(Buffer.from(f.ciphertext, 'base64')), decipher.final()]);
+  } catch {
+    throw wrongPassphrase();
+  }
+  let sealed: z.infer<typeof sealedSecretsSchema>;
+  try {
+    const parsed = sealedSecretsSchema.safeParse(JSON.parse(plaintext.toString('utf8')));
+    if (!parsed.success) throw new KeystoreError('MALFORMED', 'the keystore opened but does not hold device secrets');
+    sealed = parsed.data;
+  } catch (err) {
+    if (err instanceof KeystoreError) throw err;
+    throw new KeystoreError('MALFORMED', 'the keystore opened but does not hold JSON');
+  } finally {
+    plaintext.fill(0);
+  }
+  const secrets: DeviceSecrets = guarded({
+    signingPrivateKeyPem: sealed.signingPrivateKeyPem,
+    encryption: guarded({ ...sealed.encryption }),
+    vaultKeys: guarded({
+      dataKey: Buffer.from(sealed.vaultKeys.dataKey, 'base64'),
+      indexKey: Buffer.from(sealed.vaultKeys.indexKey, 'base64'),
+    }),
+    ...(sealed.recoverySecret !== undefined ? { recoverySecret: Buffer.from(sealed.recoverySecret, 'base64') } : {}),
+  });
+  const problem = secretsProblem(secrets);
+  if (problem !== undefined) throw new KeystoreError('MALFORMED', `the keystore holds unusable secrets: ${problem}`);
+  return secrets;
+}
 
 function wrongPassphrase(): KeystoreError {
   return new KeystoreError('WRONG_PASSPHRASE', 'wrong passphrase, or the keystore was altered');
@@ -405,7 +476,22 @@ function secretsProblem(secrets: DeviceSecrets): string | undefined {
   if (signing.asymmetricKeyType !== 'ec' || signing.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     return 'the signing key is not an ECDSA P-256 key';
   }
-  const encryption = secrets.encryption;
+  const encryption = encryptionProblem(secrets.encryption);
+  if (encryption !== undefined) return encryption;
+  const vaultKeys = secrets.vaultKeys;
+  if (typeof vaultKeys !== 'object' || vaultKeys === null) return 'no vault keys';
+  for (const name of ['dataKey', 'indexKey'] as const) {
+    const key: unknown = vaultKeys[name];
+    if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) return `vault ${name} must be ${KEY_BYTES} bytes`;
+  }
+  const recovery: unknown = secrets.recoverySecret;
+  if (recovery !== undefined && (!Buffer.isBuffer(recovery) || recovery.length !== KEY_BYTES)) {
+    return `the recovery secret must be ${KEY_BYTES} bytes`;
+  }
+  return undefined;
+}
+
+function encryptionProblem(encryption: EncryptionKeyPair | undefined): string | undefined {
   if (typeof encryption !== 'object' || encryption === null) return 'no encryption key pair';
   if (!(ENCRYPTION_ALGORITHMS as readonly string[]).includes(encryption.algorithm)) {
     return 'unknown encryption algorithm';
@@ -420,12 +506,6 @@ function secretsProblem(secrets: DeviceSecrets): string | undefined {
     if (!derived.equals(declared)) return 'the encryption public key does not belong to its private key';
   } catch {
     return 'the encryption key pair is not readable PEM';
-  }
-  const vaultKeys = secrets.vaultKeys;
-  if (typeof vaultKeys !== 'object' || vaultKeys === null) return 'no vault keys';
-  for (const name of ['dataKey', 'indexKey'] as const) {
-    const key: unknown = vaultKeys[name];
-    if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) return `vault ${name} must be ${KEY_BYTES} bytes`;
   }
   return undefined;
 }

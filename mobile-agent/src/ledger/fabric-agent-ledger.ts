@@ -12,7 +12,7 @@ import {
   type PatientRecord,
 } from '@phr/common';
 import { LedgerClient, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
-import type { AgentLedger, ConsentGrant, OwnAccessEvent } from './agent-ledger';
+import type { AgentLedger, ConsentGrant, GuardianAccessEvent, OwnAccessEvent } from './agent-ledger';
 
 /**
  * The agent's ledger through a hospital peer's gateway service. The patient's key signs every
@@ -51,6 +51,53 @@ export class FabricAgentLedger implements AgentLedger {
 
   recordAccess(event: OwnAccessEvent): Promise<AccessEventRecord> {
     return this.submit<AccessEventRecord>('AccessLog', 'RecordAccess', [JSON.stringify(event)]);
+  }
+
+  recordGuardianAccess(event: GuardianAccessEvent): Promise<AccessEventRecord> {
+    return this.submit<AccessEventRecord>('AccessLog', 'RecordAccess', [JSON.stringify(event)]);
+  }
+
+  setRecoveryKey(pseudonym: string, recoveryPublicKey: string): Promise<PatientRecord> {
+    return this.submit<PatientRecord>('PatientRegistry', 'SetRecoveryKey', [pseudonym, recoveryPublicKey]);
+  }
+
+  setGuardians(pseudonym: string, guardians: string[]): Promise<PatientRecord> {
+    return this.submit<PatientRecord>('PatientRegistry', 'SetGuardians', [pseudonym, JSON.stringify(guardians)]);
+  }
+
+  rotateKeys(
+    pseudonym: string,
+    encryptionPublicKey: string,
+    algorithm: EncryptionAlgorithm,
+    recoverySignature = '',
+  ): Promise<PatientRecord> {
+    return this.submit<PatientRecord>('PatientRegistry', 'RotateKeys', [
+      pseudonym,
+      encryptionPublicKey,
+      algorithm,
+      recoverySignature,
+    ]);
+  }
+
+  markBackedUp(deliveryId: string): Promise<DeliveryRecord> {
+    return this.submit<DeliveryRecord>('Commitments', 'MarkBackedUp', [deliveryId]);
+  }
+
+  erasePatient(pseudonym: string): Promise<PatientRecord> {
+    return this.submit<PatientRecord>('PatientRegistry', 'Erase', [pseudonym]);
+  }
+
+  listDeliveries(pseudonym: string): Promise<DeliveryRecord[]> {
+    return readAllPages(
+      async (bookmark) =>
+        JSON.parse(
+          await this.client.evaluate('Commitments', 'ListDeliveries', [
+            pseudonym,
+            String(MAX_LEDGER_PAGE_SIZE),
+            bookmark,
+          ]),
+        ) as Page<DeliveryRecord>,
+    );
   }
 
   grantConsent(g: ConsentGrant): Promise<ConsentRecord> {

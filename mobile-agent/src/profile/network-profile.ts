@@ -92,6 +92,14 @@ export function hospitalByName(profile: NetworkProfile, name: string): HospitalP
   return h;
 }
 
+/** The named hospital, or the profile's first one when no name is given. */
+export function hospitalOrFirst(profile: NetworkProfile, name: string | undefined): HospitalProfile {
+  if (name !== undefined) return hospitalByName(profile, name);
+  const first = profile.hospitals[0];
+  if (!first) throw new ProfileError('the network profile names no hospital');
+  return first;
+}
+
 /** The peer the agent reaches the ledger through: the first hospital that names one. */
 export function ledgerPeer(profile: NetworkProfile): NonNullable<HospitalProfile['peer']> {
   const peer = profile.hospitals.find((h) => h.peer !== undefined)?.peer;

@@ -1,4 +1,4 @@
-import type { SealedEnvelope } from '@phr/common';
+import type { BackupVersion, ErasureAnswer, RebuildAnswer, SealedEnvelope } from '@phr/common';
 
 export interface MailMessage {
   sequence: number;
@@ -16,6 +16,9 @@ export type PullReply =
 
 export type WakeupRegistration = { channel: 'local' } | { channel: 'fcm'; token: string };
 
+/** The life-cycle wire types (backups, rebuilds, erasure receipts) are the gateway's, in @phr/common. */
+export type { BackupVersion, ErasureReceipt, RebuildAnswer, RebuildStatus } from '@phr/common';
+
 /**
  * One hospital gateway as the agent reaches it: its mailbox and its identity desk. Kept behind an
  * interface so a phone shell can bring its own HTTP stack.
@@ -28,5 +31,15 @@ export interface GatewayTransport {
   issueLinkCode(): Promise<{ code: string; expiresAt: string }>;
   /** The answer to a relayed pull request (sealed to the requester), or that the patient declines. */
   replyPull(requestId: string, reply: PullReply): Promise<{ status: string }>;
+  /** Stores a backup archive (already encrypted by the agent); the same bytes as the latest answer that version. */
+  putBackup(archive: Uint8Array): Promise<BackupVersion>;
+  /** The latest backup, or the given version. @throws TransportError NOT_FOUND when there is none. */
+  getBackup(version?: number): Promise<Buffer>;
+  /** The versions kept, as the gateway lists them. */
+  listBackups(): Promise<BackupVersion[]>;
+  /** Asks the gateway to seal again, to the patient's current key, every delivery it kept, and mail them. */
+  requestRebuild(): Promise<RebuildAnswer>;
+  /** Asks the gateway to destroy what it holds for the patient; answers its signed receipt (the same one when asked again). */
+  requestErasure(): Promise<ErasureAnswer>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 export type TransportErrorCode =
-  'UNREACHABLE' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_RESPONSE' | 'HTTP_ERROR';
+  'UNREACHABLE' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'TOO_LARGE' | 'BAD_RESPONSE' | 'HTTP_ERROR';
 
 /** A gateway call that failed; `status` and the OperationOutcome's text when the gateway answered. */
 export class TransportError extends Error {

@@ -1,6 +1,6 @@
 /**
  * The frame every page shares: skip link, header with the patient's unread count and the
- * "Check for new records" button, the four sections as a nav (aria-current on the open one), one
+ * "Check for new records" button, the sections as a nav (aria-current on the open one), one
  * h1 per page, a notice after a Post/Redirect/Get, and a footer saying where this page runs.
  */
 import { CSRF_FIELD } from './csrf';
@@ -12,6 +12,7 @@ export const SECTIONS = [
   { id: 'access-log', path: '/access-log', label: 'Access log' },
   { id: 'consents', path: '/consents', label: 'Consents' },
   { id: 'notifications', path: '/notifications', label: 'Notifications' },
+  { id: 'backup', path: '/backup', label: 'Backup & recovery' },
 ] as const;
 export type Section = (typeof SECTIONS)[number]['id'];
 

@@ -5,6 +5,7 @@
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { activityRoutes } from './activity-routes';
+import { backupRoutes } from './backup-routes';
 import { consentRoutes } from './consent-routes';
 import { CSRF_FIELD } from './csrf';
 import { pageKit, type PageKit, type UiDeps } from './page-kit';
@@ -30,6 +31,7 @@ export function uiRoutes(deps: UiDeps): express.Router {
   recordRoutes(router, kit);
   activityRoutes(router, kit);
   consentRoutes(router, kit);
+  backupRoutes(router, kit);
 
   router.use((req, res) => kit.send(req, res, problemPage('Page not found', 'There is no page at this address.'), 404));
   router.use(errorPage(kit));

@@ -549,6 +549,83 @@ describe('agent web page (headless Chromium)', () => {
     });
   });
 
+  describe('Backup & recovery', () => {
+    it('backs up to the chosen hospital and shows the recovery code once', async () => {
+      const hospital = agent.hospitals[1]?.name as string;
+      const first = await app.backupToHospital(hospital);
+      expect(first).toMatchObject({ kind: 'success', title: 'Backup made' });
+      expect(first.lines.join(' ')).toContain('PHRR-TEST-CODE-0000-0000');
+      expect(agent.callsOf('backup')).toEqual([[{ to: 'gateway', hospital }]]);
+      // the status says where it is; a reload does not show the code again
+      expect(await page.locator('[data-last-backup]').innerText()).toContain(hospital);
+      await page.reload();
+      expect(await page.content()).not.toContain('PHRR-TEST-CODE');
+      const second = await app.backupToHospital(hospital);
+      expect(second.lines.join(' ')).not.toContain('PHRR-');
+    });
+
+    it('refuses a hospital that is not in the list, and says why a backup failed', async () => {
+      await app.open('backup');
+      const token = await csrfToken();
+      await page.request.post(`${origin()}/backup`, {
+        form: { _csrf: token, hospital: 'Nowhere' },
+        headers: { Origin: origin() },
+      });
+      expect(agent.callsOf('backup')).toEqual([]);
+      agent.failNext('backup', agentError('UNAVAILABLE', 'ledger unavailable'));
+      const notice = await app.backupToHospital(agent.hospitals[0]?.name as string);
+      expect(notice).toMatchObject({ kind: 'error', title: 'The backup was not made' });
+      expect(notice.lines.join(' ')).toMatch(/could not be reached/);
+    });
+
+    it('rebuilds from the hospitals, a line per delivery with why not', async () => {
+      agent.rebuildable = [
+        { deliveryId: 'delivery-0009', hospital: 'hospital1', result: 'rebuilt' },
+        {
+          deliveryId: 'delivery-0010',
+          hospital: 'hospital2',
+          result: 'not-rebuilt',
+          reason: 'the hospital’s copy has expired',
+        },
+      ];
+      const notice = await app.rebuildRecords();
+      expect(notice.kind).toBe('error');
+      expect(notice.title).toBe('1 delivery rebuilt, 1 not');
+      expect(notice.lines).toEqual([
+        'Delivery delivery-0009 from hospital1: rebuilt and verified against the ledger.',
+        'Delivery delivery-0010 from hospital2: not rebuilt — the hospital’s copy has expired.',
+      ]);
+      expect(agent.callsOf('rebuild')).toHaveLength(1);
+    });
+
+    it('erases only after ERASE is typed on the confirmation page, then lists the receipts', async () => {
+      await app.open('backup');
+      await app.follow(page.getByRole('link', { name: 'Erase my records…' }));
+      expect(await app.heading()).toBe('Erase all your records?');
+      await page.getByLabel(/Type ERASE to confirm/).fill('erase');
+      await app.follow(page.getByRole('button', { name: 'Erase everything' }));
+      expect(await app.errorSummary()).toEqual(['Type ERASE to confirm the erasure']);
+      expect(agent.callsOf('erase')).toEqual([]);
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+
+      const shown = await app.eraseRecords();
+      expect(agent.callsOf('erase')).toHaveLength(1);
+      expect(await app.heading()).toBe('Your records are erased');
+      expect(shown.join('\n')).toMatch(/destroyed 1 mailbox messages .*receipt receipt-/);
+      expect(shown.join('\n')).toMatch(/keeps 3 standardized records: hospital record retention law/);
+    });
+
+    it('refuses an erase POST without the page token', async () => {
+      const forged = await page.request.post(`${origin()}/backup/erase`, {
+        form: { confirm: 'ERASE' },
+        headers: { Origin: origin() },
+      });
+      expect(forged.status()).toBe(403);
+      expect(agent.callsOf('erase')).toEqual([]);
+    });
+  });
+
   describe('protection', () => {
     it('refuses a POST without the page token (CSRF) and changes nothing', async () => {
       await app.open('consents');
@@ -648,6 +725,8 @@ describe('agent web page (headless Chromium)', () => {
       ['Consents', '/consents'],
       ['Revoke confirmation', '/consents/consent-fixture-active/revoke'],
       ['Notifications', '/notifications'],
+      ['Backup & recovery', '/backup'],
+      ['Erase confirmation', '/backup/erase'],
       ['Not found', '/nowhere'],
     ];
 
@@ -659,7 +738,7 @@ describe('agent web page (headless Chromium)', () => {
       expect(await axeViolations(page)).toEqual([]);
       // the nav says where we are
       const section = path.split(/[/?]/)[1];
-      if (['records', 'access-log', 'consents', 'notifications'].includes(section ?? '')) {
+      if (['records', 'access-log', 'consents', 'notifications', 'backup'].includes(section ?? '')) {
         expect(await page.locator('nav [aria-current="page"]').getAttribute('href')).toBe(`/${section}`);
       }
     });

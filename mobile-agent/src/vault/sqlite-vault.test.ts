@@ -299,6 +299,35 @@ describe('SqliteVault: storing deliveries', () => {
     expect((await v.readAll()).every((r) => r.ok)).toBe(true);
   });
 
+  it('stores several deliveries in one transaction: all, skipping those already stored, or none', async () => {
+    const v = await openVault();
+    const { a, b } = fixtures();
+    const c = fixtures().a;
+    await v.storeDelivery(a.delivery, a.elements);
+    // c's last element reuses an element id of a: the whole batch (b too) is rolled back
+    const clash = c.elements.map((e, i) =>
+      i === c.elements.length - 1 ? { ...e, element: { ...e.element, id: a.elements[1]?.element.id as string } } : e,
+    );
+    await expect(
+      v.storeDeliveries([
+        { delivery: b.delivery, elements: b.elements },
+        { delivery: c.delivery, elements: clash },
+      ]),
+    ).rejects.toThrow(/UNIQUE/);
+    expect(await v.hasDelivery(b.delivery.deliveryId)).toBe(false);
+    expect(await rowCount('deliveries')).toBe(1);
+    expect(await rowCount('elements')).toBe(a.elements.length);
+
+    const stored = await v.storeDeliveries([
+      { delivery: a.delivery, elements: a.elements },
+      { delivery: b.delivery, elements: b.elements },
+      { delivery: c.delivery, elements: c.elements },
+    ]);
+    expect(stored).toEqual([b.delivery.deliveryId, c.delivery.deliveryId]);
+    expect(await rowCount('elements')).toBe(a.elements.length + b.elements.length + c.elements.length);
+    expect((await v.readAll()).every((r) => r.ok)).toBe(true);
+  });
+
   it('refuses malformed input before writing anything', async () => {
     const v = await openVault();
     const { a, b } = fixtures();

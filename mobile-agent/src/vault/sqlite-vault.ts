@@ -249,37 +249,60 @@ export class SqliteVault implements Vault {
     const d = checkInput(deliverySchema, delivery, 'delivery');
     if (!Array.isArray(elements)) throw new VaultError('INVALID_INPUT', 'elements must be an array');
     if (await this.hasDelivery(d.deliveryId)) return false;
+    return (await this.storeAll([{ delivery: d, elements }])).length === 1;
+  }
+
+  async storeDeliveries(
+    items: readonly { delivery: VaultDelivery; elements: readonly VaultElement[] }[],
+  ): Promise<string[]> {
+    if (!Array.isArray(items)) throw new VaultError('INVALID_INPUT', 'items must be an array');
+    const checked = items.map((item: { delivery: VaultDelivery; elements: readonly VaultElement[] }, i: number) => {
+      const delivery = checkInput(deliverySchema, item?.delivery, `items[${i}].delivery`);
+      if (!Array.isArray(item.elements)) throw new VaultError('INVALID_INPUT', `items[${i}].elements must be an array`);
+      return { delivery, elements: item.elements };
+    });
+    return this.storeAll(checked);
+  }
+
+  /** One transaction for all: a delivery already stored is skipped, anything else failing rolls everything back. */
+  private async storeAll(
+    items: readonly { delivery: VaultDelivery; elements: readonly VaultElement[] }[],
+  ): Promise<string[]> {
     // Encrypt before taking the write lock: the transaction only writes.
-    const rows = elements.map((stored: VaultElement, i) => this.elementRow(d.deliveryId, stored, i));
+    const rows = items.map(({ delivery, elements }) => ({
+      delivery,
+      rows: elements.map((stored: VaultElement, i) => this.elementRow(delivery.deliveryId, stored, i)),
+    }));
     return this.exclusive(async (db) => {
       await db.exec('BEGIN IMMEDIATE');
       try {
-        const inserted = await db.run(
-          `INSERT INTO deliveries (${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (delivery_id) DO NOTHING`,
-          [
-            d.deliveryId,
-            d.sender,
-            d.merkleRoot,
-            JSON.stringify(d.categories),
-            d.segmentCount,
-            d.elementCount,
-            d.createdAt,
-            d.storedAt,
-          ],
-        );
-        if (inserted.changes === 0) {
-          await db.exec('ROLLBACK');
-          return false;
-        }
+        const stored: string[] = [];
         const insert = await db.prepare(INSERT_ELEMENT);
         try {
-          for (const row of rows) await insert.run(row);
+          for (const { delivery: d, rows: elementRows } of rows) {
+            const inserted = await db.run(
+              `INSERT INTO deliveries (${DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (delivery_id) DO NOTHING`,
+              [
+                d.deliveryId,
+                d.sender,
+                d.merkleRoot,
+                JSON.stringify(d.categories),
+                d.segmentCount,
+                d.elementCount,
+                d.createdAt,
+                d.storedAt,
+              ],
+            );
+            if (inserted.changes === 0) continue;
+            for (const row of elementRows) await insert.run(row);
+            stored.push(d.deliveryId);
+          }
         } finally {
           await insert.finalize();
         }
         await db.exec('COMMIT');
-        return true;
+        return stored;
       } catch (err) {
         // Fails harmlessly when SQLite already rolled back on its own (e.g. a full disk).
         await db.exec('ROLLBACK').catch(() => undefined);

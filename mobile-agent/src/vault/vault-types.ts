@@ -45,7 +45,8 @@ export interface RecordQuery {
 export type VaultRead =
   { ok: true; stored: VaultElement } | { ok: false; deliveryId: string; elementId: string; error: string };
 
-export const NOTIFICATION_KINDS = ['access', 'delivery-stored', 'delivery-refused', 'consent'] as const;
+/** `recovery`: a guardian's share kept, or a request to approve a recovery (issue 15). */
+export const NOTIFICATION_KINDS = ['access', 'delivery-stored', 'delivery-refused', 'consent', 'recovery'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export interface AgentNotification {
@@ -75,6 +76,11 @@ export interface Vault {
   hasDelivery(deliveryId: string): Promise<boolean>;
   /** Stores a delivery and all its elements in one transaction; false (and no change) if it was already stored. */
   storeDelivery(delivery: VaultDelivery, elements: readonly VaultElement[]): Promise<boolean>;
+  /**
+   * Stores several deliveries in one transaction (a restore): all of them or none. Deliveries
+   * already stored are left as they are; returns the ids of those stored now.
+   */
+  storeDeliveries(items: readonly { delivery: VaultDelivery; elements: readonly VaultElement[] }[]): Promise<string[]>;
   delivery(deliveryId: string): Promise<VaultDelivery | undefined>;
   /** Newest first. */
   deliveries(): Promise<VaultDelivery[]>;

@@ -18,7 +18,7 @@ import { DirectoryContract } from '@phr/chaincode';
 import { PatientRegistryContract } from '@phr/chaincode';
 import type { PhrContract } from '@phr/chaincode';
 import type { FakeLedger } from '@phr/chaincode/testing';
-import type { AgentLedger, ConsentGrant, OwnAccessEvent } from '../../src/ledger/agent-ledger';
+import type { AgentLedger, ConsentGrant, GuardianAccessEvent, OwnAccessEvent } from '../../src/ledger/agent-ledger';
 
 const contracts = {
   PatientRegistry: new PatientRegistryContract(),
@@ -67,6 +67,33 @@ export class ChaincodeAgentLedger implements AgentLedger {
   }
   recordAccess(event: OwnAccessEvent) {
     return this.json<AccessEventRecord>(contracts.AccessLog, 'RecordAccess', [JSON.stringify(event)]);
+  }
+  recordGuardianAccess(event: GuardianAccessEvent) {
+    return this.json<AccessEventRecord>(contracts.AccessLog, 'RecordAccess', [JSON.stringify(event)]);
+  }
+  setRecoveryKey(pseudonym: string, recoveryPublicKey: string) {
+    return this.json<PatientRecord>(contracts.PatientRegistry, 'SetRecoveryKey', [pseudonym, recoveryPublicKey]);
+  }
+  setGuardians(pseudonym: string, guardians: string[]) {
+    return this.json<PatientRecord>(contracts.PatientRegistry, 'SetGuardians', [pseudonym, JSON.stringify(guardians)]);
+  }
+  rotateKeys(pseudonym: string, key: string, alg: EncryptionAlgorithm, recoverySignature = '') {
+    return this.json<PatientRecord>(contracts.PatientRegistry, 'RotateKeys', [pseudonym, key, alg, recoverySignature]);
+  }
+  markBackedUp(deliveryId: string) {
+    return this.json<DeliveryRecord>(contracts.Commitments, 'MarkBackedUp', [deliveryId]);
+  }
+  erasePatient(pseudonym: string) {
+    return this.json<PatientRecord>(contracts.PatientRegistry, 'Erase', [pseudonym]);
+  }
+  listDeliveries(pseudonym: string): Promise<DeliveryRecord[]> {
+    return readAllPages((bookmark) =>
+      this.json<Page<DeliveryRecord>>(contracts.Commitments, 'ListDeliveries', [
+        pseudonym,
+        MAX_LEDGER_PAGE_SIZE,
+        bookmark,
+      ]),
+    );
   }
   grantConsent(g: ConsentGrant) {
     return this.json<ConsentRecord>(contracts.Consent, 'GrantConsent', [

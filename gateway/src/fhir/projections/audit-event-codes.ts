@@ -16,8 +16,9 @@ export const REST_EVENT_TYPE = {
  * a pull is a search (IHE.BasicAudit.PatientQuery: subtype search-type, action E); a push is the
  * EHR's create through the gateway (IHE.BasicAudit.PatientCreate: subtype create, action C). The
  * patient agent's own housekeeping is not REST, so it takes DICOM's Export (backup, export: the
- * records leave the vault, R) and Import (restore, recovery: they come back, C; delivery-failed: a
- * delivery the agent refused to import). Our own action code is always a second subtype, so the
+ * records leave the vault, R) and Import (restore, recovery, rebuild: they come back, C;
+ * delivery-failed: a delivery the agent refused to import); an erasure is DICOM's Patient Record
+ * event with action D, as for any deletion of a patient's record. Our own action code is always a second subtype, so the
  * exact ledger action is never lost.
  */
 export const ACCESS_ACTION_TYPES = {
@@ -36,6 +37,8 @@ export const ACCESS_ACTION_TYPES = {
   restore: { type: { system: Hl7Systems.dicom, code: '110107', display: 'Import' }, action: 'C' },
   recovery: { type: { system: Hl7Systems.dicom, code: '110107', display: 'Import' }, action: 'C' },
   'delivery-failed': { type: { system: Hl7Systems.dicom, code: '110107', display: 'Import' }, action: 'C' },
+  rebuild: { type: { system: Hl7Systems.dicom, code: '110107', display: 'Import' }, action: 'C' },
+  erasure: { type: { system: Hl7Systems.dicom, code: '110110', display: 'Patient Record' }, action: 'D' },
 } as const satisfies Record<AccessAction, { type: fhir4.Coding; subtype?: fhir4.Coding; action: AuditEventAction }>;
 
 export const ACCESS_ACTION_DISPLAYS = {
@@ -46,6 +49,8 @@ export const ACCESS_ACTION_DISPLAYS = {
   export: 'records exported',
   recovery: 'keys recovered',
   'delivery-failed': 'delivery refused by the agent',
+  rebuild: 'records rebuilt from the hospitals',
+  erasure: 'records erased',
 } as const satisfies Record<AccessAction, string>;
 
 export function accessActionCoding(action: AccessAction): fhir4.Coding {

@@ -177,6 +177,8 @@ describe('auditEventResource (IHE BALP)', () => {
     ['restore', '110107', 'C'],
     ['recovery', '110107', 'C'],
     ['delivery-failed', '110107', 'C'],
+    ['rebuild', '110107', 'C'],
+    ['erasure', '110110', 'D'],
   ] as const)("renders the patient's own %s as DICOM %s, action %s", (action, type, act) => {
     const record: AccessEventRecord = {
       docType: 'access-event',

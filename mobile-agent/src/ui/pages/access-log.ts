@@ -22,6 +22,8 @@ const ACTIONS: Record<AccessLogEntry['action'], string> = {
   export: 'Exported',
   recovery: 'Key recovery',
   'delivery-failed': 'Delivery failed',
+  rebuild: 'Rebuilt',
+  erasure: 'Erased',
 };
 
 function row(entry: AccessLogEntry): Html {

@@ -13,6 +13,7 @@ const KINDS: Record<NotificationKind, string> = {
   'delivery-stored': 'New records',
   'delivery-refused': 'Records refused',
   consent: 'Consent',
+  recovery: 'Key recovery',
 };
 
 function item(n: AgentNotification): Html {

@@ -7,7 +7,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ConsentRecord } from '@phr/common';
-import type { AccessLogEntry, AgentApi, AgentStatus, ConsentRequest, SyncReport, VerifyReport } from '../../agent-api';
+import type {
+  AccessLogEntry,
+  AgentApi,
+  AgentStatus,
+  BackupReport,
+  BackupStatus,
+  BackupTarget,
+  ConsentRequest,
+  ErasureReport,
+  RebuildReport,
+  SyncReport,
+  VerifyReport,
+} from '../../agent-api';
 import type {
   AgentNotification,
   NotificationKind,
@@ -35,6 +47,10 @@ export class MemoryAgent implements AgentApi {
   notificationList: AgentNotification[] = [];
   /** Every call, in order, with its arguments: what the tests assert reached the agent. */
   readonly calls: { method: Method; args: unknown[] }[] = [];
+  backupState: BackupStatus = { hasRecoverySecret: false, folders: [], gateways: [] };
+  /** Deliveries the hospitals would send again on a rebuild (as `rebuilt`), and those they cannot. */
+  rebuildable: { deliveryId: string; hospital: string; result: 'rebuilt' | 'not-rebuilt'; reason?: string }[] = [];
+  erased = false;
   /** Deliveries the next sync finds in the hospitals' mailboxes. */
   private queued: { delivery: VaultDelivery; elements: VaultElement[] }[] = [];
   private failures = new Map<Method, unknown>();
@@ -304,5 +320,88 @@ export class MemoryAgent implements AgentApi {
   async linkCode(hospital: string): Promise<{ code: string; expiresAt: string }> {
     this.enter('linkCode', [hospital]);
     return { code: 'ABCD-EFGH', expiresAt: new Date(Date.now() + 600_000).toISOString() };
+  }
+
+  /** Like the agent: the first backup makes the recovery secret and hands its code out once. */
+  async backup(target: BackupTarget): Promise<BackupReport> {
+    this.enter('backup', [target]);
+    this.alive();
+    const first = !this.backupState.hasRecoverySecret;
+    const to = target.to === 'folder' ? target.dir : (target.hospital ?? this.hospitals[0]?.name ?? 'hospital');
+    const backupNumber = (this.backupState.last?.backupNumber ?? 0) + 1;
+    this.backupState = {
+      hasRecoverySecret: true,
+      last: { at: new Date().toISOString(), to, kind: target.to, backupNumber, deliveries: this.deliveryList.length },
+      folders: target.to === 'folder' ? [...new Set([...this.backupState.folders, to])] : this.backupState.folders,
+      gateways: target.to === 'gateway' ? [...new Set([...this.backupState.gateways, to])] : this.backupState.gateways,
+    };
+    return {
+      kind: target.to,
+      target: to,
+      backupNumber,
+      deliveries: this.deliveryList.length,
+      written: this.deliveryList.length,
+      reused: 0,
+      skipped: [],
+      markedBackedUp: this.deliveryList.map((d) => d.deliveryId),
+      ...(target.to === 'gateway'
+        ? { version: { version: backupNumber, size: 1024, sha256: '0'.repeat(64), storedAt: new Date().toISOString() } }
+        : {}),
+      ...(first ? { recoveryCode: 'PHRR-TEST-CODE-0000-0000' } : {}),
+    };
+  }
+
+  async backupStatus(): Promise<BackupStatus> {
+    this.enter('backupStatus', []);
+    this.alive();
+    return structuredClone(this.backupState);
+  }
+
+  async rebuild(): Promise<RebuildReport> {
+    this.enter('rebuild', []);
+    this.alive();
+    const rows = [
+      ...this.deliveryList.map((d) => ({
+        deliveryId: d.deliveryId,
+        hospital: d.sender,
+        result: 'already-here' as const,
+        reason: 'already in your vault',
+      })),
+      ...this.rebuildable.map((r) => ({ ...r })),
+    ];
+    return { rows, unreachable: [] };
+  }
+
+  async erase(): Promise<ErasureReport> {
+    this.enter('erase', []);
+    this.alive();
+    this.erased = true;
+    const hospitals = this.hospitals.map((h) => ({
+      hospital: h.name,
+      mspId: h.mspId,
+      required: true,
+      receipt: {
+        receiptId: `receipt-${h.mspId}`,
+        pseudonym: this.pseudonym,
+        hospital: h.mspId,
+        erasedAt: new Date().toISOString(),
+        destroyed: [{ what: 'mailbox messages', count: 1 }],
+        kept: [{ what: 'standardized records', count: 3, basis: 'hospital record retention law' }],
+      },
+    }));
+    this.deliveryList = [];
+    this.elements = [];
+    return {
+      pseudonym: this.pseudonym,
+      hospitals,
+      ledger: 'erased',
+      foldersDeleted: [...this.backupState.folders],
+      filesDestroyed: ['keystore.json', 'vault.db'],
+    };
+  }
+
+  /** After an erase the real agent is closed: every call fails. */
+  private alive(): void {
+    if (this.erased) throw agentError('CLOSED', 'the agent was erased');
   }
 }

@@ -1,0 +1,2 @@
+export * from './recovery-router';
+export * from './recovery-store';
