@@ -172,6 +172,8 @@ export class CommitmentsContract extends PhrContract {
     const record = await this.get(ctx, deliveryId);
     const patient = await requirePatient(ctx, record.pseudonym);
     if (patient.owner !== ctx.caller.id) throw forbidden("only the delivery's patient may change its status");
+    // An erased patient's deliveries stay as they were: their status is the last thing known of them.
+    requireNotErased(patient);
     if (record.status === to) return record; // a retried acknowledgement changes nothing
     if (!from.includes(record.status)) {
       throw invalidState(`delivery ${deliveryId} is ${record.status}; it cannot become ${to}`);

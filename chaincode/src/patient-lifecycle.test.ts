@@ -99,6 +99,47 @@ describe('PatientRegistry: recovery key, guardians, rotation to a new device, er
     });
   });
 
+  describe('who sees the guardians', () => {
+    const read = (who: SigningTestIdentity) =>
+      w.ledger.call<PatientRecord>(w.registry, 'ReadPatient', [PSEUDONYM_A], who);
+    const isGuardian = (candidate: string, who: SigningTestIdentity) =>
+      w.ledger.call<boolean>(w.registry, 'IsGuardian', [PSEUDONYM_A, candidate], who);
+    let patientC: SigningTestIdentity;
+    beforeEach(async () => {
+      patientC = await makeIdentity(PATIENTS_MSP_ID, 'patient-c', { 'phr.role': 'patient' });
+      await w.ledger.invoke(w.registry, 'Register', [PSEUDONYM_C, X25519_KEY, 'X25519'], patientC);
+      await w.ledger.invoke(w.registry, 'SetGuardians', [PSEUDONYM_A, `["${PSEUDONYM_B}"]`], w.id.patientA);
+    });
+
+    it('ReadPatient names them to the owner and to the guardians only', async () => {
+      expect((await read(w.id.patientA)).guardians).toEqual([PSEUDONYM_B]);
+      expect((await read(w.id.patientB)).guardians).toEqual([PSEUDONYM_B]);
+      for (const other of [patientC, newDevice, w.id.h1Gateway, w.id.h2Clinician, w.id.h1Admin]) {
+        const record = await read(other);
+        expect(record).not.toHaveProperty('guardians');
+        // The rest of the record is as it was.
+        expect(record).toMatchObject({ pseudonym: PSEUDONYM_A, encryptionPublicKey: X25519_KEY, keyVersion: 1 });
+      }
+    });
+
+    it('IsGuardian answers one candidate for a hospital gateway and the owner, and nobody else', async () => {
+      expect(await isGuardian(PSEUDONYM_B, w.id.h1Gateway)).toBe(true);
+      expect(await isGuardian(PSEUDONYM_C, w.id.h2Gateway)).toBe(false);
+      expect(await isGuardian(PSEUDONYM_B, w.id.patientA)).toBe(true);
+      expect(await isGuardian(PSEUDONYM_C, w.id.patientA)).toBe(false);
+      for (const other of [w.id.patientB, patientC, newDevice]) {
+        await expect(isGuardian(PSEUDONYM_B, other)).rejects.toThrow(
+          /FORBIDDEN: a patient may only ask about their own guardians/,
+        );
+      }
+      await expect(isGuardian(PSEUDONYM_B, w.id.h2Clinician)).rejects.toThrow(/not allowed for role clinician/);
+      await expect(isGuardian('Alice', w.id.h1Gateway)).rejects.toThrow(/INVALID_ARGUMENT: pseudonym/);
+      await expect(
+        w.ledger.call(w.registry, 'IsGuardian', ['ptdddddddddddddddddddddddddd', PSEUDONYM_B], w.id.h1Gateway),
+      ).rejects.toThrow(/NOT_FOUND/);
+    });
+  });
+
   describe('RotateKeys with a recovery signature', () => {
     it("moves the pseudonym to the new device's identity; the old identity owns nothing any more", async () => {
       await setRecoveryKey();
@@ -278,6 +319,34 @@ describe('PatientRegistry: recovery key, guardians, rotation to a new device, er
       expect((await w.ledger.call<AccessEventRecord>(w.accessLog, 'RecordAccess', [own], w.id.patientA)).action).toBe(
         'erasure',
       );
+    });
+
+    it('refuses every status change of its deliveries afterwards', async () => {
+      for (const id of ['delivery-0001', 'delivery-0002']) {
+        await w.ledger.invoke(w.commitments, 'RecordDelivery', [id, PSEUDONYM_A, ROOT, 2, 1, '[]'], w.id.h1Gateway);
+      }
+      await w.ledger.invoke(w.commitments, 'AcknowledgeDelivery', ['delivery-0002'], w.id.patientA);
+      await w.ledger.invoke(w.registry, 'Erase', [PSEUDONYM_A], w.id.patientA);
+      const erasedState = /INVALID_STATE: patient pta+ is erased/;
+      await expect(
+        w.ledger.invoke(w.commitments, 'AcknowledgeDelivery', ['delivery-0001'], w.id.patientA),
+      ).rejects.toThrow(erasedState);
+      await expect(
+        w.ledger.invoke(w.commitments, 'RejectDelivery', ['delivery-0001', 'malformed'], w.id.patientA),
+      ).rejects.toThrow(erasedState);
+      await expect(w.ledger.invoke(w.commitments, 'MarkBackedUp', ['delivery-0002'], w.id.patientA)).rejects.toThrow(
+        erasedState,
+      );
+      // Even a retry of a change already made: nothing about an erased patient's deliveries moves.
+      await expect(
+        w.ledger.invoke(w.commitments, 'AcknowledgeDelivery', ['delivery-0002'], w.id.patientA),
+      ).rejects.toThrow(erasedState);
+      const statuses = await Promise.all(
+        ['delivery-0001', 'delivery-0002'].map((id) =>
+          w.ledger.call<DeliveryRecord>(w.commitments, 'ReadDelivery', [id], w.id.h1Gateway),
+        ),
+      );
+      expect(statuses.map((d) => d.status)).toEqual(['waiting', 'complete']);
     });
 
     it('leaves earlier deliveries readable and their status as it was', async () => {

@@ -4,6 +4,7 @@ import {
   ENCRYPTION_ALGORITHMS,
   isRecoveryPublicKey,
   PATIENT_ERASED_EVENT,
+  PATIENT_KEYS_ROTATED_EVENT,
   Roles,
   rotationPayload,
   verifyRotation,
@@ -31,6 +32,7 @@ export class PatientRegistryContract extends PhrContract {
     SetGuardians: [Roles.Patient],
     Erase: [Roles.Patient],
     ReadPatient: ALL,
+    IsGuardian: [Roles.HospitalGateway, Roles.Patient],
     WhoAmI: ALL,
   };
 
@@ -154,7 +156,10 @@ export class PatientRegistryContract extends PhrContract {
       await ctx.state.delete(Keys.patientOwner(record.owner));
       await ctx.state.put(Keys.patientOwner(owner), pseudonym);
     }
-    ctx.stub.setEvent('PatientKeysRotated', Buffer.from(canonicalJson({ pseudonym, keyVersion: updated.keyVersion })));
+    ctx.stub.setEvent(
+      PATIENT_KEYS_ROTATED_EVENT,
+      Buffer.from(canonicalJson({ pseudonym, keyVersion: updated.keyVersion })),
+    );
     return canonicalJson(updated);
   }
 
@@ -230,10 +235,34 @@ export class PatientRegistryContract extends PhrContract {
     return canonicalJson(updated);
   }
 
+  /**
+   * The patient's record. Who guards whom is the patient's own business: `guardians` is shown to
+   * the owner and to the guardians themselves (a guardian checks it still is one before it
+   * approves), and left out for every other caller; a gateway asks `IsGuardian` instead.
+   */
   @Transaction(false)
   @Returns('string')
   async ReadPatient(ctx: PhrContext, pseudonym: string): Promise<string> {
-    return canonicalJson(await this.get(ctx, requirePseudonym(pseudonym)));
+    const record = await this.get(ctx, requirePseudonym(pseudonym));
+    if (record.guardians === undefined || (await this.mayKnowGuardians(ctx, record))) return canonicalJson(record);
+    return canonicalJson(without(record, 'guardians'));
+  }
+
+  /**
+   * Whether `candidate` is among the patient's guardians, without naming the others: for a
+   * hospital gateway that takes a guardian's recovery approval, and for the patient. A patient
+   * may ask only about their own record, so nobody learns another patient's guardians by probing.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async IsGuardian(ctx: PhrContext, pseudonym: string, candidatePseudonym: string): Promise<string> {
+    requirePseudonym(pseudonym);
+    requirePseudonym(candidatePseudonym);
+    const record = await this.get(ctx, pseudonym);
+    if (ctx.caller.role === Roles.Patient && record.owner !== ctx.caller.id) {
+      throw forbidden('a patient may only ask about their own guardians');
+    }
+    return canonicalJson((record.guardians ?? []).includes(candidatePseudonym));
   }
 
   /** The caller as the ledger sees it, with its pseudonym when it is a registered patient. */
@@ -250,6 +279,15 @@ export class PatientRegistryContract extends PhrContract {
     const record = await ctx.state.get<PatientRecord>(Keys.patient(pseudonym));
     if (!record) throw notFound(`patient ${pseudonym} is not registered`);
     return record;
+  }
+
+  /** The owner, or a patient whose own pseudonym the record names among its guardians. */
+  private async mayKnowGuardians(ctx: PhrContext, record: PatientRecord): Promise<boolean> {
+    const caller = ctx.caller;
+    if (record.owner === caller.id) return true;
+    if (caller.role !== Roles.Patient) return false;
+    const own = await ctx.state.get<string>(Keys.patientOwner(caller.id));
+    return own !== undefined && (record.guardians ?? []).includes(own);
   }
 
   /** The record, if the caller owns it and it is not erased. */

@@ -89,6 +89,25 @@ export function consentChangesOfEvent(name: string, payload: Uint8Array | string
   );
 }
 
+/** The event of `PatientRegistry.RotateKeys`: the pseudonym's keys (and perhaps its owner) changed. */
+export const PATIENT_KEYS_ROTATED_EVENT = 'PatientKeysRotated';
+
+/**
+ * The pseudonym whose registry record an event changed in a way a cached copy must not outlive
+ * (new encryption key or owner, erasure), or undefined for any other event or a malformed one.
+ */
+export function patientChangeOfEvent(name: string, payload: Uint8Array | string): string | undefined {
+  if (name !== PATIENT_KEYS_ROTATED_EVENT && name !== PATIENT_ERASED_EVENT) return undefined;
+  try {
+    const value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as {
+      pseudonym?: unknown;
+    } | null;
+    return typeof value?.pseudonym === 'string' ? value.pseudonym : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The later of two views of one consent. A consent only ever moves absent → active → revoked
  * (grants under a used id are refused, revocation is final), so views from a state read and from

@@ -82,7 +82,7 @@ export interface ErasureReceipt {
 /** `POST /erasure/{pseudonym}`: the receipt, signed by the gateway's envelope signing identity. */
 export interface ErasureAnswer {
   receipt: ErasureReceipt;
-  /** base64 DER ECDSA-SHA256 over canonicalJson(receipt). */
+  /** base64 DER ECDSA-SHA256 over `erasureReceiptSignedBytes(receipt)`. */
   signature: string;
   /** The signer: the gateway's Fabric identity (the one that signs sealed deliveries). */
   certificatePem: string;
@@ -93,11 +93,22 @@ export interface ErasureAnswer {
   accessEvent: { eventId: string; recorded: boolean };
 }
 
+/** Names what a receipt signature is for: it is over these bytes and no others. */
+export const ERASURE_RECEIPT_PURPOSE = 'phr-ledger/erasure-receipt/v1';
+
+/**
+ * What the gateway signs for a receipt: the receipt under a purpose label. The key that signs it
+ * also signs sealed deliveries (and may sign more later), so a signature over the receipt's bare
+ * JSON could be taken for a signature over some other JSON of the same shape; with the label it
+ * is a signature over an erasure receipt and nothing else.
+ */
+export function erasureReceiptSignedBytes(receipt: ErasureReceipt): Buffer {
+  return Buffer.from(canonicalJson({ purpose: ERASURE_RECEIPT_PURPOSE, receipt }), 'utf8');
+}
+
 /** The signature of a receipt, by the gateway's signing key (PKCS#8 PEM, ECDSA P-256). */
 export function signErasureReceipt(receipt: ErasureReceipt, privateKeyPem: string): string {
-  return sign('sha256', Buffer.from(canonicalJson(receipt), 'utf8'), createPrivateKey(privateKeyPem)).toString(
-    'base64',
-  );
+  return sign('sha256', erasureReceiptSignedBytes(receipt), createPrivateKey(privateKeyPem)).toString('base64');
 }
 
 /**
@@ -107,7 +118,7 @@ export function signErasureReceipt(receipt: ErasureReceipt, privateKeyPem: strin
 export function verifyErasureReceipt(receipt: ErasureReceipt, signature: string, certificatePem: string): boolean {
   try {
     const key = new X509Certificate(certificatePem).publicKey;
-    return verify('sha256', Buffer.from(canonicalJson(receipt), 'utf8'), key, Buffer.from(signature, 'base64'));
+    return verify('sha256', erasureReceiptSignedBytes(receipt), key, Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }

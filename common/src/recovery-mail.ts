@@ -11,7 +11,13 @@ import type { SealedEnvelope } from './envelope';
 export const GUARDIAN_SHARE_KIND = 'guardian-share';
 /** A new device asks a guardian to approve its recovery request (sealed to the guardian). */
 export const RECOVERY_REQUEST_KIND = 'recovery-request';
-export const RELAY_KINDS = [GUARDIAN_SHARE_KIND, RECOVERY_REQUEST_KIND] as const;
+/**
+ * An erasing patient tells a guardian to delete the share it keeps for them (sealed to the
+ * guardian and signed by the patient, as the share was): the secret it helps rebuild guards nothing
+ * any more.
+ */
+export const GUARDIAN_SHARE_WITHDRAWN_KIND = 'guardian-share-withdrawn';
+export const RELAY_KINDS = [GUARDIAN_SHARE_KIND, RECOVERY_REQUEST_KIND, GUARDIAN_SHARE_WITHDRAWN_KIND] as const;
 export type RelayKind = (typeof RELAY_KINDS)[number];
 
 /** Largest relayed message or approval, the whole JSON body: a share is 33 bytes, the rest is envelope. */

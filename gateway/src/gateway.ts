@@ -220,6 +220,9 @@ function openStores(config: GatewayConfig, ledger: LedgerPort, log: Logger) {
   const db = openDatabase(dbFile, { log });
   const keyed = KeyedHash.loadOrCreate(keyFile);
   warnAboutLooseModes(log, [config.dataDir, ...databaseFiles(dbFile), keyFile]);
+  const patients = new PatientDirectory(db, ledger);
+  // A rotation or erasure reported by the ledger's events makes the cached record stale at once.
+  ledger.onPatientChanged?.((pseudonym) => patients.forget(pseudonym));
   return {
     db,
     keyed,
@@ -228,7 +231,7 @@ function openStores(config: GatewayConfig, ledger: LedgerPort, log: Logger) {
     resources: new ResourceIndex(db, keyed),
     mailbox: new MailboxStore(db),
     identities: new IdentityStore(db, keyed),
-    patients: new PatientDirectory(db, ledger),
+    patients,
   };
 }
 

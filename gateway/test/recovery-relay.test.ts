@@ -4,6 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import {
   fabricX509Id,
   GUARDIAN_SHARE_KIND,
+  GUARDIAN_SHARE_WITHDRAWN_KIND,
   identityKey,
   MAX_RELAY_BYTES,
   newPseudonym,
@@ -84,6 +85,21 @@ describe('POST /relay/{pseudonym}', () => {
     expect((fetched.json as { messages: { messageId: string }[] }).messages.map((m) => m.messageId)).toContain(
       messageId,
     );
+  });
+
+  it("relays a patient's withdrawal of a guardian's share as its own kind", async () => {
+    const messageId = `withdraw-${randomUUID()}`;
+    const res = await relay(patient, guardian.pseudonym, {
+      messageId,
+      kind: GUARDIAN_SHARE_WITHDRAWN_KIND,
+      envelope: sealedFor(guardian, patient, 'withdrawn', { kind: GUARDIAN_SHARE_WITHDRAWN_KIND }),
+    });
+    expect(res.status).toBe(202);
+    const mail = h.gateway.mailbox.pending(guardian.pseudonym).find((m) => m.messageId === messageId)!;
+    expect(mail.kind).toBe(GUARDIAN_SHARE_WITHDRAWN_KIND);
+    expect(db.prepare('SELECT kind FROM relay_message WHERE message_id = ?').get(messageId)).toEqual({
+      kind: GUARDIAN_SHARE_WITHDRAWN_KIND,
+    });
   });
 
   it('answers a retry with the mail already queued, and refuses the id for other mail', async () => {
@@ -213,5 +229,36 @@ describe('POST /relay/{pseudonym}', () => {
       envelope: sealedFor(guardian, other),
     });
     expect(fromOther.status).toBe(202);
+  });
+
+  it("limits each patient's mailbox to 60 relayed messages an hour from everyone together (429 with Retry-After)", async () => {
+    const crowded = await h.newPatient('relay-crowded');
+    const senders = [await h.newPatient('relay-crowd-1'), await h.newPatient('relay-crowd-2')];
+    const late = await h.newPatient('relay-crowd-late');
+    const send = (from: TestPatient, to: TestPatient, messageId = `crowd-${randomUUID()}`) =>
+      relay(from, to.pseudonym, { messageId, kind: RECOVERY_REQUEST_KIND, envelope: sealedFor(to, from) });
+    // Two senders, each within its own limit of 30, fill the mailbox's 60.
+    const statuses: number[] = [];
+    for (const sender of senders) for (let i = 0; i < 30; i += 1) statuses.push((await send(sender, crowded)).status);
+    expect(statuses.every((s) => s === 202)).toBe(true);
+
+    const refused = await send(late, crowded);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('3600');
+    expect((refused.json as OutcomeBody).resourceType).toBe('OperationOutcome');
+    expect(diagnostics(refused.json)).toMatch(/too many relayed messages to this patient in the last hour \(60\)/);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM relay_message WHERE target = ?').get(crowded.pseudonym)).toEqual({
+      n: 60,
+    });
+
+    // A retry of mail already queued adds nothing; the late sender may still write to others.
+    const queued = h.gateway.mailbox.pending(crowded.pseudonym)[0]!;
+    const retry = await relay(senders[0], crowded.pseudonym, {
+      messageId: queued.messageId,
+      kind: RECOVERY_REQUEST_KIND,
+      envelope: JSON.parse(queued.body!) as SealedEnvelope,
+    });
+    expect(retry.status).toBe(202);
+    expect((await send(late, guardian)).status).toBe(202);
   });
 });

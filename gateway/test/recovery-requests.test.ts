@@ -141,6 +141,14 @@ describe('recovery requests and approvals', () => {
     expect(stored).toEqual({ n: 0 });
   });
 
+  it('is never told who the guardians are: it asks the ledger about the one guardian that approves', async () => {
+    const record = await h.ledger.readPatient(lost.pseudonym);
+    expect(record).toMatchObject({ pseudonym: lost.pseudonym, recoveryPublicKey: expect.any(String) });
+    expect(record).not.toHaveProperty('guardians');
+    expect(await h.ledger.isGuardian(lost.pseudonym, g1.pseudonym)).toBe(true);
+    expect(await h.ledger.isGuardian(lost.pseudonym, stranger.pseudonym)).toBe(false);
+  });
+
   it('reads the guardians from the ledger at each approval: a guardian removed meanwhile is refused', async () => {
     const key = ephemeralKey();
     const requestId = `rq-${randomUUID()}`;
@@ -175,7 +183,7 @@ describe('recovery requests and approvals', () => {
 
   it.each([
     ['an unregistered pseudonym', () => newPseudonym(), 404, /no patient with this pseudonym/],
-    ['a patient with no guardians', () => stranger.pseudonym, 422, /named no guardians/],
+    ['a patient with no recovery key', () => stranger.pseudonym, 422, /no recovery key on the ledger/],
   ])('refuses a request for %s', async (_what, pseudonym, status, message) => {
     const res = await open(`rq-${randomUUID()}`, pseudonym(), ephemeralKey().publicKey);
     expect(res.status).toBe(status);

@@ -3,11 +3,23 @@ import type { AgentNotification, RecordQuery, VaultDelivery, VaultElement } from
 import type { LastBackup } from './lifecycle/backup-meta';
 import type { ErasureReport } from './lifecycle/erase';
 import type { RebuildReport } from './lifecycle/rebuild';
+import type { GuardianDecision } from './recovery/guardian-approval';
+import type { KeptRequest, KeptShare } from './recovery/guardian-store';
+import type { RecoverySetup, RecoverySetupSummary, SetupOptions } from './recovery/recovery-setup';
 import type { BackupVersion } from './transport/gateway-transport';
 
 export type { LastBackup } from './lifecycle/backup-meta';
 export type { ErasureReport, HospitalErasure } from './lifecycle/erase';
 export type { RebuildReport, RebuildRow } from './lifecycle/rebuild';
+export type { GuardianDecision } from './recovery/guardian-approval';
+export type { KeptRequest as RecoveryRequest } from './recovery/guardian-store';
+export type {
+  RecoverySetup,
+  RecoverySetupSummary,
+  SetupOptions as RecoverySetupOptions,
+} from './recovery/recovery-setup';
+/** How many shares a recovery setup may make, and how few may rebuild the secret. */
+export { MAX_SHARES as RECOVERY_MAX_SHARES, MIN_THRESHOLD as RECOVERY_MIN_THRESHOLD } from './recovery/shares';
 
 /** What the patient asks to grant: everything a consent on the ledger holds except what the ledger sets. */
 export interface ConsentRequest {
@@ -116,6 +128,16 @@ export interface BackupStatus {
   gateways: string[];
 }
 
+/** The patient's own recovery setup, and what this agent guards for other patients. */
+export interface RecoveryStatus {
+  /** The last `recovery setup`: who holds shares and how many rebuild the secret (never a share). */
+  setup?: RecoverySetupSummary;
+  /** The patients whose share this agent keeps (still sealed to it), without the share. */
+  shares: Omit<KeptShare, 'envelope'>[];
+  /** The recovery requests that reached this agent as a guardian, newest first. */
+  requests: KeptRequest[];
+}
+
 /**
  * The agent as its shells (CLI, local web page, later a phone app) see it. Every method works on
  * the unlocked agent of one home directory.
@@ -145,4 +167,11 @@ export interface AgentApi {
   rebuild(): Promise<RebuildReport>;
   /** Destroys the records everywhere (hospitals, ledger registration, backups, this device). The agent is unusable after. */
   erase(): Promise<ErasureReport>;
+  /** Splits the recovery secret among guardians and paper codes; the paper codes come back once, never stored. */
+  setupRecovery(options: SetupOptions): Promise<RecoverySetup>;
+  recoveryStatus(): Promise<RecoveryStatus>;
+  /** As a guardian: sends this agent's share to the device that asked; the patient's log shows it. */
+  approveRecovery(requestId: string): Promise<GuardianDecision>;
+  /** As a guardian: refuses a request; nothing is sent and the patient's log shows the refusal. */
+  denyRecovery(requestId: string): Promise<GuardianDecision>;
 }

@@ -21,6 +21,7 @@ import type {
   BackupStatus,
   BackupTarget,
   ConsentRequest,
+  RecoveryStatus,
   SyncReport,
   VerifyReport,
 } from './agent-api';
@@ -33,8 +34,9 @@ import { PullResponder } from './requests/pull-responder';
 import { approveRecovery, denyRecovery, guardianship, type GuardianDecision } from './recovery/guardian-approval';
 import { GUARDIAN_MAIL_KINDS, GuardianMail } from './recovery/guardian-mail';
 import type { RecoveryDeps } from './recovery/recovery-deps';
-import { RECOVERY_SETUP_META, setupRecovery, type RecoverySetup, type SetupOptions } from './recovery/recovery-setup';
+import { lastRecoverySetup, setupRecovery, type RecoverySetup, type SetupOptions } from './recovery/recovery-setup';
 import { httpsRecoveryTransport, type RecoveryTransport } from './recovery/recovery-transport';
+import { withdrawShares } from './recovery/share-withdrawal';
 import {
   readKeystore,
   unlockKeystore,
@@ -364,7 +366,9 @@ export class Agent implements AgentApi {
    * sealed to the guardian and mailed) and paper codes; see `setupRecovery`.
    */
   setupRecovery(options: SetupOptions): Promise<RecoverySetup> {
-    return this.withRecovery((d) => setupRecovery(d, options));
+    return this.handingOutRecoveryCode((ensure) =>
+      this.withRecovery((d) => setupRecovery({ ...d, ensureRecoverySecret: ensure }, options)),
+    );
   }
 
   /** A guardian approves a recovery request that reached it; see `approveRecovery`. */
@@ -378,12 +382,9 @@ export class Agent implements AgentApi {
   }
 
   /** This patient's last recovery setup (who holds shares, how many are needed; never a share), and what it guards for others. */
-  async recoveryStatus(): Promise<{ setup?: unknown } & Awaited<ReturnType<typeof guardianship>>> {
-    const setup = await this.vault.getMeta(RECOVERY_SETUP_META);
-    return {
-      ...(setup ? { setup: JSON.parse(setup) as unknown } : {}),
-      ...(await guardianship({ vault: this.vault })),
-    };
+  async recoveryStatus(): Promise<RecoveryStatus> {
+    const setup = await lastRecoverySetup(this.vault);
+    return { ...(setup ? { setup } : {}), ...(await guardianship({ vault: this.vault })) };
   }
 
   /** What the recovery steps use of this agent, with the gateways' recovery routes opened for one call. */
@@ -505,7 +506,7 @@ export class Agent implements AgentApi {
     if (record.recoveryPublicKey !== publicKey) await this.ledger.setRecoveryKey(this.pseudonym, publicKey);
     if (await this.vault.getMeta(RECOVERY_CODE_SHOWN_META)) return { created };
     await this.vault.setMeta(RECOVERY_CODE_SHOWN_META, new Date().toISOString());
-    return { created, recoveryCode: encodeRecoveryCode(secret, RECOVERY_CODE_PREFIX) };
+    return { created, recoveryCode: this.recoveryCode() as string };
   }
 
   /**
@@ -522,14 +523,48 @@ export class Agent implements AgentApi {
     }
   }
 
-  /** The printed form of the recovery secret, again (the patient lost the paper; the agent is unlocked). */
+  /**
+   * The printed form of the recovery secret (`phr-agent recovery code`): the one place it is made,
+   * for the first showing and any later one (the patient lost the paper, or a backup failed after
+   * the code was handed out). Undefined before the first backup or recovery setup.
+   */
   recoveryCode(): string | undefined {
     const secret = this.secrets.recoverySecret;
     return secret ? encodeRecoveryCode(secret, RECOVERY_CODE_PREFIX) : undefined;
   }
 
-  async backup(target: BackupTarget): Promise<BackupReport> {
-    const { recoveryCode } = await this.ensureRecoverySecret();
+  backup(target: BackupTarget): Promise<BackupReport> {
+    return this.handingOutRecoveryCode((ensure) => this.backupWith(target, ensure));
+  }
+
+  /**
+   * Runs a step that may make the recovery secret and hand its code out (a backup, a recovery
+   * setup). The code is shown to the patient only with the step's result, so when the step fails
+   * after handing it out, the next step hands it out again: otherwise it would never be seen.
+   */
+  private async handingOutRecoveryCode<T>(
+    step: (ensure: () => Promise<{ recoveryCode?: string }>) => Promise<T>,
+  ): Promise<T> {
+    let handedOut = false;
+    const ensure = async () => {
+      const result = await this.ensureRecoverySecret();
+      if (result.recoveryCode !== undefined) handedOut = true;
+      return result;
+    };
+    try {
+      return await step(ensure);
+    } catch (err) {
+      // '' reads as "not shown yet" (see ensureRecoverySecret); the step's own error is what matters
+      if (handedOut) await this.vault.setMeta(RECOVERY_CODE_SHOWN_META, '').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async backupWith(
+    target: BackupTarget,
+    ensure: () => Promise<{ recoveryCode?: string }>,
+  ): Promise<BackupReport> {
+    const { recoveryCode } = await ensure();
     const input: BackupInput = {
       pseudonym: this.pseudonym,
       keys: BackupKeys.derive(deriveRecoveryKeys(this.secrets.recoverySecret as Buffer).backupKey),
@@ -613,6 +648,7 @@ export class Agent implements AgentApi {
       home: this.home,
       hospitals: this.profile.hospitals,
       transport: (h) => this.transport(h),
+      withdrawGuardianShares: (guardians) => this.withRecovery((d) => withdrawShares(d, guardians)),
       closeAgent: () => this.close(),
       log: this.log,
     });

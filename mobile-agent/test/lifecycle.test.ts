@@ -205,6 +205,29 @@ describe('backup to a folder and restore on a new home', () => {
   });
 });
 
+describe('the recovery code', () => {
+  it('is handed out again when the backup that made it failed, so the patient sees it once', async () => {
+    const p = await patientWith('code-after-failure', 1);
+    try {
+      // a file where the folder should be: the backup fails after the secret was made
+      const notAFolder = join(h.dir, 'code-after-failure.txt');
+      writeFileSync(notAFolder, 'a file, not a folder');
+      await expect(p.agent.backup({ to: 'folder', dir: notAFolder })).rejects.toMatchObject({ code: 'ENOTDIR' });
+      const made = (await h.gw.ledger.readPatient(p.pseudonym))?.recoveryPublicKey;
+      expect(made).toBeDefined();
+
+      const next = await p.agent.backup({ to: 'folder', dir: join(h.dir, 'backups-code-after-failure') });
+      expect(next.recoveryCode).toMatch(/^PHRR-/);
+      // the same secret as the one the ledger already holds, and only this once
+      const keys = deriveRecoveryKeys(decodeRecoveryCode(next.recoveryCode as string, RECOVERY_CODE_PREFIX));
+      expect(keys.publicKey).toBe(made);
+      expect((await p.agent.backup({ to: 'gateway' })).recoveryCode).toBeUndefined();
+    } finally {
+      await p.agent.close();
+    }
+  });
+});
+
 describe('refusals: nothing stored, nothing lost', () => {
   let p: Patient;
   let code: string;
@@ -487,9 +510,13 @@ describe('erase', () => {
       end: new Date(Date.now() + 86_400_000).toISOString(),
     });
     const ledger = p.agent['ledger'];
+    // a recovery left under way in this home (its request and sealed one-time key) goes too
+    const leftover = join(p.home, 'recovery.json');
+    writeFileSync(leftover, '{"v":1}\n', { mode: 0o600 });
 
     const report = await p.agent.erase();
     expect(report).toMatchObject({ pseudonym: p.pseudonym, ledger: 'erased' });
+    expect(report.filesDestroyed).toContain(leftover);
     expect(report.hospitals).toEqual([
       expect.objectContaining({
         hospital: 'hospital1',

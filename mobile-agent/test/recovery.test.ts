@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GUARDIAN_SHARE_KIND, newRecoverySecret, seal, type AccessEventRecord } from '@phr/common';
+import {
+  GUARDIAN_SHARE_KIND,
+  GUARDIAN_SHARE_WITHDRAWN_KIND,
+  newRecoverySecret,
+  RECOVERY_REQUEST_KIND,
+  seal,
+  type AccessEventRecord,
+} from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
 import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { finishRecovery, startRecovery } from '../src/recovery/device-recovery';
 import { pendingRecoveryFile } from '../src/recovery/pending-recovery';
-import { guardianShareAad } from '../src/recovery/recovery-messages';
+import { guardianShareAad, guardianShareWithdrawnAad, recoveryRequestAad } from '../src/recovery/recovery-messages';
 import { paperCode, splitSecret } from '../src/recovery/shares';
 import { AgentHarness, PASSPHRASE } from './support/agent-harness';
 
@@ -106,6 +113,9 @@ describe('recovery with guardians', () => {
     const record = await ledgerRecord(patient.pseudonym);
     expect(record.guardians).toEqual([g1.pseudonym, g2.pseudonym].sort());
     expect(record.recoveryPublicKey).toEqual(expect.any(String));
+    // The patient and the guardians read who guards the patient; nobody else does.
+    expect((await patient.agent['ledger'].readPatient(patient.pseudonym)).guardians).toEqual(record.guardians);
+    expect(await stranger.agent['ledger'].readPatient(patient.pseudonym)).not.toHaveProperty('guardians');
 
     for (const g of [g1, g2]) {
       await g.agent.sync();
@@ -163,9 +173,53 @@ describe('recovery with guardians', () => {
     expect(h.gw.gateway.mailbox.pending(g2.pseudonym)).toEqual([]);
   });
 
-  it('recovers from a new home with one guardian and the paper code; one share alone is refused, nothing lost', async () => {
+  it('drops a sealed recovery request that opens but is malformed, instead of trying it at every sync', async () => {
+    const requestId = `rq-${randomUUID()}`;
+    // Sealed right, to a guardian that holds a share of this patient: only its content is wrong.
+    const envelope = seal(
+      Buffer.from(JSON.stringify({ v: 1, requestId, pseudonym: patient.pseudonym })),
+      { algorithm: 'X25519', publicKey: (await ledgerRecord(g1.pseudonym)).encryptionPublicKey },
+      recoveryRequestAad({ requestId, pseudonym: patient.pseudonym, guardian: g1.pseudonym }),
+      stranger.agent.identity,
+    );
+    const res = await h.gw.request(
+      { certificatePem: stranger.agent.identity.certificatePem, privateKeyPem: stranger.agent.identity.privateKeyPem },
+      'POST',
+      `/relay/${g1.pseudonym}`,
+      { messageId: `malformed-${randomUUID()}`, kind: RECOVERY_REQUEST_KIND, envelope },
+    );
+    expect(res.status).toBe(202);
+    expect(h.gw.gateway.mailbox.pending(g1.pseudonym)).toHaveLength(1);
+    // g1 guards the patient (the setup above), so the request is opened and read.
+    expect((await g1.agent.recoveryStatus()).shares.map((s) => s.pseudonym)).toEqual([patient.pseudonym]);
+    await g1.agent.sync();
+    // Taken out of the mailbox: the next sync does not meet it again.
+    expect(h.gw.gateway.mailbox.pending(g1.pseudonym)).toEqual([]);
+    expect(await g1.agent['vault'].getMeta(`recovery-request:${requestId}`)).toBeUndefined();
+    expect((await g1.agent.recoveryStatus()).requests).toEqual([]);
+  });
+
+  it('starts nothing at a gateway when no guardian is named: the ledger does not tell a new device who they are', async () => {
     const device = newDevice();
     const started = await startRecovery({ ...device, pseudonym: patient.pseudonym });
+    expect(started).toEqual({ pseudonym: patient.pseudonym, guardians: [] });
+    await g1.agent.sync();
+    expect((await g1.agent.recoveryStatus()).requests).toEqual([]);
+    // A mistyped guardian is refused before the device is enrolled.
+    const typo = newDevice();
+    await expect(
+      startRecovery({ ...typo, pseudonym: patient.pseudonym, guardians: ['pt-not-a-pseudonym'] }),
+    ).rejects.toMatchObject({ name: 'RecoveryError', code: 'INVALID_ARGUMENT' });
+    expect(existsSync(typo.home)).toBe(false);
+  });
+
+  it('recovers from a new home with one guardian and the paper code; one share alone is refused, nothing lost', async () => {
+    const device = newDevice();
+    const started = await startRecovery({
+      ...device,
+      pseudonym: patient.pseudonym,
+      guardians: [g2.pseudonym, g1.pseudonym],
+    });
     expect(started.requestId).toMatch(/^rq-/);
     expect(started.checkCode).toMatch(/^\d{3}-\d{3}$/);
     expect(started.guardians).toEqual([
@@ -263,7 +317,11 @@ describe('recovery with guardians', () => {
   it('lets a guardian refuse a request: nothing is sent and the patient sees the refusal', async () => {
     // The recovered patient's record still names g1 and g2.
     const device = newDevice();
-    const started = await startRecovery({ ...device, pseudonym: patient.pseudonym });
+    const started = await startRecovery({
+      ...device,
+      pseudonym: patient.pseudonym,
+      guardians: [g1.pseudonym, g2.pseudonym],
+    });
     await g2.agent.sync();
     const request = await g2.agent['vault'].getMeta(`recovery-request:${started.requestId as string}`);
     expect(request).toBeDefined();
@@ -296,8 +354,54 @@ describe('recovery with guardians', () => {
   });
 
   it('needs a recovery key on the ledger to start', async () => {
-    await expect(startRecovery({ ...newDevice(), pseudonym: stranger.pseudonym })).rejects.toMatchObject({
+    await expect(
+      startRecovery({ ...newDevice(), pseudonym: stranger.pseudonym, guardians: [g1.pseudonym] }),
+    ).rejects.toMatchObject({
       code: 'NOT_SET_UP',
     });
+  });
+
+  it("erasing tells each guardian to delete its share; only the patient's own identity can", async () => {
+    // A withdrawal signed by someone else is dropped: the guardian keeps the share.
+    const withdrawal = {
+      v: 1,
+      pseudonym: patient.pseudonym,
+      guardian: g2.pseudonym,
+      withdrawnAt: new Date().toISOString(),
+      reason: 'erased',
+    };
+    const g2Key = (await ledgerRecord(g2.pseudonym)).encryptionPublicKey;
+    const forged = seal(
+      Buffer.from(JSON.stringify(withdrawal)),
+      { algorithm: 'X25519', publicKey: g2Key },
+      guardianShareWithdrawnAad({ pseudonym: patient.pseudonym, guardian: g2.pseudonym }),
+      stranger.agent.identity,
+    );
+    const res = await h.gw.request(
+      { certificatePem: stranger.agent.identity.certificatePem, privateKeyPem: stranger.agent.identity.privateKeyPem },
+      'POST',
+      `/relay/${g2.pseudonym}`,
+      { messageId: `forged-withdrawal-${randomUUID()}`, kind: GUARDIAN_SHARE_WITHDRAWN_KIND, envelope: forged },
+    );
+    expect(res.status).toBe(202);
+    await g2.agent.sync();
+    expect(h.gw.gateway.mailbox.pending(g2.pseudonym)).toEqual([]);
+    expect((await g2.agent.recoveryStatus()).shares.map((s) => s.pseudonym)).toEqual([patient.pseudonym]);
+
+    // The patient (on the device that recovered the records) erases everything.
+    const owner = await h.open(recoveredHome);
+    const report = await owner.erase();
+    expect(report.ledger).toBe('erased');
+    expect(report.guardians).toEqual([g1.pseudonym, g2.pseudonym].sort().map((guardian) => ({ guardian, sent: true })));
+    for (const g of [g1, g2]) {
+      await g.agent.sync();
+      expect(h.gw.gateway.mailbox.pending(g.pseudonym)).toEqual([]);
+      expect((await g.agent.recoveryStatus()).shares).toEqual([]);
+      expect(await g.agent['vault'].getMeta(`guardian-share:${patient.pseudonym}`)).toBeUndefined();
+      expect((await g.agent.notifications()).map((n) => n.message)).toContain(
+        `Patient ${patient.pseudonym} erased their records and withdrew the recovery share you kept for them: ` +
+          'it was deleted, and you are no longer their guardian.',
+      );
+    }
   });
 });

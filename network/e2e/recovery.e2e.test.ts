@@ -202,12 +202,18 @@ describe('key recovery with guardians on the real network', () => {
         reg.enrollmentId,
         '--enrollment-secret-file',
         reg.secretFile,
+        // The ledger tells the new device nothing of who guards the patient: the patient names them.
+        '--guardian',
+        gus.pseudonym,
+        gina.pseudonym,
         '--json',
       ),
     ) as { requestId: string; checkCode: string; guardians: { guardian: string; sent: boolean }[] };
+    expect(started.guardians.map((g) => g.guardian).sort()).toEqual([gus.pseudonym, gina.pseudonym].sort());
     expect(started.guardians.every((g) => g.sent)).toBe(true);
 
     // Gus sees the request with the check code the patient tells him, and approves it.
+    const gusIdentity = await withAgent(gus.home, async (a) => Promise.resolve(a.identity.id));
     const gusStatus = JSON.parse(await ok(gus.home, 'recovery', 'status', '--json')) as {
       requests: { requestId: string; checkCode: string; status: string }[];
     };
@@ -246,8 +252,13 @@ describe('key recovery with guardians on the real network', () => {
     // The patient's log: the backup, the guardian's approval, the recovery and the restore.
     await withAgent(fresh, async (agent) => {
       const events: AccessEventRecord[] = await agent['ledger'].listAccessEvents(patient.pseudonym);
-      const byGus = events.filter((e) => e.action === 'recovery' && e.references.includes(started.requestId));
-      expect(byGus.map((e) => e.outcome)).toEqual(['success', 'success']);
+      const recoveries = events.filter((e) => e.action === 'recovery' && e.references.includes(started.requestId));
+      // Gus's approval, logged by Gus's own identity; and the device's own recovery, by the device.
+      const byGus = recoveries.filter((e) => e.actor.id === gusIdentity && e.requester.id === gusIdentity);
+      expect(byGus.map((e) => e.outcome)).toEqual(['success']);
+      const byDevice = recoveries.filter((e) => e.actor.id === agent.identity.id);
+      expect(byDevice.map((e) => e.outcome)).toEqual(['success']);
+      expect(recoveries).toHaveLength(2);
       expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual(
         expect.arrayContaining(['backup:success', 'recovery:success', 'restore:success']),
       );

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { consentChangesOfEvent, MAX_LEDGER_PAGE_SIZE, parseChaincodeError, readAllPages } from '@phr/common';
+import {
+  consentChangesOfEvent,
+  MAX_LEDGER_PAGE_SIZE,
+  parseChaincodeError,
+  patientChangeOfEvent,
+  readAllPages,
+} from '@phr/common';
 import type {
   AccessEventRecord,
   AccessRequest,
@@ -54,6 +60,11 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
   private eventsUp = true;
   private readonly spent = new Set<string>();
   private readonly streams = new Set<EventStream>();
+  private readonly patientListeners = new Set<(pseudonym: string) => void>();
+
+  onPatientChanged(listener: (pseudonym: string) => void): void {
+    this.patientListeners.add(listener);
+  }
 
   /** Switching it off breaks the open event streams too, as a peer outage does. */
   get available(): boolean {
@@ -75,6 +86,8 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
     });
     const unsubscribe = this.world.onEvent((e) => {
       for (const consent of consentChangesOfEvent(e.name, JSON.stringify(e.payload))) stream.push(consent);
+      const changed = patientChangeOfEvent(e.name, JSON.stringify(e.payload));
+      if (changed) for (const listener of this.patientListeners) listener(changed);
     });
     this.streams.add(stream);
     return Promise.resolve(stream);
@@ -164,6 +177,15 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
     this.up();
     return this.readOrUndefined<PatientRecord>(() =>
       this.world.invoke(this.registry, 'ReadPatient', [pseudonym], this.gateway),
+    );
+  }
+
+  async isGuardian(pseudonym: string, candidate: string): Promise<boolean> {
+    this.up();
+    return (
+      JSON.parse(
+        await this.run(() => this.world.invoke(this.registry, 'IsGuardian', [pseudonym, candidate], this.gateway)),
+      ) === true
     );
   }
 

@@ -67,6 +67,25 @@ export interface Notice {
   kind: 'success' | 'error';
   title: string;
   lines: string[];
+  /** Codes shown once to be written down (recovery code, paper codes), in page order; absent when none. */
+  codes?: string[];
+}
+
+export interface RecoverySetupInput {
+  /** Guardians' pseudonyms. */
+  guardians: string[];
+  paper: number;
+  threshold: number;
+  /** The hospital whose gateway mails the shares; the first in the list when absent. */
+  hospital?: string;
+}
+
+export interface ShownRecoveryRequest {
+  requestId: string;
+  /** pending | expired | approved | denied */
+  state: string;
+  patient: string;
+  checkCode: string;
 }
 
 export interface GrantInput {
@@ -115,10 +134,12 @@ export class AgentUiPage {
   async notice(): Promise<Notice | undefined> {
     const box = this.page.locator('[data-notice]');
     if ((await box.count()) === 0) return undefined;
+    const codes = (await box.locator('[data-code]').allInnerTexts()).map((c) => c.trim());
     return {
       kind: (await box.getAttribute('data-notice')) as Notice['kind'],
-      title: (await box.locator('h2').innerText()).trim(),
-      lines: (await box.locator('li').allInnerTexts()).map((l) => l.trim()),
+      title: (await box.locator(':scope > h2').innerText()).trim(),
+      lines: (await box.locator(':scope > ul > li').allInnerTexts()).map((l) => l.trim()),
+      ...(codes.length > 0 ? { codes } : {}),
     };
   }
 
@@ -349,6 +370,78 @@ export class AgentUiPage {
     await this.page.getByLabel('Hospital', { exact: true }).selectOption(hospital);
     await this.follow(this.page.getByRole('button', { name: 'Back up now' }));
     return this.requireNotice('back up');
+  }
+
+  /** Fills the folder backup form and submits it; does not judge the outcome (see backupToFolder). */
+  async submitFolderBackup(dir: string): Promise<void> {
+    await this.open('backup');
+    const form = this.page.locator('form[action="/backup/folder"]');
+    await form.getByLabel('Folder', { exact: true }).fill(dir);
+    await this.follow(form.getByRole('button', { name: 'Back up to this folder' }));
+  }
+
+  /** Backs up to a folder from the page; returns the notice (the recovery code on the first one), or throws with what the page said. */
+  async backupToFolder(dir: string): Promise<Notice> {
+    await this.submitFolderBackup(dir);
+    return this.requireNotice('back up to a folder');
+  }
+
+  /** Fills the recovery setup form and submits it; does not judge the outcome (see setUpRecovery). */
+  async submitRecoverySetup(input: RecoverySetupInput): Promise<void> {
+    await this.open('backup');
+    const form = this.page.locator('form[action="/backup/recovery"]');
+    await form.getByLabel('Guardians’ pseudonyms').fill(input.guardians.join('\n'));
+    await form.getByLabel('Paper codes to print').fill(String(input.paper));
+    await form.getByLabel('Shares needed to recover').fill(String(input.threshold));
+    if (input.hospital !== undefined) {
+      await form.getByLabel('Send the guardians’ shares through').selectOption(input.hospital);
+    }
+    await this.follow(form.getByRole('button', { name: /^Set up recovery/ }));
+  }
+
+  /** Sets recovery up from the page; returns the notice with the paper codes (and the recovery code if it was made). */
+  async setUpRecovery(input: RecoverySetupInput): Promise<Notice> {
+    await this.submitRecoverySetup(input);
+    return this.requireNotice('recovery setup');
+  }
+
+  /** The recovery requests that reached this agent as a guardian, as the Backup & recovery page lists them. */
+  async recoveryRequestsShown(): Promise<ShownRecoveryRequest[]> {
+    if (!this.page.url().startsWith(`${this.base}/backup`)) await this.open('backup');
+    const shown: ShownRecoveryRequest[] = [];
+    for (const row of await this.page.locator('tr[data-recovery-request]').all()) {
+      shown.push({
+        requestId: (await row.getAttribute('data-recovery-request')) ?? '',
+        state: (await row.getAttribute('data-state')) ?? '',
+        patient: (await row.locator('th').innerText()).trim(),
+        checkCode: (await row.locator('.check-code').innerText()).trim(),
+      });
+    }
+    return shown;
+  }
+
+  /**
+   * A guardian approves through the confirmation page, after checking `checkCode` (the code the
+   * patient told them) against the one it shows; returns the notice.
+   */
+  async approveRecoveryRequest(requestId: string, checkCode: string): Promise<Notice> {
+    await this.open('backup');
+    await this.follow(
+      this.page.locator(`tr[data-recovery-request="${requestId}"]`).getByRole('link', { name: /^Approve/ }),
+    );
+    const shown = (await this.page.locator('[data-check-code]').innerText()).trim();
+    if (shown !== checkCode) throw new Error(`the page shows check code ${shown}, not ${checkCode}: not approved`);
+    await this.follow(this.page.getByRole('button', { name: 'Yes, the code matches: send my share' }));
+    return this.requireNotice('approve');
+  }
+
+  /** A guardian denies a request from its row; returns the notice. */
+  async denyRecoveryRequest(requestId: string): Promise<Notice> {
+    await this.open('backup');
+    await this.follow(
+      this.page.locator(`tr[data-recovery-request="${requestId}"]`).getByRole('button', { name: /^Deny/ }),
+    );
+    return this.requireNotice('deny');
   }
 
   /** Presses "Rebuild my records"; returns the notice with a line per delivery. */

@@ -84,6 +84,15 @@ export class PatientDirectory {
   }
 
   /**
+   * Marks the patient's cached record stale (its keys or owner changed on the ledger): the next
+   * `get` reads the ledger, and the copy is kept only for a ledger outage.
+   */
+  forget(pseudonym: string): void {
+    const entry = this.memory.get(pseudonym) ?? this.stored(pseudonym);
+    if (entry) this.memory.set(pseudonym, { record: entry.record, fetchedAt: Number.NEGATIVE_INFINITY });
+  }
+
+  /**
    * The patient's record read from the ledger now, never from a cache (and remembered), for what
    * must not act on an old one: the encryption key a rebuild seals to, ownership after a restore.
    * @throws `LedgerError` when the ledger cannot be read.

@@ -2,6 +2,7 @@ import {
   canonicalJson,
   MAX_LEDGER_PAGE_SIZE,
   consentChangesOfEvent,
+  patientChangeOfEvent,
   readAllPages,
   type AccessEventRecord,
   type AccessRequest,
@@ -27,6 +28,7 @@ import {
 export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource {
   readonly mode = 'fabric';
   private readonly client: LedgerClient;
+  private readonly patientListeners = new Set<(pseudonym: string) => void>();
 
   constructor(options: { peer: PeerEndpoint; identity: LedgerIdentity; channel: string; chaincode: string }) {
     // Reads sit on the request path of an ingest only when the patient is not cached: keep them short.
@@ -63,6 +65,10 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
     return this.client.evaluateRecord<PatientRecord>('PatientRegistry', 'ReadPatient', [pseudonym]);
   }
 
+  async isGuardian(pseudonym: string, candidate: string): Promise<boolean> {
+    return JSON.parse(await this.client.evaluate('PatientRegistry', 'IsGuardian', [pseudonym, candidate])) === true;
+  }
+
   async evaluateConsent(pseudonym: string, request: AccessRequest): Promise<ConsentEvaluation> {
     return JSON.parse(
       await this.client.evaluate('Consent', 'EvaluateConsent', [pseudonym, JSON.stringify(request)]),
@@ -83,15 +89,22 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
     // moment later. Starting two blocks back covers that gap, and replayed changes merge harmlessly.
     const height = await this.client.chainHeight();
     const events = await this.client.chaincodeEvents(height > 2n ? height - 2n : 0n);
+    const listeners = this.patientListeners;
     return {
       async *[Symbol.asyncIterator]() {
         for await (const event of events) {
           // An erasure revokes the patient's consents in its own transaction and event.
           yield* consentChangesOfEvent(event.eventName, event.payload);
+          const changed = patientChangeOfEvent(event.eventName, event.payload);
+          if (changed) for (const listener of listeners) listener(changed);
         }
       },
       close: () => events.close(),
     };
+  }
+
+  onPatientChanged(listener: (pseudonym: string) => void): void {
+    this.patientListeners.add(listener);
   }
 
   async readConsent(consentId: string): Promise<ConsentRecord | undefined> {

@@ -48,7 +48,14 @@ export interface LedgerPort {
   prepareDelivery(commitment: DeliveryCommitment): Promise<PreparedCommit>;
   submit(prepared: PreparedCommit, commitment: DeliveryCommitment): Promise<CommitResult>;
   readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
+  /** The patient's record; its `guardians` are not shown to a gateway (see `isGuardian`). */
   readPatient(pseudonym: string): Promise<PatientRecord | undefined>;
+  /**
+   * Whether the patient names `candidate` among their guardians (PatientRegistry.IsGuardian): the
+   * ledger answers one candidate at a time and never lists them to a gateway.
+   * @throws `LedgerError` NOT_FOUND for an unregistered pseudonym, or as `LedgerClient.evaluate` throws.
+   */
+  isGuardian(pseudonym: string, candidate: string): Promise<boolean>;
   /** One consent (Consent.ReadConsent as the gateway identity); undefined when there is none. */
   readConsent(consentId: string): Promise<ConsentRecord | undefined>;
   /** Every consent the patient ever granted (revoked ones too), read as the gateway identity. */
@@ -72,5 +79,11 @@ export interface LedgerPort {
    * taken by another event, or as `LedgerClient.submit` throws (UNAVAILABLE is `retryable`).
    */
   recordErasure(event: ErasureAccessEvent): Promise<AccessEventRecord>;
+  /**
+   * Calls `listener` with the pseudonym of each registry record whose keys or owner changed, or
+   * that was erased, as the ledger's events report it (while the consent event stream is open),
+   * so caches of patient records do not seal to a rotated key. Optional: without it, caches age out.
+   */
+  onPatientChanged?(listener: (pseudonym: string) => void): void;
   close(): void;
 }

@@ -43,6 +43,11 @@ export class NoLedger implements LedgerPort {
     return Promise.resolve(this.patients.get(pseudonym));
   }
 
+  /** Recovery with guardians needs the ledger: without one, nobody guards anybody. */
+  isGuardian(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
   /** No ledger holds no consents and no access events. */
   readConsent(): Promise<ConsentRecord | undefined> {
     return Promise.resolve(undefined);

@@ -28,6 +28,11 @@ export interface RecoveryLimits {
   requestTtlMs: number;
   /** Relayed messages one sender may post in an hour (a setup with 10 guardians, and retries). */
   relaysPerHour: number;
+  /**
+   * Relayed messages one patient's mailbox may take in an hour, from everyone together: many
+   * senders (each within its own limit) cannot bury a guardian's mailbox in mail.
+   */
+  relaysPerTargetPerHour: number;
   /** Recovery requests one device may open in an hour. */
   requestsPerHour: number;
 }
@@ -35,6 +40,7 @@ export interface RecoveryLimits {
 export const DEFAULT_RECOVERY_LIMITS: Readonly<RecoveryLimits> = Object.freeze({
   requestTtlMs: 72 * 60 * 60 * 1000,
   relaysPerHour: 30,
+  relaysPerTargetPerHour: 60,
   requestsPerHour: 5,
 });
 
@@ -42,8 +48,11 @@ export interface RecoveryRouterDeps {
   store: RecoveryStore;
   /** Owner checks (the guardian's own pseudonym) and the patients' records. */
   patients: PatientDirectory;
-  /** Read at once, not from a cache, where the answer grants something: the guardians of a patient. */
-  ledger: Pick<LedgerPort, 'readPatient'>;
+  /**
+   * Read at once, not from a cache, where the answer grants something: the patient's recovery key,
+   * and whether a caller is one of their guardians (the ledger never lists them to a gateway).
+   */
+  ledger: Pick<LedgerPort, 'readPatient' | 'isGuardian'>;
   body: BodyReader;
   log: Logger;
   limits?: Partial<RecoveryLimits>;
@@ -58,12 +67,13 @@ const HOUR_MS = 60 * 60 * 1000;
  * mailbox. Every route is for enrolled patients (mutual TLS, role patient) and checks the caller
  * before it reads a body.
  *
- * - `POST /relay/{pseudonym}`: a patient posts a small sealed message (a guardian's share, a
- *   recovery request) into another patient's mailbox; the gateway records who sent it.
+ * - `POST /relay/{pseudonym}`: a patient posts a small sealed message (a guardian's share, its
+ *   withdrawal, a recovery request) into another patient's mailbox; the gateway records who sent
+ *   it, and limits how many each sender posts and each mailbox takes in an hour.
  * - `POST /recovery`: a new device opens a request for the shares of a pseudonym, with a one-time
  *   X25519 key the guardians seal their shares to.
- * - `POST /recovery/{requestId}/approvals`: a guardian (a patient the ledger lists among the
- *   patient's guardians) leaves its sealed share.
+ * - `POST /recovery/{requestId}/approvals`: a guardian (a patient the ledger confirms, by
+ *   `PatientRegistry.IsGuardian`, among the patient's guardians) leaves its sealed share.
  * - `GET /recovery/{requestId}/approvals`: the approvals, for the device that opened the request.
  *
  * The gateway never holds anything it could open: the shares are sealed to keys it does not have.
@@ -89,7 +99,19 @@ export function recoveryRouter(d: RecoveryRouterDeps): Router {
     const post = parseRelayPost(await relayJson(req, res), caller);
     // A retry of mail already queued is answered whatever the limit: it adds nothing.
     if (!d.store.isRelayed(post.messageId)) {
-      throttle(res, d.store.relayedSince(caller.id, hourBefore(at)), limits.relaysPerHour, 'relayed messages');
+      const since = hourBefore(at);
+      throttle(
+        res,
+        d.store.relayedSince(caller.id, since),
+        limits.relaysPerHour,
+        'relayed messages from this identity',
+      );
+      throttle(
+        res,
+        d.store.relayedToSince(target, since),
+        limits.relaysPerTargetPerHour,
+        'relayed messages to this patient',
+      );
     }
     const record = await registered(d.patients, target);
     if (record.erasedAt) throw new FhirError(410, 'this patient erased their record; nothing can be sent to them');
@@ -122,9 +144,8 @@ export function recoveryRouter(d: RecoveryRouterDeps): Router {
     const record = await fresh(d.ledger, open.pseudonym);
     if (record.erasedAt) throw new FhirError(410, 'this patient erased their record; there is nothing to recover');
     if (record.owner === caller.id) throw unprocessable('this device already owns the pseudonym: nothing to recover');
-    if (!record.guardians || record.guardians.length === 0) {
-      throw unprocessable('this patient named no guardians; recover with the recovery code instead');
-    }
+    // Whether the patient named guardians is not the gateway's to know (the ledger does not list
+    // them): a request nobody may approve is harmless, and expires.
     if (!record.recoveryPublicKey) {
       throw unprocessable('this patient has no recovery key on the ledger, so no shares could rebuild one');
     }
@@ -151,8 +172,7 @@ export function recoveryRouter(d: RecoveryRouterDeps): Router {
     const request = openRequest(d.store, String(req.params.requestId), now());
     const approval = parseApprovalPost(await relayJson(req, res), caller, request);
     await d.patients.authorizeOwner(caller, approval.guardian);
-    const record = await fresh(d.ledger, request.pseudonym);
-    if (!record.guardians?.includes(approval.guardian)) {
+    if (!(await isGuardian(d.ledger, request.pseudonym, approval.guardian))) {
       throw forbiddenError('you are not among the guardians this patient named on the ledger');
     }
     const { approvedAt, created } = d.store.approve(
@@ -228,7 +248,7 @@ function hourBefore(at: Date): string {
 function throttle(res: Response, used: number, limit: number, what: string): void {
   if (used < limit) return;
   res.setHeader('Retry-After', String(HOUR_MS / 1000));
-  throw new FhirError(429, `too many ${what} from this identity in the last hour (${limit}); try again later`);
+  throw new FhirError(429, `too many ${what} in the last hour (${limit}); try again later`);
 }
 
 /** The patient's record from the directory (cached): is there such a patient at all. */
@@ -255,6 +275,22 @@ async function fresh(ledger: Pick<LedgerPort, 'readPatient'>, pseudonym: string)
   }
   if (!record) throw notFoundError('no patient with this pseudonym is registered');
   return record;
+}
+
+/** The ledger's word, now, on whether `candidate` is one of the patient's guardians. */
+async function isGuardian(
+  ledger: Pick<LedgerPort, 'isGuardian'>,
+  pseudonym: string,
+  candidate: string,
+): Promise<boolean> {
+  try {
+    return await ledger.isGuardian(pseudonym, candidate);
+  } catch (err) {
+    if (err instanceof LedgerError && err.code === 'NOT_FOUND') {
+      throw notFoundError('no patient with this pseudonym is registered');
+    }
+    throw new FhirError(503, 'the ledger is unreachable; retry later', { cause: err });
+  }
 }
 
 function withConflicts<T>(fn: () => T): T {

@@ -60,12 +60,13 @@ interface RequestRow {
  * The gateway's part of key recovery: relayed patient-to-patient mail (the mail goes into the
  * target's mailbox, the row here says who sent it), the requests new devices open and the
  * guardians' approvals. node:sqlite, synchronous, in the gateway's one database; tables in
- * migration v3.
+ * migrations v3 and v4.
  */
 export class RecoveryStore {
   private readonly insertRelay: StatementSync;
   private readonly relayById: StatementSync;
   private readonly relaysSince: StatementSync;
+  private readonly relaysToSince: StatementSync;
   private readonly insertRequest: StatementSync;
   private readonly requestById: StatementSync;
   private readonly requestsSince: StatementSync;
@@ -84,6 +85,7 @@ export class RecoveryStore {
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`);
     this.relayById = db.prepare('SELECT sender_id, target, kind FROM relay_message WHERE message_id = ?');
     this.relaysSince = db.prepare('SELECT COUNT(*) AS n FROM relay_message WHERE sender_id = ? AND created_at >= ?');
+    this.relaysToSince = db.prepare('SELECT COUNT(*) AS n FROM relay_message WHERE target = ? AND created_at >= ?');
     this.insertRequest = db.prepare(`
       INSERT INTO recovery_request (request_id, pseudonym, requester_id, ephemeral_public_key, created_at, expires_at)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`);
@@ -108,6 +110,11 @@ export class RecoveryStore {
   /** Messages `senderId` relayed at or after `since` (ISO 8601). */
   relayedSince(senderId: string, since: string): number {
     return (this.relaysSince.get(senderId, since) as { n: number }).n;
+  }
+
+  /** Messages relayed to `target`'s mailbox (by anyone) at or after `since` (ISO 8601). */
+  relayedToSince(target: string, since: string): number {
+    return (this.relaysToSince.get(target, since) as { n: number }).n;
   }
 
   /** Whether a message with this id was relayed (by anyone). */

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { InvalidArgumentError, type Command } from 'commander';
+import type { Agent } from '../agent';
 import type { BackupReport, BackupTarget } from '../agent-api';
 import type { ErasureReport } from '../lifecycle/erase';
 import type { RebuildReport } from '../lifecycle/rebuild';
@@ -11,6 +12,7 @@ import { loadProfile } from '../profile/network-profile';
 import { globals, json, out, withAgent, type JsonOption } from './command-kit';
 import { table } from './format';
 import { readPassphrase } from './passphrase';
+import { recoveryCodeText, showRecoveryCodeFirst } from './recovery-code';
 
 interface BackupOptions extends JsonOption {
   to: string;
@@ -50,9 +52,7 @@ export function addLifecycleCommands(p: Command): void {
             ? { to: 'gateway', ...(o.hospital ? { hospital: o.hospital } : {}) }
             : { to: 'folder', dir: o.to };
         if (o.to !== GATEWAY && o.hospital) throw new InvalidArgumentError('--hospital goes with --to gateway');
-        const report = await agent.backup(target);
-        if (o.json) json(report);
-        else out(formatBackup(report));
+        await backupCommand(agent, target, o);
       }),
     );
 
@@ -102,6 +102,22 @@ export function addLifecycleCommands(p: Command): void {
         else out(formatErasure(report));
       });
     });
+}
+
+/**
+ * `phr-agent backup` on an unlocked agent: the recovery code first when this backup makes it (see
+ * `showRecoveryCodeFirst`), then the backup and its report (with --json, the code in it too).
+ */
+export async function backupCommand(
+  agent: Pick<Agent, 'ensureRecoverySecret' | 'backup'>,
+  target: BackupTarget,
+  o: JsonOption,
+): Promise<BackupReport> {
+  const shown = await showRecoveryCodeFirst(agent, o);
+  const report = await agent.backup(target);
+  if (o.json) json({ ...report, ...(shown !== undefined ? { recoveryCode: shown } : {}) });
+  else out(formatBackup(report));
+  return report;
 }
 
 async function restore(o: RestoreOptions, cmd: Command): Promise<void> {
@@ -172,15 +188,7 @@ async function confirmErase(): Promise<void> {
 
 export function formatBackup(r: BackupReport): string {
   const lines: string[] = [];
-  if (r.recoveryCode) {
-    lines.push(
-      'Your recovery code. Write it down and keep it apart from this device: it opens your backups and moves',
-      'your records to a new device. It is shown only this once.',
-      '',
-      `    ${r.recoveryCode}`,
-      '',
-    );
-  }
+  if (r.recoveryCode) lines.push(recoveryCodeText(r.recoveryCode));
   lines.push(
     r.kind === 'folder'
       ? `Backup ${r.backupNumber} written to ${r.target}: ${r.deliveries} deliveries (${r.written} written, ${r.reused} already there).`
@@ -242,10 +250,18 @@ export function formatErasure(r: ErasureReport): string {
       ? `The ledger marks ${r.pseudonym} erased; your consents are revoked.`
       : `The ledger already marked ${r.pseudonym} erased.`,
   );
+  for (const g of r.guardians ?? []) {
+    lines.push(
+      g.sent
+        ? `Guardian ${g.guardian}: told to delete the share of your recovery secret it keeps.`
+        : `Guardian ${g.guardian}: not reached (${g.reason ?? 'no answer'}); ask them to delete your share themselves.`,
+    );
+  }
   for (const f of r.foldersDeleted) lines.push(`Backup folder deleted: ${f}`);
   lines.push(`This device: ${r.filesDestroyed.length} files overwritten and deleted (keystore, vault).`);
   lines.push(
-    'A copy of a backup you made elsewhere can still be opened with your recovery code: destroy the code too.',
+    'A copy of a backup you made elsewhere can still be opened with your recovery code, or with enough of your',
+    'paper codes (PHRS-…) and guardians’ shares together: destroy your recovery code and every paper code too.',
   );
   return lines.join('\n') + '\n';
 }

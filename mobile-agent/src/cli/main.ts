@@ -30,7 +30,7 @@ export function program(): Command {
   addConsentCommands(p); // consent grant|sign|revoke|list
   addActivityCommands(p); // log, notifications, status
   addLifecycleCommands(p); // backup, restore, rebuild, erase
-  addRecoveryCommands(p); // recovery setup|status|approve|deny|start|finish
+  addRecoveryCommands(p); // recovery setup|code|status|approve|deny|start|finish
   addUiCommand(p); // ui
   return p;
 }

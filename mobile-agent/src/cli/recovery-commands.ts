@@ -1,5 +1,5 @@
 /**
- * `recovery setup|status|approve|deny|start|finish`: key recovery with no single holder (issue 15
+ * `recovery setup|code|status|approve|deny|start|finish`: key recovery with no single holder (issue 15
  * item 4). The patient splits the recovery secret among guardians and paper codes; a new device
  * asks the guardians; T shares rebuild the secret and the restore goes on from there.
  */
@@ -18,6 +18,7 @@ import {
 import type { RecoverySetup } from '../recovery/recovery-setup';
 import { globals, integer, json, out, withAgent, type JsonOption } from './command-kit';
 import { readPassphrase } from './passphrase';
+import { recoveryCodeText, showRecoveryCode, showRecoveryCodeFirst } from './recovery-code';
 
 interface SetupOptions extends JsonOption {
   guardian?: string[];
@@ -32,6 +33,7 @@ interface StartOptions extends JsonOption {
   enrollmentId: string;
   enrollmentSecretFile?: string;
   enrollmentSecret?: string;
+  guardian?: string[];
   hospital?: string;
 }
 
@@ -58,16 +60,24 @@ export function addRecoveryCommands(p: Command): void {
     .option('--json', 'print JSON')
     .action((o: SetupOptions, cmd: Command) =>
       withAgent(cmd, async (agent) => {
+        // The code before the setup, which may fail after making it (a guardian's gateway away).
+        const shown = await showRecoveryCodeFirst(agent, o);
         const setup = await agent.setupRecovery({
           guardians: o.guardian ?? [],
           paper: o.paper,
           threshold: o.threshold,
           ...(o.hospital !== undefined ? { hospital: o.hospital } : {}),
         });
-        if (o.json) json(setup);
+        if (o.json) json({ ...setup, ...(shown !== undefined ? { recoveryCode: shown } : {}) });
         else printSetup(setup);
       }),
     );
+
+  recovery
+    .command('code')
+    .description('show your recovery code again (it opens your backups; keep it apart from this device)')
+    .option('--json', 'print JSON')
+    .action((o: JsonOption, cmd: Command) => withAgent(cmd, (agent) => Promise.resolve(showRecoveryCode(agent, o))));
 
   recovery
     .command('status')
@@ -122,6 +132,10 @@ export function addRecoveryCommands(p: Command): void {
     .requiredOption('--enrollment-id <id>', 'from the doorman, for this new device')
     .option('--enrollment-secret-file <file>', 'file holding the one-time enrollment secret')
     .option('--enrollment-secret <secret>', 'the enrollment secret itself (visible to other users in `ps`)')
+    .option(
+      '--guardian <pseudonym...>',
+      "your guardians' pseudonyms, as `recovery setup` printed them (the ledger tells nobody else who they are)",
+    )
     .option('--hospital <name>', 'the hospital whose gateway takes the request (default: the first)')
     .option('--json', 'print JSON')
     .action(async (o: StartOptions, cmd: Command) => {
@@ -137,6 +151,7 @@ export function addRecoveryCommands(p: Command): void {
         pseudonym: o.pseudonym,
         enrollmentId: o.enrollmentId,
         enrollmentSecret: enrollmentSecret(o),
+        guardians: o.guardian ?? [],
         ...(o.hospital !== undefined ? { hospital: o.hospital } : {}),
         log: createLogger(g.logLevel),
       });
@@ -206,14 +221,16 @@ function printSetup(s: RecoverySetup): void {
   if (s.guardians.length > 0) {
     out(`Guardians (each agent got a sealed share through ${s.hospital}; they cannot see your records):\n`);
     for (const g of s.guardians) out(`  ${g}\n`);
+    out(
+      'Keep this list with your paper codes: the ledger tells nobody else who your guardians are, so a new ' +
+        'device asks them only when you name them (phr-agent recovery start --guardian …).\n',
+    );
   }
   if (s.paperCodes.length > 0) {
     out('Paper codes: write each down or print it, keep them in different places. Shown only now:\n');
     s.paperCodes.forEach((code, i) => out(`  ${i + 1}. ${code}\n`));
   }
-  if (s.recoveryCode) {
-    out(`Your recovery code (it alone restores your backups; shown only now):\n  ${s.recoveryCode}\n`);
-  }
+  if (s.recoveryCode) out(recoveryCodeText(s.recoveryCode));
   out('Paper codes of an earlier setup still combine among themselves: destroy them.\n');
 }
 
@@ -243,7 +260,7 @@ function printStatus(status: Awaited<ReturnType<Agent['recoveryStatus']>>): void
 function printStarted(s: StartedRecovery): void {
   if (!s.requestId) {
     out(
-      `${s.pseudonym} named no guardians. Finish with your paper codes: ` +
+      `No guardian named (--guardian), so none was asked. Finish with your paper codes: ` +
         'phr-agent recovery finish --paper CODE --paper CODE [--from gateway|DIR]\n',
     );
     return;

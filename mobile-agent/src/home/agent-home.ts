@@ -44,8 +44,9 @@ export class HomeError extends Error {
 /**
  * One patient's agent on disk: everything in one folder, so several agents run side by side.
  * `state.json` and `profile.json` are public material; `keystore.json` is sealed by the passphrase;
- * `vault.db` holds the records, their contents encrypted. The folder is created 0700 and every
- * file 0600, whatever the umask; `looseModes` names those others can reach (a warning at start).
+ * `vault.db` holds the records, their contents encrypted; `recovery.json` exists only while a
+ * recovery is under way. The folder is created 0700 and every file 0600, whatever the umask;
+ * `looseModes` names those others can reach (a warning at start).
  */
 export class AgentHome {
   readonly dir: string;
@@ -66,6 +67,13 @@ export class AgentHome {
   get vaultFile(): string {
     return join(this.dir, 'vault.db');
   }
+  /**
+   * A recovery under way on a new device (`recovery start` until `recovery finish`): the request
+   * and its one-time key, sealed under the vault key (see pending-recovery.ts).
+   */
+  get recoveryFile(): string {
+    return join(this.dir, 'recovery.json');
+  }
 
   ensureDir(): void {
     makePrivateDir(this.dir);
@@ -73,7 +81,14 @@ export class AgentHome {
 
   /** The home folder and the files in it that others than their owner can read, write or enter. */
   looseModes(): LooseMode[] {
-    return looseModes([this.dir, this.keystoreFile, this.stateFile, this.profileFile, ...sqliteFiles(this.vaultFile)]);
+    return looseModes([
+      this.dir,
+      this.keystoreFile,
+      this.stateFile,
+      this.profileFile,
+      this.recoveryFile,
+      ...sqliteFiles(this.vaultFile),
+    ]);
   }
 
   hasState(): boolean {

@@ -17,6 +17,7 @@ import { gatewayCertificateProblem } from '../inbox/gateway-certificate';
 import type { AgentLedger } from '../ledger/agent-ledger';
 import type { Logger } from '../logger';
 import type { HospitalProfile } from '../profile/network-profile';
+import type { GuardianWithdrawal } from '../recovery/share-withdrawal';
 import type { GatewayTransport } from '../transport/gateway-transport';
 import type { Vault } from '../vault/vault-types';
 import { backupLocations } from './backup-meta';
@@ -32,7 +33,9 @@ import { backupLocations } from './backup-meta';
  *
  * Order: the hospitals first. If one that delivered to the patient, or keeps a backup, cannot
  * confirm, nothing is erased on the ledger or on this device, and running it again continues
- * (the gateways answer the same receipt). After the ledger's Erase the local destruction follows.
+ * (the gateways answer the same receipt). Then each guardian is told to delete the share of the
+ * recovery secret it keeps (while the ledger still names them). After the ledger's Erase the
+ * local destruction follows.
  */
 
 export type ErasureErrorCode = 'HOSPITAL_UNCONFIRMED' | 'BAD_RECEIPT';
@@ -61,6 +64,8 @@ export interface HospitalErasure {
 export interface ErasureReport {
   pseudonym: string;
   hospitals: HospitalErasure[];
+  /** The guardians told to delete their shares; absent when the patient had none. */
+  guardians?: GuardianWithdrawal[];
   ledger: 'erased' | 'already-erased';
   foldersDeleted: string[];
   filesDestroyed: string[];
@@ -73,6 +78,11 @@ export interface EraseDeps {
   home: AgentHome;
   hospitals: readonly HospitalProfile[];
   transport(hospital: HospitalProfile): GatewayTransport;
+  /**
+   * Tells the guardians (those named on the ledger, and those the agent remembers) to delete the
+   * shares they keep; see recovery/share-withdrawal.ts. Absent: no guardian is told.
+   */
+  withdrawGuardianShares?(guardiansOnLedger: readonly string[]): Promise<GuardianWithdrawal[]>;
   /** Closes the vault, transports and ledger: the files are destroyed after. */
   closeAgent(): Promise<void>;
   log: Logger;
@@ -123,6 +133,8 @@ export async function eraseEverywhere(d: EraseDeps): Promise<ErasureReport> {
     hospitals.push(entry);
   }
   const record = await d.ledger.readPatient(d.pseudonym);
+  // Before the Erase, which removes the guardians from the ledger.
+  const guardians = d.withdrawGuardianShares ? await d.withdrawGuardianShares(record.guardians ?? []) : [];
   let ledger: ErasureReport['ledger'] = 'already-erased';
   if (!record.erasedAt) {
     const receipts = hospitals.flatMap((h) => (h.receipt ? [h.receipt.receiptId] : []));
@@ -144,7 +156,14 @@ export async function eraseEverywhere(d: EraseDeps): Promise<ErasureReport> {
   await d.closeAgent();
   const filesDestroyed = destroyHome(d.home);
   d.log.info({ pseudonym: d.pseudonym }, 'erased');
-  return { pseudonym: d.pseudonym, hospitals, ledger, foldersDeleted, filesDestroyed };
+  return {
+    pseudonym: d.pseudonym,
+    hospitals,
+    ...(guardians.length > 0 ? { guardians } : {}),
+    ledger,
+    foldersDeleted,
+    filesDestroyed,
+  };
 }
 
 /**
@@ -196,7 +215,8 @@ export function destroyTree(dir: string): boolean {
 
 /**
  * The keystore first (the keys: what makes every other copy unreadable), then the vault with
- * SQLite's journal files, then the state and profile; the home folder if nothing else is in it.
+ * SQLite's journal files, a recovery left under way, then the state and profile; the home
+ * folder if nothing else is in it.
  */
 function destroyHome(home: AgentHome): string[] {
   const files = [
@@ -205,6 +225,7 @@ function destroyHome(home: AgentHome): string[] {
     `${home.vaultFile}-wal`,
     `${home.vaultFile}-shm`,
     `${home.vaultFile}-journal`,
+    home.recoveryFile,
     home.stateFile,
     home.profileFile,
   ];

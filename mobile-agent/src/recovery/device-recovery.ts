@@ -22,6 +22,7 @@ import { hospitalByName, loadProfile, type NetworkProfile } from '../profile/net
 import { TransportError } from '../transport/transport-error';
 import { chooseHospital } from './recovery-deps';
 import { RecoveryError } from './recovery-error';
+import { checkGuardians } from './recovery-setup';
 import {
   parsePayload,
   recoveryApprovalAad,
@@ -46,8 +47,10 @@ import { readPaperCode } from './shares';
  *
  * `recovery start`: the device is made and enrolled as for a restore (its own keys, its own CSR at
  * the doorman, nothing on the ledger yet), opens a request at a gateway with a one-time X25519
- * key, and mails each guardian the ledger names a request sealed to that guardian, with a check
- * code the patient tells the guardians.
+ * key, and mails each guardian the patient names a request sealed to that guardian, with a check
+ * code the patient tells the guardians. The ledger does not tell the device who the guardians
+ * are (it shows them only to the patient's own identity and to the guardians, and the device is
+ * neither yet): the patient names them, from the list the setup printed.
  *
  * `recovery finish`: the guardians' approvals are fetched and checked (each signed by the
  * guardian's registered identity, sealed to this request), paper codes read, and the shares
@@ -58,6 +61,12 @@ import { readPaperCode } from './shares';
  */
 
 export interface StartOptions extends DeviceEnrollmentOptions {
+  /**
+   * The patient's guardians (their pseudonyms, as `recovery setup` printed them): each is sent the
+   * request. None: no request is opened, and the recovery finishes with paper codes alone. Run
+   * `start` again with more to ask them too, under the same request.
+   */
+  guardians?: readonly string[];
   /** The hospital whose gateway takes the request; the first in the profile when absent. */
   hospital?: string;
   recoveryTransport?: RecoveryTransportFactory;
@@ -73,7 +82,7 @@ export interface GuardianContact {
 
 export interface StartedRecovery {
   pseudonym: string;
-  /** Absent when the patient named no guardians: finish with paper codes alone. */
+  /** Absent when no guardian was named: finish with paper codes alone. */
   requestId?: string;
   checkCode?: string;
   hospital?: string;
@@ -89,19 +98,29 @@ export async function startRecovery(o: StartOptions): Promise<StartedRecovery> {
   const connectors = o.connectors ?? defaultConnectors;
   const log = o.log ?? silentLogger;
   const now = o.now ?? (() => new Date());
+  // Before the enrollment: a mistyped guardian must not cost the one-time enrollment secret.
+  const guardians = checkGuardians(o.pseudonym, o.guardians ?? []).sort();
   const device = await enrollNewDevice({ ...o, connectors, log });
   const ledger = connectors.ledger(o.profile, device.identity);
   const transports = transportCache(o.recoveryTransport ?? httpsRecoveryTransport, device.identity, o.profile);
   try {
-    const record = await patientRecord(ledger, o.pseudonym);
-    const guardians = record.guardians ?? [];
+    // Registered, not erased, with a recovery key: else nothing could be recovered.
+    await patientRecord(ledger, o.pseudonym);
 
     let pending: PendingRecovery;
     let ephemeralPrivateKeyPem: string | undefined;
     const earlier = hasPendingRecovery(o.home) ? readPendingRecovery(o.home, device.secrets.vaultKeys) : undefined;
-    if (earlier && earlier.pending.pseudonym === o.pseudonym && stillOpen(earlier.pending, now())) {
-      // Run again (an interrupted start, a guardian's mailbox that was away): the same request.
+    if (
+      earlier &&
+      earlier.pending.pseudonym === o.pseudonym &&
+      stillOpen(earlier.pending, now()) &&
+      (earlier.pending.request !== undefined || guardians.length === 0)
+    ) {
+      // Run again (an interrupted start, a guardian's mailbox that was away, a guardian forgotten):
+      // the same request, sent to every guardian named then and now.
       ({ pending, ephemeralPrivateKeyPem } = earlier);
+      const added = guardians.filter((g) => !pending.guardians.includes(g));
+      if (added.length > 0) pending = { ...pending, guardians: [...pending.guardians, ...added].sort() };
     } else if (guardians.length === 0) {
       pending = { v: 1, pseudonym: o.pseudonym, guardians: [], createdAt: now().toISOString() };
       writePendingRecovery(o.home, pending, device.secrets.vaultKeys);
@@ -265,7 +284,7 @@ export async function finishRecovery(o: FinishOptions): Promise<FinishedRecovery
         throw new RecoveryError('NOT_SET_UP', `${pending.pseudonym} has no recovery key on the ledger`);
       }
       const fromGuardians = pending.request
-        ? await approvedShares(ledger, record, pending, ephemeralPrivateKeyPem, transports(pending.request.hospital))
+        ? await approvedShares(ledger, pending, ephemeralPrivateKeyPem, transports(pending.request.hospital))
         : { shares: [], threshold: undefined, refused: [] };
       refused.push(...fromGuardians.refused);
       sources.unshift(...fromGuardians.shares.map((s) => ({ kind: 'guardian' as const, from: s.guardian })));
@@ -329,7 +348,6 @@ export async function finishRecovery(o: FinishOptions): Promise<FinishedRecovery
 /** The guardians' approvals, each checked; those that fail a check are named, not used. */
 async function approvedShares(
   ledger: AgentLedger,
-  record: PatientRecord,
   pending: PendingRecovery,
   ephemeralPrivateKeyPem: string | undefined,
   transport: RecoveryTransport,
@@ -359,7 +377,8 @@ async function approvedShares(
   let threshold: number | undefined;
   for (const approval of approvals) {
     try {
-      if (!record.guardians?.includes(approval.guardian)) throw new Error('not among the guardians on the ledger');
+      // The gateway took it only from a guardian the ledger confirmed; this device asked only these.
+      if (!pending.guardians.includes(approval.guardian)) throw new Error('not among the guardians this device asked');
       const guardian = await ledger.readPatient(approval.guardian);
       const verified = verifyEnvelope(approval.envelope);
       if (!sameCertificate(verified.senderCertificate, guardian.signingCertificate)) {

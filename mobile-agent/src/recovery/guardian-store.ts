@@ -41,6 +41,8 @@ export interface KeptRequest {
 }
 
 const SHARE_PREFIX = 'guardian-share:';
+/** Per patient, when they withdrew their share: a share made before it is not kept again. */
+const WITHDRAWN_PREFIX = 'guardian-share-withdrawn:';
 const GUARDED = 'guardian-of';
 const REQUEST_PREFIX = 'recovery-request:';
 const REQUESTS = 'recovery-requests';
@@ -74,8 +76,13 @@ const idList = z.array(z.string());
 export class GuardianStore {
   constructor(private readonly vault: Vault) {}
 
-  /** Keeps `share` unless a share of a newer split is kept for the patient; true when kept. */
+  /**
+   * Keeps `share` unless a share of a newer split is kept for the patient, or the patient withdrew
+   * their shares after making this one (the same mail again); true when kept.
+   */
   async keepShare(share: KeptShare): Promise<boolean> {
+    const withdrawnAt = await this.vault.getMeta(WITHDRAWN_PREFIX + share.pseudonym);
+    if (withdrawnAt !== undefined && Date.parse(share.createdAt) <= Date.parse(withdrawnAt)) return false;
     const current = await this.share(share.pseudonym);
     if (current && current.createdAt > share.createdAt) return false;
     await this.vault.setMeta(SHARE_PREFIX + share.pseudonym, JSON.stringify(share));
@@ -88,6 +95,20 @@ export class GuardianStore {
   async share(pseudonym: string): Promise<KeptShare | undefined> {
     const text = await this.vault.getMeta(SHARE_PREFIX + pseudonym);
     return text === undefined ? undefined : (keptShareSchema.parse(JSON.parse(text)) as unknown as KeptShare);
+  }
+
+  /**
+   * Deletes the share kept for the patient, who withdrew their shares at `withdrawnAt`; true when
+   * there was one. Its recovery requests stay listed, and can no longer be approved.
+   */
+  async forgetShare(pseudonym: string, withdrawnAt: string): Promise<boolean> {
+    await this.vault.setMeta(WITHDRAWN_PREFIX + pseudonym, withdrawnAt);
+    const deleted = await this.vault.deleteMeta(SHARE_PREFIX + pseudonym);
+    const guarded = await this.list(GUARDED);
+    if (guarded.includes(pseudonym)) {
+      await this.vault.setMeta(GUARDED, JSON.stringify(guarded.filter((p) => p !== pseudonym)));
+    }
+    return deleted;
   }
 
   /** Every patient this agent holds a share for. */

@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { writePrivateFile } from '@phr/common';
 import { z } from 'zod';
+import { AgentHome } from '../home/agent-home';
 import type { VaultKeys } from '../vault/vault-types';
 import { RecoveryError } from './recovery-error';
 
@@ -29,7 +29,6 @@ export interface PendingRecovery {
   createdAt: string;
 }
 
-const FILE = 'recovery.json';
 const KEY_INFO = 'phr-agent pending recovery key';
 
 const fileSchema = z.object({
@@ -51,7 +50,7 @@ const fileSchema = z.object({
 });
 
 export function pendingRecoveryFile(homeDir: string): string {
-  return join(homeDir, FILE);
+  return new AgentHome(homeDir).recoveryFile;
 }
 
 export function hasPendingRecovery(homeDir: string): boolean {

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { GUARDIAN_SHARE_KIND, isPseudonym, isRecordId, RECOVERY_REQUEST_KIND } from '@phr/common';
+import {
+  GUARDIAN_SHARE_KIND,
+  GUARDIAN_SHARE_WITHDRAWN_KIND,
+  isPseudonym,
+  isRecordId,
+  RECOVERY_REQUEST_KIND,
+} from '@phr/common';
 import { z } from 'zod';
 import { SHARE_BYTES } from './shares';
 
@@ -35,6 +41,19 @@ export const GuardianSharePayloadSchema = z.strictObject({
 });
 export type GuardianSharePayload = z.infer<typeof GuardianSharePayloadSchema>;
 
+/**
+ * An erasing patient withdraws the share a guardian keeps (sealed to the guardian by the patient):
+ * a share made after `withdrawnAt` is not touched by it.
+ */
+export const GuardianShareWithdrawnPayloadSchema = z.strictObject({
+  v: z.literal(1),
+  pseudonym,
+  guardian: pseudonym,
+  withdrawnAt: instant,
+  reason: z.literal('erased'),
+});
+export type GuardianShareWithdrawnPayload = z.infer<typeof GuardianShareWithdrawnPayloadSchema>;
+
 /** A new device's request, sealed to each guardian by the device. */
 export const RecoveryRequestPayloadSchema = z.strictObject({
   v: z.literal(1),
@@ -67,6 +86,10 @@ export function guardianShareAad(p: { pseudonym: string; guardian: string; setup
   return { kind: GUARDIAN_SHARE_KIND, pseudonym: p.pseudonym, guardian: p.guardian, setupId: p.setupId };
 }
 
+export function guardianShareWithdrawnAad(p: { pseudonym: string; guardian: string }): Record<string, string> {
+  return { kind: GUARDIAN_SHARE_WITHDRAWN_KIND, pseudonym: p.pseudonym, guardian: p.guardian };
+}
+
 export function recoveryRequestAad(p: {
   requestId: string;
   pseudonym: string;
@@ -96,15 +119,29 @@ export function recoveryCheckCode(requestId: string, ephemeralPublicKey: string)
   return `${digits.slice(0, 3)}-${digits.slice(3)}`;
 }
 
-/** Parses decrypted JSON with `schema`; `what` names it in the error. */
+/**
+ * A sealed recovery message that opened but is not what its kind must be: it will never be any
+ * better, so mail carrying it is dropped (acknowledged), not tried again.
+ */
+export class MalformedRecoveryMessage extends Error {
+  override readonly name = 'MalformedRecoveryMessage';
+  readonly code = 'MALFORMED';
+}
+
+/**
+ * Parses decrypted JSON with `schema`; `what` names it in the error.
+ * @throws MalformedRecoveryMessage when it is not JSON or not of the schema.
+ */
 export function parsePayload<T>(schema: z.ZodType<T>, bytes: Buffer, what: string): T {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new Error(`${what} is not JSON`);
+  } catch (err) {
+    throw new MalformedRecoveryMessage(`${what} is not JSON`, { cause: err });
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new Error(`${what} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success) {
+    throw new MalformedRecoveryMessage(`${what} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
   return parsed.data;
 }

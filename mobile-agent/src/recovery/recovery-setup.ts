@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { deriveRecoveryKeys, GUARDIAN_SHARE_KIND, isPseudonym, seal, type PatientRecord } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
+import { z } from 'zod';
+import type { Vault } from '../vault/vault-types';
 import { chooseHospital, type RecoveryDeps } from './recovery-deps';
 import { RecoveryError } from './recovery-error';
 import { guardianShareAad, type GuardianSharePayload } from './recovery-messages';
@@ -32,6 +34,38 @@ export interface RecoverySetup {
 
 /** What the vault keeps of the last setup: who holds shares and how many are needed; never a share. */
 export const RECOVERY_SETUP_META = 'recovery-setup';
+
+/** The last setup as the vault keeps it (`RECOVERY_SETUP_META`). */
+export interface RecoverySetupSummary {
+  setupId: string;
+  createdAt: string;
+  threshold: number;
+  shareCount: number;
+  guardians: string[];
+  /** How many paper codes were printed. */
+  paper: number;
+  /** The hospital whose gateway relayed the guardians' shares. */
+  hospital: string;
+}
+
+const summarySchema = z.object({
+  setupId: z.string(),
+  createdAt: z.string(),
+  threshold: z.number(),
+  shareCount: z.number(),
+  guardians: z.array(z.string()),
+  paper: z.number(),
+  hospital: z.string(),
+});
+
+/**
+ * The last recovery setup of this patient; undefined when there was none.
+ * @throws ZodError when the vault holds something else under its key.
+ */
+export async function lastRecoverySetup(vault: Pick<Vault, 'getMeta'>): Promise<RecoverySetupSummary | undefined> {
+  const text = await vault.getMeta(RECOVERY_SETUP_META);
+  return text === undefined ? undefined : summarySchema.parse(JSON.parse(text));
+}
 
 /**
  * `phr-agent recovery setup` (issue 15 item 4): splits the recovery secret with Shamir's scheme
@@ -111,18 +145,16 @@ export async function setupRecovery(d: RecoveryDeps, o: SetupOptions): Promise<R
   }
 
   const paperCodes = shares.slice(guardians.length).map((s) => paperCode(s));
-  await d.vault.setMeta(
-    RECOVERY_SETUP_META,
-    JSON.stringify({
-      setupId,
-      createdAt,
-      threshold: o.threshold,
-      shareCount,
-      guardians,
-      paper: o.paper,
-      hospital: hospital.name,
-    }),
-  );
+  const summary: RecoverySetupSummary = {
+    setupId,
+    createdAt,
+    threshold: o.threshold,
+    shareCount,
+    guardians,
+    paper: o.paper,
+    hospital: hospital.name,
+  };
+  await d.vault.setMeta(RECOVERY_SETUP_META, JSON.stringify(summary));
   d.log.info({ setupId, threshold: o.threshold, shareCount }, 'recovery set up with guardians');
   for (const s of shares) s.fill(0);
   return {
@@ -137,7 +169,11 @@ export async function setupRecovery(d: RecoveryDeps, o: SetupOptions): Promise<R
   };
 }
 
-function checkGuardians(self: string, guardians: readonly string[]): string[] {
+/**
+ * Guardians as named on a command line: pseudonyms, each once, not the patient's own.
+ * @throws RecoveryError INVALID_ARGUMENT naming the first that is not.
+ */
+export function checkGuardians(self: string, guardians: readonly string[]): string[] {
   const seen = new Set<string>();
   for (const g of guardians) {
     if (!isPseudonym(g)) {

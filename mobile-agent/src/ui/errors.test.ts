@@ -34,4 +34,24 @@ describe('friendlyError', () => {
     expect(internal.status).toBe(500);
     expect(internal.message).not.toContain('vault.db');
   });
+
+  it('gives the agent’s own refusals of a recovery or backup step their words, not the ledger’s', () => {
+    const refusal = (name: string, code: string, message: string) => Object.assign(new Error(message), { name, code });
+    expect(friendlyError(refusal('RecoveryError', 'INVALID_ARGUMENT', 'you cannot be your own guardian'))).toEqual({
+      status: 422,
+      message: 'Recovery cannot be set up like this: you cannot be your own guardian.',
+    });
+    expect(friendlyError(refusal('RecoveryError', 'EXPIRED', 'recovery request rq-1 expired at 2025-01-01'))).toEqual({
+      status: 409,
+      message: 'This recovery request has expired: recovery request rq-1 expired at 2025-01-01.',
+    });
+    expect(friendlyError(refusal('BackupError', 'CONFLICT', '/b/pt/manifest.bin holds another backup'))).toEqual({
+      status: 409,
+      message: 'This folder cannot take your backup: /b/pt/manifest.bin holds another backup.',
+    });
+    // the same code from the ledger keeps the ledger's words
+    expect(friendlyError(coded('INVALID_ARGUMENT', 'INVALID_ARGUMENT: bad guardians')).message).toBe(
+      'The ledger did not accept this: bad guardians.',
+    );
+  });
 });

@@ -31,6 +31,30 @@ const BY_CODE: Record<string, { status: number; lead: string }> = {
   INVALID_CONSENT: { status: 422, lead: 'This consent cannot be given' },
 };
 
+/**
+ * The agent's own refusals of a backup, recovery or erasure step, by the error's name (read by
+ * shape, like the code, since some codes are also the ledger's): their messages are written for
+ * patients and say what to do.
+ */
+const STEP_REFUSALS: Record<string, Record<string, { status: number; lead: string }>> = {
+  RecoveryError: {
+    INVALID_ARGUMENT: { status: 422, lead: 'Recovery cannot be set up like this' },
+    UNKNOWN_GUARDIAN: { status: 422, lead: 'This guardian cannot hold a share' },
+    NOT_SET_UP: { status: 409, lead: 'Recovery is not set up' },
+    UNKNOWN_REQUEST: { status: 404, lead: 'This recovery request is not known to your agent' },
+    EXPIRED: { status: 409, lead: 'This recovery request has expired' },
+    NOT_GUARDIAN: { status: 403, lead: 'You cannot answer this request' },
+    NOT_DELIVERED: { status: 503, lead: 'Not every share could be sent' },
+  },
+  BackupError: {
+    CONFLICT: { status: 409, lead: 'This folder cannot take your backup' },
+  },
+  ErasureError: {
+    HOSPITAL_UNCONFIRMED: { status: 503, lead: 'Not every hospital confirmed the erasure' },
+    BAD_RECEIPT: { status: 502, lead: 'A hospital’s erasure receipt is not valid' },
+  },
+};
+
 const NETWORK_CODES = new Set([
   'UNAVAILABLE',
   'UNREACHABLE',
@@ -51,7 +75,9 @@ export function friendlyError(err: unknown): FriendlyError {
   const code = err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
   const message = err instanceof Error ? err.message : '';
   if (code !== undefined && NETWORK_CODES.has(code)) return { status: 503, message: UNREACHABLE };
-  const known = code !== undefined ? BY_CODE[code] : undefined;
+  const name = err instanceof Error ? err.name : undefined;
+  const step = name !== undefined && code !== undefined ? STEP_REFUSALS[name]?.[code] : undefined;
+  const known = step ?? (code !== undefined ? BY_CODE[code] : undefined);
   if (known && code !== undefined) {
     const detail = detailOf(message, code);
     const sentence = detail === '' ? known.lead : `${known.lead}: ${detail}`;

@@ -4,7 +4,7 @@
  * h1 per page, a notice after a Post/Redirect/Get, and a footer saying where this page runs.
  */
 import { CSRF_FIELD } from './csrf';
-import type { Flash } from './flash';
+import type { Flash, OneTimeCodes } from './flash';
 import { html, type Html } from './html';
 
 export const SECTIONS = [
@@ -52,6 +52,30 @@ function notice(flash: Flash | undefined): Html {
           </ul>`
         : ''
     }
+    ${flash.codes && flash.codes.length > 0 ? oneTimeCodes(flash.codes) : ''}
+  </div>`;
+}
+
+/**
+ * Codes the patient writes down now: large, one per line, and the only thing printed from this
+ * page (see the stylesheet's print rules). The page keeps no copy, so the warning says so.
+ */
+function oneTimeCodes(blocks: readonly OneTimeCodes[]): Html {
+  return html`<div class="one-time-codes" data-one-time-codes>
+    <p class="write-down">
+      <strong>Write these down now, or print this page: they are shown only this once.</strong> Your agent keeps no copy
+      it could show again; reloading or leaving this page removes them. Printing prints only the codes.
+    </p>
+    ${blocks.map(
+      (b, i) =>
+        html`<section aria-labelledby="codes-${i}-title" data-codes="${b.title}">
+          <h3 id="codes-${i}-title">${b.title}</h3>
+          <p>${b.about}</p>
+          <ol class="codes">
+            ${b.codes.map((c) => html`<li><code data-code>${c}</code></li>`)}
+          </ol>
+        </section>`,
+    )}
   </div>`;
 }
 

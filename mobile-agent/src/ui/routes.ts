@@ -11,6 +11,7 @@ import { CSRF_FIELD } from './csrf';
 import { pageKit, type PageKit, type UiDeps } from './page-kit';
 import { problemPage } from './pages/problem';
 import { recordRoutes } from './record-routes';
+import { recoveryRoutes } from './recovery-routes';
 import { STYLESHEET } from './styles';
 
 export type { UiDeps, UiLog } from './page-kit';
@@ -32,6 +33,7 @@ export function uiRoutes(deps: UiDeps): express.Router {
   activityRoutes(router, kit);
   consentRoutes(router, kit);
   backupRoutes(router, kit);
+  recoveryRoutes(router, kit);
 
   router.use((req, res) => kit.send(req, res, problemPage('Page not found', 'There is no page at this address.'), 404));
   router.use(errorPage(kit));

@@ -137,7 +137,21 @@ details pre { max-width: 40rem; max-height: 24rem; overflow: auto; background: #
   /* the chart shrinks with the screen: larger letters in its own units keep them legible */
   .trend-chart text { font-size: 16px; }
 }
+input[type="text"].narrow { width: 6rem; }
+.row-actions { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; }
+.row-actions form { margin: 0; }
+.check-code { font-size: 1.1rem; font-weight: 700; letter-spacing: 0.05em; white-space: nowrap; }
+.one-time-codes { margin-top: 0.75rem; }
+.one-time-codes .write-down { border-left: 5px solid #b45309; padding-left: 0.75rem; }
+.one-time-codes h3 { font-size: 1.1rem; margin: 1rem 0 0.25rem; }
+.codes { padding-left: 2rem; }
+.codes code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 1.35rem; font-weight: 700; letter-spacing: 0.05em; overflow-wrap: anywhere; }
+.code-big { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 1.6rem; font-weight: 700; letter-spacing: 0.08em; }
+
 @media print {
   .site-header form, .skip-link, form.filters, .actions { display: none; }
+  /* with codes to write down on the page, print those alone */
+  body:has([data-one-time-codes]) :is(.site-header, footer, main > :not(.notice), .notice > :not(.one-time-codes)) { display: none; }
+  .one-time-codes .write-down { display: none; }
 }
 `;

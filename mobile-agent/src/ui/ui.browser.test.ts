@@ -3,6 +3,7 @@
  * in-memory agent: what the patient sees, what reaches the agent, and what the page refuses.
  */
 import { request as httpRequest } from 'node:http';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { numberText, type ExactNumber } from '@phr/common';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -10,7 +11,8 @@ import { localDateInput } from './format';
 import { startUi, type UiServer } from './server';
 import { axeViolations, structureProblems } from '@phr/test-support';
 import { launchChromium } from '@phr/test-support';
-import { agentError, MemoryAgent } from './testing/memory-agent';
+import { RecoveryError } from '../recovery/recovery-error';
+import { agentError, MemoryAgent, SAMPLE_RECOVERY_REQUEST } from './testing/memory-agent';
 import {
   ccdaDelivery,
   HBA1C,
@@ -554,14 +556,239 @@ describe('agent web page (headless Chromium)', () => {
       const hospital = agent.hospitals[1]?.name as string;
       const first = await app.backupToHospital(hospital);
       expect(first).toMatchObject({ kind: 'success', title: 'Backup made' });
-      expect(first.lines.join(' ')).toContain('PHRR-TEST-CODE-0000-0000');
+      expect(first.codes).toEqual(['PHRR-TEST-CODE-0000-0000']);
       expect(agent.callsOf('backup')).toEqual([[{ to: 'gateway', hospital }]]);
       // the status says where it is; a reload does not show the code again
       expect(await page.locator('[data-last-backup]').innerText()).toContain(hospital);
       await page.reload();
       expect(await page.content()).not.toContain('PHRR-TEST-CODE');
       const second = await app.backupToHospital(hospital);
-      expect(second.lines.join(' ')).not.toContain('PHRR-');
+      expect(second.codes).toBeUndefined();
+      expect(await page.content()).not.toContain('PHRR-');
+    });
+
+    it('backs up to a folder, and shows the recovery code once, to write down or print alone', async () => {
+      const first = await app.backupToFolder('~/health-backup');
+      const dir = join(homedir(), 'health-backup');
+      expect(agent.callsOf('backup')).toEqual([[{ to: 'folder', dir }]]);
+      expect(first).toMatchObject({ kind: 'success', title: 'Backup made' });
+      expect(first.lines[0]).toContain(`kept at ${dir}`);
+      expect(first.codes).toEqual(['PHRR-TEST-CODE-0000-0000']);
+      expect(await page.locator('[data-one-time-codes]').innerText()).toMatch(/Write these down now.*only this once/);
+      expect(await page.locator('[data-backup-places]').innerText()).toContain(dir);
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+      await page.screenshot({ path: `${SCREENSHOTS}/backup-recovery-code.png`, fullPage: true });
+      // printed, the page is the code and what it is for, nothing else
+      await page.emulateMedia({ media: 'print' });
+      expect(await page.locator('[data-code]').isVisible()).toBe(true);
+      for (const hidden of ['.site-header', 'footer', 'main > h1', 'form[action="/backup/folder"]', '.notice > h2']) {
+        expect(await page.locator(hidden).first().isVisible()).toBe(false);
+      }
+      await page.emulateMedia({ media: 'screen' });
+      // nothing keeps it: not a reload, not the address, not the next backup
+      expect(page.url()).not.toContain('PHRR');
+      await page.reload();
+      expect(await page.content()).not.toContain('PHRR-');
+      const again = await app.backupToFolder(dir);
+      expect(again.codes).toBeUndefined();
+      expect(agent.callsOf('backup')).toHaveLength(2);
+    });
+
+    it('names what is wrong with a folder next to it, keeping what was typed, and never shows a stack', async () => {
+      await app.submitFolderBackup('backups');
+      expect(await app.errorSummary()).toEqual([
+        'Enter the folder’s full path, starting with / (or ~/ for your home folder)',
+      ]);
+      const field = page.getByLabel('Folder', { exact: true });
+      expect(await field.inputValue()).toBe('backups');
+      expect(await field.getAttribute('aria-invalid')).toBe('true');
+      expect(await page.title()).toMatch(/^Error: /);
+      expect(agent.callsOf('backup')).toEqual([]);
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+
+      // what only the disk can say comes back from the agent, also next to the field
+      const denied = Object.assign(new Error("EACCES: permission denied, mkdir '/srv/x/ptabc'\n    at mkdirSync"), {
+        code: 'EACCES',
+      });
+      agent.failNext('backup', denied);
+      await app.submitFolderBackup('/srv/x');
+      expect(await app.errorSummary()).toEqual([
+        'Your agent may not write to this folder: choose one you can write to',
+      ]);
+      expect(await page.getByLabel('Folder', { exact: true }).inputValue()).toBe('/srv/x');
+      expect(await page.content()).not.toMatch(/permission denied|mkdirSync/);
+
+      // and what is not the folder's fault, above the form
+      agent.failNext('backup', agentError('UNAVAILABLE', 'ledger unavailable'));
+      await app.submitFolderBackup('/srv/y');
+      expect(await app.errorSummary()).toEqual([]);
+      expect((await app.problems()).join(' ')).toMatch(/The backup was not made.*could not be reached/s);
+      expect(agent.callsOf('backup')).toEqual([[{ to: 'folder', dir: '/srv/x' }], [{ to: 'folder', dir: '/srv/y' }]]);
+    });
+
+    it('sets up recovery with guardians and paper codes, shows the codes once, then the setup', async () => {
+      const guardians = ['ptguardianaaaaaaaaaaaaaaaaaa', 'ptguardianbbbbbbbbbbbbbbbbbb'];
+      const hospital = agent.hospitals[1]?.name as string;
+      await app.open('backup');
+      expect(await page.locator('[data-recovery-setup]').innerText()).toContain('You have not set up recovery');
+      const notice = await app.setUpRecovery({ guardians, paper: 1, threshold: 2, hospital });
+      expect(agent.callsOf('setupRecovery')).toEqual([[{ guardians, paper: 1, threshold: 2, hospital }]]);
+      expect(notice).toMatchObject({ kind: 'success', title: 'Recovery is set up' });
+      expect(notice.lines[0]).toBe('Any 2 of these 3 shares rebuild your recovery secret; fewer tell nothing.');
+      expect(notice.lines[1]).toContain(`through ${hospital}`);
+      // the recovery secret was made by this setup: its code comes with the paper code, each once
+      expect(notice.codes).toEqual(['PHRS-TEST-PAPR-0001', 'PHRR-TEST-CODE-0000-0000']);
+      const blocks = await page.locator('[data-codes]').all();
+      expect(await Promise.all(blocks.map((b) => b.getAttribute('data-codes')))).toEqual([
+        'Your paper code',
+        'Your recovery code',
+      ]);
+      expect(await page.locator('[data-recovery-threshold]').innerText()).toBe('any 2 of 3 shares');
+      expect(await page.locator('[data-recovery-guardians]').innerText()).toBe(guardians.join(', '));
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+      await page.screenshot({ path: `${SCREENSHOTS}/recovery-paper-codes.png`, fullPage: true });
+      await page.reload();
+      expect(await page.content()).not.toMatch(/PHRS-|PHRR-/);
+
+      // set up again: new paper codes, and the recovery code is not shown a second time
+      const again = await app.setUpRecovery({ guardians: [], paper: 3, threshold: 2 });
+      expect(agent.callsOf('setupRecovery').at(-1)).toEqual([
+        { guardians: [], paper: 3, threshold: 2, hospital: agent.hospitals[0]?.name },
+      ]);
+      expect(again.codes).toEqual(['PHRS-TEST-PAPR-0001', 'PHRS-TEST-PAPR-0002', 'PHRS-TEST-PAPR-0003']);
+      expect(await page.getByRole('button', { name: 'Set up recovery again' }).count()).toBe(1);
+    });
+
+    it('names each problem of the setup form next to its field, and the agent’s refusal of a guardian', async () => {
+      await app.submitRecoverySetup({ guardians: ['alice'], paper: 1, threshold: 1 });
+      expect(await app.errorSummary()).toEqual([
+        '“alice” is not a pseudonym: they start with pt, followed by 26 letters and digits',
+        'At least 2 shares must be needed: one alone must never be enough',
+      ]);
+      expect(await page.getByLabel('Guardians’ pseudonyms').inputValue()).toBe('alice');
+      expect(await page.getByLabel('Shares needed to recover').getAttribute('aria-invalid')).toBe('true');
+      expect(agent.callsOf('setupRecovery')).toEqual([]);
+      expect(await structureProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
+
+      const stranger = 'ptunknownaaaaaaaaaaaaaaaaaaa';
+      await app.submitRecoverySetup({ guardians: [stranger], paper: 1, threshold: 2 });
+      expect(await app.errorSummary()).toEqual([`Guardian ${stranger} is not a registered patient`]);
+      expect(await page.getByLabel('Guardians’ pseudonyms').inputValue()).toBe(stranger);
+
+      agent.failNext('setupRecovery', new RecoveryError('NOT_DELIVERED', 'the share for guardian x could not be sent'));
+      await app.submitRecoverySetup({ guardians: [], paper: 2, threshold: 2 });
+      expect((await app.problems()).join(' ')).toMatch(
+        /Recovery was not set up.*Not every share could be sent: the share for guardian x could not be sent\./s,
+      );
+      expect(await page.content()).not.toContain('PHRS-');
+      expect(agent.recoveryState.setup).toBeUndefined();
+    });
+
+    it('lists the requests that reached a guardian with their check codes; approve after checking it, or deny', async () => {
+      const now = Date.now();
+      agent.receiveRecoveryRequest({
+        requestId: 'rq-second-request',
+        pseudonym: 'ptsecondaaaaaaaaaaaaaaaaaaaa',
+        checkCode: '1111-2222',
+      });
+      agent.receiveRecoveryRequest({
+        requestId: 'rq-expired-request',
+        pseudonym: 'ptthirdaaaaaaaaaaaaaaaaaaaaa',
+        checkCode: '3333-4444',
+        expiresAt: new Date(now - 1000).toISOString(),
+      });
+      expect(await app.recoveryRequestsShown()).toEqual([
+        {
+          requestId: 'rq-expired-request',
+          state: 'expired',
+          patient: 'ptthirdaaaaaaaaaaaaaaaaaaaaa',
+          checkCode: '3333-4444',
+        },
+        {
+          requestId: 'rq-second-request',
+          state: 'pending',
+          patient: 'ptsecondaaaaaaaaaaaaaaaaaaaa',
+          checkCode: '1111-2222',
+        },
+        {
+          requestId: SAMPLE_RECOVERY_REQUEST,
+          state: 'pending',
+          patient: 'ptguardedaaaaaaaaaaaaaaaaaaa',
+          checkCode: '4821-0937',
+        },
+      ]);
+      expect(await page.locator('[data-guarded-patient]').count()).toBe(3);
+      // an expired request can only be denied
+      const expired = page.locator('tr[data-recovery-request="rq-expired-request"]');
+      expect(await expired.getByRole('link', { name: /^Approve/ }).count()).toBe(0);
+      expect(await expired.getByRole('button', { name: /^Deny/ }).count()).toBe(1);
+
+      // the notification of a request leads here
+      agent.notify(
+        'recovery',
+        'A new device asks to recover patient ptsecondaaaaaaaaaaaaaaaaaaaa',
+        'request:rq-second-request',
+      );
+      await app.open('notifications');
+      await app.follow(page.getByRole('link', { name: 'Answer it on Backup & recovery' }));
+      expect(new URL(page.url()).pathname + new URL(page.url()).hash).toBe('/backup#recovery-requests');
+
+      const approved = await app.approveRecoveryRequest(SAMPLE_RECOVERY_REQUEST, '4821-0937');
+      expect(approved).toMatchObject({ kind: 'success', title: 'Approved: your share was sent' });
+      expect(approved.lines[0]).toContain('ptguardedaaaaaaaaaaaaaaaaaaa');
+      expect(agent.callsOf('approveRecovery')).toEqual([[SAMPLE_RECOVERY_REQUEST]]);
+
+      const denied = await app.denyRecoveryRequest('rq-second-request');
+      expect(denied).toMatchObject({ kind: 'success', title: 'Denied: nothing was sent' });
+      expect(agent.callsOf('denyRecovery')).toEqual([['rq-second-request']]);
+      expect((await app.recoveryRequestsShown()).map((r) => r.state)).toEqual(['expired', 'denied', 'approved']);
+      // answered: no buttons left on those rows, and the confirmation page sends back to the list
+      expect(await page.locator('tr[data-state="approved"] button, tr[data-state="denied"] button').count()).toBe(0);
+      await page.goto(`${origin()}/backup/recovery-requests/${SAMPLE_RECOVERY_REQUEST}`);
+      expect(await app.notice()).toMatchObject({ title: 'You already approved this request' });
+    });
+
+    it('says why a guardian’s answer failed, and refuses a request it does not know', async () => {
+      await app.open('backup');
+      await app.follow(
+        page.locator(`tr[data-recovery-request="${SAMPLE_RECOVERY_REQUEST}"]`).getByRole('link', { name: /^Approve/ }),
+      );
+      agent.failNext(
+        'approveRecovery',
+        new RecoveryError('NOT_GUARDIAN', 'patient ptx no longer names you as a guardian'),
+      );
+      await app.follow(page.getByRole('button', { name: 'Yes, the code matches: send my share' }));
+      expect(await app.notice()).toEqual({
+        kind: 'error',
+        title: 'Your share was not sent',
+        lines: ['You cannot answer this request: patient ptx no longer names you as a guardian.'],
+      });
+      const token = await csrfToken();
+      const unknown = await page.request.post(`${origin()}/backup/recovery-requests/rq-no-such-request/approve`, {
+        form: { _csrf: token },
+        headers: { Origin: origin() },
+      });
+      expect(await unknown.text()).toContain('This recovery request is not known to your agent');
+      const missing = await page.goto(`${origin()}/backup/recovery-requests/rq-no-such-request`);
+      expect(missing?.status()).toBe(404);
+      expect(await app.heading()).toBe('Recovery request not found');
+    });
+
+    it('says in one sentence, with the commands, that restore and recovery run in the new device’s terminal', async () => {
+      await app.open('backup');
+      const said = await page.locator('[data-cli-only]').innerText();
+      for (const command of [
+        'phr-agent restore --from DIR|gateway',
+        'phr-agent recovery start',
+        'phr-agent recovery finish',
+      ]) {
+        expect(said).toContain(command);
+      }
+      expect(said.trim().match(/[.!?](\s|$)/g)).toHaveLength(1);
     });
 
     it('refuses a hospital that is not in the list, and says why a backup failed', async () => {
@@ -616,13 +843,29 @@ describe('agent web page (headless Chromium)', () => {
       expect(shown.join('\n')).toMatch(/keeps 3 standardized records: hospital record retention law/);
     });
 
-    it('refuses an erase POST without the page token', async () => {
+    it('refuses an erase, backup or recovery POST without the page token', async () => {
       const forged = await page.request.post(`${origin()}/backup/erase`, {
         form: { confirm: 'ERASE' },
         headers: { Origin: origin() },
       });
       expect(forged.status()).toBe(403);
       expect(agent.callsOf('erase')).toEqual([]);
+      const posts: [string, Record<string, string>][] = [
+        ['/backup/folder', { dir: '/tmp/stolen' }],
+        ['/backup/recovery', { guardians: 'ptguardianaaaaaaaaaaaaaaaaaa', paper: '1', threshold: '2' }],
+        [`/backup/recovery-requests/${SAMPLE_RECOVERY_REQUEST}/approve`, {}],
+        [`/backup/recovery-requests/${SAMPLE_RECOVERY_REQUEST}/deny`, {}],
+      ];
+      for (const [path, form] of posts) {
+        const response = await page.request.post(`${origin()}${path}`, {
+          form: { ...form, _csrf: 'x'.repeat(43) },
+          headers: { Origin: origin() },
+        });
+        expect(response.status()).toBe(403);
+      }
+      for (const method of ['backup', 'setupRecovery', 'approveRecovery', 'denyRecovery'] as const) {
+        expect(agent.callsOf(method)).toEqual([]);
+      }
     });
   });
 
@@ -727,6 +970,7 @@ describe('agent web page (headless Chromium)', () => {
       ['Notifications', '/notifications'],
       ['Backup & recovery', '/backup'],
       ['Erase confirmation', '/backup/erase'],
+      ['Approve recovery request', `/backup/recovery-requests/${SAMPLE_RECOVERY_REQUEST}`],
       ['Not found', '/nowhere'],
     ];
 

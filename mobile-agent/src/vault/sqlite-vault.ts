@@ -475,6 +475,15 @@ export class SqliteVault implements Vault {
     });
   }
 
+  async deleteMeta(key: string): Promise<boolean> {
+    return this.exclusive(async (db) => {
+      // What is deleted this way is meant to be gone (a guardian's withdrawn share): zeroed in the
+      // page, not left in the file's free space.
+      await db.exec('PRAGMA secure_delete = ON');
+      return (await db.run('DELETE FROM meta WHERE key = ?', [key])).changes > 0;
+    });
+  }
+
   /** Waits for running calls, then closes the file. Later calls fail with VaultError CLOSED; closing twice is fine. */
   close(): Promise<void> {
     return this.mutex.run(async () => {

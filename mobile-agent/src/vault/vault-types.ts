@@ -99,5 +99,7 @@ export interface Vault {
   markNotificationsRead(ids?: readonly number[]): Promise<void>;
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Deletes the value (its bytes overwritten in the file); false when there was none. */
+  deleteMeta(key: string): Promise<boolean>;
   close(): Promise<void>;
 }

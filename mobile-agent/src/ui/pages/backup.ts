@@ -1,20 +1,24 @@
 /**
- * Backup & recovery: where the records are backed up, a backup to a hospital, a rebuild from the
- * hospitals, and erasure — the last behind a confirmation page where the patient types ERASE,
- * since nothing brings the records back after it.
+ * Backup & recovery: where the records are backed up, a backup to a folder or to a hospital,
+ * recovery with guardians (and, for others, the requests this agent answers as a guardian), what
+ * runs only on a new device, a rebuild from the hospitals, and erasure — the last behind a
+ * confirmation page where the patient types ERASE, since nothing brings the records back after it.
  */
 import type { BackupStatus, ErasureReport } from '../../agent-api';
-import { describedBy, errorMessage, errorSummary, type FieldError } from '../form-errors';
+import { FOLDER_FIELD, type FolderFormValues } from '../backup-folder-form';
+import { describedBy, errorFor, errorMessage, errorSummary, type FieldError } from '../form-errors';
 import { when } from '../format';
 import { html, type Html } from '../html';
 import { csrfField, type PageContent } from '../layout';
+import { recoveryParts, type RecoveryPartsData } from './recovery';
 
-export interface BackupPageData {
+export interface BackupPageData extends RecoveryPartsData {
   status?: BackupStatus;
   /** Why the status could not be shown. */
   problem?: string;
-  hospitals: readonly { name: string; mspId: string }[];
-  csrfToken: string;
+  folderForm: FolderFormValues;
+  /** Why the agent did not back up to the folder (not the field's fault). */
+  folderProblem?: string;
 }
 
 /** The word the patient types to confirm an erasure. */
@@ -39,10 +43,52 @@ function statusPart(data: BackupPageData): Html {
       }
     </dd>
     <dt>Kept at</dt>
-    <dd>${places.length > 0 ? places.join(', ') : 'Nowhere yet'}</dd>
+    <dd data-backup-places>${places.length > 0 ? places.join(', ') : 'Nowhere yet'}</dd>
     <dt>Recovery code</dt>
-    <dd>${s.hasRecoverySecret ? 'Made; you wrote it down when it was shown' : 'Made with your first backup'}</dd>
+    <dd>
+      ${s.hasRecoverySecret ? 'Made; you wrote it down when it was shown' : 'Made with your first backup or recovery setup'}
+    </dd>
   </dl>`;
+}
+
+function folderForm(data: BackupPageData): Html {
+  const error = errorFor(data.errors, FOLDER_FIELD.field);
+  const { field, id } = FOLDER_FIELD;
+  return html`<h2 id="backup-to-folder">Back up to a folder</h2>
+    <p>
+      A folder on this computer or on a disk you plug in. After the first backup only what is new is written. Keep the
+      disk apart from this device.
+    </p>
+    ${
+      data.folderProblem !== undefined
+        ? html`<div class="notice error" role="alert">
+            <h3>The backup was not made</h3>
+            <p>${data.folderProblem}</p>
+          </div>`
+        : ''
+    }
+    <form method="post" action="/backup/folder" novalidate aria-labelledby="backup-to-folder">
+      ${csrfField(data.csrfToken)}
+      <div class="field${error ? ' invalid' : ''}">
+        <label for="${id}">Folder</label>
+        <p class="hint" id="${field}-hint">
+          Its full path, for example /media/usb/health-backup, or ~/health-backup in your home folder. It is made if it
+          does not exist; your backup goes into a folder named after your pseudonym inside it.
+        </p>
+        ${errorMessage(error, field)}
+        <input
+          type="text"
+          id="${id}"
+          name="dir"
+          value="${data.folderForm.dir}"
+          autocomplete="off"
+          spellcheck="false"
+          aria-describedby="${describedBy(field, error)}"
+          ${error ? html` aria-invalid="true"` : ''}
+        />
+      </div>
+      <div class="actions"><button type="submit">Back up to this folder</button></div>
+    </form>`;
 }
 
 export function backupPage(data: BackupPageData): PageContent {
@@ -50,17 +96,16 @@ export function backupPage(data: BackupPageData): PageContent {
   return {
     title: 'Backup & recovery',
     section: 'backup',
-    body: html`<p class="lead">
+    hasErrors: data.errors.length > 0 || data.folderProblem !== undefined || data.setupProblem !== undefined,
+    body: html`${errorSummary(data.errors)}
+      <p class="lead">
         Your records live on this device. A backup keeps an encrypted copy elsewhere, which only your recovery code
         opens; every element is checked against the ledger again when it is restored.
       </p>
-      ${statusPart(data)}
+      ${statusPart(data)} ${folderForm(data)}
 
       <h2 id="backup-to-hospital">Back up to a hospital</h2>
-      <p>
-        The hospital keeps your backup encrypted; it cannot read it. To back up to a folder, or to restore on a new
-        device, use <code>phr-agent backup</code> and <code>phr-agent restore</code>.
-      </p>
+      <p>The hospital keeps your backup encrypted; it cannot read it.</p>
       <form method="post" action="/backup" class="actions" aria-labelledby="backup-to-hospital">
         ${csrfField(data.csrfToken)}
         <div class="field">
@@ -71,6 +116,8 @@ export function backupPage(data: BackupPageData): PageContent {
         </div>
         <button type="submit">Back up now</button>
       </form>
+
+      ${recoveryParts(data)}
 
       <h2 id="rebuild">Rebuild from the hospitals</h2>
       <p>

@@ -23,6 +23,12 @@ function item(n: AgentNotification): Html {
     data-read="${n.read ? 'true' : 'false'}"
   >
     ${n.read ? '' : html`<span class="tag ok">New</span> `}${n.message}
+    ${
+      // a guardian answers a recovery request on the page too, not only with the command the message names
+      n.kind === 'recovery' && n.ref.startsWith('request:')
+        ? html` <a href="/backup#recovery-requests">Answer it on Backup &amp; recovery</a>`
+        : ''
+    }
     <span class="meta">${KINDS[n.kind] ?? n.kind} · ${when(n.createdAt)}</span>
   </li>`;
 }

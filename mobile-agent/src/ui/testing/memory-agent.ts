@@ -6,7 +6,7 @@
  * error codes.
  */
 import { randomUUID } from 'node:crypto';
-import type { ConsentRecord } from '@phr/common';
+import { isPseudonym, type ConsentRecord } from '@phr/common';
 import type {
   AccessLogEntry,
   AgentApi,
@@ -16,10 +16,17 @@ import type {
   BackupTarget,
   ConsentRequest,
   ErasureReport,
+  GuardianDecision,
   RebuildReport,
+  RecoveryRequest,
+  RecoverySetup,
+  RecoverySetupOptions,
+  RecoveryStatus,
   SyncReport,
   VerifyReport,
 } from '../../agent-api';
+import { RecoveryError } from '../../recovery/recovery-error';
+import { checkThreshold, MAX_SHARES } from '../../recovery/shares';
 import type {
   AgentNotification,
   NotificationKind,
@@ -37,6 +44,9 @@ export function agentError(code: string, detail: string): Error & { code: string
 
 type Method = keyof AgentApi;
 
+/** The recovery request the sample agent, as a guardian, has received. */
+export const SAMPLE_RECOVERY_REQUEST = 'rq-0f6b2c1e-sample-request';
+
 export class MemoryAgent implements AgentApi {
   pseudonym = 'ptabcdefghijklmnopqrstuvwxyz';
   hospitals = SAMPLE_HOSPITALS.map((h) => ({ ...h }));
@@ -51,6 +61,10 @@ export class MemoryAgent implements AgentApi {
   /** Deliveries the hospitals would send again on a rebuild (as `rebuilt`), and those they cannot. */
   rebuildable: { deliveryId: string; hospital: string; result: 'rebuilt' | 'not-rebuilt'; reason?: string }[] = [];
   erased = false;
+  /** Patients registered on the ledger: who may be named a guardian. */
+  registeredPatients = new Set(['ptguardianaaaaaaaaaaaaaaaaaa', 'ptguardianbbbbbbbbbbbbbbbbbb']);
+  /** The patient's own recovery setup, and what this agent guards for others. */
+  recoveryState: RecoveryStatus = { shares: [], requests: [] };
   /** Deliveries the next sync finds in the hospitals' mailboxes. */
   private queued: { delivery: VaultDelivery; elements: VaultElement[] }[] = [];
   private failures = new Map<Method, unknown>();
@@ -148,6 +162,12 @@ export class MemoryAgent implements AgentApi {
       '2024-03-01T12:00:00.000Z',
     );
     old.read = true;
+    // another patient named this agent a guardian, and their new device asks for the share
+    agent.receiveRecoveryRequest({
+      requestId: SAMPLE_RECOVERY_REQUEST,
+      pseudonym: 'ptguardedaaaaaaaaaaaaaaaaaaa',
+      checkCode: '4821-0937',
+    });
     return agent;
   }
 
@@ -398,6 +418,118 @@ export class MemoryAgent implements AgentApi {
       foldersDeleted: [...this.backupState.folders],
       filesDestroyed: ['keystore.json', 'vault.db'],
     };
+  }
+
+  /**
+   * Like the agent's setupRecovery: the same checks (the agent's own threshold check, its error
+   * codes), the recovery code on the first use of the secret, paper codes returned and not kept.
+   */
+  async setupRecovery(options: RecoverySetupOptions): Promise<RecoverySetup> {
+    this.enter('setupRecovery', [options]);
+    this.alive();
+    const seen = new Set<string>();
+    for (const g of options.guardians) {
+      if (!isPseudonym(g)) throw new RecoveryError('INVALID_ARGUMENT', `${String(g)} is not a pseudonym`);
+      if (g === this.pseudonym) throw new RecoveryError('INVALID_ARGUMENT', 'you cannot be your own guardian');
+      if (seen.has(g)) throw new RecoveryError('INVALID_ARGUMENT', `guardian ${g} is named twice`);
+      if (!this.registeredPatients.has(g)) {
+        throw new RecoveryError('UNKNOWN_GUARDIAN', `guardian ${g} is not a registered patient`);
+      }
+      seen.add(g);
+    }
+    if (options.paper < 0 || options.paper > MAX_SHARES) {
+      throw new RecoveryError('INVALID_ARGUMENT', `--paper must be a number from 0 to ${MAX_SHARES}`);
+    }
+    const shareCount = options.guardians.length + options.paper;
+    try {
+      checkThreshold(shareCount, options.threshold);
+    } catch (err) {
+      throw new RecoveryError('INVALID_ARGUMENT', (err as Error).message, { cause: err });
+    }
+    const hospital = options.hospital ?? this.hospitals[0]?.name ?? 'hospital';
+    const first = !this.backupState.hasRecoverySecret;
+    this.backupState = { ...this.backupState, hasRecoverySecret: true };
+    const setupId = randomUUID();
+    const createdAt = new Date().toISOString();
+    this.recoveryState.setup = {
+      setupId,
+      createdAt,
+      threshold: options.threshold,
+      shareCount,
+      guardians: [...options.guardians],
+      paper: options.paper,
+      hospital,
+    };
+    return {
+      setupId,
+      createdAt,
+      threshold: options.threshold,
+      shareCount,
+      guardians: [...options.guardians],
+      paperCodes: Array.from({ length: options.paper }, (_, i) => `PHRS-TEST-PAPR-000${i + 1}`),
+      hospital,
+      ...(first ? { recoveryCode: 'PHRR-TEST-CODE-0000-0000' } : {}),
+    };
+  }
+
+  async recoveryStatus(): Promise<RecoveryStatus> {
+    this.enter('recoveryStatus', []);
+    this.alive();
+    return structuredClone(this.recoveryState);
+  }
+
+  /** A recovery request that reached this agent as a guardian (with the share it guards). */
+  receiveRecoveryRequest(request: Partial<RecoveryRequest> & { requestId: string; pseudonym: string }): void {
+    const now = Date.now();
+    this.recoveryState.requests.unshift({
+      hospital: this.hospitals[0]?.name ?? 'hospital',
+      ephemeralPublicKey: 'MCowBQYDK2VuAyEA',
+      checkCode: '4821-0937',
+      requestedAt: new Date(now - 60_000).toISOString(),
+      expiresAt: new Date(now + 86_400_000).toISOString(),
+      receivedAt: new Date(now - 30_000).toISOString(),
+      status: 'pending',
+      ...request,
+    });
+    if (!this.recoveryState.shares.some((s) => s.pseudonym === request.pseudonym)) {
+      this.recoveryState.shares.push({
+        pseudonym: request.pseudonym,
+        setupId: randomUUID(),
+        createdAt: '2025-01-10T10:00:00.000Z',
+        threshold: 2,
+        shareCount: 3,
+        hospital: this.hospitals[0]?.name ?? 'hospital',
+        receivedAt: '2025-01-10T10:05:00.000Z',
+      });
+    }
+  }
+
+  /** Like the agent: an unknown request, or (to approve) an expired one, is refused with its code. */
+  async approveRecovery(requestId: string): Promise<GuardianDecision> {
+    this.enter('approveRecovery', [requestId]);
+    return this.decide(requestId, 'approved');
+  }
+
+  async denyRecovery(requestId: string): Promise<GuardianDecision> {
+    this.enter('denyRecovery', [requestId]);
+    return this.decide(requestId, 'denied');
+  }
+
+  private decide(requestId: string, outcome: 'approved' | 'denied'): GuardianDecision {
+    this.alive();
+    const request = this.recoveryState.requests.find((r) => r.requestId === requestId);
+    if (!request) {
+      throw new RecoveryError(
+        'UNKNOWN_REQUEST',
+        `no recovery request ${requestId} reached this agent; run \`phr-agent inbox\` to fetch new mail first`,
+      );
+    }
+    if (outcome === 'approved' && Date.parse(request.expiresAt) <= Date.now()) {
+      throw new RecoveryError('EXPIRED', `recovery request ${requestId} expired at ${request.expiresAt}`);
+    }
+    request.status = outcome;
+    request.decidedAt = new Date().toISOString();
+    return { requestId, pseudonym: request.pseudonym, hospital: request.hospital, outcome };
   }
 
   /** After an erase the real agent is closed: every call fails. */
