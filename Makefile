@@ -143,9 +143,16 @@ e2e: build $(CHROMIUM)
 	@mkdir -p test-results
 	@network/scripts/e2e.sh
 
-# The summary runs even when a suite failed, so CI shows every count; then the exit code is the suites'.
-test: lint
-	@rc=0; $(MAKE) --no-print-directory unit || rc=1; $(MAKE) --no-print-directory e2e || rc=1; \
+# The unit tests run while the end-to-end suites do: those mostly wait on the network's processes
+# (about 0.8 of two cores), and the two together finish about three minutes sooner than one after the
+# other. The unit tests' output is held in test-results/unit.log and shown when they end, so the two
+# logs do not interleave. The summary runs even when a suite failed, so CI shows every count; then
+# the exit code is the suites'.
+test: lint $(CHROMIUM)
+	@mkdir -p test-results; rc=0; \
+	  $(MAKE) --no-print-directory unit >test-results/unit.log 2>&1 & unit=$$!; \
+	  $(MAKE) --no-print-directory e2e || rc=1; \
+	  wait $$unit || rc=1; cat test-results/unit.log; \
 	  node network/dist/test-summary.js test-results/unit.json test-results/e2e-embedded.json test-results/e2e-fabric.json || rc=1; \
 	  exit $$rc
 
