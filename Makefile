@@ -121,15 +121,17 @@ demo: build
 	@NODE_OPTIONS=--no-deprecation node network/dist/demo/main.js
 
 lint: build
-	@echo "==> Lint and format checks"
-	npx tsc -p gateway/test/tsconfig.json
-	npx tsc -p network/e2e/tsconfig.json
-	npx tsc -p mobile-agent/test/tsconfig.json
-	npx tsc -p fixtures/previous-release/tsconfig.json
+	@echo "==> Lint and format checks (the test folders' type checks, eslint and prettier side by side)"
 	@# Errors fail the build; the complexity warnings are listed, not fatal: the functions to split when next changed.
-	npx eslint .
-	npx prettier --check --log-level warn .
-	@for f in network/scripts/*.sh network/scripts/phr-ledger .ci/run; do bash -n "$$f"; done
+	@mkdir -p test-results; rc=0; \
+	  ( for p in gateway/test network/e2e mobile-agent/test fixtures/previous-release; do \
+	      echo "npx tsc -p $$p/tsconfig.json"; npx tsc -p $$p/tsconfig.json || exit 1; done ) >test-results/lint-tsc.log 2>&1 & tsc=$$!; \
+	  ( echo "npx eslint ."; npx eslint . ) >test-results/lint-eslint.log 2>&1 & eslint=$$!; \
+	  echo "npx prettier --check ."; npx prettier --check --log-level warn . || rc=1; \
+	  wait $$tsc || rc=1; cat test-results/lint-tsc.log; \
+	  wait $$eslint || rc=1; cat test-results/lint-eslint.log; \
+	  for f in network/scripts/*.sh network/scripts/phr-ledger .ci/run; do bash -n "$$f" || rc=1; done; \
+	  exit $$rc
 
 unit: build $(CHROMIUM)
 	@echo "==> Unit tests"

@@ -468,7 +468,7 @@ export interface GatewayDbCheck {
 }
 
 export function checkGatewayDb(ids: readonly string[], hospital = 'hospital1'): GatewayDbCheck {
-  const db = new DatabaseSync(join(gatewayDataDir(hospital), 'gateway.db'), { readOnly: true });
+  const db = new DatabaseSync(join(gatewayDataDir(hospital), 'gateway.db'), { readOnly: true, timeout: 10_000 });
   try {
     const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
       .map((r) => r.integrity_check)

@@ -502,7 +502,8 @@ describe('faults: every delivery exactly once through crashes, outages and a ful
       });
     const vault = join(patient.home, 'vault.db');
     const storedIds = (): string[] => {
-      const db = new DatabaseSync(vault, { readOnly: true });
+      // A busy wait: right after a kill -9 the first reader may find the WAL being recovered.
+      const db = new DatabaseSync(vault, { readOnly: true, timeout: 10_000 });
       try {
         return (db.prepare('SELECT delivery_id FROM deliveries').all() as { delivery_id: string }[]).map(
           (r) => r.delivery_id,

@@ -301,7 +301,10 @@ describe("the record's life cycle on the real network", () => {
     expect(erased.foldersDeleted).toEqual([join(backups, carol.pseudonym)]);
     // The gateways' copies: the patient key, backups, kept deliveries and mail are gone.
     for (const h of HOSPITALS) {
-      const db = new DatabaseSync(join(state().dir, 'gateways', h, 'data', 'gateway.db'), { readOnly: true });
+      const db = new DatabaseSync(join(state().dir, 'gateways', h, 'data', 'gateway.db'), {
+        readOnly: true,
+        timeout: 10_000,
+      });
       try {
         for (const table of ['patient_key', 'backup_version', 'kept_delivery', 'mailbox_message']) {
           const row = db.prepare(`SELECT count(*) AS n FROM ${table} WHERE pseudonym = ?`).get(carol.pseudonym) as {
