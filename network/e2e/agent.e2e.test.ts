@@ -20,6 +20,7 @@ import {
   ROOT,
   script,
   state,
+  syncUntilStored,
   until,
   type SyntheaBundle,
 } from './harness';
@@ -82,19 +83,6 @@ describe("patients' agents on the real network", () => {
     const id = readReceipt(await ehr.transaction({ body: bundle as never }))?.deliveryId;
     if (!id) throw new Error('no receipt');
     return id;
-  }
-
-  /** Syncs until the delivery is stored (the gateway's outbox commits it within a block or two). */
-  async function syncUntilStored(agent: Agent, deliveryIds: string[]): Promise<void> {
-    await until(
-      'the deliveries to be stored',
-      async () => {
-        await agent.sync({ waitMs: 2000 });
-        const have = new Set((await agent.deliveries()).map((d) => d.deliveryId));
-        return deliveryIds.every((id) => have.has(id)) ? true : undefined;
-      },
-      120_000,
-    );
   }
 
   beforeAll(async () => {

@@ -143,6 +143,25 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, m
   }
 }
 
+/** What `syncUntilStored` needs of a patient's agent (structural, so the harness does not depend on the agent). */
+export interface SyncingAgent {
+  sync(options: { waitMs?: number }): Promise<unknown>;
+  deliveries(): Promise<{ deliveryId: string }[]>;
+}
+
+/** Syncs until every delivery is stored (the gateway's outbox commits each within a block or two). */
+export async function syncUntilStored(agent: SyncingAgent, deliveryIds: readonly string[]): Promise<void> {
+  await until(
+    'the deliveries to be stored',
+    async () => {
+      await agent.sync({ waitMs: 2000 });
+      const have = new Set((await agent.deliveries()).map((d) => d.deliveryId));
+      return deliveryIds.every((id) => have.has(id)) ? true : undefined;
+    },
+    120_000,
+  );
+}
+
 /** This run's network: the state folder and topology global-setup made (PHR_STATE, PHR_TOPOLOGY). */
 export const state = (): NetworkState => NetworkState.load(process.env.PHR_TOPOLOGY, process.env.PHR_STATE);
 

@@ -23,6 +23,7 @@ import {
   ROOT,
   script,
   state,
+  syncUntilStored,
   until,
   type SyntheaBundle,
 } from './harness';
@@ -111,18 +112,6 @@ describe("the record's life cycle on the real network", () => {
     const id = readReceipt(answer)?.deliveryId;
     if (!id) throw new Error('no receipt');
     return id;
-  }
-
-  async function syncUntilStored(agent: Agent, ids: string[]): Promise<void> {
-    await until(
-      'the deliveries to be stored',
-      async () => {
-        await agent.sync({ waitMs: 2000 });
-        const have = new Set((await agent.deliveries()).map((d) => d.deliveryId));
-        return ids.every((id) => have.has(id)) ? true : undefined;
-      },
-      120_000,
-    );
   }
 
   /** A patient linked at both hospitals with one delivery from each, stored and verified. */
