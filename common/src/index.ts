@@ -25,3 +25,5 @@ export * from './sqlite-migrations';
 export * from './recovery-mail';
 export * from './recovery-secret';
 export * from './lifecycle-api';
+export * from './research';
+export * from './safe-harbor';

@@ -15,6 +15,7 @@ import {
   parseAttributeRequests,
   parseAttributes,
   registerIdentity,
+  caServices,
   type CaEndpoint,
 } from './ca-enrollment';
 
@@ -101,13 +102,6 @@ function rfc3339(values: Record<string, string | boolean | undefined>, name: str
   return time;
 }
 
-function services(endpoint: CaEndpoint): FabricCAServices {
-  // Loaded only when used: fabric-common reads process.argv through nconf at load time.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Services = require('fabric-ca-client') as typeof FabricCAServices;
-  return new Services(endpoint.url, { trustedRoots: [endpoint.tlsRootPem], verify: true }, endpoint.caName);
-}
-
 /** The registrar of an MSP folder as the npm client's signing user. */
 function registrarUser(mspDir: string): User {
   const registrar = loadMspIdentity(mspDir);
@@ -146,7 +140,7 @@ function writeCrl(file: string, pem: string): void {
 
 async function generateCrl(endpoint: CaEndpoint, registrar: User, restriction: FabricCAServices.IRestriction) {
   try {
-    return decodeCrl(await services(endpoint).generateCRL(restriction, registrar));
+    return decodeCrl(await caServices(endpoint).generateCRL(restriction, registrar));
   } catch (err) {
     if (err instanceof CaClientError) throw err;
     throw classify(err, 'CRL generation');
@@ -256,7 +250,7 @@ export async function run(
           ...(reason !== undefined ? { reason } : {}),
           gencrl: crlOut !== undefined,
         };
-        reply = (await services(endpoint).revoke(request, registrar)) as typeof reply;
+        reply = (await caServices(endpoint).revoke(request, registrar)) as typeof reply;
       } catch (e) {
         throw classify(e, `revocation of ${what}`);
       }

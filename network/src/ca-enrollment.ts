@@ -75,10 +75,18 @@ export class CaClientError extends Error {
 const GO_CLI_NAMES = [{ C: ['US'] }, { ST: ['North Carolina'] }, { O: ['Hyperledger'] }, { OU: ['Fabric'] }];
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-function services(endpoint: CaEndpoint): FabricCAServices {
+/** How long a CA call may stay silent: fabric-ca-client's own 3 s is short for a CA on a loaded machine. */
+const CA_CALL_TIMEOUT_MS = 30_000;
+
+/** fabric-ca-client for one CA, with this project's deadline. */
+export function caServices(endpoint: CaEndpoint): FabricCAServices {
   // Loaded only when used: fabric-common reads process.argv through nconf at load time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Services = require('fabric-ca-client') as typeof FabricCAServices;
+  // The deadline is one of fabric-common's process-wide settings, read on every call.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const common = require('fabric-common') as { Utils: { setConfigSetting(name: string, value: unknown): void } };
+  common.Utils.setConfigSetting('connection-timeout', CA_CALL_TIMEOUT_MS);
   return new Services(endpoint.url, { trustedRoots: [endpoint.tlsRootPem], verify: true }, endpoint.caName);
 }
 
@@ -166,7 +174,7 @@ export async function enrollToMsp(options: EnrollOptions): Promise<EnrollmentFil
   const csr = await createCsr(options.id, key, options.hosts ?? [hostname()]);
   let result: { certificate: string; rootCertificate: string };
   try {
-    result = await services(options).enroll({
+    result = await caServices(options).enroll({
       enrollmentID: options.id,
       enrollmentSecret: options.secret,
       csr,
@@ -235,7 +243,7 @@ export async function registerIdentity(options: RegisterOptions): Promise<string
   const { User: UserClass } = require('fabric-common') as { User: typeof User };
   const user = UserClass.createUser(registrar.commonName, '', 'Registrar', registrar.certificatePem, registrar.keyPem);
   try {
-    return await services(options).register(
+    return await caServices(options).register(
       {
         enrollmentID: options.id,
         ...(options.secret ? { enrollmentSecret: options.secret } : {}),

@@ -5,7 +5,15 @@ export interface FabricCaOptions {
   url: string;
   caName: string;
   tlsRootCertPem: string;
+  /**
+   * How long a CA call may stay silent before it is given up. fabric-ca-client's own default is 3 s,
+   * which a phone on a slow network, or a device busy deriving its keystore key, easily exceeds.
+   */
+  timeoutMs?: number;
 }
+
+/** The deadline for a call to the patients CA when the caller sets none. */
+export const DEFAULT_CA_TIMEOUT_MS = 30_000;
 
 /**
  * Enrollment at a Fabric CA with fabric-ca-client, always from the device's CSR: the library's
@@ -19,6 +27,10 @@ export class FabricCaEnroller implements Enroller {
     // which would answer the CLI's own --help with its own.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Services = require('fabric-ca-client') as typeof FabricCAServices;
+    // fabric-ca-client reads its deadline from fabric-common's process-wide settings on every call.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const common = require('fabric-common') as { Utils: { setConfigSetting(name: string, value: unknown): void } };
+    common.Utils.setConfigSetting('connection-timeout', options.timeoutMs ?? DEFAULT_CA_TIMEOUT_MS);
     this.ca = new Services(options.url, { trustedRoots: [options.tlsRootCertPem], verify: true }, options.caName);
   }
 
