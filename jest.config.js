@@ -73,6 +73,8 @@ module.exports = {
     integration('gateway-integration', 'gateway'),
     // Patients' agents over HTTPS against the real gateway; the ledger is the real chaincode in memory.
     integration('agent-integration', 'mobile-agent'),
+    // The researcher's CLI against the real gateway; the ledger is the real chaincode in memory.
+    integration('requester-integration', 'requester'),
     // The benchmarks' own statistics and block decoding.
     project('bench'),
   ],

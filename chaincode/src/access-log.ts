@@ -13,6 +13,7 @@ import {
   type IdentityRef,
   type PatientRecord,
 } from '@phr/common';
+import { findAccessEvent, storeAccessEvent } from './access-events';
 import { PhrContext } from './context';
 import { conflict, consentRequired, forbidden, invalidArgument, notFound } from './errors';
 import { Keys } from './keys';
@@ -99,6 +100,8 @@ export class AccessLogContract extends PhrContract {
     const requester = resolveRequester(ctx, input.requester);
 
     if (caller.role === Roles.Patient) await checkPatientEvent(ctx, patient, action, outcome);
+    // Research use is logged by the Research contract, from its own records, never on a client's word.
+    if (action === 'research') throw forbidden('research events are written by the Research contract');
     if (action === 'push' && caller.role !== Roles.HospitalGateway)
       throw forbidden('only a hospital gateway logs pushes');
     if (breakGlass && (action !== 'pull' || purpose !== 'ETREAT' || !requester.emergency)) {
@@ -125,15 +128,9 @@ export class AccessLogContract extends PhrContract {
       }
     }
 
-    const existingKey = await ctx.state.get<string>(Keys.accessEventId(eventId));
-    if (existingKey) {
-      const existing = await ctx.state.get<AccessEventRecord>(existingKey);
-      if (
-        existing &&
-        existing.pseudonym === pseudonym &&
-        existing.action === action &&
-        existing.actor.id === caller.id
-      ) {
+    const existing = await findAccessEvent(ctx, eventId);
+    if (existing) {
+      if (existing.pseudonym === pseudonym && existing.action === action && existing.actor.id === caller.id) {
         return canonicalJson(existing); // retried append
       }
       throw conflict(`access event ${eventId} already exists`);
@@ -157,9 +154,7 @@ export class AccessLogContract extends PhrContract {
     if (purpose) record.purpose = purpose;
     if (scope) record.scope = scope;
     if (queryHash) record.queryHash = queryHash;
-    const key = Keys.accessEvent(pseudonym, now, eventId);
-    await ctx.state.put(key, record);
-    await ctx.state.put(Keys.accessEventId(eventId), key);
+    await storeAccessEvent(ctx, record);
     ctx.stub.setEvent(
       breakGlass ? 'BreakGlassAccess' : 'AccessRecorded',
       Buffer.from(canonicalJson({ eventId, pseudonym, action, outcome, breakGlass })),
@@ -170,8 +165,7 @@ export class AccessLogContract extends PhrContract {
   @Transaction(false)
   @Returns('string')
   async ReadAccessEvent(ctx: PhrContext, eventId: string): Promise<string> {
-    const key = await ctx.state.get<string>(Keys.accessEventId(requireRecordId(eventId, 'eventId')));
-    const record = key ? await ctx.state.get<AccessEventRecord>(key) : undefined;
+    const record = await findAccessEvent(ctx, requireRecordId(eventId, 'eventId'));
     if (!record) throw notFound(`access event ${eventId} does not exist`);
     await requirePatientFor(ctx, record.pseudonym, 'a patient may only see their own access log');
     return canonicalJson(record);

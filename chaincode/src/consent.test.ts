@@ -5,6 +5,7 @@ import {
   type ConsentGrantPayload,
   type ConsentRecord,
 } from '@phr/common';
+import { EXPIRES, makeResearchWorld, offerTerms, studyKey, type ResearchWorld } from './testing/research';
 import { makeWorld, PSEUDONYM_A, PSEUDONYM_B, withPatients, type World } from './testing/world';
 
 const LOINC = 'http://loinc.org';
@@ -245,5 +246,157 @@ describe('Consent', () => {
         /payload is not valid JSON/,
       );
     });
+  });
+});
+
+describe('Study consents', () => {
+  const OFFER = 'offer-hba1c-01';
+  const study = (id: string, opts: { offerId?: string; purposes?: string[] } = {}) =>
+    grant(id, { grantee: { kind: 'study', id: opts.offerId ?? OFFER }, purposes: opts.purposes ?? ['HRESCH'] });
+  let w: ResearchWorld;
+  beforeEach(async () => {
+    w = await makeResearchWorld();
+    await w.ledger.invoke(w.research, 'PostOffer', [JSON.stringify(offerTerms())], w.id.h2Researcher);
+  });
+
+  it('are granted for an open offer, for research only, and announce nothing', async () => {
+    const before = w.ledger.events.length;
+    const rec = await w.ledger.call<ConsentRecord>(w.consent, 'GrantConsent', study('consent-study-01'), w.id.patientA);
+    expect(rec).toMatchObject({ grantee: { kind: 'study', id: OFFER }, purposes: ['HRESCH'], status: 'active' });
+    await w.ledger.invoke(w.consent, 'RevokeConsent', ['consent-study-01'], w.id.patientA);
+    // an event would tell every channel member, the researcher's organisation too, who takes part
+    expect(w.ledger.events.slice(before)).toEqual([]);
+    for (const purposes of [['HRESCH', 'TREAT'], ['TREAT']]) {
+      await expect(
+        w.ledger.invoke(w.consent, 'GrantConsent', study('consent-study-02', { purposes }), w.id.patientA),
+      ).rejects.toThrow(/INVALID_ARGUMENT: a study consent's purposes must be exactly \["HRESCH"\]/);
+    }
+    await expect(
+      w.ledger.invoke(w.consent, 'GrantConsent', study('consent-study-02', { offerId: 'x' }), w.id.patientA),
+    ).rejects.toThrow(/INVALID_ARGUMENT: grantee.id must be a research offer id/);
+  });
+
+  it('are refused for an unknown offer and one withdrawn, expired or full; a retry still answers', async () => {
+    await expect(
+      w.ledger.invoke(
+        w.consent,
+        'GrantConsent',
+        study('consent-study-01', { offerId: 'offer-none-01' }),
+        w.id.patientA,
+      ),
+    ).rejects.toThrow(/NOT_FOUND: offer offer-none-01/);
+
+    const post = (offerId: string, extra: object = {}) =>
+      w.ledger.invoke(w.research, 'PostOffer', [JSON.stringify(offerTerms({ offerId, ...extra }))], w.id.h2Researcher);
+    await post('offer-gone-0001');
+    await w.ledger.invoke(w.research, 'WithdrawOffer', ['offer-gone-0001'], w.id.h2Researcher);
+    await expect(
+      w.ledger.invoke(
+        w.consent,
+        'GrantConsent',
+        study('consent-study-01', { offerId: 'offer-gone-0001' }),
+        w.id.patientA,
+      ),
+    ).rejects.toThrow(/INVALID_STATE: offer offer-gone-0001 is withdrawn/);
+
+    await post('offer-one-0001', { quota: 1 });
+    const first = await w.ledger.invoke(
+      w.consent,
+      'GrantConsent',
+      study('consent-one-a', { offerId: 'offer-one-0001' }),
+      w.id.patientA,
+    );
+    await w.ledger.invoke(
+      w.research,
+      'Accept',
+      ['offer-one-0001', 'part-a-0001', 'consent-one-a', studyKey()],
+      w.id.patientA,
+    );
+    expect(
+      await w.ledger.invoke(
+        w.consent,
+        'GrantConsent',
+        study('consent-one-a', { offerId: 'offer-one-0001' }),
+        w.id.patientA,
+      ),
+    ).toBe(first);
+    await expect(
+      w.ledger.invoke(w.consent, 'GrantConsent', study('consent-one-b', { offerId: 'offer-one-0001' }), w.id.patientB),
+    ).rejects.toThrow(/INVALID_STATE: offer offer-one-0001 is full/);
+
+    w.ledger.clock = Date.parse(EXPIRES) / 1000;
+    await expect(w.ledger.invoke(w.consent, 'GrantConsent', study('consent-study-01'), w.id.patientA)).rejects.toThrow(
+      /INVALID_STATE: offer offer-hba1c-01 has expired/,
+    );
+  });
+
+  it('are held to the same rules when a gateway relays them signed', async () => {
+    const payload: ConsentGrantPayload = {
+      consentId: 'signed-study-01',
+      pseudonym: PSEUDONYM_A,
+      grantee: { kind: 'study', id: 'offer-none-01' },
+      scope: { categories: [], codes: [{ system: LOINC, code: '4548-4' }] },
+      purposes: ['HRESCH'],
+      start: '2026-01-01T00:00:00Z',
+      end: '2027-01-01T00:00:00Z',
+    };
+    const relay = (p: ConsentGrantPayload) =>
+      w.ledger.invoke(
+        w.consent,
+        'GrantSignedConsent',
+        [JSON.stringify(p), signConsent(p, w.id.patientA.privateKeyPem)],
+        w.id.h1Gateway,
+      );
+    await expect(relay(payload)).rejects.toThrow(/NOT_FOUND: offer offer-none-01/);
+    await expect(relay({ ...payload, grantee: { kind: 'study', id: OFFER }, purposes: ['TREAT'] })).rejects.toThrow(
+      /INVALID_ARGUMENT: a study consent's purposes/,
+    );
+  });
+
+  it("never cover a pull by the researcher, its organisation's gateway or anyone else", async () => {
+    const researcherId = w.researcherId;
+    await w.ledger.invoke(w.consent, 'GrantConsent', study('consent-study-01'), w.id.patientA);
+    const research = (extra: object = {}) =>
+      ask({ purpose: 'HRESCH', categories: [], codes: [{ system: LOINC, code: '4548-4' }], ...extra });
+    const evaluate = (request: string, as: World['id'][keyof World['id']]) =>
+      w.ledger.call<ConsentEvaluation>(w.consent, 'EvaluateConsent', [PSEUDONYM_A, request], as);
+    for (const [request, as] of [
+      [research(), w.id.h2Researcher],
+      [research({ requesterId: researcherId }), w.id.h2Gateway],
+      [research(), w.id.h2Gateway],
+    ] as const) {
+      expect(await evaluate(request, as)).toMatchObject({ decision: 'deny', consentIds: [] });
+    }
+    // the same scope for the researcher's identity would permit: only the study kind keeps it out
+    await w.ledger.invoke(
+      w.consent,
+      'GrantConsent',
+      [
+        'consent-id-0001',
+        JSON.stringify({ kind: 'identity', id: researcherId }),
+        JSON.stringify({ categories: [], codes: [{ system: LOINC, code: '4548-4' }] }),
+        '["HRESCH"]',
+        '2026-01-01T00:00:00Z',
+        '2027-01-01T00:00:00Z',
+      ],
+      w.id.patientA,
+    );
+    expect(await evaluate(research(), w.id.h2Researcher)).toMatchObject({
+      decision: 'permit',
+      consentIds: ['consent-id-0001'],
+    });
+  });
+
+  it('are revoked by an erasure but left out of its event', async () => {
+    await w.ledger.invoke(w.consent, 'GrantConsent', study('consent-study-01'), w.id.patientA);
+    await w.ledger.invoke(w.consent, 'GrantConsent', grant('consent-org-0001'), w.id.patientA);
+    await w.ledger.invoke(w.registry, 'Erase', [PSEUDONYM_A], w.id.patientA);
+    const event = w.ledger.events.at(-1);
+    expect(event?.name).toBe('PatientErased');
+    const revoked = (event?.payload as { revokedConsents: ConsentRecord[] }).revokedConsents;
+    expect(revoked.map((c) => c.consentId)).toEqual(['consent-org-0001']);
+    expect(JSON.stringify(event?.payload)).not.toContain(OFFER);
+    const stored = await w.ledger.call<ConsentRecord>(w.consent, 'ReadConsent', ['consent-study-01'], w.id.h1Gateway);
+    expect(stored.status).toBe('revoked');
   });
 });

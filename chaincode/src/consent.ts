@@ -6,12 +6,15 @@ import {
   type ConsentEventPayload,
   GRANTEE_KINDS,
   PURPOSES_OF_USE,
+  RECORD_ID_PATTERN,
+  RESEARCH_PURPOSE,
   Roles,
   verifyConsentSignature,
   type AccessRequest,
   type ConsentGrantPayload,
   type ConsentRecord,
   type Grantee,
+  type GranteeKind,
   type PurposeOfUse,
 } from '@phr/common';
 import { PhrContext } from './context';
@@ -19,6 +22,7 @@ import { conflict, forbidden, invalidArgument, notFound } from './errors';
 import { Indexes, Keys } from './keys';
 import { callerPseudonym, requireNotErased, requirePatient, requirePatientFor } from './patients';
 import { PhrContract, type AccessRules } from './phr-contract';
+import { requireOpenOffer } from './research-offers';
 import {
   parseJson,
   requireCategories,
@@ -47,7 +51,14 @@ export class ConsentContract extends PhrContract {
     super('Consent');
   }
 
-  /** The patient is the caller; a pseudonym is never taken from arguments here. */
+  /**
+   * The patient is the caller; a pseudonym is never taken from arguments here. A study consent
+   * (grantee `{kind:'study', id: offerId}`) is purpose HRESCH only and only for an offer still
+   * taking participants.
+   * @throws ChaincodeError INVALID_ARGUMENT for bad terms; NOT_FOUND / INVALID_STATE for a study
+   *   consent to an unknown offer or one no longer taking participants; CONFLICT for other terms
+   *   under the id.
+   */
   @Transaction()
   @Returns('string')
   async GrantConsent(
@@ -221,16 +232,19 @@ export function parseAccessRequest(ctx: PhrContext, requestJson: string): Access
   return request;
 }
 
+const GRANTEE_IDS: Record<GranteeKind, { pattern: RegExp; what: string }> = {
+  organization: { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, what: 'an MSP ID' },
+  identity: { pattern: /^id[0-9a-f]{40}$/, what: 'an identity key' },
+  study: { pattern: RECORD_ID_PATTERN, what: 'a research offer id' },
+};
+
 function parseGrantee(value: unknown): Grantee {
   const raw = value as Partial<Grantee> | null;
   if (!raw || typeof raw !== 'object') throw invalidArgument('grantee must be an object');
   const kind = requireOneOf(String(raw.kind), GRANTEE_KINDS, 'grantee.kind');
   const id = raw.id;
-  const valid = kind === 'organization' ? /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/ : /^id[0-9a-f]{40}$/;
-  if (typeof id !== 'string' || !valid.test(id)) {
-    throw invalidArgument(
-      kind === 'organization' ? 'grantee.id must be an MSP ID' : 'grantee.id must be an identity key',
-    );
+  if (typeof id !== 'string' || !GRANTEE_IDS[kind].pattern.test(id)) {
+    throw invalidArgument(`grantee.id must be ${GRANTEE_IDS[kind].what}`);
   }
   return { kind, id };
 }
@@ -252,6 +266,10 @@ function validateGrant(raw: Partial<Record<keyof ConsentGrantPayload, unknown>>)
   const purposes = parsePurposes(raw.purposes);
   const period = { start: requireInstant(raw.start as string, 'start'), end: requireInstant(raw.end as string, 'end') };
   if (Date.parse(period.end) <= Date.parse(period.start)) throw invalidArgument('end must be after start');
+  // A study consent is for research only, so it can never be read as a licence for anything else.
+  if (grantee.kind === 'study' && (purposes.length !== 1 || purposes[0] !== RESEARCH_PURPOSE)) {
+    throw invalidArgument(`a study consent's purposes must be exactly ["${RESEARCH_PURPOSE}"]`);
+  }
   return { consentId, grantee, scope, purposes, period };
 }
 
@@ -275,6 +293,8 @@ async function storeConsent(
     if (same) return canonicalJson(existing); // retried grant
     throw conflict(`consent ${consentId} already exists`);
   }
+  // Checked for new grants only: a retry after Research.Accept filled the last place still answers.
+  if (grantee.kind === 'study') await requireOpenOffer(ctx, grantee.id);
   const record: ConsentRecord = {
     docType: 'consent',
     consentId,
@@ -294,8 +314,13 @@ async function storeConsent(
   return canonicalJson(record);
 }
 
-/** Gateways keep their consent caches current from these (see @phr/common consent-events). */
+/**
+ * Gateways keep their consent caches current from these (see @phr/common consent-events). A study
+ * consent has no event: it never covers a pull, so no cache needs it, and every channel member
+ * could read the event, the researcher's organisation too, which would learn who takes part.
+ */
 function emitConsentEvent(ctx: PhrContext, name: ConsentEventName, consent: ConsentRecord): void {
+  if (consent.grantee.kind === 'study') return;
   const payload: ConsentEventPayload = { consentId: consent.consentId, pseudonym: consent.pseudonym, consent };
   ctx.stub.setEvent(name, Buffer.from(canonicalJson(payload)));
 }

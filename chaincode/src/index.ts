@@ -1,10 +1,21 @@
 import { AccessLogContract } from './access-log';
 import { CommitmentsContract } from './commitments';
 import { ConsentContract } from './consent';
+import { CreditsContract } from './credits';
 import { DirectoryContract } from './directory';
 import { PatientRegistryContract } from './patient-registry';
+import { ResearchContract } from './research';
 
-export { AccessLogContract, CommitmentsContract, ConsentContract, DirectoryContract, PatientRegistryContract };
+export {
+  AccessLogContract,
+  CommitmentsContract,
+  ConsentContract,
+  CreditsContract,
+  DirectoryContract,
+  PatientRegistryContract,
+  ResearchContract,
+};
+export type { ResearchOptOut, ResearchUseAnswer } from './research';
 export { ChaincodeError } from './errors';
 export type { PhrContract } from './phr-contract';
 
@@ -15,4 +26,6 @@ export const contracts = [
   ConsentContract,
   AccessLogContract,
   DirectoryContract,
+  ResearchContract,
+  CreditsContract,
 ];

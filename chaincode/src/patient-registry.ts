@@ -230,7 +230,13 @@ export class PatientRegistryContract extends PhrContract {
     };
     const revokedConsents = await revokeActiveConsents(ctx, pseudonym);
     await ctx.state.put(Keys.patient(pseudonym), updated);
-    const event: PatientErasedPayload = { pseudonym, erasedAt, revokedConsents };
+    // Study consents stay out of the event as they do out of consent events: no gateway cache
+    // needs them, and the event would tell every channel member which studies the patient was in.
+    const event: PatientErasedPayload = {
+      pseudonym,
+      erasedAt,
+      revokedConsents: revokedConsents.filter((c) => c.grantee.kind !== 'study'),
+    };
     ctx.stub.setEvent(PATIENT_ERASED_EVENT, Buffer.from(canonicalJson(event)));
     return canonicalJson(updated);
   }

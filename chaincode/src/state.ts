@@ -82,6 +82,26 @@ export class StateStore {
     return drain(iterator, (kv) => this.stub.splitCompositeKey(kv.key).attributes);
   }
 
+  /**
+   * Whether any index entry satisfies `test`, tried in key order; stops at the first that does,
+   * so a hit costs no more reads than it needs.
+   */
+  async someByIndex(
+    objectType: string,
+    attributes: string[],
+    test: (attrs: string[]) => Promise<boolean>,
+  ): Promise<boolean> {
+    const iterator = await this.stub.getStateByPartialCompositeKey(objectType, attributes);
+    try {
+      for (let res = await iterator.next(); !res.done; res = await iterator.next()) {
+        if (await test(this.stub.splitCompositeKey(res.value.key).attributes)) return true;
+      }
+      return false;
+    } finally {
+      await iterator.close();
+    }
+  }
+
   async history(key: string): Promise<{ txId: string; timestamp: string; isDelete: boolean; value?: unknown }[]> {
     const iterator = await this.stub.getHistoryForKey(key);
     const out: { txId: string; timestamp: string; isDelete: boolean; value?: unknown }[] = [];

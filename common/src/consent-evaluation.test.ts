@@ -47,6 +47,22 @@ describe('evaluateConsent', () => {
     expect(evaluateConsent([forOne], { ...request, requesterId: 'id:alice' }, NOW).decision).toBe('permit');
   });
 
+  it('never lets a study consent cover a pull, whoever asks and whatever the study id looks like', () => {
+    const researcher = 'id' + 'ab'.repeat(20);
+    const study = (id: string) =>
+      consent({ consentId: 'consent-study-01', grantee: { kind: 'study', id }, purposes: ['HRESCH'] });
+    const asResearcher: AccessRequest = { ...request, purpose: 'HRESCH', requesterId: researcher };
+    // the researcher's identity, its organisation, and an offer id equal to either
+    for (const s of [study('offer-hba1c-01'), study(researcher), study('Hospital2MSP')]) {
+      const r = evaluateConsent([s], asResearcher, NOW);
+      expect(r.decision).toBe('deny');
+      expect(r.consentIds).toEqual([]);
+    }
+    // the same terms for the researcher's identity would permit: only the kind keeps it out
+    const forIdentity = consent({ grantee: { kind: 'identity', id: researcher }, purposes: ['HRESCH'] });
+    expect(evaluateConsent([forIdentity], asResearcher, NOW).decision).toBe('permit');
+  });
+
   it('reports a partial grant and lists what is denied', () => {
     const r = evaluateConsent(
       [consent()],

@@ -22,9 +22,20 @@ export interface ConsentEvaluation {
   reason: string;
 }
 
+/**
+ * A study consent matches no requester: it is the patient's consent to one research offer, used by
+ * Research.Accept and Deliver only, never a licence to pull (an offerId may even look like an
+ * identity key, so the kind is checked, not just the id).
+ */
 function granteeMatches(grantee: Grantee, request: AccessRequest): boolean {
-  if (grantee.kind === 'organization') return grantee.id === request.requesterOrg;
-  return request.requesterId !== undefined && grantee.id === request.requesterId;
+  switch (grantee.kind) {
+    case 'organization':
+      return grantee.id === request.requesterOrg;
+    case 'identity':
+      return request.requesterId !== undefined && grantee.id === request.requesterId;
+    case 'study':
+      return false;
+  }
 }
 
 /** Half-open interval [start, end): a consent ending at T no longer applies at T. */

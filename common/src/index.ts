@@ -27,3 +27,4 @@ export * from './recovery-secret';
 export * from './lifecycle-api';
 export * from './research';
 export * from './safe-harbor';
+export * from './safe-harbor-check';

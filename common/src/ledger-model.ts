@@ -81,12 +81,17 @@ export interface DeliveryHistoryEntry {
   status: DeliveryStatus | 'deleted';
 }
 
-export const GRANTEE_KINDS = ['organization', 'identity'] as const;
+/**
+ * Who a consent is for. `study` is a patient's consent to one research offer (id = the offerId):
+ * it authorizes that study's Research.Accept and Deliver and never a pull or request, so a
+ * researcher reaches a patient's data only through what the patient's agent delivers.
+ */
+export const GRANTEE_KINDS = ['organization', 'identity', 'study'] as const;
 export type GranteeKind = (typeof GRANTEE_KINDS)[number];
 
 export interface Grantee {
   kind: GranteeKind;
-  /** MSP ID for an organisation; identity key for a single identity. */
+  /** MSP ID for an organisation; identity key for a single identity; offerId for a study. */
   id: string;
 }
 
@@ -145,6 +150,8 @@ export const ACCESS_ACTIONS = [
   'delivery-failed',
   'rebuild',
   'erasure',
+  /** Research use of the patient's data (issue 16): written only by the Research contract. */
+  'research',
 ] as const;
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 

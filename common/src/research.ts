@@ -7,6 +7,7 @@
 import type { CodeRef, ConsentPeriod, IdentityRef } from './ledger-model';
 import type { DataElement } from './data-element';
 import type { ElementProof } from './merkle';
+import type { SealedEnvelope } from './envelope';
 
 /** The purpose of use every research consent and access event carries (HL7 v3 PurposeOfUse). */
 export const RESEARCH_PURPOSE = 'HRESCH' as const;
@@ -165,6 +166,23 @@ export interface InstitutionalExtractRecord {
   txId: string;
 }
 
+/**
+ * What a hospital submits to Research.RecordExtract (its first argument, as JSON); the patients in
+ * the extract travel beside it (the second argument) and are kept apart from the record.
+ */
+export interface InstitutionalExtractSubmission {
+  extractId: string;
+  requestId: string;
+  /** Identity key of the researcher the extract is for. */
+  researcher: string;
+  /** SHA-256 hex of the extract file (extract.csv). */
+  extractHash: string;
+  /** The smallest equivalence class over `quasiIdentifiers`, in patients (≥ 5). */
+  k: number;
+  quasiIdentifiers: string[];
+  rowCount: number;
+}
+
 /** Chaincode events of the research flow; payloads hold ids and counts only, never a pseudonym. */
 export const RESEARCH_EVENTS = [
   'OfferPosted',
@@ -191,7 +209,8 @@ export interface ResearchEventPayload {
 
 /** A field de-identification changed, and how. */
 export interface ElementChange {
-  field: 'time' | 'value';
+  /** `display`: a coding's display that did not read as a code label (removed as possible free text). */
+  field: 'time' | 'value' | 'display';
   rule: 'year' | 'shift' | 'removed';
 }
 
@@ -235,3 +254,20 @@ export interface ResearchExtract {
 
 /** The envelope's AAD `purpose` for a research extract. */
 export const RESEARCH_EXTRACT_PURPOSE = 'phr-ledger/research-extract/v1';
+
+/** The largest `POST /research/extracts` body a gateway takes: `{offerId, participationId, envelope}`. */
+export const MAX_RESEARCH_EXTRACT_POST_BYTES = 2 * 1024 * 1024;
+
+/** What a patient's agent posts to the collecting gateway (`POST /research/extracts`). */
+export interface ResearchExtractPost {
+  offerId: string;
+  participationId: string;
+  envelope: SealedEnvelope;
+}
+
+/** What the offer's researcher fetches (`GET /research/offers/{offerId}/extracts`). */
+export interface ResearchExtractList {
+  extracts: { participationId: string; envelope: SealedEnvelope; receivedAt: string }[];
+  /** Extracts still waiting beyond this answer: acknowledge (DELETE) these and fetch again. */
+  more: boolean;
+}

@@ -34,10 +34,12 @@ import { createLogger, type Logger } from './logger';
 import { MailboxStore } from './mailbox';
 import { createNotifier, type Notifier } from './notify';
 import { RecoveryStore } from './recovery';
+import { ExtractMailboxStore } from './research-mailbox';
 import { databaseFiles, openDatabase } from './store/database';
 import { DeliveryStore } from './store/delivery-store';
 import { ResourceIndex } from './store/resource-index';
 import { StandardizedDb } from './store/standardized-db';
+import { StandardizedPatients } from './store/standardized-patients';
 
 export const GATEWAY_VERSION = '0.1.0';
 
@@ -146,6 +148,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     wakeups: notify.wakeups,
     lifecycle: { ...lifecycle, maxBackupBytes: config.limits.maxBackupBytes },
     recovery: { store: new RecoveryStore(db, mailbox), ledger },
+    research: { store: new ExtractMailboxStore(db), ledger },
     ...(pulls ? { pulls } : {}),
     log,
   });
@@ -184,7 +187,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 }
 
 /** The gateway's own Fabric identity (its certificate and key), from the files the config names. */
-function gatewayIdentity(config: GatewayConfig): { mspId: string; certificatePem: string; privateKeyPem: string } {
+export function gatewayIdentity(config: GatewayConfig): {
+  mspId: string;
+  certificatePem: string;
+  privateKeyPem: string;
+} {
   return {
     mspId: config.hospital.mspId,
     certificatePem: readFileSync(config.identity.certFile, 'utf8'),
@@ -193,7 +200,7 @@ function gatewayIdentity(config: GatewayConfig): { mspId: string; certificatePem
 }
 
 /** The ledger the config names: the hospital's peer through Fabric Gateway, or none (benchmarks). */
-function configuredLedger(
+export function configuredLedger(
   config: GatewayConfig,
   identity: ReturnType<typeof gatewayIdentity>,
   patients: ReadonlyMap<string, PatientRecord> = new Map(),
@@ -228,6 +235,7 @@ function openStores(config: GatewayConfig, ledger: LedgerPort, log: Logger) {
     keyed,
     deliveries: new DeliveryStore(db),
     standardized: new StandardizedDb(db),
+    standardizedPatients: new StandardizedPatients(db),
     resources: new ResourceIndex(db, keyed),
     mailbox: new MailboxStore(db),
     identities: new IdentityStore(db, keyed),

@@ -6,6 +6,14 @@ import type { RebuildReport } from './lifecycle/rebuild';
 import type { GuardianDecision } from './recovery/guardian-approval';
 import type { KeptRequest, KeptShare } from './recovery/guardian-store';
 import type { RecoverySetup, RecoverySetupSummary, SetupOptions } from './recovery/recovery-setup';
+import type {
+  ResearchAcceptResult,
+  ResearchCredits,
+  ResearchDeclineResult,
+  ResearchHistoryEntry,
+  ResearchOfferView,
+  ResearchStatus,
+} from './research/research-types';
 import type { BackupVersion } from './transport/gateway-transport';
 
 export type { LastBackup } from './lifecycle/backup-meta';
@@ -18,6 +26,16 @@ export type {
   RecoverySetupSummary,
   SetupOptions as RecoverySetupOptions,
 } from './recovery/recovery-setup';
+export type {
+  ResearchAcceptResult,
+  ResearchCredits,
+  ResearchDeclineResult,
+  ResearchHistoryEntry,
+  ResearchOfferView,
+  ResearchPreview,
+  ResearchPreviewRow,
+  ResearchStatus,
+} from './research/research-types';
 /** How many shares a recovery setup may make, and how few may rebuild the secret. */
 export { MAX_SHARES as RECOVERY_MAX_SHARES, MIN_THRESHOLD as RECOVERY_MIN_THRESHOLD } from './recovery/shares';
 
@@ -87,6 +105,8 @@ export interface SyncReport {
   newAccessEvents: number;
   /** Hospitals that could not be reached; their mail waits there. */
   unreachable: string[];
+  /** Open research offers that match the vault, announced for the first time (a notification each). */
+  newStudies: number;
 }
 
 export interface VerifyReport {
@@ -174,4 +194,21 @@ export interface AgentApi {
   approveRecovery(requestId: string): Promise<GuardianDecision>;
   /** As a guardian: refuses a request; nothing is sent and the patient's log shows the refusal. */
   denyRecovery(requestId: string): Promise<GuardianDecision>;
+  /** Open study offers matched against the vault on this device, with what would be sent; non-matching ones only with `all`. */
+  researchOffers(options?: { all?: boolean }): Promise<ResearchOfferView[]>;
+  /** One offer, open or not. */
+  researchOffer(offerId: string): Promise<ResearchOfferView>;
+  /** Consents, takes part and delivers the de-identified extract; run again to finish one that stopped. */
+  acceptResearch(offerId: string): Promise<ResearchAcceptResult>;
+  /**
+   * Declines; nothing is sent. On this device only, unless the study consent already reached the
+   * ledger: then it is revoked there and a place already taken stays accepted (`placeKept`).
+   */
+  declineResearch(offerId: string): Promise<ResearchDeclineResult>;
+  /** The studies decided on, what each got, the credits paid; newest first. */
+  researchHistory(): Promise<ResearchHistoryEntry[]>;
+  researchCredits(): Promise<ResearchCredits>;
+  researchStatus(): Promise<ResearchStatus>;
+  /** Opts out of (true) or back into (false) research altogether, on the ledger. */
+  setResearchOptOut(optedOut: boolean): Promise<ResearchStatus>;
 }

@@ -22,12 +22,19 @@ import type {
   BackupTarget,
   ConsentRequest,
   RecoveryStatus,
+  ResearchAcceptResult,
+  ResearchCredits,
+  ResearchDeclineResult,
+  ResearchHistoryEntry,
+  ResearchOfferView,
+  ResearchStatus,
   SyncReport,
   VerifyReport,
 } from './agent-api';
 import { describeAccessEvent } from './access-log/describe';
 import { exportBundle } from './records/export-bundle';
 import { parseConsentRequest } from './consent/consent-request';
+import { studyGranteeText } from './consent/study-grantee';
 import { AgentHome, warnAboutLooseModes } from './home/agent-home';
 import { Inbox, type MailHandler } from './inbox/inbox';
 import { PullResponder } from './requests/pull-responder';
@@ -37,6 +44,8 @@ import type { RecoveryDeps } from './recovery/recovery-deps';
 import { lastRecoverySetup, setupRecovery, type RecoverySetup, type SetupOptions } from './recovery/recovery-setup';
 import { httpsRecoveryTransport, type RecoveryTransport } from './recovery/recovery-transport';
 import { withdrawShares } from './recovery/share-withdrawal';
+import { ResearchService } from './research/research-service';
+import { researchShiftSecret } from './research/shift-secret';
 import {
   readKeystore,
   unlockKeystore,
@@ -167,7 +176,7 @@ export class Agent implements AgentApi {
   }
 
   async sync(options: { waitMs?: number } = {}): Promise<SyncReport> {
-    const report: SyncReport = { deliveries: [], requests: [], newAccessEvents: 0, unreachable: [] };
+    const report: SyncReport = { deliveries: [], requests: [], newAccessEvents: 0, unreachable: [], newStudies: 0 };
     // Hospitals that joined the network since: their mailboxes are drained below with the others.
     await this.learnHospitals();
     const inbox = new Inbox({
@@ -206,6 +215,9 @@ export class Agent implements AgentApi {
     );
     report.requests.push(...inbox.requests);
     report.newAccessEvents = await this.refreshAccessLog();
+    // study consents left active by a delivery or decline whose revocation failed (never throws)
+    await this.research().settleConsents();
+    report.newStudies = await this.research().announceMatchingOffers();
     return report;
   }
 
@@ -385,6 +397,57 @@ export class Agent implements AgentApi {
   async recoveryStatus(): Promise<RecoveryStatus> {
     const setup = await lastRecoverySetup(this.vault);
     return { ...(setup ? { setup } : {}), ...(await guardianship({ vault: this.vault })) };
+  }
+
+  researchOffers(options: { all?: boolean } = {}): Promise<ResearchOfferView[]> {
+    return this.research().list(options);
+  }
+
+  researchOffer(offerId: string): Promise<ResearchOfferView> {
+    return this.research().show(offerId);
+  }
+
+  acceptResearch(offerId: string): Promise<ResearchAcceptResult> {
+    return this.research().accept(offerId);
+  }
+
+  declineResearch(offerId: string): Promise<ResearchDeclineResult> {
+    return this.research().decline(offerId);
+  }
+
+  researchHistory(): Promise<ResearchHistoryEntry[]> {
+    return this.research().history();
+  }
+
+  researchCredits(): Promise<ResearchCredits> {
+    return this.research().credits();
+  }
+
+  researchStatus(): Promise<ResearchStatus> {
+    return this.research().status();
+  }
+
+  setResearchOptOut(optedOut: boolean): Promise<ResearchStatus> {
+    return this.research().setOptOut(optedOut);
+  }
+
+  /** Research over this agent's vault and ledger; the collecting gateway found by MSP ID (in the directory if need be). */
+  private research(): ResearchService {
+    return new ResearchService({
+      pseudonym: this.pseudonym,
+      ledger: this.ledger,
+      vault: this.vault,
+      gatewayFor: async (mspId) => {
+        let hospital = this.profile.hospitals.find((h) => h.mspId === mspId);
+        if (!hospital) {
+          await this.learnHospitals();
+          hospital = this.profile.hospitals.find((h) => h.mspId === mspId);
+        }
+        return hospital ? this.transport(hospital) : undefined;
+      },
+      shiftSecret: researchShiftSecret(this.secrets.vaultKeys.indexKey),
+      log: this.log,
+    });
   }
 
   /** What the recovery steps use of this agent, with the gateways' recovery routes opened for one call. */
@@ -727,5 +790,6 @@ function errorText(err: unknown): string {
 }
 
 function grantLabel(c: ConsentRecord): string {
+  if (c.grantee.kind === 'study') return studyGranteeText(c.grantee.id);
   return c.grantee.kind === 'organization' ? c.grantee.id : `identity ${c.grantee.id}`;
 }

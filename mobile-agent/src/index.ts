@@ -34,6 +34,7 @@ export {
   type StartOptions as RecoveryStartOptions,
 } from './recovery/device-recovery';
 export { RecoveryError, type RecoveryErrorCode } from './recovery/recovery-error';
+export { ResearchError, type ResearchErrorCode } from './research/research-error';
 export type { RecoverySetup, SetupOptions as RecoverySetupOptions } from './recovery/recovery-setup';
 export type { GuardianDecision } from './recovery/guardian-approval';
 export {

@@ -56,6 +56,9 @@ class FakeGateway implements GatewayTransport {
   requestErasure(): never {
     throw new Error('not used here');
   }
+  postResearchExtract(): never {
+    throw new Error('not used here');
+  }
   async close(): Promise<void> {}
 }
 

@@ -164,3 +164,15 @@ export async function forgedIdentity(
     privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`,
   };
 }
+
+/** Every block of the channel, as its bytes (qscc GetBlockByNumber), from the genesis block on. */
+export async function allBlocks(g: RawGateway): Promise<Buffer[]> {
+  const qscc = g.network.getContract('qscc');
+  const channel = g.network.getName();
+  const { height } = await chainInfo(g.network);
+  const blocks: Buffer[] = [];
+  for (let n = 0; n < height; n++) {
+    blocks.push(Buffer.from(await qscc.evaluateTransaction('GetBlockByNumber', channel, String(n))));
+  }
+  return blocks;
+}

@@ -14,7 +14,17 @@ import { Agent as Dispatcher, request } from 'undici';
 import type { DeliveryHistoryEntry, DeliveryRecord, Page } from '@phr/common';
 import { Agent, initAgent, loadProfile, type DeliveryOutcome } from '@phr/mobile-agent';
 import { readReceipt, type DeliveryReceipt } from '@phr/gateway';
-import { gatewayUrl, mrnIdentifier, mrnOf, mutualTls, script, state, until, type SyntheaBundle } from './harness';
+import {
+  gatewayUrl,
+  inBatches,
+  mrnIdentifier,
+  mrnOf,
+  mutualTls,
+  script,
+  state,
+  until,
+  type SyntheaBundle,
+} from './harness';
 
 export const PASSPHRASE = 'faults e2e passphrase, long enough';
 const SYNTHEA = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
@@ -275,15 +285,6 @@ export class Ehr {
     await this.dispatcher.close();
     await this.admin.close();
   }
-}
-
-export async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

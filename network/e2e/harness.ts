@@ -238,3 +238,18 @@ export function patientVariant(b: SyntheaBundle, tag: string, observations: numb
   const obs = copy.entry.filter((e) => e.resource.resourceType === 'Observation').slice(0, observations);
   return { ...copy, entry: [...keep, ...obs] };
 }
+
+/** Runs `fn` over `items`, `size` at a time; the results in the items' order. */
+export async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return out;
+}

@@ -14,7 +14,7 @@ import { Agent as Dispatcher } from 'undici';
 import { Client } from 'fhir-kit-client';
 import { Agent, initAgent, loadProfile, recoverDevice } from '@phr/mobile-agent';
 import { readReceipt } from '@phr/gateway';
-import { chainInfo, rawGateway, type RawGateway } from './fabric';
+import { allBlocks, rawGateway } from './fabric';
 import {
   gatewayUrl,
   mrnOf,
@@ -414,16 +414,4 @@ function dictionary(k: Known): { name: string; bytes: Buffer }[] {
     if (text.length >= 10) probes.push({ name: `text ${text}`, bytes: Buffer.from(text, 'utf8') });
   }
   return probes;
-}
-
-/** Every block of the channel, as its bytes (qscc GetBlockByNumber), from the genesis block on. */
-async function allBlocks(g: RawGateway): Promise<Buffer[]> {
-  const qscc = g.network.getContract('qscc');
-  const channel = g.network.getName();
-  const { height } = await chainInfo(g.network);
-  const blocks: Buffer[] = [];
-  for (let n = 0; n < height; n++) {
-    blocks.push(Buffer.from(await qscc.evaluateTransaction('GetBlockByNumber', channel, String(n))));
-  }
-  return blocks;
 }

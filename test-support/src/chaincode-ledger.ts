@@ -13,11 +13,24 @@ import type {
   ConsentGrantPayload,
   ConsentRecord,
   DeliveryRecord,
+  InstitutionalExtractRecord,
+  InstitutionalExtractSubmission,
   Page,
+  ParticipationRecord,
   PatientRecord,
+  ResearchOfferRecord,
 } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import { AccessLogContract, CommitmentsContract, ConsentContract, PatientRegistryContract } from '@phr/chaincode';
+import {
+  AccessLogContract,
+  CommitmentsContract,
+  ConsentContract,
+  CreditsContract,
+  DirectoryContract,
+  PatientRegistryContract,
+  ResearchContract,
+  type PhrContract,
+} from '@phr/chaincode';
 import { FakeLedger } from '@phr/chaincode/testing';
 import {
   deliveryArgs,
@@ -49,6 +62,9 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
   readonly commitments = new CommitmentsContract();
   readonly consent = new ConsentContract();
   readonly accessLog = new AccessLogContract();
+  readonly directory = new DirectoryContract();
+  readonly research = new ResearchContract();
+  readonly credits = new CreditsContract();
   /** Ledger reads the gateway made (listConsents counts one, listAccessEvents one per page). */
   reads = 0;
   /** Consent.EvaluateConsent calls the gateway made. */
@@ -230,6 +246,63 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
         this.world.invoke(this.consent, 'GrantSignedConsent', [JSON.stringify(payload), signature], this.gateway),
       ),
     ) as ConsentRecord;
+  }
+
+  async optedOutAmong(pseudonyms: readonly string[]): Promise<string[]> {
+    this.up();
+    return JSON.parse(
+      await this.run(() =>
+        this.world.invoke(this.research, 'OptedOutAmong', [JSON.stringify(pseudonyms)], this.gateway),
+      ),
+    ) as string[];
+  }
+
+  async recordExtract(
+    extract: InstitutionalExtractSubmission,
+    pseudonyms: readonly string[],
+  ): Promise<InstitutionalExtractRecord> {
+    this.up();
+    return JSON.parse(
+      await this.run(() =>
+        this.world.invoke(
+          this.research,
+          'RecordExtract',
+          [JSON.stringify(extract), JSON.stringify(pseudonyms)],
+          this.gateway,
+        ),
+      ),
+    ) as InstitutionalExtractRecord;
+  }
+
+  async readExtract(extractId: string): Promise<InstitutionalExtractRecord | undefined> {
+    this.up();
+    return this.readOrUndefined<InstitutionalExtractRecord>(() =>
+      this.world.invoke(this.research, 'ReadExtract', [extractId], this.gateway),
+    );
+  }
+
+  async readOffer(offerId: string): Promise<ResearchOfferRecord | undefined> {
+    this.up();
+    return this.readOrUndefined<ResearchOfferRecord>(() =>
+      this.world.invoke(this.research, 'ReadOffer', [offerId], this.gateway),
+    );
+  }
+
+  async readParticipation(participationId: string): Promise<ParticipationRecord | undefined> {
+    this.up();
+    return this.readOrUndefined<ParticipationRecord>(() =>
+      this.world.invoke(this.research, 'ReadParticipation', [participationId], this.gateway),
+    );
+  }
+
+  /**
+   * Any transaction as any identity (a researcher posting an offer, an admin funding it), with the
+   * refusal mapped to a LedgerError as for the gateway's own calls. Numbers travel as numbers: the
+   * contract runtime's conversion is not here.
+   */
+  async invokeAs<T>(contract: PhrContract, fn: string, args: unknown[], as: Identity): Promise<T> {
+    this.up();
+    return JSON.parse(await this.run(() => this.world.invoke(contract, fn, args, as))) as T;
   }
 
   close(): void {}

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
 
-export type UiSection = 'records' | 'access-log' | 'consents' | 'notifications' | 'backup';
+export type UiSection = 'records' | 'access-log' | 'consents' | 'notifications' | 'research' | 'backup';
 
 export interface ShownRecord {
   /** "<deliveryId>/<segmentId>" */

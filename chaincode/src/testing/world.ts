@@ -2,8 +2,10 @@ import { PATIENTS_MSP_ID } from '@phr/common';
 import { AccessLogContract } from '../access-log';
 import { CommitmentsContract } from '../commitments';
 import { ConsentContract } from '../consent';
+import { CreditsContract } from '../credits';
 import { DirectoryContract } from '../directory';
 import { PatientRegistryContract } from '../patient-registry';
+import { ResearchContract } from '../research';
 import { FakeLedger } from './fake-ledger';
 import { caCertificatePem, makeIdentity, type SigningTestIdentity } from './identities';
 
@@ -19,10 +21,14 @@ export interface World {
   consent: ConsentContract;
   accessLog: AccessLogContract;
   directory: DirectoryContract;
+  research: ResearchContract;
+  credits: CreditsContract;
   id: Record<
     | 'h1Gateway'
     | 'h2Gateway'
     | 'h1Admin'
+    | 'h2Admin'
+    | 'h1Researcher'
     | 'h2Clinician'
     | 'h2Emergency'
     | 'h2Researcher'
@@ -42,6 +48,8 @@ export async function makeWorld(): Promise<World> {
     h1Gateway: await makeIdentity('Hospital1MSP', 'gateway', { 'phr.role': 'hospital-gateway' }),
     h2Gateway: await makeIdentity('Hospital2MSP', 'gateway', { 'phr.role': 'hospital-gateway' }),
     h1Admin: await makeIdentity('Hospital1MSP', 'admin', { 'phr.role': 'admin' }),
+    h2Admin: await makeIdentity('Hospital2MSP', 'admin', { 'phr.role': 'admin' }),
+    h1Researcher: await makeIdentity('Hospital1MSP', 'lab', { 'phr.role': 'researcher' }),
     h2Clinician: await makeIdentity('Hospital2MSP', 'dr-who', { 'phr.role': 'clinician' }),
     h2Emergency: await makeIdentity('Hospital2MSP', 'dr-er', { 'phr.role': 'clinician', 'phr.emergency': 'true' }),
     h2Researcher: await makeIdentity('Hospital2MSP', 'lab', { 'phr.role': 'researcher' }),
@@ -58,6 +66,8 @@ export async function makeWorld(): Promise<World> {
     consent: new ConsentContract(),
     accessLog: new AccessLogContract(),
     directory: new DirectoryContract(),
+    research: new ResearchContract(),
+    credits: new CreditsContract(),
     id,
     caCertificate: {
       hospital1: await caCertificatePem('Hospital1MSP'),

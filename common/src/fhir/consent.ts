@@ -77,10 +77,19 @@ export function consentTermsResource(
   };
 }
 
-/** An organisation by MSP ID, or a single identity by its key (its role is not on the ledger). */
+/**
+ * An organisation by MSP ID, a single identity by its key (its role is not on the ledger), or the
+ * research offer a study consent is for.
+ */
 export function granteeReference(grantee: Grantee): fhir4.Reference {
-  if (grantee.kind === 'organization') return organizationReference(grantee.id);
-  return { identifier: { system: PhrSystems.identityKey, value: grantee.id } };
+  switch (grantee.kind) {
+    case 'organization':
+      return organizationReference(grantee.id);
+    case 'identity':
+      return { identifier: { system: PhrSystems.identityKey, value: grantee.id } };
+    case 'study':
+      return { identifier: { system: PhrSystems.researchOffer, value: grantee.id } };
+  }
 }
 
 function codeConcept(code: CodeRef): fhir4.CodeableConcept {

@@ -16,6 +16,8 @@ export const PhrSystems = {
   deliveryId: 'urn:phr-ledger:delivery',
   /** A data element id (`<segmentId>.<n>`) inside a delivery. */
   elementId: 'urn:phr-ledger:element',
+  /** A research offer (Research.PostOffer), the grantee of a patient's study consent. */
+  researchOffer: 'urn:phr-ledger:research-offer',
   /** Any other record id an access event names. */
   recordId: 'urn:phr-ledger:record',
   /** A Fabric transaction id. */

@@ -11,6 +11,7 @@ import { mailboxRouter, type MailboxStore } from '../mailbox';
 import type { WakeupRegistry } from '../notify';
 import { pullReplyRouter, type PullService } from '../pull';
 import { recoveryRouter, type RecoveryRouterDeps } from '../recovery';
+import type { ExtractMailboxDeps } from '../research-mailbox';
 import { allow, authenticate, principalOf, requireRole } from './authenticate';
 import { bodyReader } from './body';
 import { errorHandler, notFoundHandler } from './error-handler';
@@ -47,6 +48,8 @@ export interface AppDeps {
   lifecycle?: Pick<LifecycleRouterDeps, 'keys' | 'backups' | 'rebuilds' | 'erasure' | 'maxBackupBytes'>;
   /** Key recovery with guardians: patient-to-patient relay, recovery requests and approvals. */
   recovery?: Pick<RecoveryRouterDeps, 'store' | 'ledger' | 'limits'>;
+  /** The research extract mailbox (issue 16): /research/extracts and /research/offers/{id}/extracts. */
+  research?: Pick<ExtractMailboxDeps, 'store' | 'ledger' | 'now'>;
   log: Logger;
 }
 
@@ -88,6 +91,7 @@ export function createApp(d: AppDeps): Express {
         ledger: d.ledger,
         patients: d.patients,
         ...(d.pulls ? { pulls: d.pulls } : {}),
+        ...(d.research ? { research: { ...d.research, log: d.log } } : {}),
       }),
       body,
     ),

@@ -10,6 +10,7 @@ import {
 import type { PatientDirectory } from '../identity/patient-directory';
 import { ACCEPTED_BUNDLE_TYPES, type IngestService } from '../ingest/ingest-service';
 import { pullHandlers } from '../pull/pull-routes';
+import { extractMailboxRoutes, type ExtractMailboxDeps } from '../research-mailbox';
 import type { PullService } from '../pull/pull-service';
 import { anyCaller, patientReaders, requesters, withRole } from './access';
 import type { BodyReader } from './body';
@@ -32,6 +33,8 @@ export interface RouteTableDeps {
   patients: PatientDirectory;
   /** The pull flow; absent when the ledger cannot evaluate consent (ledger mode none). */
   pulls?: PullService;
+  /** The research extract mailbox (issue 16): sealed extracts for the researchers of offers collected here. */
+  research?: Omit<ExtractMailboxDeps, 'body' | 'hospitalMspId'>;
 }
 
 const patientParam: SearchParamDeclaration = {
@@ -287,6 +290,7 @@ export function fhirRoutes(d: RouteTableDeps): FhirRoute[] {
           },
         ] satisfies FhirRoute[])
       : []),
+    ...(d.research ? extractMailboxRoutes({ ...d.research, hospitalMspId: mspId, body: d.body }) : []),
   ];
 
   statement = JSON.stringify(

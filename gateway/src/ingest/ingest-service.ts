@@ -23,6 +23,7 @@ import { inTransaction } from '../store/database';
 import type { DeliveryStore, StoredDelivery } from '../store/delivery-store';
 import type { ResourceIndex } from '../store/resource-index';
 import type { StandardizedDb } from '../store/standardized-db';
+import { coarseDemographics, type StandardizedPatients } from '../store/standardized-patients';
 import { responseBundle, type DeliveryReceipt, type ResponseEntry } from './bundle-response';
 import type { BundleCheck } from './bundle-check';
 import type { AcceptedResource } from './delivery-builder';
@@ -41,6 +42,8 @@ export interface IngestDeps {
   ledger: LedgerPort;
   deliveries: DeliveryStore;
   standardized: StandardizedDb;
+  /** The patient's coarse demographics (birth year, gender, 3-digit postal area), for research extracts. */
+  standardizedPatients: StandardizedPatients;
   /** Identifiers of accepted resources, for conditional creates (If-None-Exist). */
   resources: ResourceIndex;
   mailbox: MailboxStore;
@@ -247,6 +250,8 @@ export class IngestService {
           s.coded.map((element) => ({ element, pseudonym, segmentId: s.segmentId, deliveryId: built.deliveryId })),
         ),
       );
+      const patientResource = accepted.find((r) => r.resource.resourceType === 'Patient')?.resource;
+      if (patientResource) this.d.standardizedPatients.record(pseudonym, coarseDemographics(patientResource), now);
       this.d.mailbox.enqueue({
         pseudonym,
         messageId: built.deliveryId,

@@ -10,8 +10,12 @@ import {
   type ConsentGrantPayload,
   type ConsentRecord,
   type DeliveryRecord,
+  type InstitutionalExtractRecord,
+  type InstitutionalExtractSubmission,
   type Page,
+  type ParticipationRecord,
   type PatientRecord,
+  type ResearchOfferRecord,
 } from '@phr/common';
 import { LedgerClient, LedgerError, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
 import type { ConsentEventSource, ConsentEventStream } from '../pull/consent-feed';
@@ -125,6 +129,35 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
       JSON.stringify({ ...event, action: 'erasure' }),
     ]);
     return JSON.parse(result.result) as AccessEventRecord;
+  }
+
+  async readOffer(offerId: string): Promise<ResearchOfferRecord | undefined> {
+    return this.client.evaluateRecord<ResearchOfferRecord>('Research', 'ReadOffer', [offerId]);
+  }
+
+  async readParticipation(participationId: string): Promise<ParticipationRecord | undefined> {
+    return this.client.evaluateRecord<ParticipationRecord>('Research', 'ReadParticipation', [participationId]);
+  }
+
+  async optedOutAmong(pseudonyms: readonly string[]): Promise<string[]> {
+    return JSON.parse(
+      await this.client.evaluate('Research', 'OptedOutAmong', [JSON.stringify(pseudonyms)]),
+    ) as string[];
+  }
+
+  async recordExtract(
+    extract: InstitutionalExtractSubmission,
+    pseudonyms: readonly string[],
+  ): Promise<InstitutionalExtractRecord> {
+    const result = await this.client.submit('Research', 'RecordExtract', [
+      JSON.stringify(extract),
+      JSON.stringify(pseudonyms),
+    ]);
+    return JSON.parse(result.result) as InstitutionalExtractRecord;
+  }
+
+  async readExtract(extractId: string): Promise<InstitutionalExtractRecord | undefined> {
+    return this.client.evaluateRecord<InstitutionalExtractRecord>('Research', 'ReadExtract', [extractId]);
   }
 
   listAccessEvents(pseudonym: string, from: string, to: string): Promise<AccessEventRecord[]> {

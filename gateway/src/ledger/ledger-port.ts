@@ -1,4 +1,14 @@
-import type { AccessEventRecord, ConsentGrantPayload, ConsentRecord, DeliveryRecord, PatientRecord } from '@phr/common';
+import type {
+  AccessEventRecord,
+  ConsentGrantPayload,
+  ConsentRecord,
+  DeliveryRecord,
+  InstitutionalExtractRecord,
+  InstitutionalExtractSubmission,
+  ParticipationRecord,
+  PatientRecord,
+  ResearchOfferRecord,
+} from '@phr/common';
 
 /** What one delivery puts on the ledger: a Merkle root and counts, never data. */
 export interface DeliveryCommitment {
@@ -79,6 +89,40 @@ export interface LedgerPort {
    * taken by another event, or as `LedgerClient.submit` throws (UNAVAILABLE is `retryable`).
    */
   recordErasure(event: ErasureAccessEvent): Promise<AccessEventRecord>;
+  /**
+   * Those of `pseudonyms` (at most 10,000) who opted out of research (Research.OptedOutAmong), sorted.
+   * @throws `LedgerError` as `LedgerClient.evaluate` throws (UNAVAILABLE is `retryable`).
+   */
+  optedOutAmong(pseudonyms: readonly string[]): Promise<string[]>;
+  /**
+   * Records an institutional research extract and the patients in it (Research.RecordExtract): one
+   * `research` access event per patient. A retry with the same extract id and hash answers the record.
+   * @throws `LedgerError` INVALID_STATE when a patient is erased or opted out meanwhile, NOT_FOUND for
+   * an unregistered one, CONFLICT for an extract id taken by another extract, or as `LedgerClient.submit` throws.
+   */
+  recordExtract(
+    extract: InstitutionalExtractSubmission,
+    pseudonyms: readonly string[],
+  ): Promise<InstitutionalExtractRecord>;
+  /**
+   * An institutional extract this hospital recorded (Research.ReadExtract, as the gateway identity);
+   * undefined when there is none. A re-run of a request reads it to learn whether its first run
+   * reached the ledger.
+   * @throws `LedgerError` FORBIDDEN for another hospital's extract, or as `LedgerClient.evaluate` throws.
+   */
+  readExtract(extractId: string): Promise<InstitutionalExtractRecord | undefined>;
+  /**
+   * A research offer (Research.ReadOffer, as the gateway identity); undefined when there is none.
+   * The extract mailbox reads it to know which gateway collects for it and which researcher may fetch.
+   * @throws `LedgerError` as `LedgerClient.evaluate` throws (UNAVAILABLE is `retryable`).
+   */
+  readOffer(offerId: string): Promise<ResearchOfferRecord | undefined>;
+  /**
+   * A participation in an offer (Research.ReadParticipation, as the gateway identity: no pseudonym
+   * in it); undefined when there is none. Its `studyKey` says who may post the participation's extract.
+   * @throws `LedgerError` as `LedgerClient.evaluate` throws (UNAVAILABLE is `retryable`).
+   */
+  readParticipation(participationId: string): Promise<ParticipationRecord | undefined>;
   /**
    * Calls `listener` with the pseudonym of each registry record whose keys or owner changed, or
    * that was erased, as the ledger's events report it (while the consent event stream is open),

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { AccessEventRecord, ConsentRecord, DeliveryRecord, PatientRecord } from '@phr/common';
+import type {
+  AccessEventRecord,
+  ConsentRecord,
+  DeliveryRecord,
+  InstitutionalExtractRecord,
+  ParticipationRecord,
+  PatientRecord,
+  ResearchOfferRecord,
+} from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
 import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger-port';
 
@@ -70,6 +78,36 @@ export class NoLedger implements LedgerPort {
 
   /** Nowhere to record it: an outage, as for a consent. */
   recordErasure(): Promise<AccessEventRecord> {
+    return Promise.reject(
+      new LedgerError('UNAVAILABLE', 'ledger unavailable: this gateway runs without a ledger (ledger.mode none)'),
+    );
+  }
+
+  /** Nobody's opt-out is known without the ledger: an outage, so no extract leaves unchecked. */
+  /** No ledger holds no offers: nothing can be collected for one. */
+  readOffer(): Promise<ResearchOfferRecord | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  readParticipation(): Promise<ParticipationRecord | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  optedOutAmong(): Promise<string[]> {
+    return Promise.reject(
+      new LedgerError('UNAVAILABLE', 'ledger unavailable: this gateway runs without a ledger (ledger.mode none)'),
+    );
+  }
+
+  /** Nowhere to record it: an outage, as for a consent. */
+  recordExtract(): Promise<InstitutionalExtractRecord> {
+    return Promise.reject(
+      new LedgerError('UNAVAILABLE', 'ledger unavailable: this gateway runs without a ledger (ledger.mode none)'),
+    );
+  }
+
+  /** Whether an extract was recorded is unknown without the ledger: an outage, not "never recorded". */
+  readExtract(): Promise<InstitutionalExtractRecord | undefined> {
     return Promise.reject(
       new LedgerError('UNAVAILABLE', 'ledger unavailable: this gateway runs without a ledger (ledger.mode none)'),
     );

@@ -79,7 +79,7 @@ interface Destroyable {
  */
 export class ErasureService {
   private readonly destroyables: Destroyable[];
-  private readonly standardized: { count: StatementSync; remove: StatementSync };
+  private readonly standardized: { count: StatementSync; remove: StatementSync; removePatient: StatementSync };
   private readonly deliveryRecords: StatementSync;
   private readonly identifierRecords: StatementSync;
   private readonly lastDelivery: StatementSync;
@@ -115,6 +115,8 @@ export class ErasureService {
     this.standardized = {
       count: per('SELECT COUNT(*) AS n FROM std_element WHERE pseudonym = ?'),
       remove: per('DELETE FROM std_element WHERE pseudonym = ?'),
+      // The coarse demographics beside the elements (v6): they go, and stay, with them.
+      removePatient: per('DELETE FROM std_patient WHERE pseudonym = ?'),
     };
     this.deliveryRecords = per('SELECT COUNT(*) AS n FROM deliveries WHERE pseudonym = ?');
     this.identifierRecords = per(
@@ -193,6 +195,7 @@ export class ErasureService {
     const kept: KeptItem[] = [];
     if (standardizedDbDays === 0) {
       destroyed.push({ what: 'standardized-elements', count: Number(this.standardized.remove.run(pseudonym).changes) });
+      this.standardized.removePatient.run(pseudonym);
     } else {
       kept.push({ what: 'standardized-elements', count: countOf(this.standardized.count, pseudonym), ...until, basis });
       kept.push({

@@ -47,3 +47,19 @@ describe('describeAccessEvent, recovery events', () => {
     );
   });
 });
+
+describe('describeAccessEvent, research events', () => {
+  it('names the researcher, the study and the purpose', () => {
+    const researcher = { mspId: 'Hospital1MSP', role: 'researcher', id: 'id-researcher' };
+    const e: AccessEventRecord = {
+      ...event('research', 'success', 'id-researcher'),
+      actor: researcher,
+      requester: researcher,
+      purpose: 'HRESCH',
+      references: ['offer-hba1c-adults-01', 'rp-participation-1'],
+    };
+    expect(describeAccessEvent(e).summary).toBe(
+      'Hospital1MSP (researcher) used de-identified data from your records for research: study offer-hba1c-adults-01 for research — allowed.',
+    );
+  });
+});

@@ -23,6 +23,7 @@ const ACTION_TEXT = {
   'delivery-failed': 'sent a delivery that failed its checks',
   rebuild: 'rebuilt your records from the hospitals',
   erasure: 'erased your records',
+  research: 'used de-identified data from your records for research',
 } as const satisfies Record<AccessAction, string>;
 
 const OUTCOME_TEXT = {
@@ -84,6 +85,8 @@ function scopeText(e: AccessEventRecord): string {
   if (items.length > 0) return items.join(', ');
   // A recovery names the request it answered, not a delivery.
   if (e.action === 'recovery' && e.references.length === 1) return `request ${e.references[0]}`;
+  // Research names the study (an offer) or the hospital's extract first, then a participation or use.
+  if (e.action === 'research' && e.references.length > 0) return `study ${e.references[0]}`;
   if (e.references.length > 0)
     return e.references.length === 1 ? `delivery ${e.references[0]}` : `${e.references.length} items`;
   return '';

@@ -1,6 +1,7 @@
 import type { ConsentRecord } from '@phr/common';
 import type { AccessLogEntry, SyncReport, VerifyReport } from '../agent-api';
 import { PURPOSE_TEXT } from '../access-log/describe';
+import { studyGranteeText } from '../consent/study-grantee';
 import type { AgentNotification, VaultElement } from '../vault/vault-types';
 
 /** Plain-text tables and sentences for the terminal; `--json` gives the raw shapes instead. */
@@ -42,7 +43,9 @@ export function formatConsents(consents: ConsentRecord[]): string {
   const rows = consents.map((c) => [
     c.consentId,
     c.status,
-    `${c.grantee.id}${c.grantee.kind === 'identity' ? ' (one identity)' : ''}`,
+    c.grantee.kind === 'study'
+      ? studyGranteeText(c.grantee.id)
+      : `${c.grantee.id}${c.grantee.kind === 'identity' ? ' (one identity)' : ''}`,
     [...c.scope.categories, ...c.scope.codes.map((k) => `${k.system}|${k.code}`)].join(', '),
     c.purposes.map((p) => PURPOSE_TEXT[p]).join(', '),
     `${day(c.period.start)} → ${day(c.period.end)}`,
@@ -80,6 +83,11 @@ export function formatSync(r: SyncReport): string {
   lines.push(
     `${stored} new deliver${stored === 1 ? 'y' : 'ies'} stored, ${refused} refused, ${r.newAccessEvents} new access event(s).`,
   );
+  if (r.newStudies > 0) {
+    lines.push(
+      `${r.newStudies} new research offer(s) match your records: \`phr-agent research list\` (nothing is shared unless you accept).`,
+    );
+  }
   for (const h of r.unreachable) lines.push(`${h} could not be reached; its mail waits there.`);
   return lines.join('\n') + '\n';
 }

@@ -8,6 +8,7 @@ import { describeError } from './describe-error';
 import { addLifecycleCommands } from './lifecycle-commands';
 import { addRecordCommands } from './record-commands';
 import { addRecoveryCommands } from './recovery-commands';
+import { addResearchCommands } from './research-commands';
 import { addSetupCommands } from './setup-commands';
 import { addUiCommand } from './ui-command';
 
@@ -31,6 +32,7 @@ export function program(): Command {
   addActivityCommands(p); // log, notifications, status
   addLifecycleCommands(p); // backup, restore, rebuild, erase
   addRecoveryCommands(p); // recovery setup|code|status|approve|deny|start|finish
+  addResearchCommands(p); // research list|show|accept|decline|history|credits|opt-out|opt-in
   addUiCommand(p); // ui
   return p;
 }

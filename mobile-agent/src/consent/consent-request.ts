@@ -1,6 +1,5 @@
 import {
   DATA_CATEGORIES,
-  GRANTEE_KINDS,
   PURPOSES_OF_USE,
   type CodeRef,
   type ConsentScope,
@@ -8,6 +7,7 @@ import {
   type PurposeOfUse,
 } from '@phr/common';
 import type { ConsentRequest } from '../agent-api';
+import { isPullGrantee } from './study-grantee';
 
 export class ConsentRequestError extends Error {
   override readonly name = 'ConsentRequestError';
@@ -39,7 +39,8 @@ const IDENTITY_KEY = /^id[0-9a-f]{40}$/;
 export function parseConsentRequest(r: ConsentRequest, now: Date): ParsedConsent {
   const kind = r.grantee?.kind;
   const id = r.grantee?.id?.trim() ?? '';
-  if (!GRANTEE_KINDS.includes(kind))
+  // A study consent comes only from accepting a research offer (`research accept`), never from here.
+  if (!isPullGrantee(kind))
     throw new ConsentRequestError('grantee', 'choose who receives access: an organisation or one identity');
   if (kind === 'organization' && !MSP_ID.test(id)) {
     throw new ConsentRequestError('grantee', 'the organisation must be given by its MSP ID, e.g. Hospital2MSP');

@@ -4,14 +4,18 @@ import type {
   AccessOutcome,
   ConsentRecord,
   ConsentScope,
+  CreditAccountRecord,
+  CreditEntryRecord,
   DeliveryRecord,
   DeliveryRejectionReason,
   EncryptionAlgorithm,
   Grantee,
   HospitalRecord,
   IdentityRef,
+  ParticipationRecord,
   PatientRecord,
   PurposeOfUse,
+  ResearchOfferRecord,
 } from '@phr/common';
 
 /** What the agent itself may log about its own records (the chaincode refuses anything else from a patient). */
@@ -39,6 +43,13 @@ export interface GuardianAccessEvent {
   outcome: 'success' | 'denied';
   /** Opaque references, e.g. the recovery request id. */
   references: string[];
+}
+
+/** The patient's research opt-out as the ledger keeps it (Research.SetOptOut). */
+export interface ResearchOptOut {
+  pseudonym: string;
+  optedOut: boolean;
+  updatedAt: string;
 }
 
 export interface ConsentGrant {
@@ -122,5 +133,43 @@ export interface AgentLedger {
    * the agent checks each entry before it uses one.
    */
   listHospitals(): Promise<HospitalRecord[]>;
+
+  // ---- research (issue 16): Research and Credits contracts ----
+
+  /** Every offer open now (open, not expired, quota not full), all pages (Research.ListOffers 'open'). */
+  listOpenOffers(): Promise<ResearchOfferRecord[]>;
+  /** Undefined when the ledger has no such offer (Research.ReadOffer). */
+  readOffer(offerId: string): Promise<ResearchOfferRecord | undefined>;
+  /**
+   * Takes a place in the offer (Research.Accept); a retry with the same participationId answers the record.
+   * @throws LedgerError INVALID_STATE when the offer is closed, expired or full or the patient opted
+   * out, FORBIDDEN when the consent does not cover the study, CONFLICT when this patient already
+   * took part under another participationId.
+   */
+  acceptOffer(
+    offerId: string,
+    participationId: string,
+    consentId: string,
+    studyKey: string,
+  ): Promise<ParticipationRecord>;
+  /**
+   * Records the delivery of the extract and pays its credits, in one transaction (Research.Deliver);
+   * a retry after success answers the record.
+   * @throws LedgerError INVALID_STATE when the offer expired or was withdrawn, FORBIDDEN when not the owner.
+   */
+  deliverExtract(
+    participationId: string,
+    deliveryIds: readonly string[],
+    extractHash: string,
+    elementCount: number,
+  ): Promise<ParticipationRecord>;
+  /** This patient's participations, with its pseudonym (Research.ListMyParticipations). */
+  listMyParticipations(): Promise<ParticipationRecord[]>;
+  setResearchOptOut(optedOut: boolean): Promise<ResearchOptOut>;
+  isResearchOptedOut(pseudonym: string): Promise<boolean>;
+  /** This patient's credit account (a zero balance before the first payment; Credits.ReadAccount). */
+  readCreditAccount(): Promise<CreditAccountRecord>;
+  /** This patient's statement, all pages (Credits.ListEntries). */
+  listCreditEntries(): Promise<CreditEntryRecord[]>;
   close(): void;
 }

@@ -3,16 +3,20 @@ import {
   readAllPages,
   type AccessEventRecord,
   type ConsentRecord,
+  type CreditAccountRecord,
+  type CreditEntryRecord,
   type DeliveryRecord,
   type DeliveryRejectionReason,
   type EncryptionAlgorithm,
   type HospitalRecord,
   type IdentityRef,
   type Page,
+  type ParticipationRecord,
   type PatientRecord,
+  type ResearchOfferRecord,
 } from '@phr/common';
 import { LedgerClient, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
-import type { AgentLedger, ConsentGrant, GuardianAccessEvent, OwnAccessEvent } from './agent-ledger';
+import type { AgentLedger, ConsentGrant, GuardianAccessEvent, OwnAccessEvent, ResearchOptOut } from './agent-ledger';
 
 /**
  * The agent's ledger through a hospital peer's gateway service. The patient's key signs every
@@ -136,6 +140,57 @@ export class FabricAgentLedger implements AgentLedger {
 
   async listHospitals(): Promise<HospitalRecord[]> {
     return JSON.parse(await this.client.evaluate('Directory', 'ListHospitals')) as HospitalRecord[];
+  }
+
+  listOpenOffers(): Promise<ResearchOfferRecord[]> {
+    return readAllPages(
+      async (bookmark) =>
+        JSON.parse(
+          await this.client.evaluate('Research', 'ListOffers', ['open', String(MAX_LEDGER_PAGE_SIZE), bookmark]),
+        ) as Page<ResearchOfferRecord>,
+    );
+  }
+
+  readOffer(offerId: string): Promise<ResearchOfferRecord | undefined> {
+    return this.client.evaluateRecord<ResearchOfferRecord>('Research', 'ReadOffer', [offerId]);
+  }
+
+  acceptOffer(offerId: string, participationId: string, consentId: string, studyKey: string) {
+    return this.submit<ParticipationRecord>('Research', 'Accept', [offerId, participationId, consentId, studyKey]);
+  }
+
+  deliverExtract(participationId: string, deliveryIds: readonly string[], extractHash: string, elementCount: number) {
+    return this.submit<ParticipationRecord>('Research', 'Deliver', [
+      participationId,
+      JSON.stringify(deliveryIds),
+      extractHash,
+      String(elementCount),
+    ]);
+  }
+
+  async listMyParticipations(): Promise<ParticipationRecord[]> {
+    return JSON.parse(await this.client.evaluate('Research', 'ListMyParticipations')) as ParticipationRecord[];
+  }
+
+  setResearchOptOut(optedOut: boolean): Promise<ResearchOptOut> {
+    return this.submit<ResearchOptOut>('Research', 'SetOptOut', [String(optedOut)]);
+  }
+
+  async isResearchOptedOut(pseudonym: string): Promise<boolean> {
+    return JSON.parse(await this.client.evaluate('Research', 'IsOptedOut', [pseudonym])) === true;
+  }
+
+  async readCreditAccount(): Promise<CreditAccountRecord> {
+    return JSON.parse(await this.client.evaluate('Credits', 'ReadAccount')) as CreditAccountRecord;
+  }
+
+  listCreditEntries(): Promise<CreditEntryRecord[]> {
+    return readAllPages(
+      async (bookmark) =>
+        JSON.parse(
+          await this.client.evaluate('Credits', 'ListEntries', [String(MAX_LEDGER_PAGE_SIZE), bookmark]),
+        ) as Page<CreditEntryRecord>,
+    );
   }
 
   close(): void {

@@ -14,6 +14,13 @@ export type PullReply =
   | { decision: 'answer'; envelope: SealedEnvelope; deliveryIds: string[]; elementCount: number }
   | { decision: 'decline'; reason: string };
 
+/** The body of `POST /research/extracts`: ids and the envelope sealed to the researcher, nothing else. */
+export interface ResearchExtractPost {
+  offerId: string;
+  participationId: string;
+  envelope: SealedEnvelope;
+}
+
 export type WakeupRegistration = { channel: 'local' } | { channel: 'fcm'; token: string };
 
 /** The life-cycle wire types (backups, rebuilds, erasure receipts) are the gateway's, in @phr/common. */
@@ -39,6 +46,12 @@ export interface GatewayTransport {
   listBackups(): Promise<BackupVersion[]>;
   /** Asks the gateway to seal again, to the patient's current key, every delivery it kept, and mail them. */
   requestRebuild(): Promise<RebuildAnswer>;
+  /**
+   * Hands a sealed research extract to the gateway that collects for the offer (`POST
+   * /research/extracts`); sending the same envelope again is answered as the first time.
+   * @throws TransportError HTTP_ERROR 409 when another envelope was sent for this participation.
+   */
+  postResearchExtract(extract: ResearchExtractPost): Promise<void>;
   /** Asks the gateway to destroy what it holds for the patient; answers its signed receipt (the same one when asked again). */
   requestErasure(): Promise<ErasureAnswer>;
   close(): Promise<void>;

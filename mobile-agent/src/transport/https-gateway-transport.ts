@@ -6,7 +6,13 @@ import {
   type ErasureAnswer,
   type RebuildAnswer,
 } from '@phr/common';
-import type { GatewayTransport, MailMessage, PullReply, WakeupRegistration } from './gateway-transport';
+import type {
+  GatewayTransport,
+  MailMessage,
+  PullReply,
+  ResearchExtractPost,
+  WakeupRegistration,
+} from './gateway-transport';
 import { TransportError, type TransportErrorCode } from './transport-error';
 
 export interface HttpsGatewayOptions {
@@ -85,6 +91,10 @@ export class HttpsGatewayTransport implements GatewayTransport {
 
   async requestRebuild(): Promise<RebuildAnswer> {
     return this.call('POST', `/rebuild/${this.patient}`, {});
+  }
+
+  async postResearchExtract(extract: ResearchExtractPost): Promise<void> {
+    await this.call('POST', '/research/extracts', extract);
   }
 
   async requestErasure(): Promise<ErasureAnswer> {

@@ -54,6 +54,22 @@ describe('grant form', () => {
     expect(later.ok && later.request.start).toBe(new Date(2025, 2, 12).toISOString());
   });
 
+  it('refuses a study grantee: a study consent comes only from accepting a research offer', () => {
+    const result = validateGrantForm(
+      {
+        granteeKind: 'study',
+        granteeId: 'offer-0001',
+        categories: ['laboratory'],
+        codes: '',
+        purposes: ['HRESCH'],
+        start: '',
+        end: day(30),
+      },
+      now,
+    );
+    expect(!result.ok && result.errors.map((e) => e.field)).toEqual(['granteeKind']);
+  });
+
   it('names every problem once, against its field', () => {
     const result = validateGrantForm(
       {

@@ -3,16 +3,9 @@
  * reaches the ledger. The checks mirror the chaincode's (scope not empty, codes as system|code,
  * end after start) so that mistakes get a message next to the field instead of a ledger error.
  */
-import {
-  DATA_CATEGORIES,
-  GRANTEE_KINDS,
-  parseCodeRef,
-  PURPOSES_OF_USE,
-  type CodeRef,
-  type GranteeKind,
-  type PurposeOfUse,
-} from '@phr/common';
+import { DATA_CATEGORIES, parseCodeRef, PURPOSES_OF_USE, type CodeRef, type PurposeOfUse } from '@phr/common';
 import type { ConsentRequest } from '../agent-api';
+import { isPullGrantee, type PullGranteeKind } from '../consent/study-grantee';
 import type { FieldError } from './form-errors';
 import { CATEGORIES_BY_LABEL, localDateInput, localDayEnd, localDayStart } from './format';
 
@@ -86,7 +79,8 @@ export type GrantFormResult = { ok: true; request: ConsentRequest } | { ok: fals
 
 export function validateGrantForm(values: GrantFormValues, now: Date): GrantFormResult {
   const errors: FieldError[] = [];
-  if (!(GRANTEE_KINDS as readonly string[]).includes(values.granteeKind)) {
+  // only organisations and identities: a study consent comes from accepting a research offer
+  if (!isPullGrantee(values.granteeKind)) {
     errors.push({
       id: 'grantee-kind-organization',
       field: 'granteeKind',
@@ -140,7 +134,7 @@ export function validateGrantForm(values: GrantFormValues, now: Date): GrantForm
 
   if (errors.length > 0 || end === undefined) return { ok: false, errors };
   const request: ConsentRequest = {
-    grantee: { kind: values.granteeKind as GranteeKind, id: values.granteeId },
+    grantee: { kind: values.granteeKind as PullGranteeKind, id: values.granteeId },
     scope: { categories: [...new Set(categories)].sort(), codes },
     purposes: [...new Set(purposes)],
     end,

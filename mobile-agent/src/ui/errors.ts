@@ -46,6 +46,16 @@ const STEP_REFUSALS: Record<string, Record<string, { status: number; lead: strin
     NOT_GUARDIAN: { status: 403, lead: 'You cannot answer this request' },
     NOT_DELIVERED: { status: 503, lead: 'Not every share could be sent' },
   },
+  ResearchError: {
+    UNKNOWN_OFFER: { status: 404, lead: 'This study is not known' },
+    CLOSED: { status: 409, lead: 'This study is closed' },
+    NOT_MATCHING: { status: 409, lead: 'Your records do not match this study' },
+    OPTED_OUT: { status: 409, lead: 'You opted out of research' },
+    ALREADY_DECIDED: { status: 409, lead: 'You already decided on this study' },
+    NO_GATEWAY: { status: 503, lead: 'The hospital collecting for this study is not known' },
+    NOTHING_TO_SHARE: { status: 409, lead: 'There is nothing to share with this study' },
+    INCOMPLETE: { status: 503, lead: 'Accepted, but not delivered yet' },
+  },
   BackupError: {
     CONFLICT: { status: 409, lead: 'This folder cannot take your backup' },
   },

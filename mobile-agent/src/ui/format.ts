@@ -12,6 +12,7 @@ import {
   type PurposeOfUse,
 } from '@phr/common';
 import { html, type Html } from './html';
+import { studyGranteeText } from '../consent/study-grantee';
 
 export const PURPOSE_LABELS: Record<PurposeOfUse, { label: string; hint: string }> = {
   TREAT: { label: 'Treatment', hint: 'Care you receive now, e.g. from your doctor or a hospital.' },
@@ -92,6 +93,7 @@ export function scopeText(scope: ConsentScope): string {
 
 /** A known hospital's name, so patients see "Hospital One (Hospital1MSP)", not only an MSP ID. */
 export function granteeText(grantee: Grantee, hospitals: readonly { name: string; mspId: string }[]): string {
+  if (grantee.kind === 'study') return studyGranteeText(grantee.id);
   if (grantee.kind === 'organization') {
     const hospital = hospitals.find((h) => h.mspId === grantee.id);
     return hospital && hospital.name !== grantee.id ? `${hospital.name} (${grantee.id})` : grantee.id;

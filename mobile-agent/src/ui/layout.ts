@@ -12,6 +12,7 @@ export const SECTIONS = [
   { id: 'access-log', path: '/access-log', label: 'Access log' },
   { id: 'consents', path: '/consents', label: 'Consents' },
   { id: 'notifications', path: '/notifications', label: 'Notifications' },
+  { id: 'research', path: '/research', label: 'Research' },
   { id: 'backup', path: '/backup', label: 'Backup & recovery' },
 ] as const;
 export type Section = (typeof SECTIONS)[number]['id'];

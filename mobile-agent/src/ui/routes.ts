@@ -12,6 +12,7 @@ import { pageKit, type PageKit, type UiDeps } from './page-kit';
 import { problemPage } from './pages/problem';
 import { recordRoutes } from './record-routes';
 import { recoveryRoutes } from './recovery-routes';
+import { researchRoutes } from './research-routes';
 import { STYLESHEET } from './styles';
 
 export type { UiDeps, UiLog } from './page-kit';
@@ -34,6 +35,7 @@ export function uiRoutes(deps: UiDeps): express.Router {
   consentRoutes(router, kit);
   backupRoutes(router, kit);
   recoveryRoutes(router, kit);
+  researchRoutes(router, kit);
 
   router.use((req, res) => kit.send(req, res, problemPage('Page not found', 'There is no page at this address.'), 404));
   router.use(errorPage(kit));

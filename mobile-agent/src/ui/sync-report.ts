@@ -23,6 +23,11 @@ export function syncFlash(report: SyncReport): Flash {
   if (report.newAccessEvents > 0) {
     lines.push(`${report.newAccessEvents} new entr${report.newAccessEvents === 1 ? 'y' : 'ies'} in your access log.`);
   }
+  if (report.newStudies > 0) {
+    lines.push(
+      `${report.newStudies} new research stud${report.newStudies === 1 ? 'y matches' : 'ies match'} your records: see Research. Nothing is shared unless you accept.`,
+    );
+  }
   for (const h of report.unreachable) lines.push(`${h} could not be reached; its records wait there until next time.`);
   if (lines.length === 0) lines.push('Nothing new.');
   const title =

@@ -97,6 +97,8 @@ describe("the previous release's agent vault", () => {
     rows: allRows(db),
     columns: columnsOf(db),
   }));
+  /** Its rows after migrating: the same, and the tables later migrations made, empty. */
+  const kept = { ...before.rows, research_decisions: [] };
 
   it('was made by the previous release: schema version 1, real rows in every table', () => {
     expect(before.version).toBe(1);
@@ -110,7 +112,7 @@ describe("the previous release's agent vault", () => {
     const fresh = join(home, 'fresh.db');
     await (await SqliteVault.open(fresh, keys)).close();
     const after = inspect(file, (db) => ({ version: userVersion(db), rows: allRows(db, before.columns) }));
-    expect(after).toEqual({ version: VAULT_MIGRATIONS.length, rows: before.rows });
+    expect(after).toEqual({ version: VAULT_MIGRATIONS.length, rows: kept });
     expect(inspect(file, schemaOf)).toEqual(inspect(fresh, schemaOf));
   });
 
@@ -173,7 +175,7 @@ describe("the previous release's agent vault", () => {
     await vault.close();
     expect(inspect(file, (db) => ({ version: userVersion(db), rows: allRows(db, before.columns) }))).toEqual({
       version: current + 1,
-      rows: before.rows,
+      rows: kept,
     });
 
     // This release does not know version current + 1: it refuses the vault and leaves it as it is.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DeliveryTree, elementLeafHash, newSalt, verifyElementProof, type DataElement } from '@phr/common';
 import { AsyncDatabase } from './sqlite-async';
 import { SqliteVault, UNREADABLE, VaultError } from './sqlite-vault';
+import { VAULT_MIGRATIONS } from './migrations';
 import type { VaultDelivery, VaultElement, VaultKeys, VaultRead } from './vault-types';
 
 // ---- fixtures: deliveries built the way the gateway builds them (segmenter + DeliveryTree) ----
@@ -203,7 +204,7 @@ describe('SqliteVault: opening', () => {
     vault = undefined;
     expect(statSync(file).mode & 0o777).toBe(0o600);
     await raw(async (db) => {
-      expect(await db.get('PRAGMA user_version')).toEqual({ user_version: 1 });
+      expect(await db.get('PRAGMA user_version')).toEqual({ user_version: VAULT_MIGRATIONS.length });
       expect(await db.get('PRAGMA journal_mode')).toEqual({ journal_mode: 'wal' });
       const tables = await db.all<{ name: string }>(
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -227,7 +228,7 @@ describe('SqliteVault: opening', () => {
     await openVault();
     await vault?.close();
     vault = undefined;
-    await raw((db) => db.exec('PRAGMA user_version = 2'));
+    await raw((db) => db.exec(`PRAGMA user_version = ${VAULT_MIGRATIONS.length + 1}`));
     await expect(SqliteVault.open(file, vaultKeys)).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
   });
 
@@ -716,5 +717,60 @@ describe('SqliteVault: notifications and meta', () => {
     await v.setMeta('other', '');
     expect(await v.getMeta('k')).toBe('two');
     expect(await v.getMeta('other')).toBe('');
+  });
+});
+
+describe('SqliteVault: research decisions', () => {
+  it('keeps each decision sealed, replaces it by offer, and lists them newest first', async () => {
+    const v = await openVault();
+    expect(await v.researchDecision('offer-0001')).toBeUndefined();
+    await v.putResearchDecision({
+      offerId: 'offer-0001',
+      decision: 'declined',
+      decidedAt: '2025-01-01T00:00:00.000Z',
+      title: 'A study',
+      credits: 0,
+    });
+    const accepted = {
+      offerId: 'offer-0002',
+      decision: 'accepted' as const,
+      decidedAt: '2025-02-01T00:00:00.000Z',
+      title: 'HbA1c of adults',
+      participationId: 'rp-participation-1',
+      stage: 'prepared' as const,
+      credits: 0,
+      secret: {
+        studyPrivateKeyPem: 'PRIVATE-KEY-SENTINEL',
+        studyCertificatePem: 'cert',
+        extractJson: '{"value":7.10}',
+        deliveryIds: ['d-1'],
+        shared: { codes: [], demographics: [], elementCount: 0 },
+      },
+    };
+    await v.putResearchDecision(accepted);
+    await v.putResearchDecision({ ...accepted, stage: 'delivered', credits: 10 });
+    expect(await v.researchDecision('offer-0002')).toEqual({ ...accepted, stage: 'delivered', credits: 10 });
+    expect((await v.researchDecisions()).map((d) => d.offerId)).toEqual(['offer-0002', 'offer-0001']);
+    await v.close();
+    vault = undefined;
+    // nothing of it is in the file in the clear
+    const bytes =
+      readFileSync(file).toString('latin1') +
+      readdirSync(dir)
+        .map((f) => readFileSync(join(dir, f)).toString('latin1'))
+        .join('');
+    expect(bytes).not.toContain('PRIVATE-KEY-SENTINEL');
+    expect(bytes).not.toContain('HbA1c of adults');
+  });
+
+  it('does not read a decision sealed for another offer', async () => {
+    const v = await openVault();
+    await v.putResearchDecision({ offerId: 'offer-0001', decision: 'declined', decidedAt: 'x', title: '', credits: 0 });
+    await v.close();
+    vault = undefined;
+    await raw((db) => db.exec("UPDATE research_decisions SET offer_id = 'offer-0009'"));
+    const reopened = await openVault();
+    await expect(reopened.researchDecision('offer-0009')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect(await reopened.researchDecisions()).toEqual([]);
   });
 });

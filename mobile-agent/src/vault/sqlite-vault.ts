@@ -26,6 +26,7 @@ import {
   type AgentNotification,
   type NotificationKind,
   type RecordQuery,
+  type ResearchDecision,
   type Vault,
   type VaultDelivery,
   type VaultElement,
@@ -456,6 +457,42 @@ export class SqliteVault implements Vault {
     });
   }
 
+  async researchDecision(offerId: string): Promise<ResearchDecision | undefined> {
+    return this.exclusive(async (db) => {
+      const row = await db.get<{ offer_id: string; sealed: unknown }>(
+        'SELECT offer_id, sealed FROM research_decisions WHERE offer_id = ?',
+        [offerId],
+      );
+      if (row === undefined) return undefined;
+      const decision = this.openDecision(row.offer_id, row.sealed);
+      if (!decision) throw new VaultError('INVALID_INPUT', `the research decision on ${offerId} cannot be read`);
+      return decision;
+    });
+  }
+
+  async researchDecisions(): Promise<ResearchDecision[]> {
+    return this.exclusive(async (db) => {
+      const rows = await db.all<{ offer_id: string; sealed: unknown }>(
+        'SELECT offer_id, sealed FROM research_decisions ORDER BY decided_at DESC, offer_id',
+      );
+      return rows.map((r) => this.openDecision(r.offer_id, r.sealed)).filter((d) => d !== undefined);
+    });
+  }
+
+  async putResearchDecision(decision: ResearchDecision): Promise<void> {
+    if (typeof decision?.offerId !== 'string' || decision.offerId === '' || typeof decision.decidedAt !== 'string') {
+      throw new VaultError('INVALID_INPUT', 'a research decision needs an offerId and decidedAt');
+    }
+    const sealed = this.sealValue(Buffer.from(canonicalJson(decision), 'utf8'), decisionAad(decision.offerId));
+    return this.exclusive(async (db) => {
+      await db.run(
+        `INSERT INTO research_decisions (offer_id, decided_at, sealed) VALUES (?, ?, ?)
+         ON CONFLICT (offer_id) DO UPDATE SET decided_at = excluded.decided_at, sealed = excluded.sealed`,
+        [decision.offerId, decision.decidedAt, sealed],
+      );
+    });
+  }
+
   async getMeta(key: string): Promise<string | undefined> {
     return this.exclusive(async (db) => {
       const row = await db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
@@ -524,6 +561,55 @@ export class SqliteVault implements Vault {
       systemIndex: hasSystem ? this.systemIndex(element.system as string) : null,
       codeIndex: hasCode ? this.codeIndex(element.system as string, element.code as string) : null,
     };
+  }
+
+  /** 0x01 || IV || AES-256-GCM(dataKey, plaintext) || tag, as element contents are sealed; the plaintext is zeroed. */
+  private sealValue(plaintext: Buffer, aad: Buffer): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.dataKey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad);
+    const sealed = Buffer.concat([
+      Buffer.of(SEALED_FORMAT),
+      iv,
+      cipher.update(plaintext),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    plaintext.fill(0);
+    return sealed;
+  }
+
+  private openValue(sealed: unknown, aad: Buffer): Buffer | undefined {
+    if (!Buffer.isBuffer(sealed) || sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== SEALED_FORMAT) {
+      return undefined;
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.dataKey, sealed.subarray(1, 1 + IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
+      decipher.setAAD(aad);
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      return Buffer.concat([
+        decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The decision in a row, or undefined when it does not decrypt or is not one for this offer. */
+  private openDecision(offerId: string, sealed: unknown): ResearchDecision | undefined {
+    const plaintext = this.openValue(sealed, decisionAad(offerId));
+    if (!plaintext) return undefined;
+    try {
+      const decision = JSON.parse(plaintext.toString('utf8')) as ResearchDecision;
+      return decision.offerId === offerId ? decision : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      plaintext.fill(0);
+    }
   }
 
   private elementRow(deliveryId: string, stored: VaultElement, i: number): SqlValue[] {
@@ -636,6 +722,10 @@ function secretKey(key: unknown, what: string): KeyObject {
 
 function rowAad(deliveryId: string, segmentId: string, elementId: string): Buffer {
   return Buffer.from(canonicalJson({ v: 1, deliveryId, segmentId, elementId }), 'utf8');
+}
+
+function decisionAad(offerId: string): Buffer {
+  return Buffer.from(canonicalJson({ v: 1, table: 'research_decisions', offerId }), 'utf8');
 }
 
 function checkInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

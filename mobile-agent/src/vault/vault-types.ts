@@ -45,8 +45,15 @@ export interface RecordQuery {
 export type VaultRead =
   { ok: true; stored: VaultElement } | { ok: false; deliveryId: string; elementId: string; error: string };
 
-/** `recovery`: a guardian's share kept, or a request to approve a recovery (issue 15). */
-export const NOTIFICATION_KINDS = ['access', 'delivery-stored', 'delivery-refused', 'consent', 'recovery'] as const;
+/** `recovery`: a guardian's share kept, or a request to approve a recovery (issue 15); `research`: a study delivered (issue 16). */
+export const NOTIFICATION_KINDS = [
+  'access',
+  'delivery-stored',
+  'delivery-refused',
+  'consent',
+  'recovery',
+  'research',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export interface AgentNotification {
@@ -58,6 +65,54 @@ export interface AgentNotification {
   ref: string;
   createdAt: string;
   read: boolean;
+}
+
+/** Where an accepted study stands; each step is kept so a retry carries on from it. */
+export const RESEARCH_STAGES = ['prepared', 'consented', 'accepted', 'sealed', 'posted', 'delivered'] as const;
+export type ResearchStage = (typeof RESEARCH_STAGES)[number];
+
+/** What one study got, for the patient's history: codes and counts, never values. */
+export interface ResearchShared {
+  codes: { system: string; code: string; display?: string; count: number }[];
+  demographics: string[];
+  elementCount: number;
+}
+
+/** The secrets of an accepted study, sealed in the vault. The extract and envelope go once delivered. */
+export interface ResearchSecret {
+  studyPrivateKeyPem: string;
+  studyCertificatePem: string;
+  /** Canonical JSON of the ResearchExtract: the exact bytes sealed and hashed. */
+  extractJson?: string;
+  /** The sealed envelope, kept so a retry sends the very same one. */
+  envelopeJson?: string;
+  deliveryIds: string[];
+  shared: ResearchShared;
+}
+
+/** The patient's decision on one offer, as this device keeps it (never on the ledger for a decline). */
+export interface ResearchDecision {
+  offerId: string;
+  decision: 'accepted' | 'declined';
+  decidedAt: string;
+  /** The study's title when decided, for the history. */
+  title: string;
+  participationId?: string;
+  consentId?: string;
+  /**
+   * Where it stood when decided; a decline keeps the stage it stopped at (past `prepared`, the
+   * study consent reached the ledger and a place in the quota may be held).
+   */
+  stage?: ResearchStage;
+  /**
+   * The study consent is revoked on the ledger (or never reached it): set after delivery or a
+   * decline, when nothing more may flow under it. Until then revoking is retried on accept and sync.
+   */
+  consentRevoked?: boolean;
+  /** Credits the ledger paid on delivery. */
+  credits: number;
+  deliveredAt?: string;
+  secret?: ResearchSecret;
 }
 
 /** The two keys the vault needs, both 32 bytes, both held only in the passphrase-sealed keystore. */
@@ -97,6 +152,12 @@ export interface Vault {
   notifications(options?: { unreadOnly?: boolean; limit?: number }): Promise<AgentNotification[]>;
   /** All, or the given ids. */
   markNotificationsRead(ids?: readonly number[]): Promise<void>;
+  /** The decision on one offer, or undefined; @throws VaultError INVALID_INPUT when its row cannot be read. */
+  researchDecision(offerId: string): Promise<ResearchDecision | undefined>;
+  /** Every readable decision, newest first. */
+  researchDecisions(): Promise<ResearchDecision[]>;
+  /** Stores or replaces the decision on its offer. */
+  putResearchDecision(decision: ResearchDecision): Promise<void>;
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
   /** Deletes the value (its bytes overwritten in the file); false when there was none. */

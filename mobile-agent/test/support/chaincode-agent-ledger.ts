@@ -1,13 +1,17 @@
 import type {
   AccessEventRecord,
   ConsentRecord,
+  CreditAccountRecord,
+  CreditEntryRecord,
   DeliveryRecord,
   DeliveryRejectionReason,
   EncryptionAlgorithm,
   HospitalRecord,
   IdentityRef,
   Page,
+  ParticipationRecord,
   PatientRecord,
+  ResearchOfferRecord,
 } from '@phr/common';
 import { MAX_LEDGER_PAGE_SIZE, parseChaincodeError, readAllPages } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
@@ -16,9 +20,16 @@ import { CommitmentsContract } from '@phr/chaincode';
 import { ConsentContract } from '@phr/chaincode';
 import { DirectoryContract } from '@phr/chaincode';
 import { PatientRegistryContract } from '@phr/chaincode';
+import { CreditsContract, ResearchContract } from '@phr/chaincode';
 import type { PhrContract } from '@phr/chaincode';
 import type { FakeLedger } from '@phr/chaincode/testing';
-import type { AgentLedger, ConsentGrant, GuardianAccessEvent, OwnAccessEvent } from '../../src/ledger/agent-ledger';
+import type {
+  AgentLedger,
+  ConsentGrant,
+  GuardianAccessEvent,
+  OwnAccessEvent,
+  ResearchOptOut,
+} from '../../src/ledger/agent-ledger';
 
 const contracts = {
   PatientRegistry: new PatientRegistryContract(),
@@ -26,6 +37,8 @@ const contracts = {
   Consent: new ConsentContract(),
   AccessLog: new AccessLogContract(),
   Directory: new DirectoryContract(),
+  Research: new ResearchContract(),
+  Credits: new CreditsContract(),
 };
 
 /**
@@ -124,6 +137,53 @@ export class ChaincodeAgentLedger implements AgentLedger {
   }
   listHospitals() {
     return this.json<HospitalRecord[]>(contracts.Directory, 'ListHospitals', []);
+  }
+  listOpenOffers(): Promise<ResearchOfferRecord[]> {
+    return readAllPages((bookmark) =>
+      this.json<Page<ResearchOfferRecord>>(contracts.Research, 'ListOffers', ['open', MAX_LEDGER_PAGE_SIZE, bookmark]),
+    );
+  }
+  async readOffer(offerId: string): Promise<ResearchOfferRecord | undefined> {
+    try {
+      return await this.json<ResearchOfferRecord>(contracts.Research, 'ReadOffer', [offerId]);
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+  acceptOffer(offerId: string, participationId: string, consentId: string, studyKey: string) {
+    return this.json<ParticipationRecord>(contracts.Research, 'Accept', [
+      offerId,
+      participationId,
+      consentId,
+      studyKey,
+    ]);
+  }
+  deliverExtract(participationId: string, deliveryIds: readonly string[], extractHash: string, elementCount: number) {
+    return this.json<ParticipationRecord>(contracts.Research, 'Deliver', [
+      participationId,
+      JSON.stringify(deliveryIds),
+      extractHash,
+      // a number, as Fabric's contract API hands it the declared parameter type
+      elementCount,
+    ]);
+  }
+  listMyParticipations() {
+    return this.json<ParticipationRecord[]>(contracts.Research, 'ListMyParticipations', []);
+  }
+  setResearchOptOut(optedOut: boolean) {
+    return this.json<ResearchOptOut>(contracts.Research, 'SetOptOut', [String(optedOut)]);
+  }
+  async isResearchOptedOut(pseudonym: string): Promise<boolean> {
+    return (await this.json<unknown>(contracts.Research, 'IsOptedOut', [pseudonym])) === true;
+  }
+  readCreditAccount() {
+    return this.json<CreditAccountRecord>(contracts.Credits, 'ReadAccount', []);
+  }
+  listCreditEntries(): Promise<CreditEntryRecord[]> {
+    return readAllPages((bookmark) =>
+      this.json<Page<CreditEntryRecord>>(contracts.Credits, 'ListEntries', [MAX_LEDGER_PAGE_SIZE, bookmark]),
+    );
   }
   close(): void {}
 

@@ -39,6 +39,8 @@ export const ACCESS_ACTION_TYPES = {
   'delivery-failed': { type: { system: Hl7Systems.dicom, code: '110107', display: 'Import' }, action: 'C' },
   rebuild: { type: { system: Hl7Systems.dicom, code: '110107', display: 'Import' }, action: 'C' },
   erasure: { type: { system: Hl7Systems.dicom, code: '110110', display: 'Patient Record' }, action: 'D' },
+  // de-identified data handed to (or used by) a researcher: it leaves the records, as an export does
+  research: { type: { system: Hl7Systems.dicom, code: '110106', display: 'Export' }, action: 'R' },
 } as const satisfies Record<AccessAction, { type: fhir4.Coding; subtype?: fhir4.Coding; action: AuditEventAction }>;
 
 export const ACCESS_ACTION_DISPLAYS = {
@@ -51,6 +53,7 @@ export const ACCESS_ACTION_DISPLAYS = {
   'delivery-failed': 'delivery refused by the agent',
   rebuild: 'records rebuilt from the hospitals',
   erasure: 'records erased',
+  research: 'de-identified data used for research',
 } as const satisfies Record<AccessAction, string>;
 
 export function accessActionCoding(action: AccessAction): fhir4.Coding {

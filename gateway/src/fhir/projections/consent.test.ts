@@ -133,8 +133,12 @@ describe('consentResource', () => {
     expect(c.identifier?.[0]?.value).toBe(consentId);
   });
 
-  it('names organisation and identity grantees', () => {
+  it('names organisation, identity and study grantees', () => {
     expect(granteeReference({ kind: 'organization', id: 'Hospital1MSP' }).type).toBe('Organization');
     expect(granteeReference({ kind: 'identity', id: 'id00' }).identifier?.system).toBe('urn:phr-ledger:identity');
+    expect(granteeReference({ kind: 'study', id: 'offer-hba1c-01' }).identifier).toEqual({
+      system: 'urn:phr-ledger:research-offer',
+      value: 'offer-hba1c-01',
+    });
   });
 });

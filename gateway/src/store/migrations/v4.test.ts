@@ -19,7 +19,7 @@ describe('migration 4: relayed share withdrawals', () => {
       insert(db, 'share-0001', 'guardian-share');
       expect(() => insert(db, 'withdrawn-0001', 'guardian-share-withdrawn')).toThrow(/CHECK constraint/);
 
-      expect(migrateSync(db, 'gateway.db', GATEWAY_MIGRATIONS)).toMatchObject({ from: 3, to: 4 });
+      expect(migrateSync(db, 'gateway.db', GATEWAY_MIGRATIONS.slice(0, 4))).toMatchObject({ from: 3, to: 4 });
       expect(db.prepare('SELECT message_id, kind, bytes FROM relay_message').all()).toEqual([
         { message_id: 'share-0001', kind: 'guardian-share', bytes: 10 },
       ]);

@@ -24,6 +24,7 @@ const ACTIONS: Record<AccessLogEntry['action'], string> = {
   'delivery-failed': 'Delivery failed',
   rebuild: 'Rebuilt',
   erasure: 'Erased',
+  research: 'Research use',
 };
 
 function row(entry: AccessLogEntry): Html {

@@ -14,6 +14,7 @@ const KINDS: Record<NotificationKind, string> = {
   'delivery-refused': 'Records refused',
   consent: 'Consent',
   recovery: 'Key recovery',
+  research: 'Research',
 };
 
 function item(n: AgentNotification): Html {

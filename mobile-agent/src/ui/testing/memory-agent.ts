@@ -22,9 +22,16 @@ import type {
   RecoverySetup,
   RecoverySetupOptions,
   RecoveryStatus,
+  ResearchAcceptResult,
+  ResearchCredits,
+  ResearchDeclineResult,
+  ResearchHistoryEntry,
+  ResearchOfferView,
+  ResearchStatus,
   SyncReport,
   VerifyReport,
 } from '../../agent-api';
+import { ResearchError } from '../../research/research-error';
 import { RecoveryError } from '../../recovery/recovery-error';
 import { checkThreshold, MAX_SHARES } from '../../recovery/shares';
 import type {
@@ -36,6 +43,7 @@ import type {
 } from '../../vault/vault-types';
 import { parseConsentRequest } from '../../consent/consent-request';
 import { SAMPLE_HOSPITALS, sampleVault } from './sample-records';
+import { sampleResearchOffers } from './sample-research';
 
 /** An error shaped like the agent's (LedgerError): a code the page maps to words and a status. */
 export function agentError(code: string, detail: string): Error & { code: string } {
@@ -65,6 +73,11 @@ export class MemoryAgent implements AgentApi {
   registeredPatients = new Set(['ptguardianaaaaaaaaaaaaaaaaaa', 'ptguardianbbbbbbbbbbbbbbbbbb']);
   /** The patient's own recovery setup, and what this agent guards for others. */
   recoveryState: RecoveryStatus = { shares: [], requests: [] };
+  /** Study offers on the ledger, as the agent would show them (match and preview worked out). */
+  researchOfferList: ResearchOfferView[] = [];
+  researchDecisions: ResearchHistoryEntry[] = [];
+  researchCreditState: ResearchCredits = { accountId: this.pseudonym, balance: 0, entries: [] };
+  researchOptedOut = false;
   /** Deliveries the next sync finds in the hospitals' mailboxes. */
   private queued: { delivery: VaultDelivery; elements: VaultElement[] }[] = [];
   private failures = new Map<Method, unknown>();
@@ -168,6 +181,7 @@ export class MemoryAgent implements AgentApi {
       pseudonym: 'ptguardedaaaaaaaaaaaaaaaaaaa',
       checkCode: '4821-0937',
     });
+    agent.researchOfferList = sampleResearchOffers();
     return agent;
   }
 
@@ -218,7 +232,7 @@ export class MemoryAgent implements AgentApi {
 
   async sync(options?: { waitMs?: number }): Promise<SyncReport> {
     this.enter('sync', [options]);
-    const report: SyncReport = { deliveries: [], requests: [], newAccessEvents: 0, unreachable: [] };
+    const report: SyncReport = { deliveries: [], requests: [], newAccessEvents: 0, unreachable: [], newStudies: 0 };
     for (const { delivery, elements } of this.queued.splice(0)) {
       const known = this.deliveryList.some((d) => d.deliveryId === delivery.deliveryId);
       if (!known) {
@@ -530,6 +544,145 @@ export class MemoryAgent implements AgentApi {
     request.status = outcome;
     request.decidedAt = new Date().toISOString();
     return { requestId, pseudonym: request.pseudonym, hospital: request.hospital, outcome };
+  }
+
+  async researchOffers(options: { all?: boolean } = {}): Promise<ResearchOfferView[]> {
+    this.enter('researchOffers', [options]);
+    this.alive();
+    return this.researchOfferList
+      .filter((o) => options.all || o.matches || o.decision === 'accepted')
+      .map((o) => structuredClone(o));
+  }
+
+  async researchOffer(offerId: string): Promise<ResearchOfferView> {
+    this.enter('researchOffer', [offerId]);
+    return structuredClone(this.offerOrThrow(offerId));
+  }
+
+  /** Like the agent: refuses when opted out or not matching, answers a delivered study again without sending. */
+  async acceptResearch(offerId: string): Promise<ResearchAcceptResult> {
+    this.enter('acceptResearch', [offerId]);
+    const offer = this.offerOrThrow(offerId);
+    const earlier = this.researchDecisions.find((d) => d.offerId === offerId && d.status === 'delivered');
+    if (earlier) {
+      return {
+        offerId,
+        participationId: earlier.participationId as string,
+        credits: earlier.credits,
+        elementCount: earlier.shared?.elementCount ?? 0,
+        alreadyDelivered: true,
+      };
+    }
+    if (this.researchOptedOut)
+      throw new ResearchError('OPTED_OUT', 'you opted out of research: opt in again to take part in a study');
+    if (!offer.matches)
+      throw new ResearchError(
+        'NOT_MATCHING',
+        `your records do not meet this study's criteria: ${offer.reasons.join('; ')}`,
+      );
+    const participationId = `rp-${randomUUID()}`;
+    const at = new Date().toISOString();
+    offer.decision = 'accepted';
+    offer.stage = 'delivered';
+    this.researchDecisions = this.researchDecisions.filter((d) => d.offerId !== offerId);
+    this.researchDecisions.unshift({
+      offerId,
+      title: offer.title,
+      decision: 'accepted',
+      decidedAt: at,
+      status: 'delivered',
+      participationId,
+      credits: offer.creditsPerParticipant,
+      deliveredAt: at,
+      shared: {
+        codes: offer.preview.elements
+          .filter((e) => e.system !== undefined && e.code !== undefined)
+          .map((e) => ({
+            system: e.system as string,
+            code: e.code as string,
+            ...(e.display ? { display: e.display } : {}),
+            count: 1,
+          })),
+        demographics: Object.keys(offer.preview.demographics),
+        elementCount: offer.preview.elements.length,
+      },
+    });
+    const balance = this.researchCreditState.balance + offer.creditsPerParticipant;
+    this.researchCreditState = {
+      ...this.researchCreditState,
+      balance,
+      entries: [
+        {
+          docType: 'credit-entry',
+          accountId: this.pseudonym,
+          entryId: `ce-${participationId}`,
+          kind: 'payment',
+          amount: offer.creditsPerParticipant,
+          balanceAfter: balance,
+          offerId,
+          participationId,
+          recordedAt: at,
+          txId: randomUUID().replace(/-/g, ''),
+        },
+        ...this.researchCreditState.entries,
+      ],
+    };
+    return {
+      offerId,
+      participationId,
+      credits: offer.creditsPerParticipant,
+      elementCount: offer.preview.elements.length,
+      alreadyDelivered: false,
+    };
+  }
+
+  async declineResearch(offerId: string): Promise<ResearchDeclineResult> {
+    this.enter('declineResearch', [offerId]);
+    const offer = this.offerOrThrow(offerId);
+    if (offer.decision === 'accepted') throw new ResearchError('ALREADY_DECIDED', `you accepted the study ${offerId}`);
+    if (offer.decision === 'declined') return { offerId, placeKept: false };
+    offer.decision = 'declined';
+    this.researchDecisions.unshift({
+      offerId,
+      title: offer.title,
+      decision: 'declined',
+      decidedAt: new Date().toISOString(),
+      status: 'declined',
+      credits: 0,
+    });
+    return { offerId, placeKept: false };
+  }
+
+  async researchHistory(): Promise<ResearchHistoryEntry[]> {
+    this.enter('researchHistory', []);
+    this.alive();
+    return structuredClone(this.researchDecisions);
+  }
+
+  async researchCredits(): Promise<ResearchCredits> {
+    this.enter('researchCredits', []);
+    this.alive();
+    return structuredClone(this.researchCreditState);
+  }
+
+  async researchStatus(): Promise<ResearchStatus> {
+    this.enter('researchStatus', []);
+    this.alive();
+    return { optedOut: this.researchOptedOut };
+  }
+
+  async setResearchOptOut(optedOut: boolean): Promise<ResearchStatus> {
+    this.enter('setResearchOptOut', [optedOut]);
+    this.alive();
+    this.researchOptedOut = optedOut;
+    return { optedOut };
+  }
+
+  private offerOrThrow(offerId: string): ResearchOfferView {
+    this.alive();
+    const offer = this.researchOfferList.find((o) => o.offerId === offerId);
+    if (!offer) throw new ResearchError('UNKNOWN_OFFER', `the ledger has no study offer ${offerId}`);
+    return offer;
   }
 
   /** After an erase the real agent is closed: every call fails. */

@@ -1,0 +1,2 @@
+export * from './extract-mailbox-routes';
+export * from './extract-mailbox-store';
