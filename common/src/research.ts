@@ -4,7 +4,7 @@
  * the chaincode, the agent, the researcher's CLI and the gateway, so it lives here once.
  * No ledger record here may hold a health value, a name, an MRN or a date of a patient's care.
  */
-import type { CodeRef, ConsentPeriod, IdentityRef } from './ledger-model';
+import type { ConsentPeriod, IdentityRef } from './ledger-model';
 import type { DataElement } from './data-element';
 import type { ElementProof } from './merkle';
 import type { SealedEnvelope } from './envelope';

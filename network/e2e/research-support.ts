@@ -25,6 +25,11 @@ export interface Member {
   known: KnownIdentifiers;
   /** Lab values as the source wrote them, long enough not to turn up by chance: never on the ledger or in a log. */
   values: string[];
+  /**
+   * Names as the ledger and logs are searched for them: family names and whole names. A given name
+   * alone may be a word of something else (Fabric's certificates name the state North Carolina).
+   */
+  fullNames: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -55,7 +60,7 @@ export function researchBundle(file: string, tag: string): SyntheaBundle {
 }
 
 /** What an attacker may know of a patient (common's reading of its source bundle), and its lab values. */
-export function knownOf(bundle: SyntheaBundle): Pick<Member, 'known' | 'values'> {
+export function knownOf(bundle: SyntheaBundle): Pick<Member, 'known' | 'values' | 'fullNames'> {
   const values = bundle.entry
     .map((e) => e.resource as unknown as Json)
     .filter((r) => r['resourceType'] === 'Observation')
@@ -63,7 +68,11 @@ export function knownOf(bundle: SyntheaBundle): Pick<Member, 'known' | 'values'>
     .filter((v): v is number => typeof v === 'number')
     .map(String)
     .filter((v) => v.length >= 8);
-  return { known: knownIdentifiersFromBundle(bundle), values };
+  const patient = bundle.entry.find((e) => e.resource.resourceType === 'Patient')?.resource as unknown as Json;
+  const fullNames = ((patient['name'] as { family?: string; given?: string[] }[] | undefined) ?? []).flatMap((n) =>
+    n.family ? [n.family, [...(n.given ?? []), n.family].join(' ')] : [],
+  );
+  return { known: knownIdentifiersFromBundle(bundle), values, fullNames };
 }
 
 /** Enrolls a patient's agent and links its MRN at `hospital` (the admin uses the agent's one-time code). */

@@ -233,7 +233,11 @@ describe("research on the patient's terms", () => {
 
     // The researcher collects and verifies against the ledger
     const collected = JSON.parse(await researchCli('collect', offerId, '--json')) as {
-      verified: { participationId: string; unchanged: number; changed: { changes: { field: string; rule: string }[] }[] }[];
+      verified: {
+        participationId: string;
+        unchanged: number;
+        changed: { changes: { field: string; rule: string }[] }[];
+      }[];
       refused: unknown[];
       waiting: unknown[];
     };
@@ -390,11 +394,12 @@ describe("research on the patient's terms", () => {
     }
     const logs = readdirSync(join(s.dir, 'logs')).map((f) => readFileSync(join(s.dir, 'logs', f)));
     const secrets = members.flatMap((m) => [
-      ...(m.known.names ?? []).filter((n) => n.length >= 5),
+      ...m.fullNames.filter((n) => n.length >= 5),
       ...(m.known.mrns ?? []),
       ...(m.known.ssns ?? []),
       ...(m.known.phones ?? []),
-      ...(m.known.addresses ?? []).filter((a) => a.length >= 8),
+      // street lines (a city alone may name something else: Carolina, Puerto Rico, and North Carolina)
+      ...(m.known.addresses ?? []).filter((a) => a.length >= 8 && /\d/.test(a)),
       ...(m.known.birthDates ?? []),
       ...m.values,
     ]);
