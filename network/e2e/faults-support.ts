@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Agent as Dispatcher, request } from 'undici';
 import type { DeliveryHistoryEntry, DeliveryRecord, Page } from '@phr/common';
-import { Agent, initAgent, loadProfile, type DeliveryOutcome } from '@phr/mobile-agent';
+import type { Agent, DeliveryOutcome } from '@phr/mobile-agent';
 import { readReceipt, type DeliveryReceipt } from '@phr/gateway';
 import {
   gatewayUrl,
@@ -25,6 +25,7 @@ import {
   until,
   type SyntheaBundle,
 } from './harness';
+import { enrollLinkedAgent } from './patients';
 
 export const PASSPHRASE = 'faults e2e passphrase, long enough';
 const SYNTHEA = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
@@ -301,27 +302,16 @@ export interface Patient {
 
 /** Enrolls a patient's agent and links its MRN at the hospital (the admin uses the agent's one-time code). */
 export async function enrollPatient(name: string, ehr: Ehr, entries = 6): Promise<Patient> {
-  const reg = JSON.parse(await script('register-patient.sh')) as { enrollmentId: string; enrollmentSecret: string };
   const home = join(state().dir, 'agents', name);
-  const { pseudonym } = await initAgent({
-    home,
-    profile: loadProfile(join(state().dir, 'agent-profile.json')),
-    passphrase: PASSPHRASE,
-    enrollmentId: reg.enrollmentId,
-    enrollmentSecret: reg.enrollmentSecret,
-  });
-  const agent = await Agent.open(home, PASSPHRASE);
   const bundle = forPatient(smallBundle(entries), name);
-  // The gateway reads the registry through its peer; right after registration it may need a moment.
-  const { code } = await until('a link code', async () => agent.linkCode(ehr.hospital).catch(() => undefined), 30_000);
-  const res = await request(`${ehr.base}/identity/links`, {
-    method: 'POST',
-    dispatcher: ehr.admin,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ identifier: mrnOf(bundle), code }),
+  const { pseudonym, agent } = await enrollLinkedAgent({
+    name,
+    home,
+    passphrase: PASSPHRASE,
+    hospital: ehr.hospital,
+    identifier: mrnOf(bundle),
+    admin: ehr.admin,
   });
-  await res.body.text();
-  if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`linking ${name} answered ${res.statusCode}`);
   return { name, home, pseudonym, agent, bundle };
 }
 

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent as Dispatcher } from 'undici';
 import { knownIdentifiersFromBundle, type KnownIdentifiers } from '@phr/common';
-import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
-import { gatewayUrl, mrnIdentifier, mrnOf, script, state, until, type SyntheaBundle } from './harness';
+import { mrnIdentifier, mrnOf, state, type SyntheaBundle } from './harness';
+import { enrollLinkedAgent } from './patients';
 
 export const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 export const PASSPHRASE = 'e2e passphrase, long enough';
@@ -79,28 +79,15 @@ export function knownOf(bundle: SyntheaBundle): Pick<Member, 'known' | 'values' 
 export async function enrollMember(file: string, tag: string, hospital: string, admin: Dispatcher): Promise<Member> {
   const name = file.split('_').slice(0, -1).join('_');
   const bundle = researchBundle(file, tag);
-  const reg = JSON.parse(await script('register-patient.sh')) as { enrollmentId: string; enrollmentSecret: string };
   const home = join(state().dir, 'research', `${name}-${tag}`);
-  const { pseudonym } = await initAgent({
+  const { pseudonym, agent } = await enrollLinkedAgent({
+    name,
     home,
-    profile: loadProfile(join(state().dir, 'agent-profile.json')),
     passphrase: PASSPHRASE,
-    enrollmentId: reg.enrollmentId,
-    enrollmentSecret: reg.enrollmentSecret,
+    hospital,
+    identifier: mrnOf(bundle),
+    admin,
   });
-  const agent = await Agent.open(home, PASSPHRASE);
-  try {
-    const { code } = await until('a link code', async () => agent.linkCode(hospital).catch(() => undefined), 30_000);
-    const res = await fetch(`${gatewayUrl(hospital)}/identity/links`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ identifier: mrnOf(bundle), code }),
-      dispatcher: admin,
-    });
-    await res.text();
-    if (res.status !== 201 && res.status !== 200) throw new Error(`linking ${name} answered ${res.status}`);
-  } finally {
-    await agent.close();
-  }
+  await agent.close();
   return { name, home, pseudonym, bundle, ...knownOf(bundle) };
 }

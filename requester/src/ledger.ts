@@ -1,5 +1,5 @@
 import type { DeliveryRecord, PatientRecord } from '@phr/common';
-import { LedgerClient, type LedgerDeadlines, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import { LedgerClient, type LedgerClientOptions } from '@phr/ledger-client';
 
 /**
  * The two reads a requester needs to judge an answer: who the patient is, and what each delivery
@@ -14,13 +14,7 @@ export interface RequesterLedger {
 export class FabricRequesterLedger implements RequesterLedger {
   private constructor(private readonly client: LedgerClient) {}
 
-  static connect(options: {
-    peer: PeerEndpoint;
-    identity: LedgerIdentity;
-    channel: string;
-    chaincode: string;
-    deadlines?: Partial<LedgerDeadlines>;
-  }): FabricRequesterLedger {
+  static connect(options: LedgerClientOptions): FabricRequesterLedger {
     return new FabricRequesterLedger(LedgerClient.connect(options));
   }
 

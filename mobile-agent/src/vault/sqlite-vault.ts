@@ -579,10 +579,8 @@ export class SqliteVault implements Vault {
     return sealed;
   }
 
-  private openValue(sealed: unknown, aad: Buffer): Buffer | undefined {
-    if (!Buffer.isBuffer(sealed) || sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== SEALED_FORMAT) {
-      return undefined;
-    }
+  /** The plaintext of a value in the sealed format, or undefined when it does not decrypt (wrong key, altered, moved). */
+  private openValue(sealed: Buffer, aad: Buffer): Buffer | undefined {
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.dataKey, sealed.subarray(1, 1 + IV_BYTES), {
         authTagLength: TAG_BYTES,
@@ -600,6 +598,7 @@ export class SqliteVault implements Vault {
 
   /** The decision in a row, or undefined when it does not decrypt or is not one for this offer. */
   private openDecision(offerId: string, sealed: unknown): ResearchDecision | undefined {
+    if (!isSealedValue(sealed)) return undefined;
     const plaintext = this.openValue(sealed, decisionAad(offerId));
     if (!plaintext) return undefined;
     try {
@@ -631,17 +630,7 @@ export class SqliteVault implements Vault {
       throw new VaultError('INVALID_INPUT', `${what} cannot be written as JSON`, { cause: err });
     }
     const elementId = content.element.id;
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.dataKey, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(rowAad(deliveryId, stored.segmentId, elementId));
-    const sealed = Buffer.concat([
-      Buffer.of(SEALED_FORMAT),
-      iv,
-      cipher.update(plaintext),
-      cipher.final(),
-      cipher.getAuthTag(),
-    ]);
-    plaintext.fill(0);
+    const sealed = this.sealValue(plaintext, rowAad(deliveryId, stored.segmentId, elementId));
     const c = this.indexColumns(content);
     return [
       elementId,
@@ -665,24 +654,9 @@ export class SqliteVault implements Vault {
       elementId: row.element_id,
       error,
     });
-    const sealed = row.sealed;
-    if (!Buffer.isBuffer(sealed) || sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== SEALED_FORMAT) {
-      return unreadable(UNREADABLE.format);
-    }
-    let plaintext: Buffer;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.dataKey, sealed.subarray(1, 1 + IV_BYTES), {
-        authTagLength: TAG_BYTES,
-      });
-      decipher.setAAD(rowAad(row.delivery_id, row.segment_id, row.element_id));
-      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      plaintext = Buffer.concat([
-        decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - TAG_BYTES)),
-        decipher.final(),
-      ]);
-    } catch {
-      return unreadable(UNREADABLE.decrypt);
-    }
+    if (!isSealedValue(row.sealed)) return unreadable(UNREADABLE.format);
+    const plaintext = this.openValue(row.sealed, rowAad(row.delivery_id, row.segment_id, row.element_id));
+    if (!plaintext) return unreadable(UNREADABLE.decrypt);
     let content: SealedContent;
     try {
       const parsed: unknown = parseExactJson(plaintext.toString('utf8'));
@@ -718,6 +692,11 @@ function secretKey(key: unknown, what: string): KeyObject {
     throw new VaultError('INVALID_KEYS', `vault ${what} must be a ${KEY_BYTES}-byte Buffer`);
   }
   return createSecretKey(Buffer.from(key));
+}
+
+/** Whether a column holds the sealed format at all: then a wrong key or an edit shows as a failure to decrypt. */
+function isSealedValue(value: unknown): value is Buffer {
+  return Buffer.isBuffer(value) && value.length >= 1 + IV_BYTES + TAG_BYTES && value[0] === SEALED_FORMAT;
 }
 
 function rowAad(deliveryId: string, segmentId: string, elementId: string): Buffer {

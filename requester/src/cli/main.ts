@@ -2,19 +2,15 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseCodeRef, PURPOSES_OF_USE, type CodeRef } from '@phr/common';
 import { PullRequestError, PullVerificationError } from '../errors';
 import { FabricRequesterLedger, type RequesterLedger } from '../ledger';
 import { PullClient, type PendingPull, type VerifiedPull } from '../pull-client';
-import {
-  CliConfigError,
-  connectionConfig,
-  parse,
-  patientSchema,
-  type ConnectionConfig,
-  type ConnectionFlags,
-} from './config';
+import { CliConfigError, parse } from '../cli-kit/cli-config';
+import { ledgerClientOptions, withLedgerNames, withLedgerOptions } from '../cli-kit/ledger-connection';
+import { newProgram, runCli } from '../cli-kit/run-cli';
+import { connectionConfig, patientSchema, type ConnectionConfig, type ConnectionFlags } from './config';
 import { formatPull } from './format';
 
 const out = (text: string) => process.stdout.write(text);
@@ -40,17 +36,21 @@ interface CommonFlags extends ConnectionFlags {
 
 /** The connection options every command takes: the gateway (mutual TLS) and the peer the proofs are checked on. */
 function withConnection(cmd: Command): Command {
-  return cmd
-    .requiredOption('--gateway <url>', 'the hospital gateway, e.g. https://127.0.0.1:8443')
-    .requiredOption('--ca <file>', "the hospital CA's root certificate (PEM): it signed the gateway's TLS certificate")
-    .requiredOption('--cert <file>', 'your certificate (PEM) from a hospital CA, role clinician, agent or researcher')
-    .requiredOption('--key <file>', 'your private key (PEM)')
-    .requiredOption('--msp-id <id>', 'the MSP of the CA that issued your certificate, e.g. Hospital2MSP')
-    .requiredOption('--peer <host:port>', "a hospital peer's gateway service, where every proof is checked")
-    .requiredOption('--peer-ca <file>', "the root certificate (PEM) of the peer's TLS certificate")
-    .option('--peer-server-name <name>', "TLS server name, when the peer's certificate names another host")
-    .option('--channel <name>', 'the ledger channel', 'phr')
-    .option('--chaincode <name>', 'the chaincode name', 'phr')
+  return withLedgerNames(
+    withLedgerOptions(
+      cmd
+        .requiredOption('--gateway <url>', 'the hospital gateway, e.g. https://127.0.0.1:8443')
+        .requiredOption(
+          '--ca <file>',
+          "the hospital CA's root certificate (PEM): it signed the gateway's TLS certificate",
+        ),
+      {
+        cert: 'your certificate (PEM) from a hospital CA, role clinician, agent or researcher',
+        mspIdExample: 'Hospital2MSP',
+        peer: "a hospital peer's gateway service, where every proof is checked",
+      },
+    ),
+  )
     .option('--patients-ca <file>', "the patients' CA root (PEM): also accept a re-enrolled patient key it certified")
     .option('--timeout <seconds>', 'deadline of each request to the gateway', '30')
     .addOption(
@@ -78,14 +78,7 @@ export interface CliDeps {
   connectLedger(config: ConnectionConfig): RequesterLedger & { close(): void };
 }
 
-const fabricLedger: CliDeps['connectLedger'] = (config) =>
-  FabricRequesterLedger.connect({
-    peer: config.peer,
-    identity: { mspId: config.mspId, certificatePem: config.certificatePem, privateKeyPem: config.privateKeyPem },
-    channel: config.channel,
-    chaincode: config.chaincode,
-    deadlines: { evaluateMs: config.timeoutMs },
-  });
+const fabricLedger: CliDeps['connectLedger'] = (config) => FabricRequesterLedger.connect(ledgerClientOptions(config));
 
 /** Connects, runs, and always closes both connections. */
 async function run(
@@ -136,12 +129,10 @@ function loadPending(dir: string, requestId: string): PendingPull {
 }
 
 export function program(deps: CliDeps = { connectLedger: fabricLedger }): Command {
-  const p = new Command('phr-request')
-    .description("Ask a hospital gateway for a patient's records; every element is verified against the ledger first.")
-    .showHelpAfterError()
-    // errors come back to main() as CommanderError, so tests and the process share one exit path
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+  const p = newProgram(
+    'phr-request',
+    "Ask a hospital gateway for a patient's records; every element is verified against the ledger first.",
+  );
   addSearch(p, deps);
   addEverything(p, deps);
   addPoll(p, deps);
@@ -226,16 +217,8 @@ export function describeFailure(err: unknown): string {
 }
 
 /** Runs the CLI; resolves to the exit code. */
-export async function main(argv: readonly string[], deps?: CliDeps): Promise<number> {
-  try {
-    await program(deps).parseAsync([...argv], { from: 'user' });
-    return 0;
-  } catch (err) {
-    // commander has already printed its own usage errors
-    if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`${describeFailure(err)}\n`);
-    return 1;
-  }
+export function main(argv: readonly string[], deps?: CliDeps): Promise<number> {
+  return runCli(program(deps), argv, describeFailure);
 }
 
 if (require.main === module) {

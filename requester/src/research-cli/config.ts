@@ -1,73 +1,31 @@
-import { readFileSync } from 'node:fs';
 import { isRecordId, type OfferTerms } from '@phr/common';
 import { z } from 'zod';
-import { CliConfigError, parse } from '../cli/config';
-
-const pem = (label: string) => z.string().includes(`-----BEGIN ${label}`, { message: `must be a PEM ${label}` });
-const privateKeyPem = z.string().regex(/-----BEGIN (EC |ENCRYPTED )?PRIVATE KEY-----/, 'must be a PEM private key');
+import { CliConfigError, httpsUrlSchema, parse, pemSchema, readOptionFile } from '../cli-kit/cli-config';
+import { ledgerConnectionInput, ledgerConnectionSchema, type LedgerFlags } from '../cli-kit/ledger-connection';
 
 /** The researcher's connections: the ledger always, the collecting gateway for `collect`. */
-export const ResearchConfigSchema = z.object({
-  gateway: z
-    .object({ url: z.url({ protocol: /^https$/, message: 'must be an https:// URL' }), caPem: pem('CERTIFICATE') })
-    .optional(),
-  certificatePem: pem('CERTIFICATE'),
-  privateKeyPem,
-  mspId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'must be an MSP ID such as Hospital1MSP'),
-  peer: z.object({
-    address: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port'),
-    tlsRootCertPem: pem('CERTIFICATE'),
-    serverNameOverride: z.string().min(1).optional(),
-  }),
-  channel: z.string().min(1),
-  chaincode: z.string().min(1),
-  timeoutMs: z.number().int().positive().max(600_000),
+export const ResearchConfigSchema = ledgerConnectionSchema('Hospital1MSP').extend({
+  gateway: z.object({ url: httpsUrlSchema, caPem: pemSchema('CERTIFICATE') }).optional(),
   stateDir: z.string().min(1),
 });
 export type ResearchConfig = z.infer<typeof ResearchConfigSchema>;
 
 /** What commander hands over (file names, not contents). */
-export interface ResearchFlags {
+export interface ResearchFlags extends LedgerFlags {
   gateway?: string;
   ca?: string;
-  cert: string;
-  key: string;
-  mspId: string;
-  peer: string;
-  peerCa: string;
-  peerServerName?: string;
-  channel: string;
-  chaincode: string;
-  timeout: string;
   stateDir: string;
   json?: boolean;
 }
 
-function readText(file: string, flag: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliConfigError(`--${flag}: cannot read ${file}`, { cause: err });
-  }
-}
-
+/** @throws CliConfigError when a file cannot be read or an option is invalid. */
 export function researchConfig(f: ResearchFlags): ResearchConfig {
   if ((f.gateway === undefined) !== (f.ca === undefined)) {
     throw new CliConfigError('--gateway and --ca go together: the gateway and the root of its TLS certificate');
   }
   return parse(ResearchConfigSchema, {
-    ...(f.gateway && f.ca ? { gateway: { url: f.gateway, caPem: readText(f.ca, 'ca') } } : {}),
-    certificatePem: readText(f.cert, 'cert'),
-    privateKeyPem: readText(f.key, 'key'),
-    mspId: f.mspId,
-    peer: {
-      address: f.peer,
-      tlsRootCertPem: readText(f.peerCa, 'peer-ca'),
-      ...(f.peerServerName ? { serverNameOverride: f.peerServerName } : {}),
-    },
-    channel: f.channel,
-    chaincode: f.chaincode,
-    timeoutMs: Math.round(Number(f.timeout) * 1000),
+    ...(f.gateway && f.ca ? { gateway: { url: f.gateway, caPem: readOptionFile(f.ca, 'ca') } } : {}),
+    ...ledgerConnectionInput(f),
     stateDir: f.stateDir,
   });
 }
@@ -99,7 +57,7 @@ export type TermsFile = Omit<OfferTerms, 'encryptionPublicKey'>;
 export function readTermsFile(file: string): TermsFile {
   let value: unknown;
   try {
-    value = JSON.parse(readText(file, 'file'));
+    value = JSON.parse(readOptionFile(file, 'file'));
   } catch (err) {
     if (err instanceof CliConfigError) throw err;
     throw new CliConfigError(`--file: ${file} is not JSON`, { cause: err });

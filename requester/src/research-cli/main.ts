@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import {
   checkSafeHarbor,
   fabricX509Id,
@@ -15,7 +15,9 @@ import {
   type ResearchUse,
 } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import { CliConfigError } from '../cli/config';
+import { CliConfigError } from '../cli-kit/cli-config';
+import { ledgerClientOptions, withLedgerNames, withLedgerOptions } from '../cli-kit/ledger-connection';
+import { newProgram, runCli } from '../cli-kit/run-cli';
 import { readTermsFile, researchConfig, type ResearchConfig, type ResearchFlags } from './config';
 import { buildDataset } from './dataset';
 import { collect, type CollectReport } from './collect';
@@ -34,32 +36,19 @@ export interface ResearchCliDeps {
 }
 
 const fabricLedger: ResearchCliDeps['connectLedger'] = (config) =>
-  FabricResearchLedger.connect({
-    peer: config.peer,
-    identity: { mspId: config.mspId, certificatePem: config.certificatePem, privateKeyPem: config.privateKeyPem },
-    channel: config.channel,
-    chaincode: config.chaincode,
-    deadlines: {
-      evaluateMs: config.timeoutMs,
-      endorseMs: config.timeoutMs,
-      submitMs: config.timeoutMs,
-      commitStatusMs: config.timeoutMs,
-    },
-  });
+  FabricResearchLedger.connect(ledgerClientOptions(config));
 
 /** The options every command takes: who the researcher is and where the ledger is. */
 function withConnection(cmd: Command): Command {
-  return cmd
-    .requiredOption('--cert <file>', 'your certificate (PEM), role researcher')
-    .requiredOption('--key <file>', 'your private key (PEM)')
-    .requiredOption('--msp-id <id>', 'the MSP of the CA that issued your certificate, e.g. Hospital1MSP')
-    .requiredOption('--peer <host:port>', "a peer's gateway service")
-    .requiredOption('--peer-ca <file>', "the root certificate (PEM) of the peer's TLS certificate")
-    .option('--peer-server-name <name>', "TLS server name, when the peer's certificate names another host")
-    .option('--gateway <url>', "the collecting hospital's gateway (the offer's collectVia), for collect")
-    .option('--ca <file>', "the root certificate (PEM) of the gateway's TLS certificate")
-    .option('--channel <name>', 'the ledger channel', 'phr')
-    .option('--chaincode <name>', 'the chaincode name', 'phr')
+  return withLedgerNames(
+    withLedgerOptions(cmd, {
+      cert: 'your certificate (PEM), role researcher',
+      mspIdExample: 'Hospital1MSP',
+      peer: "a peer's gateway service",
+    })
+      .option('--gateway <url>', "the collecting hospital's gateway (the offer's collectVia), for collect")
+      .option('--ca <file>', "the root certificate (PEM) of the gateway's TLS certificate"),
+  )
     .option('--timeout <seconds>', 'deadline of each request', '30')
     .option(
       '--state-dir <dir>',
@@ -85,13 +74,10 @@ async function withLedger<T>(
 }
 
 export function program(deps: ResearchCliDeps = { connectLedger: fabricLedger }): Command {
-  const p = new Command('phr-research')
-    .description(
-      'Post research offers, collect the extracts patients chose to send, verify them against the ledger, and export a de-identified dataset.',
-    )
-    .showHelpAfterError()
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+  const p = newProgram(
+    'phr-research',
+    'Post research offers, collect the extracts patients chose to send, verify them against the ledger, and export a de-identified dataset.',
+  );
   addAccount(p, deps);
   addOffer(p, deps);
   addCollect(p, deps);
@@ -325,15 +311,8 @@ export function describeFailure(err: unknown): string {
 }
 
 /** Runs the CLI; resolves to the exit code. */
-export async function main(argv: readonly string[], deps?: ResearchCliDeps): Promise<number> {
-  try {
-    await program(deps).parseAsync([...argv], { from: 'user' });
-    return 0;
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`${describeFailure(err)}\n`);
-    return 1;
-  }
+export function main(argv: readonly string[], deps?: ResearchCliDeps): Promise<number> {
+  return runCli(program(deps), argv, describeFailure);
 }
 
 if (require.main === module) {

@@ -9,7 +9,7 @@ import {
   type ResearchOfferRecord,
   type ResearchUse,
 } from '@phr/common';
-import { LedgerClient, type LedgerDeadlines, type LedgerIdentity, type PeerEndpoint } from '@phr/ledger-client';
+import { LedgerClient, type LedgerClientOptions } from '@phr/ledger-client';
 
 /** What Research.DeclareUse answers. */
 export interface DeclaredUse {
@@ -42,13 +42,7 @@ export interface ResearchLedger {
 export class FabricResearchLedger implements ResearchLedger {
   private constructor(private readonly client: LedgerClient) {}
 
-  static connect(options: {
-    peer: PeerEndpoint;
-    identity: LedgerIdentity;
-    channel: string;
-    chaincode: string;
-    deadlines?: Partial<LedgerDeadlines>;
-  }): FabricResearchLedger {
+  static connect(options: LedgerClientOptions): FabricResearchLedger {
     return new FabricResearchLedger(LedgerClient.connect(options));
   }
 
@@ -60,13 +54,8 @@ export class FabricResearchLedger implements ResearchLedger {
     return JSON.parse(await this.client.evaluate('Credits', 'ReadAccount', [])) as CreditAccountRecord;
   }
 
-  async listEntries(): Promise<CreditEntryRecord[]> {
-    return readAllPages(
-      async (bookmark) =>
-        JSON.parse(
-          await this.client.evaluate('Credits', 'ListEntries', [String(MAX_LEDGER_PAGE_SIZE), bookmark]),
-        ) as Page<CreditEntryRecord>,
-    );
+  listEntries(): Promise<CreditEntryRecord[]> {
+    return this.allPages<CreditEntryRecord>('Credits', 'ListEntries', []);
   }
 
   async postOffer(terms: OfferTerms): Promise<ResearchOfferRecord> {
@@ -82,30 +71,16 @@ export class FabricResearchLedger implements ResearchLedger {
     return this.client.evaluateRecord<ResearchOfferRecord>('Research', 'ReadOffer', [offerId]);
   }
 
-  async listOffers(status: '' | 'open'): Promise<ResearchOfferRecord[]> {
-    return readAllPages(
-      async (bookmark) =>
-        JSON.parse(
-          await this.client.evaluate('Research', 'ListOffers', [status, String(MAX_LEDGER_PAGE_SIZE), bookmark]),
-        ) as Page<ResearchOfferRecord>,
-    );
+  listOffers(status: '' | 'open'): Promise<ResearchOfferRecord[]> {
+    return this.allPages<ResearchOfferRecord>('Research', 'ListOffers', [status]);
   }
 
   readParticipation(participationId: string): Promise<ParticipationRecord | undefined> {
     return this.client.evaluateRecord<ParticipationRecord>('Research', 'ReadParticipation', [participationId]);
   }
 
-  async listParticipations(offerId: string): Promise<ParticipationRecord[]> {
-    return readAllPages(
-      async (bookmark) =>
-        JSON.parse(
-          await this.client.evaluate('Research', 'ListParticipations', [
-            offerId,
-            String(MAX_LEDGER_PAGE_SIZE),
-            bookmark,
-          ]),
-        ) as Page<ParticipationRecord>,
-    );
+  listParticipations(offerId: string): Promise<ParticipationRecord[]> {
+    return this.allPages<ParticipationRecord>('Research', 'ListParticipations', [offerId]);
   }
 
   async declareUse(subject: string, useId: string, use: ResearchUse): Promise<DeclaredUse> {
@@ -116,5 +91,15 @@ export class FabricResearchLedger implements ResearchLedger {
 
   close(): void {
     this.client.close();
+  }
+
+  /** Every page of a paged query: the chaincode takes the page size and bookmark after the query's own arguments. */
+  private allPages<T>(contract: string, fn: string, args: string[]): Promise<T[]> {
+    return readAllPages(
+      async (bookmark) =>
+        JSON.parse(
+          await this.client.evaluate(contract, fn, [...args, String(MAX_LEDGER_PAGE_SIZE), bookmark]),
+        ) as Page<T>,
+    );
   }
 }
