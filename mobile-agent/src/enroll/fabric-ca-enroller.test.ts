@@ -13,7 +13,9 @@ async function slowCa(delayMs: number | undefined): Promise<{ url: string; rootP
     if (delayMs === undefined) return;
     setTimeout(() => {
       res.writeHead(401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ success: false, result: null, errors: [{ code: 20, message: 'Authentication failure' }] }));
+      res.end(
+        JSON.stringify({ success: false, result: null, errors: [{ code: 20, message: 'Authentication failure' }] }),
+      );
     }, delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
