@@ -68,7 +68,7 @@ describe('research extract mailbox', () => {
       'GrantConsent',
       [
         consentId,
-        JSON.stringify({ kind: 'identity', id: offer.institute.id }),
+        JSON.stringify({ kind: 'study', id: offer.offerId }),
         JSON.stringify({ categories: [], codes: [HBA1C] }),
         JSON.stringify(['HRESCH']),
         new Date(Date.now() - DAY).toISOString(),
