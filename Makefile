@@ -145,23 +145,28 @@ e2e: build $(CHROMIUM)
 	@mkdir -p test-results
 	@network/scripts/e2e.sh
 
-# The unit tests run while the end-to-end suites do: those mostly wait on the network's processes
-# (about 0.8 of two cores). The unit tests start once the first e2e network is up (its global setup
-# touches PHR_E2E_UP_MARKER), since starting both at once tripled the network's start-up (22 s → 65 s).
-# They run at a lower priority (nice 10): the end-to-end suites are the longer path and keep
-# waiting on their network, and the unit tests take every cycle those leave (with equal shares both
-# slowed down, and the e2e pass, which ends last, by over two minutes).
-# Their output is held in test-results/unit.log and shown when they end, so the two logs do not
-# interleave. The summary runs even when a suite failed, so CI shows every count; then the exit
-# code is the suites'.
-test: lint $(CHROMIUM)
+# The end-to-end suites are the longest path: they start right after the build, and the lint and
+# then the unit tests run beside them once the first e2e network is up (its global setup touches
+# PHR_E2E_UP_MARKER; starting them together tripled the network's start-up, 22 s → 65 s). The e2e
+# suites mostly wait on their network's processes (about 0.8 of two cores), so the lint and the
+# unit tests run at a lower priority (nice 10) and take every cycle the e2e leaves: with equal
+# shares both were slowed down, and the e2e pass, which ends last, by over two minutes. Their output
+# is held in test-results/lint.log and unit.log and shown at the end, so the logs do not interleave;
+# a lint error fails `make test` there (`make lint` alone stops at once). The summary runs even when
+# a suite failed, so CI shows every count; then the exit code is the suites'.
+test: build $(CHROMIUM)
 	@mkdir -p test-results; rc=0; marker="$(CURDIR)/test-results/.e2e-network-up"; rm -f "$$marker"; \
 	  PHR_E2E_UP_MARKER="$$marker" $(MAKE) --no-print-directory e2e & e2e=$$!; \
 	  for i in $$(seq 1 600); do if [ -e "$$marker" ] || ! kill -0 $$e2e 2>/dev/null; then break; fi; sleep 0.5; done; \
-	  nice -n 10 $(MAKE) --no-print-directory unit >test-results/unit.log 2>&1 & unit=$$!; \
+	  ( side=0; \
+	    rm -f test-results/.lint-failed; \
+	    nice -n 10 $(MAKE) --no-print-directory lint >test-results/lint.log 2>&1 || { side=1; touch test-results/.lint-failed; }; \
+	    nice -n 10 $(MAKE) --no-print-directory unit >test-results/unit.log 2>&1 || side=1; \
+	    exit $$side ) & side=$$!; \
 	  wait $$e2e || rc=1; \
-	  wait $$unit || rc=1; cat test-results/unit.log; \
+	  wait $$side || rc=1; cat test-results/lint.log test-results/unit.log; \
 	  node network/dist/test-summary.js test-results/unit.json test-results/e2e-embedded.json test-results/e2e-fabric.json || rc=1; \
+	  if [ -e test-results/.lint-failed ]; then echo "lint: FAILED (its output is above, in test-results/lint.log)"; fi; \
 	  exit $$rc
 
 bench: network-up

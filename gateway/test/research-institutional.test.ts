@@ -257,6 +257,32 @@ describe('institutional research extract over the Synthea population (issue 16)'
       ]),
     ).toBe(3);
     expect(lines.err.join('\n')).toMatch(/no element with the requested codes/);
+    // a data window after every delivery: the same codes, nothing received in it
+    lines.err.length = 0;
+    const later = new Date(Date.now() + 60_000).toISOString();
+    expect(
+      await run([
+        '--request',
+        requestFile('window.json', { requestId: 'irb-2026-0045', received: { from: later } }),
+        '--out',
+        out,
+        '--config',
+        configFile,
+      ]),
+    ).toBe(3);
+    expect(lines.err.join('\n')).toMatch(/no element with the requested codes/);
+    lines.err.length = 0;
+    expect(
+      await run([
+        '--request',
+        requestFile('bad-window.json', { requestId: 'irb-2026-0046', received: { from: later, to: later } }),
+        '--out',
+        out,
+        '--config',
+        configFile,
+      ]),
+    ).toBe(2);
+    expect(lines.err.join('\n')).toMatch(/received: from must be before to/);
     expect(
       await run([
         '--request',

@@ -19,6 +19,11 @@ export interface ExtractRequest {
    * further (default 0.05): more keeps finer quasi-identifiers for fewer rows.
    */
   maxSuppressed: number;
+  /**
+   * Only records the gateway received in [from, to) (ISO 8601 instants, either may be left out):
+   * the study's data window, as the approval states it.
+   */
+  received?: { from?: string; to?: string };
 }
 
 /** A plain text line: no control characters (it lands in a log and a terminal). */
@@ -53,6 +58,11 @@ export const extractRequestSchema = z
       .refine((q) => new Set(q).size === q.length, 'must not repeat'),
     k: z.number().int().min(MIN_K).max(1000).default(MIN_K),
     maxSuppressed: z.number().min(0).max(0.5).default(DEFAULT_MAX_SUPPRESSED),
+    received: z
+      .object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() })
+      .strict()
+      .refine((w) => !w.from || !w.to || Date.parse(w.from) < Date.parse(w.to), 'from must be before to')
+      .optional(),
   })
   .strict();
 
@@ -80,6 +90,14 @@ export function parseExtractRequest(raw: unknown): ExtractRequest {
     quasiIdentifiers: r.quasiIdentifiers,
     k: r.k,
     maxSuppressed: r.maxSuppressed,
+    ...(r.received
+      ? {
+          received: {
+            ...(r.received.from ? { from: new Date(r.received.from).toISOString() } : {}),
+            ...(r.received.to ? { to: new Date(r.received.to).toISOString() } : {}),
+          },
+        }
+      : {}),
   };
 }
 

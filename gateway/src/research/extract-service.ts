@@ -102,7 +102,7 @@ export async function produceExtract(
   }
 
   const source = new ExtractSource(d.db);
-  const rows = source.rows(request.codes);
+  const rows = source.rows(request.codes, request.received);
   const excluded = await exclusions(d.ledger, [...new Set(rows.map((r) => r.pseudonym))], source.erasedHere());
   const built = buildExtract(rows, {
     k: request.k,
@@ -115,7 +115,7 @@ export async function produceExtract(
     throw new ResearchExtractError(
       'NOTHING_TO_RELEASE',
       rows.length === 0
-        ? 'no element with the requested codes is in the standardized DB'
+        ? `no element with the requested codes is in the standardized DB${windowText(request.received)}`
         : `no row reaches k = ${request.k} over ${request.quasiIdentifiers.join(', ') || 'no quasi-identifiers'}, even fully generalised`,
     );
   }
@@ -323,4 +323,10 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** ` received from … to …` for a request's data window, or nothing. */
+function windowText(received: ExtractRequest['received']): string {
+  if (!received?.from && !received?.to) return '';
+  return ` received${received.from ? ` from ${received.from}` : ''}${received.to ? ` until ${received.to}` : ''}`;
 }

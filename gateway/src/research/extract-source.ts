@@ -30,10 +30,14 @@ interface Row {
   effective_time: string | null;
 }
 
+// deliveries.created_at is an ISO 8601 instant in UTC (toISOString), so text order is time order.
 const SELECT = `SELECT e.pseudonym, p.birth_year, p.gender, p.postal_code3, e.system, e.code,
     e.value_type, e.value_text, e.unit, e.effective_time
-  FROM std_element e LEFT JOIN std_patient p ON p.pseudonym = e.pseudonym
+  FROM std_element e
+  JOIN deliveries d ON d.delivery_id = e.delivery_id
+  LEFT JOIN std_patient p ON p.pseudonym = e.pseudonym
   WHERE e.system = ? AND (? IS NULL OR e.code = ?)
+    AND (? IS NULL OR d.created_at >= ?) AND (? IS NULL OR d.created_at < ?)
   ORDER BY e.seq`;
 
 /**
@@ -51,9 +55,12 @@ export class ExtractSource {
 
   /**
    * Every element with one of `codes` (a code without `code` matches any code of its system), each
-   * once even when two codes match it, in the order they were stored.
+   * once even when two codes match it, in the order they were stored; only from deliveries received
+   * within `received` when given.
    */
-  rows(codes: readonly ResearchCode[]): SourceRow[] {
+  rows(codes: readonly ResearchCode[], received: { from?: string; to?: string } = {}): SourceRow[] {
+    const from = received.from ?? null;
+    const to = received.to ?? null;
     const seen = new Set<string>();
     const unique = codes.filter((c) => {
       const key = JSON.stringify([c.system, c.code ?? null]);
@@ -67,7 +74,9 @@ export class ExtractSource {
     for (const c of unique) {
       if (c.code !== undefined && wholeSystems.has(c.system)) continue;
       const code = c.code ?? null;
-      for (const row of this.select.all(c.system, code, code) as unknown as Row[]) out.push(toSourceRow(row));
+      for (const row of this.select.all(c.system, code, code, from, from, to, to) as unknown as Row[]) {
+        out.push(toSourceRow(row));
+      }
     }
     return out;
   }
