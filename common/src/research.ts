@@ -270,4 +270,6 @@ export interface ResearchExtractList {
   extracts: { participationId: string; envelope: SealedEnvelope; receivedAt: string }[];
   /** Extracts still waiting beyond this answer: acknowledge (DELETE) these and fetch again. */
   more: boolean;
+  /** Opaque cursor past this page: pass it back as `?after=` to skip extracts left unacknowledged. */
+  next?: string;
 }

@@ -280,6 +280,57 @@ describe('checkSafeHarbor', () => {
     expect(kinds(checkSafeHarbor({ bundle }))).toEqual(['date']);
   });
 
+  it('takes only whole years 0..89 or exactly "90+" where an age belongs', () => {
+    const ageCsv = (age: string) => `participant,age\nP001,${age}\n`;
+    for (const ok of ['0', '7', '54', '89', '90+']) expect(checkSafeHarbor({ csv: ageCsv(ok) })).toEqual([]);
+    for (const bad of ['95 years', '95', '90', '54.5', '-1', '90 +', 'ninety', '089', '54 years']) {
+      expect(kinds(checkSafeHarbor({ csv: ageCsv(bad) }))).toContain('date');
+    }
+
+    const withAge = (age: Record<string, unknown>) =>
+      cleanBundle([
+        {
+          resourceType: 'Patient',
+          id: 'P002',
+          extension: [{ url: 'https://phr-ledger.example/fhir/StructureDefinition/age', ...age }],
+        },
+      ]);
+    for (const ok of [{ valueInteger: 0 }, { valueInteger: 89 }, { valueString: '90+' }]) {
+      expect(checkSafeHarbor({ bundle: withAge(ok) })).toEqual([]);
+    }
+    for (const bad of [
+      { valueString: '95 years' },
+      { valueString: '95' },
+      { valueString: '54' },
+      { valueInteger: 90 },
+      { valueDecimal: 54.5 },
+      { valueInteger: -1 },
+    ]) {
+      expect(kinds(checkSafeHarbor({ bundle: withAge(bad) }))).toContain('date');
+    }
+
+    // An Observation coded as an age (LOINC 30525-0).
+    const ageObservation = (value: Record<string, unknown>) =>
+      cleanBundle([
+        {
+          resourceType: 'Observation',
+          id: 'O0002',
+          status: 'final',
+          code: { coding: [{ system: 'http://loinc.org', code: '30525-0' }] },
+          subject: { reference: 'Patient/P001' },
+          ...value,
+        },
+      ]);
+    expect(checkSafeHarbor({ bundle: ageObservation({ valueQuantity: { value: 54, unit: 'a' } }) })).toEqual([]);
+    expect(checkSafeHarbor({ bundle: ageObservation({ valueString: '90+' }) })).toEqual([]);
+    expect(kinds(checkSafeHarbor({ bundle: ageObservation({ valueQuantity: { value: 95, unit: 'a' } }) }))).toContain(
+      'date',
+    );
+    expect(kinds(checkSafeHarbor({ bundle: ageObservation({ valueString: '95 years' }) }))).toContain('date');
+    // Other Observations' strings and numbers are not ages.
+    expect(checkSafeHarbor({ bundle: cleanBundle([obs({ valueString: '95' })]) })).toEqual([]);
+  });
+
   it('finds known values of the source records anywhere, masked', () => {
     const csv = noteCsv('seen with PORTILLO at Kreiger Rest; ref A1234-77');
     const found = checkSafeHarbor({

@@ -413,7 +413,7 @@ function checkCsv(text: string, known: CompiledKnown, sink: FindingSink): void {
 function checkCsvColumn(column: string, cell: string, where: string, sink: FindingSink): void {
   const name = column.toLowerCase();
   if (cell.trim() === '') return;
-  if (/^(?:age|age_?years)$/.test(name) && Number(cell) > SAFE_HARBOR_OLDEST_AGE) sink.add('date', where, cell);
+  if (/^(?:age|age_?years)$/.test(name) && !isReleasableAge(cell.trim(), true)) sink.add('date', where, cell);
   // Three digits of a populous area, 000, or generalised away; a restricted area's digits are out.
   if (/(?:zip|postal)/.test(name) && !/^\*+$/.test(cell.trim()) && !isReleasablePostal3(cell.trim()))
     sink.add('geographic-subdivision', where, cell);
@@ -504,7 +504,9 @@ function checkKey(node: unknown, ctx: Ctx, sink: FindingSink): void {
   }
   if (key === 'photo') sink.add('photo', path, flat(node));
   if (/biometric|fingerprint|retina|voiceprint/i.test(key)) sink.add('biometric', path, key);
-  if (key === 'age' && typeof node === 'number' && node > SAFE_HARBOR_OLDEST_AGE) sink.add('date', path, String(node));
+  if (key === 'age' && (typeof node === 'number' || typeof node === 'string') && !isReleasableAge(node)) {
+    sink.add('date', path, String(node));
+  }
 }
 
 function checkStructure(node: Record<string, unknown>, ctx: Ctx, sink: FindingSink): void {
@@ -512,7 +514,7 @@ function checkStructure(node: Record<string, unknown>, ctx: Ctx, sink: FindingSi
   checkContactAndIds(node, ctx, sink);
   checkAttachment(node, ctx, sink);
   const age = ageOf(node);
-  if (age !== undefined && age > SAFE_HARBOR_OLDEST_AGE) sink.add('date', ctx.path, String(age));
+  if (age !== undefined && !isReleasableAge(age.value)) sink.add('date', ctx.path, flat(age.value));
 }
 
 /** HumanName, Address below the state, geolocation, a Reference's display of a person. */
@@ -559,15 +561,35 @@ function checkAttachment(node: Record<string, unknown>, { path }: Ctx, sink: Fin
 /** LOINC 30525-0 "Age" and SNOMED 397669002 "Age": an Observation that states an age. */
 const AGE_CODES = new Set(['30525-0', '397669002']);
 
-/** The age an extension (url ending in `age`) or an age Observation states, when it is a number. */
-function ageOf(node: Record<string, unknown>): number | undefined {
+/**
+ * The value an age extension (url ending in `age`) or an age Observation states, whatever its
+ * type; undefined when the node is neither, or states no value.
+ */
+function ageOf(node: Record<string, unknown>): { value: unknown } | undefined {
   const quantity = isObject(node['valueQuantity']) ? node['valueQuantity']['value'] : undefined;
-  const value = node['valueInteger'] ?? node['valueDecimal'] ?? quantity;
-  if (typeof value !== 'number') return undefined;
-  if (/[/#.]age$/i.test(str(node['url']) ?? '')) return value;
+  const value = node['valueInteger'] ?? node['valueDecimal'] ?? quantity ?? node['valueString'];
+  if (value === undefined) return undefined;
+  if (/[/#.]age$/i.test(str(node['url']) ?? '')) return { value };
   const code = node['code'];
   const codings = isObject(code) ? arr(code['coding']) : [];
-  return codings.some((c) => isObject(c) && AGE_CODES.has(str(c['code']) ?? '')) ? value : undefined;
+  return codings.some((c) => isObject(c) && AGE_CODES.has(str(c['code']) ?? '')) ? { value } : undefined;
+}
+
+/**
+ * Safe Harbor's forms of an age: whole years 0..89, or exactly '90+'. Anything else in an age's
+ * place is refused: "95 years" or "95" as text slip past a numeric comparison, and a fraction of
+ * a year narrows the birth date below the year. In a CSV every cell is text, so there the digits
+ * of a whole number count as the number.
+ */
+function isReleasableAge(value: unknown, csvCell = false): boolean {
+  if (value === '90+') return true;
+  const years =
+    typeof value === 'number'
+      ? value
+      : csvCell && typeof value === 'string' && /^\d{1,2}$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isInteger(years) && years >= 0 && years <= SAFE_HARBOR_OLDEST_AGE;
 }
 
 function checkLeafString(text: string, ctx: Ctx, known: CompiledKnown, sink: FindingSink): void {

@@ -115,3 +115,26 @@ export function shiftDate(time: string, days: number): string {
   d.setUTCDate(d.getUTCDate() + days);
   return dateOnly ? d.toISOString().slice(0, 10) : d.toISOString();
 }
+
+/**
+ * A coding's display is the code system's label for the code, not free text; a hospital may still
+ * have written something else there. One that holds what looks like a date, a phone number or
+ * other number run, a titled name, an e-mail or web address or a line break is not taken for a
+ * label. The agent drops a display that fails this before it shares, and the researcher's export
+ * drops one that slipped through: one rule on both sides.
+ */
+export function isCodeLabel(display: string): boolean {
+  return (
+    display.length > 0 &&
+    display.length <= 200 &&
+    // eslint-disable-next-line no-control-regex -- a line break or control character is not in a label
+    !/[\u0000-\u001f\u007f]/.test(display) &&
+    !/\d{5,}/.test(display) &&
+    !/\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}/.test(display) &&
+    // phone and fax numbers, and other grouped number runs
+    !/\d{3,}\D{1,2}\d{3,}/.test(display) &&
+    // a person named by title
+    !/\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z]/.test(display) &&
+    !/@|https?:|www\./i.test(display)
+  );
+}

@@ -93,6 +93,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keyedHashKey: keyed.keyCopy(),
     signer,
   });
+  const extracts = new ExtractMailboxStore(db);
   const lifecycle = createLifecycle({
     db,
     gatewaySecret: keyed.keyCopy(),
@@ -104,6 +105,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     backupVersionsKept: config.limits.backupVersionsKept,
     retention: config.retention,
     retry: { minMs: config.outbox.retryMinMs, maxMs: config.outbox.retryMaxMs },
+    purgeAlso: [{ what: 'research extracts of expired offers', purge: (at) => extracts.purgeExpired(at) }],
     log,
   });
   const ingest = new IngestService({
@@ -148,7 +150,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     wakeups: notify.wakeups,
     lifecycle: { ...lifecycle, maxBackupBytes: config.limits.maxBackupBytes },
     recovery: { store: new RecoveryStore(db, mailbox), ledger },
-    research: { store: new ExtractMailboxStore(db), ledger },
+    research: { store: extracts, ledger },
     ...(pulls ? { pulls } : {}),
     log,
   });

@@ -1,4 +1,4 @@
-import { createPublicKey, randomUUID } from 'node:crypto';
+import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -217,6 +217,42 @@ describe('research extract mailbox', () => {
     expect((await list(researcher, offer.offerId, '?_count=0')).status).toBe(400);
   });
 
+  it('pages past extracts left unacknowledged with the `next` cursor', async () => {
+    const offer = await postOffer('offer-mailbox-08');
+    const ids: string[] = [];
+    for (const name of ['cursor-a', 'cursor-b', 'cursor-c']) {
+      const patient = await h.newPatient(name);
+      const { participationId, signer } = await participate(patient, offer);
+      const envelope = sealedExtract(offer.offerId, participationId, signer);
+      expect((await post(patient, { offerId: offer.offerId, participationId, envelope })).status).toBe(201);
+      ids.push(participationId);
+    }
+    // Nothing is acknowledged (the researcher refused them, say): without the cursor the first
+    // page would come back for ever.
+    const first = (await list(researcher, offer.offerId, '?_count=2')).json as ResearchExtractList;
+    expect(first.extracts.map((e) => e.participationId)).toEqual(ids.slice(0, 2));
+    expect(first.more).toBe(true);
+    expect(first.next).toMatch(/^\d+$/);
+    const second = (await list(researcher, offer.offerId, `?_count=2&after=${first.next}`)).json as ResearchExtractList;
+    expect(second.extracts.map((e) => e.participationId)).toEqual(ids.slice(2));
+    expect(second.more).toBe(false);
+    const past = (await list(researcher, offer.offerId, `?after=${second.next}`)).json as ResearchExtractList;
+    expect(past).toEqual({ extracts: [], more: false });
+    // Acknowledging one behind the cursor moves nothing after it.
+    expect((await h.request(researcher, 'DELETE', `/research/offers/${offer.offerId}/extracts/${ids[0]}`)).status).toBe(
+      204,
+    );
+    const again = (await list(researcher, offer.offerId, `?_count=1&after=${first.next}`)).json as ResearchExtractList;
+    expect(again.extracts.map((e) => e.participationId)).toEqual(ids.slice(2));
+
+    for (const bad of ['abc', '-1', '1.5', '', '1'.repeat(16)]) {
+      const res = await list(researcher, offer.offerId, `?after=${encodeURIComponent(bad)}`);
+      expect(res.status).toBe(400);
+      expect((res.json as { resourceType: string }).resourceType).toBe('OperationOutcome');
+      expect(diagnostics(res.json)).toMatch(/after/);
+    }
+  });
+
   it('takes only extracts signed by the participation’s study key, for its offer, sealed for it', async () => {
     const offer = await postOffer('offer-mailbox-03');
     const other = await postOffer('offer-mailbox-04');
@@ -298,20 +334,103 @@ describe('research extract mailbox', () => {
     expect(res.status).toBe(422);
     expect(diagnostics(res.json)).toMatch(/Hospital2MSP/);
 
+    // A place accepted before the withdrawal may still deliver until the offer expires (as the
+    // chaincode's Deliver allows); an expired offer takes nothing.
     const withdrawn = await postOffer('offer-mailbox-06');
     const p2 = await participate(patient, withdrawn);
     const envelope = sealedExtract(withdrawn.offerId, p2.participationId, p2.signer);
     await h.ledger.invokeAs(h.ledger.research, 'WithdrawOffer', [withdrawn.offerId], as(researcher));
     const late = await post(patient, { offerId: withdrawn.offerId, participationId: p2.participationId, envelope });
-    expect(late.status).toBe(410);
+    expect(late.status).toBe(201);
+
+    // The in-memory ledger's clock moves a second per transaction: set it back behind the real one.
+    h.ledger.world.clock = Math.floor(Date.now() / 1000) - 10;
+    const expiring = await postOffer('offer-mailbox-09', { expiresAt: new Date(Date.now() + 3000).toISOString() });
+    const p3 = await participate(patient, expiring);
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(expiring.expiresAt) - Date.now() + 100));
+    const expired = await post(patient, {
+      offerId: expiring.offerId,
+      participationId: p3.participationId,
+      envelope: sealedExtract(expiring.offerId, p3.participationId, p3.signer),
+    });
+    expect(expired.status).toBe(410);
+    expect(diagnostics(expired.json)).toMatch(/expired/);
 
     h.ledger.available = false;
     try {
-      const outage = await post(patient, { offerId: withdrawn.offerId, participationId: p2.participationId, envelope });
+      // Not kept here, so the ledger must be read.
+      const outage = await post(patient, {
+        offerId: withdrawn.offerId,
+        participationId: p2.participationId,
+        envelope: sealedExtract(withdrawn.offerId, p2.participationId, p2.signer, 'another'),
+      });
       expect(outage.status).toBe(503);
     } finally {
       h.ledger.available = true;
     }
+  });
+
+  it('refuses a second post for a place already delivered and collected', async () => {
+    const offer = await postOffer('offer-mailbox-10');
+    const patient = await h.newPatient('mailbox-delivered');
+    const { participationId, signer } = await participate(patient, offer);
+    const body = {
+      offerId: offer.offerId,
+      participationId,
+      envelope: sealedExtract(offer.offerId, participationId, signer),
+    };
+    expect((await post(patient, body)).status).toBe(201);
+    const hash = createHash('sha256').update('the extract').digest('hex');
+    await h.ledger.invokeAs(
+      h.ledger.research,
+      'Deliver',
+      [participationId, '[]', hash, 0],
+      as(patient.identity, PATIENTS_MSP_ID),
+    );
+    // Delivered but still kept: a retry is answered from what is kept.
+    expect((await post(patient, body)).status).toBe(200);
+    const ack = `/research/offers/${offer.offerId}/extracts/${participationId}`;
+    expect((await h.request(researcher, 'DELETE', ack)).status).toBe(204);
+    for (const again of [
+      body,
+      { ...body, envelope: sealedExtract(offer.offerId, participationId, signer, 'another') },
+    ]) {
+      const res = await post(patient, again);
+      expect(res.status).toBe(409);
+      expect((res.json as { resourceType: string }).resourceType).toBe('OperationOutcome');
+      expect(diagnostics(res.json)).toMatch(/already delivered/);
+    }
+    expect(((await list(researcher, offer.offerId)).json as ResearchExtractList).extracts).toEqual([]);
+  });
+
+  it('purges the unacknowledged extracts of expired offers on the periodic housekeeping', async () => {
+    h.ledger.world.clock = Math.floor(Date.now() / 1000) - 10;
+    const expiring = await postOffer('offer-mailbox-11', { expiresAt: new Date(Date.now() + 3000).toISOString() });
+    const lasting = await postOffer('offer-mailbox-12');
+    const patient = await h.newPatient('mailbox-retention');
+    const kept: string[] = [];
+    for (const offer of [expiring, lasting]) {
+      const { participationId, signer } = await participate(patient, offer);
+      const envelope = sealedExtract(offer.offerId, participationId, signer);
+      expect((await post(patient, { offerId: offer.offerId, participationId, envelope })).status).toBe(201);
+      kept.push(participationId);
+    }
+    const expiryOf = (participationId: string) =>
+      db
+        .prepare('SELECT offer_expires_at AS at FROM research_extract WHERE participation_id = ?')
+        .get(participationId) as { at: string } | undefined;
+    expect(expiryOf(kept[0]!)?.at).toBe(new Date(expiring.expiresAt).toISOString());
+
+    // Before the expiry a round keeps both.
+    h.gateway.lifecycle.kept.housekeep();
+    expect(expiryOf(kept[0]!)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(expiring.expiresAt) - Date.now() + 100));
+    h.gateway.lifecycle.kept.housekeep();
+    expect(expiryOf(kept[0]!)).toBeUndefined();
+    expect(expiryOf(kept[1]!)?.at).toBe(new Date(lasting.expiresAt).toISOString());
+    expect(((await list(researcher, expiring.offerId)).json as ResearchExtractList).extracts).toEqual([]);
+    expect(((await list(researcher, lasting.offerId)).json as ResearchExtractList).extracts).toHaveLength(1);
+    expect(readFileSync(h.logFile, 'utf8')).toContain('research extracts of expired offers purged');
   });
 
   it('shows an offer’s extracts to the researcher who posted it, and to nobody else', async () => {

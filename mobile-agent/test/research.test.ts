@@ -452,6 +452,83 @@ describe('research offers on the agent', () => {
     expect(await agent.declineResearch(OFFER_ID)).toEqual({ offerId: OFFER_ID, placeKept: true });
   });
 
+  it('an interrupted delivery stays listed and finishes after the quota filled and the offer was withdrawn', async () => {
+    const FULL = 'offer-hba1c-full-01';
+    await h.gw.ledger.world.invoke(
+      research,
+      'PostOffer',
+      [JSON.stringify(terms({ offerId: FULL, quota: 2 }))],
+      as(researcher),
+    );
+    const readFull = () => h.gw.ledger.world.call<ResearchOfferRecord>(research, 'ReadOffer', [FULL], as(researcher));
+    const listed = async (agent: Agent) => (await agent.researchOffers({ all: true })).find((o) => o.offerId === FULL);
+
+    // C: its study consent is on the ledger, but Research.Accept never ran: no place taken
+    const c = await patientWith('no-place', { family: 'Noplace', birthDate: '1972-01-01', hba1c: [6.2] });
+    const cLedger = c.agent['ledger'];
+    const cAccept = cLedger.acceptOffer.bind(cLedger);
+    cLedger.acceptOffer = async () => {
+      throw new Error('the peer did not answer');
+    };
+    await expect(c.agent.acceptResearch(FULL)).rejects.toMatchObject({ code: 'INCOMPLETE' });
+    cLedger.acceptOffer = cAccept;
+    expect((await c.agent.researchOffer(FULL)).stage).toBe('consented');
+
+    // D: Research.Accept took its place, the answer was lost (the agent stopped at `consented`)
+    const d = await patientWith('lost-accept', { family: 'Lostaccept', birthDate: '1973-01-01', hba1c: [6.3] });
+    const dLedger = d.agent['ledger'];
+    const dAccept = dLedger.acceptOffer.bind(dLedger);
+    dLedger.acceptOffer = async (...args) => {
+      await dAccept(...args);
+      throw new Error('the answer was lost');
+    };
+    await expect(d.agent.acceptResearch(FULL)).rejects.toMatchObject({ code: 'INCOMPLETE' });
+    dLedger.acceptOffer = dAccept;
+
+    // A: its extract reached the gateway, Research.Deliver did not run; the quota is full now
+    const a = await patientWith('interrupted', { family: 'Interrupted', birthDate: '1974-01-01', hba1c: [6.4] });
+    const aLedger = a.agent['ledger'];
+    const deliver = aLedger.deliverExtract.bind(aLedger);
+    aLedger.deliverExtract = async () => {
+      throw new Error('the peer did not answer');
+    };
+    await expect(a.agent.acceptResearch(FULL)).rejects.toMatchObject({ code: 'INCOMPLETE' });
+    aLedger.deliverExtract = deliver;
+    expect(await readFull()).toMatchObject({ accepted: 2, delivered: 0 });
+
+    // full: no one else is offered it, but both places taken are listed, finishable; C's is not
+    const other = await patientWith('late-comer', { family: 'Latecomer', birthDate: '1975-01-01', hba1c: [6.5] });
+    expect(await listed(other.agent)).toBeUndefined();
+    await expect(other.agent.acceptResearch(FULL)).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(await listed(c.agent)).toBeUndefined();
+    expect(await listed(a.agent)).toMatchObject({
+      status: 'closed',
+      decision: 'accepted',
+      stage: 'posted',
+      finishable: true,
+    });
+    expect(await listed(d.agent)).toMatchObject({ status: 'closed', stage: 'consented', finishable: true });
+    // listed without --all too (accepted), and shown the same way
+    expect((await a.agent.researchOffers()).map((o) => o.offerId)).toContain(FULL);
+    expect(await a.agent.researchOffer(FULL)).toMatchObject({ finishable: true });
+    expect(await c.agent.researchOffer(FULL)).not.toHaveProperty('finishable');
+
+    // withdrawn: the escrow keeps the two places, and both still finish until expiry
+    await h.gw.ledger.world.invoke(research, 'WithdrawOffer', [FULL], as(researcher));
+    expect(await readFull()).toMatchObject({ status: 'withdrawn', escrow: 20 });
+    expect(await listed(a.agent)).toMatchObject({ status: 'withdrawn', finishable: true });
+    expect(await listed(d.agent)).toMatchObject({ status: 'withdrawn', finishable: true });
+    for (const { agent, pseudonym } of [a, d]) {
+      expect(await agent.acceptResearch(FULL)).toMatchObject({ credits: 10, alreadyDelivered: false });
+      expect(mailbox.from(pseudonym)).toHaveLength(1);
+      expect((await agent.researchCredits()).balance).toBe(10);
+      // delivered, and the offer no longer takes anyone: it leaves the list
+      expect(await listed(agent)).toBeUndefined();
+    }
+    expect(await readFull()).toMatchObject({ accepted: 2, delivered: 2, escrow: 0 });
+    expect(mailbox.from(c.pseudonym)).toEqual([]);
+  });
+
   it('an offer whose wanted element lost its delivery in the vault still lists, and previews it as withheld', async () => {
     const { agent } = await patientWith('orphan', { family: 'Orphan', birthDate: '1950-04-04', hba1c: [6.6] });
     const vault = agent['vault'];

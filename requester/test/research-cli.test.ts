@@ -428,21 +428,22 @@ describe('phr-research', () => {
     expect(existsSync(join(stateDir, 'offers', 'offer-cli-tamper', 'extracts'))).toBe(false);
   });
 
-  it('refuses to export a dataset the Safe Harbor check finds identifiers in: nothing written, nothing declared', async () => {
+  it('refuses an extract not in Safe Harbor form at collect: nothing kept, written or declared', async () => {
     expect(await cli('offer', 'post', '--file', termsFile('offer-cli-unsafe'))).toBe(0);
     const offer = await readOffer('offer-cli-unsafe');
     const who = await patientWithRecord(
       syntheaFiles().find((f) => f.startsWith('Jesus_Smitham'))!,
       'unsafe',
     );
-    // An agent that forgot to group ages over 89.
-    await participate(who, offer, { demographics: { age: 93, gender: 'male', postalCode3: '017' } });
-    expect(await cli('collect', 'offer-cli-unsafe')).toBe(0);
+    // An agent that forgot to group ages over 89: refused at collect (left at the gateway), never kept.
+    const pid = await participate(who, offer, { demographics: { age: 93, gender: 'male', postalCode3: '017' } });
+    expect(await cli('collect', 'offer-cli-unsafe', '--json')).toBe(0);
+    const report = JSON.parse(stdout) as { refused: { participationId: string; code: string; message: string }[] };
+    expect(report.refused).toEqual([expect.objectContaining({ participationId: pid, code: 'MALFORMED' })]);
+    expect(JSON.stringify(report)).not.toContain('93');
     const out = join(dir, 'unsafe');
     expect(await cli('export', 'offer-cli-unsafe', '--out', out)).toBe(1);
-    expect(stderr).toMatch(/^refused: the dataset would hold \d+ Safe Harbor identifier/);
-    expect(stderr).toContain('date at csv row 2 column "age"');
-    expect(stderr).not.toContain('93');
+    expect(stderr).toContain('no verified extracts');
     expect(existsSync(out)).toBe(false);
     const events = await h.ledger.listAccessEvents(who.patient.pseudonym, '', '');
     expect(

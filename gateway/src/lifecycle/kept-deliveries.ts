@@ -24,6 +24,15 @@ export interface KeptDeliveriesOptions {
   log: Logger;
   now?: () => Date;
   purgeIntervalMs?: number;
+  /** Other stores' expired rows, purged on the same timer (the research extract mailbox's, say). */
+  purgeAlso?: readonly ExpiryPurge[];
+}
+
+/** One store's purge of what expired by `now`: returns how many rows went. */
+export interface ExpiryPurge {
+  /** For the log line: what was purged (no ids). */
+  what: string;
+  purge: (now: Date) => number;
 }
 
 /**
@@ -117,21 +126,34 @@ export class KeptDeliveries {
     return Number(this.removeAll.run(pseudonym).changes);
   }
 
+  /**
+   * One round of the periodic purge: the kept deliveries past their retention, then every
+   * `purgeAlso`. Never throws: a full disk or a busy database is logged, and the next round tries
+   * again (nothing is lost by waiting); one store failing does not hold back the others.
+   */
+  housekeep(): void {
+    const purges: ExpiryPurge[] = [
+      { what: 'kept deliveries past their retention', purge: () => this.purgeExpired() },
+      ...(this.options.purgeAlso ?? []),
+    ];
+    for (const task of purges) {
+      const what = task.what;
+      try {
+        const purged = task.purge(this.now());
+        if (purged > 0) this.options.log.info({ purged }, `${what} purged`);
+      } catch (err) {
+        this.options.log.warn(
+          { err: err instanceof Error ? err.message : String(err), storageFull: isStorageFull(err) },
+          `purging ${what} failed; retrying later`,
+        );
+      }
+    }
+  }
+
   /** Purges now and then every `purgeIntervalMs`, until `stop`. */
   start(): void {
     if (this.timer) return;
-    const run = () => {
-      try {
-        const purged = this.purgeExpired();
-        if (purged > 0) this.options.log.info({ purged }, 'kept deliveries past their retention purged');
-      } catch (err) {
-        // A full disk or a busy database: the next round tries again; nothing is lost by waiting.
-        this.options.log.warn(
-          { err: err instanceof Error ? err.message : String(err), storageFull: isStorageFull(err) },
-          'purging kept deliveries failed; retrying later',
-        );
-      }
-    };
+    const run = () => this.housekeep();
     this.timer = setInterval(run, this.options.purgeIntervalMs ?? PURGE_INTERVAL_MS);
     this.timer.unref();
     this.first = setImmediate(run);

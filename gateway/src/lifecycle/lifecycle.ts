@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { MailboxStore } from '../mailbox';
 import { BackupStore } from './backup-store';
 import { ErasureService, type RetentionPolicy } from './erasure-service';
-import { KeptDeliveries } from './kept-deliveries';
+import { KeptDeliveries, type ExpiryPurge } from './kept-deliveries';
 import { PatientKeys } from './patient-keys';
 import { RebuildService } from './rebuild-service';
 
@@ -25,6 +25,8 @@ export interface LifecycleOptions {
   retention: RetentionPolicy & { rebuildDays: number };
   /** Config outbox: the backoff of the erasure access event's retries. */
   retry: { minMs: number; maxMs: number };
+  /** Other stores' expired rows, purged on the kept deliveries' timer. */
+  purgeAlso?: readonly ExpiryPurge[];
   log: Logger;
 }
 
@@ -35,7 +37,7 @@ export interface Lifecycle {
   kept: KeptDeliveries;
   rebuilds: RebuildService;
   erasure: ErasureService;
-  /** Starts the purge of expired kept deliveries and the retries of erasure access events. */
+  /** Starts the purge of expired kept deliveries (and `purgeAlso`) and the retries of erasure access events. */
   start(): void;
   stop(): Promise<void>;
 }
@@ -43,7 +45,11 @@ export interface Lifecycle {
 export function createLifecycle(o: LifecycleOptions): Lifecycle {
   const keys = new PatientKeys(o.db, o.gatewaySecret);
   const backups = new BackupStore(o.db, keys, { versionsKept: o.backupVersionsKept });
-  const kept = new KeptDeliveries(o.db, keys, { rebuildDays: o.retention.rebuildDays, log: o.log });
+  const kept = new KeptDeliveries(o.db, keys, {
+    rebuildDays: o.retention.rebuildDays,
+    log: o.log,
+    ...(o.purgeAlso ? { purgeAlso: o.purgeAlso } : {}),
+  });
   const rebuilds = new RebuildService({
     db: o.db,
     keys,

@@ -50,7 +50,8 @@ const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
  * The research extract mailbox (issue 16 item 3): a patient's agent leaves the extract it sealed
  * to a researcher at the hospital the offer names (`collectVia`); the researcher who posted the
  * offer fetches and acknowledges them. The gateway cannot open an extract; it checks that the
- * offer is open and collected here, and that the envelope is signed by the participation's study
+ * offer is unexpired and collected here, that the participation is still accepted (a withdrawal
+ * keeps the places accepted before it), and that the envelope is signed by the participation's study
  * key on the ledger, so nobody can fill a participation's place with anything else. Logs carry
  * offer and participation ids only.
  */
@@ -67,9 +68,11 @@ export function extractMailboxRoutes(d: ExtractMailboxDeps): FhirRoute[] {
           kind: 'note',
           documentation:
             'POST /research/extracts (not FHIR; role patient): {offerId, participationId, envelope} of at most 2 MB, ' +
-            "an extract sealed to the researcher's key for an open offer this hospital collects for (collectVia), " +
-            "signed by the participation's study key on the ledger. 201 when kept, 200 for the same again, 409 for " +
-            'another extract of the same participation.',
+            "an extract sealed to the researcher's key for an unexpired offer this hospital collects for (collectVia), " +
+            "signed by the participation's study key on the ledger; the participation must still be accepted (a " +
+            'withdrawn offer takes the places accepted before). 201 when kept, 200 for the same again, 409 for ' +
+            'another extract of the same participation or for one already delivered and collected. Kept until ' +
+            'acknowledged or until the offer expires.',
         },
       ],
       handler: async (req, res) => {
@@ -90,6 +93,16 @@ export function extractMailboxRoutes(d: ExtractMailboxDeps): FhirRoute[] {
         if (signerKey(post.envelope) !== participation.studyKey) {
           throw forbiddenError("the envelope must be signed with the participation's study key");
         }
+        // Delivered on the ledger and not kept here (the researcher acknowledged it, or it
+        // expired): keeping another would hand the researcher a second extract for one place.
+        if (participation.status !== 'accepted') {
+          throw new FhirError(
+            409,
+            'this participation has already delivered its extract, and the researcher has collected it',
+          );
+        }
+        // The chaincode keeps the escrow of places accepted before a withdrawal, and lets them
+        // deliver until expiry; Accept refuses a withdrawn offer, so this place predates it.
         let stored;
         try {
           stored = d.store.put({
@@ -97,6 +110,7 @@ export function extractMailboxRoutes(d: ExtractMailboxDeps): FhirRoute[] {
             offerId: post.offerId,
             envelope: envelopeText,
             receivedAt: now().toISOString(),
+            offerExpiresAt: new Date(Date.parse(offer.expiresAt)).toISOString(),
           });
         } catch (err) {
           if (err instanceof ExtractMailboxError) throw new FhirError(409, err.message, { cause: err });
@@ -116,18 +130,21 @@ export function extractMailboxRoutes(d: ExtractMailboxDeps): FhirRoute[] {
         {
           kind: 'note',
           documentation:
-            'GET /research/offers/{offerId}/extracts?_count=n (not FHIR; the researcher who posted the offer): ' +
-            `{extracts: [{participationId, envelope, receivedAt}], more}, oldest first, at most n (default ${DEFAULT_PAGE}, ` +
-            `at most ${MAX_PAGE}); DELETE /research/offers/{offerId}/extracts/{participationId} acknowledges one (204).`,
+            'GET /research/offers/{offerId}/extracts?_count=n&after=next (not FHIR; the researcher who posted the ' +
+            `offer): {extracts: [{participationId, envelope, receivedAt}], more, next}, oldest first, at most n ` +
+            `(default ${DEFAULT_PAGE}, at most ${MAX_PAGE}); \`next\` (opaque) with \`after\` fetches the following ` +
+            'page, past extracts left unacknowledged; DELETE /research/offers/{offerId}/extracts/{participationId} ' +
+            'acknowledges one (204).',
         },
       ],
       handler: async (req, res, params) => {
         noStore(res);
         const offer = await ownOffer(d.ledger, String(req.params['offerId']), principalOf(res));
         const limit = pageSize(params['_count']);
-        const waiting = d.store.list(offer.offerId, limit + 1);
+        const waiting = d.store.list(offer.offerId, limit + 1, cursor(params['after']));
         const extracts: ResearchExtractList['extracts'] = [];
         let bytes = 0;
+        let last: number | undefined;
         for (const e of waiting.slice(0, limit)) {
           bytes += e.envelope.length;
           if (extracts.length > 0 && bytes > MAX_ANSWER_BYTES) break;
@@ -136,8 +153,13 @@ export function extractMailboxRoutes(d: ExtractMailboxDeps): FhirRoute[] {
             envelope: JSON.parse(e.envelope) as SealedEnvelope,
             receivedAt: e.receivedAt,
           });
+          last = e.seq;
         }
-        const answer: ResearchExtractList = { extracts, more: waiting.length > extracts.length };
+        const answer: ResearchExtractList = {
+          extracts,
+          more: waiting.length > extracts.length,
+          ...(last !== undefined ? { next: String(last) } : {}),
+        };
         res.json(answer);
       },
     },
@@ -201,7 +223,6 @@ function collectable(offer: ResearchOfferRecord | undefined, hospitalMspId: stri
   if (offer.collectVia !== hospitalMspId) {
     throw unprocessable(`this offer's extracts are collected by ${offer.collectVia}, not by this hospital`);
   }
-  if (offer.status === 'withdrawn') throw new FhirError(410, 'the researcher withdrew this offer');
   if (Date.parse(offer.expiresAt) <= at.getTime()) throw new FhirError(410, `this offer expired at ${offer.expiresAt}`);
   return offer;
 }
@@ -239,6 +260,15 @@ async function ledgerRead<T>(read: () => Promise<T | undefined>): Promise<T | un
     if (err instanceof LedgerError && err.code === 'NOT_FOUND') return undefined;
     throw new FhirError(503, 'the ledger is unreachable; retry later', { cause: err });
   }
+}
+
+/** `after`: the `next` of an earlier answer (a mailbox sequence number; opaque to the researcher). */
+function cursor(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) {
+    throw badRequest('after must be the `next` of an earlier answer (digits only)', ['after']);
+  }
+  return Number(value);
 }
 
 function pageSize(value: unknown): number {

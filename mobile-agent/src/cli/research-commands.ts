@@ -19,7 +19,9 @@ export function addResearchCommands(p: Command): void {
 
   research
     .command('list')
-    .description('open studies your records match, with exactly what you would share')
+    .description(
+      'open studies your records match, with exactly what you would share, and any you accepted that did not finish',
+    )
     .option('--all', 'also the studies your records do not match (marked, with why)')
     .option('--json', 'print JSON')
     .action((o: ListOptions, cmd: Command) =>
@@ -126,7 +128,13 @@ export function formatOffers(offers: ResearchOfferView[]): string {
   if (offers.length === 0) return 'No open study matches your records.\n';
   const rows = offers.map((o) => [
     o.offerId,
-    o.matches ? (o.placeKept ? 'declined (place kept)' : (o.decision ?? '')) : 'no match',
+    o.finishable
+      ? 'accepted, not delivered'
+      : o.matches
+        ? o.placeKept
+          ? 'declined (place kept)'
+          : (o.decision ?? '')
+        : 'no match',
     String(o.creditsPerParticipant),
     day(o.expiresAt),
     o.institute,
@@ -134,6 +142,13 @@ export function formatOffers(offers: ResearchOfferView[]): string {
   ]);
   const lines = [table(['offer', 'decision', 'credits', 'until', 'by', 'study'], rows)];
   for (const o of offers) {
+    if (o.finishable) {
+      // listed whatever the offer's status: the ledger keeps the place until the offer expires
+      lines.push(
+        `${o.offerId}: accepted, not delivered yet${o.status === 'open' ? '' : ` (the study is ${o.status}; your place is kept until ${day(o.expiresAt)})`}: run \`phr-agent research accept ${o.offerId}\` to finish\n`,
+      );
+      continue;
+    }
     lines.push(
       `${o.offerId}: ${o.matches ? whatWouldBeShared(o.preview) : `not listed for you: ${o.reasons.join('; ')}`}\n`,
     );
@@ -153,7 +168,7 @@ export function formatOffer(o: ResearchOfferView): string {
   ];
   if (o.decision)
     lines.push(
-      `Decision: ${o.decision}${o.stage && o.stage !== 'delivered' && o.decision === 'accepted' ? ` (not delivered yet: ${o.stage})` : ''}${o.placeKept ? ' (after accepting: consent revoked, place kept, nothing sent)' : ''}`,
+      `Decision: ${o.decision}${o.stage && o.stage !== 'delivered' && o.decision === 'accepted' ? ` (not delivered yet: ${o.stage})` : ''}${o.placeKept ? ' (after accepting: consent revoked, place kept, nothing sent)' : ''}${o.finishable ? `; run \`phr-agent research accept ${o.offerId}\` to finish` : ''}`,
     );
   lines.push('', whatWouldBeShared(o.preview).trimEnd());
   const rows = o.preview.elements.map((e) => [

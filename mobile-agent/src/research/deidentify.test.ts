@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   DeliveryTree,
   elementLeafHash,
+  isCodeLabel,
   JsonNumber,
   newSalt,
   verifyElementProof,
@@ -10,7 +11,7 @@ import {
   type UnchangedExtractElement,
 } from '@phr/common';
 import type { VaultElement } from '../vault/vault-types';
-import { deidentify, demographicsOf, isCodeLabel } from './deidentify';
+import { deidentify, demographicsOf } from './deidentify';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
 const LOINC = 'http://loinc.org';

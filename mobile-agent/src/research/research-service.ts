@@ -81,7 +81,9 @@ export class ResearchService {
 
   /**
    * Open offers with whether the vault matches and what would be sent; non-matching ones only
-   * with `all` (marked). Offers this patient already accepted are listed while still open.
+   * with `all` (marked). Offers this patient already accepted are listed while still open, and
+   * so is one whose delivery was interrupted after its place was taken, whatever the offer's
+   * status, until it expires: the ledger still takes that delivery (see `finishable`).
    */
   async list(options: { all?: boolean } = {}): Promise<ResearchOfferView[]> {
     const [offers, source, decisions] = await Promise.all([
@@ -90,7 +92,16 @@ export class ResearchService {
       this.d.vault.researchDecisions(),
     ]);
     const byOffer = new Map(decisions.map((x) => [x.offerId, x]));
-    const views = offers.map((o) => this.view(o, source, byOffer.get(o.offerId)));
+    const open = new Set(offers.map((o) => o.offerId));
+    const taken = await this.placesTaken(decisions.filter((x) => interrupted(x) && !open.has(x.offerId)));
+    const views = offers.map((o) => this.view(o, source, byOffer.get(o.offerId), true));
+    for (const x of decisions) {
+      if (!taken.has(x.offerId)) continue;
+      // the ledger knows this participation already: reading its offer by id tells the peer nothing new
+      const offer = await this.d.ledger.readOffer(x.offerId);
+      if (!offer || this.expired(offer)) continue;
+      views.push(this.view(offer, source, x, true));
+    }
     return options.all ? views : views.filter((v) => v.matches || v.decision === 'accepted');
   }
 
@@ -101,7 +112,11 @@ export class ResearchService {
   async show(offerId: string): Promise<ResearchOfferView> {
     const offer = await this.findOffer(offerId);
     const [source, decision] = await Promise.all([this.source(), this.d.vault.researchDecision(offerId)]);
-    return this.view(offer, source, decision);
+    const placeTaken =
+      decision !== undefined &&
+      interrupted(decision) &&
+      (this.statusOf(offer) === 'open' || (await this.placesTaken([decision])).has(offerId));
+    return this.view(offer, source, decision, placeTaken);
   }
 
   /**
@@ -506,16 +521,41 @@ export class ResearchService {
     });
   }
 
+  /**
+   * The offers, among these interrupted decisions, whose place in the quota is on the ledger:
+   * past `consented` it is; at `consented` the Accept may have been recorded with its answer lost,
+   * which only the ledger's participations tell (read once, and only when needed).
+   */
+  private async placesTaken(decisions: readonly ResearchDecision[]): Promise<Set<string>> {
+    const taken = new Set(decisions.filter((x) => x.stage !== 'consented').map((x) => x.offerId));
+    const unsure = decisions.filter((x) => x.stage === 'consented');
+    if (unsure.length > 0) {
+      const onLedger = new Set((await this.d.ledger.listMyParticipations()).map((p) => p.participationId));
+      for (const x of unsure)
+        if (x.participationId !== undefined && onLedger.has(x.participationId)) taken.add(x.offerId);
+    }
+    return taken;
+  }
+
+  private expired(offer: ResearchOfferRecord): boolean {
+    return Date.parse(offer.expiresAt) <= this.now().getTime();
+  }
+
   private statusOf(offer: ResearchOfferRecord): ResearchOfferView['status'] {
     if (offer.status === 'withdrawn') return 'withdrawn';
-    if (Date.parse(offer.expiresAt) <= this.now().getTime() || offer.accepted >= offer.quota) return 'closed';
+    if (this.expired(offer) || offer.accepted >= offer.quota) return 'closed';
     return 'open';
   }
 
+  /**
+   * @param placeTaken for an interrupted decision: accepting again can take or still holds its
+   * place (the offer is open, or the ledger has the participation).
+   */
   private view(
     offer: ResearchOfferRecord,
     source: VaultSource,
     decision: ResearchDecision | undefined,
+    placeTaken: boolean,
   ): ResearchOfferView {
     const match = matchOffer(offer.criteria, {
       elements: source.elements.map((v) => v.element),
@@ -543,6 +583,7 @@ export class ResearchService {
       ...(decision ? { decision: decision.decision } : {}),
       ...(decision?.stage ? { stage: decision.stage } : {}),
       ...(decision?.decision === 'declined' && reachedLedger(decision) ? { placeKept: true } : {}),
+      ...(decision && interrupted(decision) && placeTaken && !this.expired(offer) ? { finishable: true } : {}),
     };
   }
 }
@@ -619,6 +660,16 @@ function settled(d: ResearchDecision): ResearchAcceptResult | undefined {
     elementCount: d.secret?.shared.elementCount ?? 0,
     alreadyDelivered: true,
   };
+}
+
+/**
+ * Accepted, with the study consent on the ledger, and not delivered: `accept` carries on from the
+ * stage it stopped at and the ledger takes the delivery until the offer expires, even once the
+ * quota filled or the offer was withdrawn (the escrow keeps the places accepted). At `prepared`
+ * nothing reached the ledger, so it is a fresh accept that needs the offer open.
+ */
+function interrupted(d: ResearchDecision): boolean {
+  return d.decision === 'accepted' && reachedLedger(d) && d.stage !== 'delivered';
 }
 
 /** Past `prepared` the study consent was granted on the ledger (and a place may have been taken). */

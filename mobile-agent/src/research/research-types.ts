@@ -53,6 +53,12 @@ export interface ResearchOfferView {
   stage?: ResearchStage;
   /** Declined after the study consent reached the ledger: a place may stay taken, nothing is sent. */
   placeKept?: boolean;
+  /**
+   * Accepted, its place taken, delivery interrupted and the offer not expired: accepting again
+   * finishes it, whatever the offer's status (the ledger keeps the place after the quota fills or
+   * the offer is withdrawn).
+   */
+  finishable?: true;
 }
 
 export interface ResearchAcceptResult {

@@ -9,7 +9,7 @@ import { AgentUiPage, axeViolations, launchChromium, structureProblems } from '@
 import { ResearchError } from '../research/research-error';
 import { startUi, type UiServer } from './server';
 import { MemoryAgent } from './testing/memory-agent';
-import { SAMPLE_OTHER_STUDY, SAMPLE_STUDY } from './testing/sample-research';
+import { SAMPLE_FULL_STUDY, SAMPLE_OTHER_STUDY, SAMPLE_STUDY, sampleInterruptedStudy } from './testing/sample-research';
 
 jest.setTimeout(60_000);
 
@@ -97,6 +97,41 @@ describe('Research page (headless Chromium)', () => {
     expect(await page.locator('[data-balance]').getAttribute('data-balance')).toBe('10');
     // delivered: no second accept, no decline
     expect(await study(SAMPLE_STUDY).getByRole('button').count()).toBe(0);
+  });
+
+  it('finishes an interrupted delivery after the quota filled, and offers no accept on a closed study otherwise', async () => {
+    const withdrawn = 'offer-lipids-withdrawn';
+    agent.researchOfferList.push(sampleInterruptedStudy(), {
+      // accepted but stopped before its consent reached the ledger: nothing to finish once withdrawn
+      ...sampleInterruptedStudy(),
+      offerId: withdrawn,
+      title: 'Lipids, withdrawn',
+      status: 'withdrawn',
+      stage: 'prepared',
+      finishable: undefined,
+    });
+    await app.open('research');
+    const s = study(SAMPLE_FULL_STUDY);
+    expect((await s.locator('[data-finishable]').innerText()).replace(/\s+/g, ' ').trim()).toBe(
+      'Accepted, not delivered yet The study takes no new participants, but your place is kept until ' +
+        `${(await s.locator('dd').nth(2).innerText()).trim()}: finish sharing to send it.`,
+    );
+    expect(await s.getByRole('button', { name: /Accept and share/ }).count()).toBe(0);
+    expect(
+      await study(withdrawn)
+        .getByRole('button', { name: /Accept and share|Finish sharing/ })
+        .count(),
+    ).toBe(0);
+
+    await app.follow(s.getByRole('button', { name: /Finish sharing/ }));
+    expect(await app.notice()).toEqual({
+      kind: 'success',
+      title: 'Shared with the study',
+      lines: ['1 de-identified record item(s) went to the study, sealed so only it can read them.', 'Credits paid: 7.'],
+    });
+    expect(agent.callsOf('acceptResearch')).toEqual([[SAMPLE_FULL_STUDY]]);
+    expect(await historyRows()).toEqual([{ offerId: SAMPLE_FULL_STUDY, status: 'delivered', credits: '7' }]);
+    expect(await study(SAMPLE_FULL_STUDY).getByRole('button').count()).toBe(0);
   });
 
   it('declines a study: nothing is sent, the history says so', async () => {

@@ -1,5 +1,6 @@
 import {
   numberText,
+  isCodeLabel,
   isExactNumber,
   yearOf,
   type ExtractDemographics,
@@ -79,7 +80,7 @@ export function buildDataset(source: DatasetSource): Dataset {
         el.resourceType,
         el.system ?? '',
         el.code ?? '',
-        el.display ?? '',
+        labelOf(el.display) ?? '',
         valueText(el.value),
         el.unit ?? '',
         yearOf(el.time) ?? '',
@@ -97,7 +98,9 @@ export function buildDataset(source: DatasetSource): Dataset {
     ]),
   });
   return {
-    csv: rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n',
+    csv:
+      rows.map((r, i) => r.map((cell, c) => csvField(cell, i > 0 && NUMBER_COLUMNS.has(c))).join(',')).join('\r\n') +
+      '\r\n',
     bundle: { resourceType: 'Bundle', type: 'collection', timestamp: now.toISOString(), entry: entries },
     participants: extracts.length,
     rows: n,
@@ -140,7 +143,7 @@ function observation(id: string, participant: string, e: ExtractElement): Record
         {
           ...(el.system ? { system: el.system } : {}),
           ...(el.code ? { code: el.code } : {}),
-          ...(el.display ? { display: el.display } : {}),
+          ...(labelOf(el.display) ? { display: el.display } : {}),
         },
       ],
     },
@@ -196,6 +199,19 @@ function valueText(value: unknown): string {
   return '';
 }
 
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+/** Columns that hold numbers as written (an age, a value): a leading minus there is a sign, not a formula. */
+const NUMBER_COLUMNS: ReadonlySet<number> = new Set([CSV_COLUMNS.indexOf('age'), CSV_COLUMNS.indexOf('value')]);
+
+/** A display only when it reads as a code label: anything else may be free text (the agent's rule). */
+function labelOf(display: string | undefined): string | undefined {
+  return display !== undefined && isCodeLabel(display) ? display : undefined;
+}
+
+/**
+ * One CSV cell. A text cell a spreadsheet would take for a formula (= + - @, or a leading tab or
+ * carriage return) gets a leading single quote, so opening the dataset runs nothing.
+ */
+function csvField(text: string, isNumber: boolean): string {
+  const safe = !isNumber && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

@@ -195,7 +195,9 @@ function addExport(p: Command, deps: ResearchCliDeps): void {
     const known = o.knownIdentifiers ? readKnown(o.knownIdentifiers) : undefined;
     await withLedger(deps, o, async (ledger, config) => {
       const offer = await readOffer(ledger, checkedId(offerId, 'offer id'));
-      const extracts = new ResearchState(config.stateDir).extracts(offer.offerId);
+      const { extracts, corrupt } = new ResearchState(config.stateDir).readExtracts(offer.offerId);
+      // A kept file that no longer reads is left out, and said: a later collect cannot fetch it again.
+      for (const f of corrupt) process.stderr.write(`warning: kept extract ${f} cannot be read; left out\n`);
       if (extracts.length === 0) {
         throw new ResearchError('STATE', `no verified extracts of offer ${offer.offerId} here: run collect first`);
       }
@@ -223,6 +225,7 @@ function addExport(p: Command, deps: ResearchCliDeps): void {
         rows: dataset.rows,
         out: o.out,
         declared,
+        corrupt,
       };
       print(
         o.json,
@@ -300,6 +303,13 @@ function describeCollect(r: CollectReport): string {
   );
   for (const f of r.refused)
     lines.push(`  refused ${f.participationId}: ${f.code}: ${f.message} (left at the gateway)`);
+  for (const id of r.corruptKept) lines.push(`  kept file of ${id} could not be read: verified again from the gateway`);
+  if (r.unreached) {
+    const why = r.unreached.reason === 'no-progress' ? "the gateway's pages stopped making progress" : 'the page limit';
+    lines.push(
+      `not reached: at least ${r.unreached.atLeast} more extract(s) at the gateway (${why}); run collect again`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

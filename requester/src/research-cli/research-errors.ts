@@ -40,8 +40,10 @@ export type ExtractVerificationCode =
   | 'NOT_DELIVERED'
   /** The plaintext's SHA-256 is not the hash the ledger paid for. */
   | 'HASH_MISMATCH'
-  /** The plaintext is not a ResearchExtract of this offer and participation. */
+  /** The plaintext is not a ResearchExtract of this offer and participation, or not in Safe Harbor form. */
   | 'MALFORMED'
+  /** The extract holds an element or a demographic the offer did not ask for. */
+  | 'NOT_WANTED'
   /** An unchanged element names a root the participation does not have. */
   | 'ROOT_UNKNOWN'
   /** An unchanged element's leaf and proof do not lead to its root. */

@@ -17,6 +17,12 @@ export interface ResearchGatewayOptions {
 const PAGE = 100;
 
 /**
+ * The largest answer read: a page of 100 extracts at the gateway's 2 MB per posted extract is well
+ * under it, and a gateway that answers more cannot exhaust the researcher's memory.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/**
  * The researcher's side of the gateway's research extract mailbox: fetch an offer's sealed
  * extracts, acknowledge those kept. Every request has a deadline.
  */
@@ -31,11 +37,13 @@ export class ResearchGateway {
   }
 
   /**
-   * The offer's waiting extracts, oldest first, one page.
-   * @throws ResearchError HTTP_ERROR (the gateway's words), UNREACHABLE, TIMEOUT or BAD_RESPONSE.
+   * The offer's waiting extracts, oldest first, one page; `after` is the previous page's `next`.
+   * @throws ResearchError HTTP_ERROR (the gateway's words), UNREACHABLE, TIMEOUT or BAD_RESPONSE
+   *   (also for an answer over MAX_RESPONSE_BYTES).
    */
-  async extracts(offerId: string): Promise<ResearchExtractList> {
-    const res = await this.exchange('GET', `/research/offers/${encodeURIComponent(offerId)}/extracts?_count=${PAGE}`);
+  async extracts(offerId: string, after?: string): Promise<ResearchExtractList> {
+    const query = `_count=${PAGE}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`;
+    const res = await this.exchange('GET', `/research/offers/${encodeURIComponent(offerId)}/extracts?${query}`);
     if (res.status !== 200) throw httpError(res);
     let answer: unknown;
     try {
@@ -75,8 +83,9 @@ export class ResearchGateway {
         bodyTimeout: this.o.timeoutMs,
         signal: deadline,
       });
-      return { status: res.statusCode, text: await res.body.text() };
+      return { status: res.statusCode, text: await cappedText(res) };
     } catch (err) {
+      if (err instanceof ResearchError) throw err;
       const code = (err as { code?: unknown }).code;
       if (deadline.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
         throw new ResearchError(
@@ -93,6 +102,32 @@ export class ResearchGateway {
   }
 }
 
+/**
+ * The body as text, refused past MAX_RESPONSE_BYTES: by its declared length before reading, and by
+ * counting while reading (a chunked answer declares none).
+ */
+async function cappedText(res: Dispatcher.ResponseData): Promise<string> {
+  const tooLarge = () =>
+    new ResearchError('BAD_RESPONSE', `the gateway answered more than ${MAX_RESPONSE_BYTES} bytes`, res.statusCode);
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) {
+    res.body.destroy();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_RESPONSE_BYTES) {
+      res.body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function httpError(res: { status: number; text: string }): ResearchError {
   return new ResearchError('HTTP_ERROR', `the gateway answered ${res.status}: ${outcomeText(res.text)}`, res.status);
 }
@@ -102,6 +137,7 @@ function isExtractList(value: unknown): value is ResearchExtractList {
   const v = value as Partial<ResearchExtractList>;
   return (
     typeof v.more === 'boolean' &&
+    (v.next === undefined || (typeof v.next === 'string' && v.next.length > 0 && v.next.length <= 1024)) &&
     Array.isArray(v.extracts) &&
     v.extracts.every(
       (e) => typeof e === 'object' && e !== null && isRecordId(e.participationId) && typeof e.envelope === 'object',

@@ -1,4 +1,17 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { generateEncryptionKeyPair, isRecordId, parseExactJson, type EncryptionKeyPair } from '@phr/common';
 import { ResearchError } from './research-errors';
@@ -42,25 +55,70 @@ export class ResearchState {
     }
   }
 
+  /**
+   * Keeps a verified extract: written to a temporary file in the same directory, synced, then
+   * renamed over the name, so a crash leaves the old file or the new one, never half of one (the
+   * gateway's copy is dropped only after this returns).
+   */
   saveExtract(verified: VerifiedExtract): void {
-    const dir = join(this.offerDir(verified.offerId), 'extracts');
+    const dir = this.extractDir(verified.offerId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, `${checkedId(verified.participationId)}.json`);
-    writeFileSync(file, JSON.stringify(verified), { mode: 0o600 });
+    const temp = join(dir, `.${checkedId(verified.participationId)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      const fd = openSync(temp, 'wx', 0o600);
+      try {
+        writeFileSync(fd, JSON.stringify(verified));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, file);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw new ResearchError('STATE', `cannot keep the extract in ${dir}`, undefined, { cause: err });
+    }
+    syncDir(dir);
   }
 
-  /** The offer's verified extracts, by participation id. */
+  /**
+   * The offer's kept extracts, by participation id, and the files that could not be read back
+   * (named, so the researcher can see them; the others are still returned).
+   */
+  readExtracts(offerId: string): { extracts: VerifiedExtract[]; corrupt: string[] } {
+    const dir = this.extractDir(offerId);
+    if (!existsSync(dir)) return { extracts: [], corrupt: [] };
+    const extracts: VerifiedExtract[] = [];
+    const corrupt: string[] = [];
+    for (const f of readdirSync(dir)
+      .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+      .sort()) {
+      const x = readKept(join(dir, f), offerId, f.slice(0, -'.json'.length));
+      if (x) extracts.push(x);
+      else corrupt.push(f);
+    }
+    return { extracts, corrupt };
+  }
+
+  /** The offer's kept extracts that read back whole. */
   extracts(offerId: string): VerifiedExtract[] {
-    const dir = join(this.dir, 'offers', checkedId(offerId), 'extracts');
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-      .map((f) => parseExactJson(readFileSync(join(dir, f), 'utf8')) as VerifiedExtract);
+    return this.readExtracts(offerId).extracts;
   }
 
+  /** Whether a whole, readable extract of this participation is kept here. */
   hasExtract(offerId: string, participationId: string): boolean {
-    return existsSync(join(this.dir, 'offers', checkedId(offerId), 'extracts', `${checkedId(participationId)}.json`));
+    return this.keptExtract(offerId, participationId) === 'kept';
+  }
+
+  /** `corrupt`: a file is there but does not read back as this participation's verified extract. */
+  keptExtract(offerId: string, participationId: string): 'kept' | 'absent' | 'corrupt' {
+    const file = join(this.extractDir(offerId), `${checkedId(participationId)}.json`);
+    if (!existsSync(file)) return 'absent';
+    return readKept(file, offerId, participationId) ? 'kept' : 'corrupt';
+  }
+
+  private extractDir(offerId: string): string {
+    return join(this.dir, 'offers', checkedId(offerId), 'extracts');
   }
 
   private keyFile(offerId: string): string {
@@ -71,6 +129,40 @@ export class ResearchState {
     const dir = join(this.dir, 'offers', checkedId(offerId));
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return dir;
+  }
+}
+
+/** A kept file parsed and checked for the shape this class writes; undefined when it is not that. */
+function readKept(file: string, offerId: string, participationId: string): VerifiedExtract | undefined {
+  try {
+    const x = parseExactJson(readFileSync(file, 'utf8')) as Partial<VerifiedExtract> | null;
+    const ok =
+      typeof x === 'object' &&
+      x !== null &&
+      x.offerId === offerId &&
+      x.participationId === participationId &&
+      typeof x.extractHash === 'string' &&
+      typeof x.extract === 'object' &&
+      x.extract !== null &&
+      Array.isArray(x.extract.elements) &&
+      typeof x.extract.demographics === 'object' &&
+      Array.isArray(x.changed);
+    return ok ? (x as VerifiedExtract) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes a rename in `dir` durable; a file system that cannot sync a directory is let be. */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // the rename happened; only its durability across a power cut is not promised here
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

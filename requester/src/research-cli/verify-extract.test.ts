@@ -9,6 +9,7 @@ import {
   seal,
   type DataElement,
   type EnvelopeSigner,
+  type OfferTerms,
   type ParticipationRecord,
   type ResearchExtract,
 } from '@phr/common';
@@ -21,6 +22,17 @@ import { verifyExtract } from './verify-extract';
 const OFFER = 'offer-unit-0001';
 const PART = 'part-unit-0001';
 const sealing = generateEncryptionKeyPair('X25519');
+const TERMS: Pick<OfferTerms, 'offerId' | 'wanted' | 'dates'> = {
+  offerId: OFFER,
+  dates: 'year',
+  wanted: {
+    codes: [
+      { system: 'http://loinc.org', code: '4548-4' },
+      { system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus' },
+    ],
+    demographics: ['age', 'gender', 'postalCode3'],
+  },
+};
 const marital: DataElement = {
   id: 'seg-1.1',
   kind: 'coded',
@@ -108,7 +120,7 @@ function codeOf(fn: () => unknown): string | undefined {
 describe('verifyExtract', () => {
   it('opens the extract, proves the unchanged element and lists the changed one', () => {
     const { envelope, hash } = sealed(extract());
-    const v = verifyExtract(envelope, participation({ extractHash: hash }), sealing.privateKeyPem);
+    const v = verifyExtract(envelope, participation({ extractHash: hash }), TERMS, sealing.privateKeyPem);
     expect(v).toMatchObject({
       unchanged: 1,
       changed: [{ index: 1, changes: [{ field: 'time', rule: 'year' }] }],
@@ -119,25 +131,27 @@ describe('verifyExtract', () => {
   it('refuses an envelope not signed by the study key on the ledger', async () => {
     const someoneElse = await makeCa('someone-else');
     const { envelope, hash } = sealed(extract(), someoneElse);
-    expect(codeOf(() => verifyExtract(envelope, participation({ extractHash: hash }), sealing.privateKeyPem))).toBe(
-      'SIGNER_MISMATCH',
-    );
+    expect(
+      codeOf(() => verifyExtract(envelope, participation({ extractHash: hash }), TERMS, sealing.privateKeyPem)),
+    ).toBe('SIGNER_MISMATCH');
   });
 
   it('refuses an envelope sealed for another participation', () => {
     const { envelope, hash } = sealed(extract(), signer, { participationId: 'part-other-0001' });
-    expect(codeOf(() => verifyExtract(envelope, participation({ extractHash: hash }), sealing.privateKeyPem))).toBe(
-      'ENVELOPE_INVALID',
-    );
+    expect(
+      codeOf(() => verifyExtract(envelope, participation({ extractHash: hash }), TERMS, sealing.privateKeyPem)),
+    ).toBe('ENVELOPE_INVALID');
   });
 
   it('waits for a participation not delivered yet, and refuses another extract than the one paid for', () => {
     const { envelope } = sealed(extract());
-    expect(codeOf(() => verifyExtract(envelope, participation({ status: 'accepted' }), sealing.privateKeyPem))).toBe(
-      'NOT_DELIVERED',
-    );
     expect(
-      codeOf(() => verifyExtract(envelope, participation({ extractHash: 'ab'.repeat(32) }), sealing.privateKeyPem)),
+      codeOf(() => verifyExtract(envelope, participation({ status: 'accepted' }), TERMS, sealing.privateKeyPem)),
+    ).toBe('NOT_DELIVERED');
+    expect(
+      codeOf(() =>
+        verifyExtract(envelope, participation({ extractHash: 'ab'.repeat(32) }), TERMS, sealing.privateKeyPem),
+      ),
     ).toBe('HASH_MISMATCH');
   });
 
@@ -146,15 +160,16 @@ describe('verifyExtract', () => {
     const first = edited.elements[0] as Extract<(typeof edited.elements)[number], { status: 'unchanged' }>;
     edited.elements[0] = { ...first, element: { ...marital, code: 'S' } };
     const a = sealed(edited);
-    expect(codeOf(() => verifyExtract(a.envelope, participation({ extractHash: a.hash }), sealing.privateKeyPem))).toBe(
-      'PROOF_INVALID',
-    );
+    expect(
+      codeOf(() => verifyExtract(a.envelope, participation({ extractHash: a.hash }), TERMS, sealing.privateKeyPem)),
+    ).toBe('PROOF_INVALID');
     const b = sealed(extract());
     expect(
       codeOf(() =>
         verifyExtract(
           b.envelope,
           participation({ extractHash: b.hash, roots: ['cd'.repeat(32)] }),
+          TERMS,
           sealing.privateKeyPem,
         ),
       ),
@@ -162,10 +177,83 @@ describe('verifyExtract', () => {
   });
 });
 
+describe("verifyExtract: Safe Harbor form and the offer's terms", () => {
+  const verifyOf = (x: ResearchExtract, terms = TERMS) => {
+    const { envelope, hash } = sealed(x);
+    return codeOf(() => verifyExtract(envelope, participation({ extractHash: hash }), terms, sealing.privateKeyPem));
+  };
+  const changedHba1c = (patch: Record<string, unknown>, changes: unknown = [{ field: 'time', rule: 'year' }]) => {
+    const x = extract();
+    const second = x.elements[1] as Extract<(typeof x.elements)[number], { status: 'changed' }>;
+    x.elements[1] = { ...second, element: { ...second.element, ...patch }, changes } as typeof second;
+    return x;
+  };
+
+  it.each([
+    ['an age over 89', { age: 93 }],
+    ['a fractional age', { age: 54.5 }],
+    ['a restricted 3-digit area', { postalCode3: '036' }],
+    ['a full postal code', { postalCode3: '02138' }],
+    ['a gender outside FHIR administrative gender', { gender: 'F' }],
+    ['a birth date', { birthDate: '1970-01-01' }],
+  ])('refuses demographics with %s (MALFORMED)', (_what, demographics) => {
+    expect(verifyOf(extract({ demographics: { ...extract().demographics, ...demographics } }))).toBe('MALFORMED');
+  });
+
+  it('accepts 90+ and the restricted area as 000', () => {
+    expect(verifyOf(extract({ demographics: { age: '90+', postalCode3: '000', gender: 'unknown' } }))).toBeUndefined();
+  });
+
+  it.each([
+    ['a full date where the offer cuts to the year', { time: '2019-03-14' }],
+    ['a value that is a list', { value: [6.1] }],
+    ['a resource', { resource: { resourceType: 'Patient' } }],
+    ['a non-text code', { code: 4548 }],
+    ['a display that is not a code label', { display: 'seen by Dr Smith 03/14/2019' }],
+    ['a value that is an object', { value: { text: 'x' } }],
+  ])('refuses a changed element with %s (MALFORMED)', (_what, patch) => {
+    expect(verifyOf(changedHba1c(patch))).toBe('MALFORMED');
+  });
+
+  it('refuses changes that are not exactly {field, rule} of the contract', () => {
+    expect(verifyOf(changedHba1c({}, [{ field: 'time', rule: 'year', note: 'x' }]))).toBe('MALFORMED');
+    expect(verifyOf(changedHba1c({}, [{ field: 'name', rule: 'removed' }]))).toBe('MALFORMED');
+    expect(verifyOf(changedHba1c({}, [{ field: 'time', rule: 'blurred' }]))).toBe('MALFORMED');
+  });
+
+  it('takes a shifted ISO date when the offer shifts dates, and no impossible one', () => {
+    const shifted = { ...TERMS, dates: 'shift' as const };
+    const x = (time: string) => ({
+      ...changedHba1c({ time }, [{ field: 'time', rule: 'shift' }]),
+      dates: 'shift' as const,
+    });
+    expect(verifyOf(x('2019-09-01T09:30:00.000Z'), shifted)).toBeUndefined();
+    expect(verifyOf(x('2019-02-31'), shifted)).toBe('MALFORMED');
+    expect(verifyOf(x('last spring'), shifted)).toBe('MALFORMED');
+    // the extract's own rule must be the offer's
+    expect(verifyOf(x('2019-09-01'))).toBe('MALFORMED');
+  });
+
+  it('refuses elements and demographics the offer did not ask for (NOT_WANTED)', () => {
+    expect(verifyOf(changedHba1c({ code: '2345-7' }))).toBe('NOT_WANTED');
+    const noPostal: typeof TERMS = { ...TERMS, wanted: { ...TERMS.wanted, demographics: ['age', 'gender'] } };
+    expect(verifyOf(extract(), noPostal)).toBe('NOT_WANTED');
+    const loincOnly = { ...TERMS, wanted: { ...TERMS.wanted, codes: [{ system: 'http://loinc.org' }] } };
+    expect(verifyOf(extract(), loincOnly)).toBe('NOT_WANTED'); // the marital status element
+    // a wanted code without `code` takes any code of its system
+    expect(
+      verifyOf(changedHba1c({ code: '2345-7' }), {
+        ...TERMS,
+        wanted: { ...TERMS.wanted, codes: [...TERMS.wanted.codes, { system: 'http://loinc.org' }] },
+      }),
+    ).toBeUndefined();
+  });
+});
+
 describe('buildDataset', () => {
   it('writes a CSV and a FHIR Bundle the Safe Harbor check finds nothing in', () => {
     const { envelope, hash } = sealed(extract());
-    const v = verifyExtract(envelope, participation({ extractHash: hash }), sealing.privateKeyPem);
+    const v = verifyExtract(envelope, participation({ extractHash: hash }), TERMS, sealing.privateKeyPem);
     const offer = { offerId: OFFER } as Parameters<typeof buildDataset>[0]['offer'];
     const d = buildDataset({
       offer,
@@ -178,5 +266,25 @@ describe('buildDataset', () => {
     );
     expect(checkSafeHarbor({ csv: d.csv, bundle: d.bundle })).toEqual([]);
     expect(JSON.stringify(d.bundle)).not.toContain(PART);
+  });
+
+  it('drops a display that is not a code label, and defuses cells a spreadsheet would run', () => {
+    const { envelope, hash } = sealed(extract());
+    const v = verifyExtract(envelope, participation({ extractHash: hash }), TERMS, sealing.privateKeyPem);
+    // What a kept file could hold (written by an older version): the export applies the rules itself.
+    const tampered: typeof v = JSON.parse(JSON.stringify(v)) as typeof v;
+    const el = tampered.extract.elements[1]!.element;
+    el.display = 'called Mrs Jones at 617-555-0101';
+    el.unit = '=HYPERLINK("http://x","y")';
+    el.value = -3.5;
+    const d = buildDataset({
+      offer: { offerId: OFFER } as Parameters<typeof buildDataset>[0]['offer'],
+      ledger: { channel: 'phr', chaincode: 'phr' },
+      extracts: [tampered],
+    });
+    expect(d.csv).not.toContain('Mrs Jones');
+    expect(JSON.stringify(d.bundle)).not.toContain('Mrs Jones');
+    expect(d.csv.split('\r\n')[1]).toContain(',Married,');
+    expect(d.csv.split('\r\n')[2]).toContain(`,-3.5,"'=HYPERLINK(""http://x"",""y"")",`);
   });
 });

@@ -81,27 +81,44 @@ function previewTable(o: ResearchOfferView): Html {
   </div>`;
 }
 
+/** Where the patient's decision on the study stands, or nothing before one. */
+function decisionPart(o: ResearchOfferView): Html | '' {
+  return o.decision === 'accepted'
+    ? o.stage === 'delivered'
+      ? html`<p><span class="tag ok">Accepted</span> Delivered: see “What each study got”.</p>`
+      : o.finishable
+        ? html`<p data-finishable>
+            <span class="tag waiting">Accepted, not delivered yet</span>
+            ${
+              o.status === 'open'
+                ? 'Finish sharing to send it.'
+                : html`The study takes no new participants, but your place is kept until ${day(o.expiresAt)}: finish
+                  sharing to send it.`
+            }
+          </p>`
+        : html`<p><span class="tag waiting">Accepted, not delivered yet</span> Accept again to finish sending it.</p>`
+    : o.decision === 'declined'
+      ? o.placeKept
+        ? html`<p>
+            <span class="tag ended">Declined</span> Nothing was sent. Its consent is revoked; the place you took stays
+            accepted on the ledger.
+          </p>`
+        : html`<p><span class="tag ended">Declined</span> Nothing was sent.</p>`
+      : '';
+}
+
 function offerSection(o: ResearchOfferView, data: ResearchPageData): Html {
   const optedOut = data.status?.optedOut === true;
-  const decided =
-    o.decision === 'accepted'
-      ? o.stage === 'delivered'
-        ? html`<p><span class="tag ok">Accepted</span> Delivered: see “What each study got”.</p>`
-        : html`<p><span class="tag waiting">Accepted, not delivered yet</span> Accept again to finish sending it.</p>`
-      : o.decision === 'declined'
-        ? o.placeKept
-          ? html`<p>
-              <span class="tag ended">Declined</span> Nothing was sent. Its consent is revoked; the place you took stays
-              accepted on the ledger.
-            </p>`
-          : html`<p><span class="tag ended">Declined</span> Nothing was sent.</p>`
-        : '';
+  const decided = decisionPart(o);
+  // an interrupted delivery can finish whatever the offer's status: the ledger keeps its place until expiry
+  const canFinish = o.finishable === true && !optedOut;
   const canAccept =
-    o.matches &&
-    o.status === 'open' &&
-    !optedOut &&
-    !(o.decision === 'accepted' && o.stage === 'delivered') &&
-    o.placeKept !== true;
+    canFinish ||
+    (o.matches &&
+      o.status === 'open' &&
+      !optedOut &&
+      !(o.decision === 'accepted' && o.stage === 'delivered') &&
+      o.placeKept !== true);
   // an accepted study can still be declined until its extract is sealed for sending
   const canDecline =
     o.decision === undefined ||
@@ -136,7 +153,11 @@ function offerSection(o: ResearchOfferView, data: ResearchPageData): Html {
         canAccept
           ? html`<form method="post" action="/research/${o.offerId}/accept">
               ${csrfField(data.csrfToken)}
-              <button type="submit">Accept and share<span class="visually-hidden"> with ${o.title}</span></button>
+              <button type="submit">
+                ${canFinish ? 'Finish sharing' : 'Accept and share'}<span class="visually-hidden">
+                  with ${o.title}</span
+                >
+              </button>
             </form>`
           : ''
       }

@@ -575,7 +575,10 @@ export class MemoryAgent implements AgentApi {
     }
     if (this.researchOptedOut)
       throw new ResearchError('OPTED_OUT', 'you opted out of research: opt in again to take part in a study');
-    if (!offer.matches)
+    // an interrupted delivery finishes whatever the offer's status; a fresh accept needs it open and matching
+    if (offer.status !== 'open' && offer.finishable !== true)
+      throw new ResearchError('CLOSED', `the study ${offerId} is ${offer.status}`);
+    if (!offer.matches && offer.finishable !== true)
       throw new ResearchError(
         'NOT_MATCHING',
         `your records do not meet this study's criteria: ${offer.reasons.join('; ')}`,
@@ -584,6 +587,7 @@ export class MemoryAgent implements AgentApi {
     const at = new Date().toISOString();
     offer.decision = 'accepted';
     offer.stage = 'delivered';
+    delete offer.finishable;
     this.researchDecisions = this.researchDecisions.filter((d) => d.offerId !== offerId);
     this.researchDecisions.unshift({
       offerId,

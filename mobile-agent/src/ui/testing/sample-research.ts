@@ -1,8 +1,12 @@
-/** Study offers as the agent shows them, for the page's tests: one that matches, one that does not. */
+/**
+ * Study offers as the agent shows them, for the page's tests: one that matches, one that does not,
+ * and (on its own) one whose delivery was interrupted after its quota filled.
+ */
 import type { ResearchOfferView } from '../../agent-api';
 
 export const SAMPLE_STUDY = 'offer-hba1c-adults';
 export const SAMPLE_OTHER_STUDY = 'offer-asthma-children';
+export const SAMPLE_FULL_STUDY = 'offer-lipids-full';
 
 export function sampleResearchOffers(): ResearchOfferView[] {
   return [
@@ -56,4 +60,44 @@ export function sampleResearchOffers(): ResearchOfferView[] {
       preview: { demographics: { age: 54 }, elements: [] },
     },
   ];
+}
+
+/**
+ * Accepted, its extract posted, the delivery interrupted; the quota has filled since (`closed`),
+ * yet the ledger still takes the delivery until expiry.
+ */
+export function sampleInterruptedStudy(): ResearchOfferView {
+  return {
+    offerId: SAMPLE_FULL_STUDY,
+    title: 'Lipids of adults',
+    institute: 'Hospital2MSP',
+    collectVia: 'Hospital1MSP',
+    creditsPerParticipant: 7,
+    expiresAt: '2099-06-30T00:00:00.000Z',
+    dates: 'year',
+    criteria: { codes: [{ system: 'http://loinc.org', code: '2093-3' }] },
+    wanted: { codes: [{ system: 'http://loinc.org', code: '2093-3' }], demographics: ['age'] },
+    status: 'closed',
+    matches: true,
+    reasons: [],
+    preview: {
+      demographics: { age: 54 },
+      elements: [
+        {
+          status: 'changed',
+          resourceType: 'Observation',
+          system: 'http://loinc.org',
+          code: '2093-3',
+          display: 'Cholesterol [Mass/volume] in Serum or Plasma',
+          value: '187',
+          unit: 'mg/dL',
+          time: '2024',
+          changes: [{ field: 'time', rule: 'year' }],
+        },
+      ],
+    },
+    decision: 'accepted',
+    stage: 'posted',
+    finishable: true,
+  };
 }
