@@ -334,6 +334,16 @@ describe('phr-research', () => {
     expect(await cli('collect', 'offer-cli-hba1c')).toBe(0);
     expect(stdout).toContain('0 extract(s) verified');
 
+    // A dataset holding anything on the researcher's own list of identifiers is refused: nothing
+    // written, nothing declared on the participants' logs.
+    writeFileSync(join(dir, 'known-p001.json'), JSON.stringify({ other: ['P001'] }));
+    const refusedOut = join(dir, 'refused-dataset');
+    expect(
+      await cli('export', 'offer-cli-hba1c', '--out', refusedOut, '--known-identifiers', join(dir, 'known-p001.json')),
+    ).toBe(1);
+    expect(stderr).toMatch(/Safe Harbor/);
+    expect(existsSync(refusedOut)).toBe(false);
+
     // Export: the Safe Harbor check with the identifiers of both source records, then the files.
     const known = knownIdentifiersFromBundle(hilario.bundle);
     const other = knownIdentifiersFromBundle(jesus.bundle);
@@ -390,6 +400,8 @@ describe('phr-research', () => {
           ['analysis-cli-0001', 'offer-cli-hba1c'],
         ]),
       );
+      // the refused export declared nothing
+      expect(research.filter((e) => (e.references ?? []).some((r) => r.startsWith('export-')))).toHaveLength(1);
     }
 
     // Balance: 500 funded, 100 in escrow, 20 paid out of it; withdrawing refunds the 80 unspent.
