@@ -284,11 +284,17 @@ export class ResearchService {
    */
   async announceMatchingOffers(): Promise<number> {
     try {
+      // Every sync runs this: one ledger read when no offer is open; the vault is read only when one is.
+      const offers = await this.d.ledger.listOpenOffers();
+      if (offers.length === 0) return 0;
       if (await this.d.ledger.isResearchOptedOut(this.d.pseudonym)) return 0;
-      const views = await this.list();
+      const [source, decisions] = await Promise.all([this.source(), this.d.vault.researchDecisions()]);
+      const decided = new Set(decisions.map((x) => x.offerId));
       let announced = 0;
-      for (const v of views) {
-        if (!v.matches || v.decision !== undefined || v.status !== 'open') continue;
+      for (const offer of offers) {
+        if (decided.has(offer.offerId)) continue;
+        const v = this.view(offer, source, undefined, false);
+        if (!v.matches || v.status !== 'open') continue;
         const added = await this.d.vault.addNotification(
           'research',
           `A study matches your records: “${v.title}” (${v.creditsPerParticipant} credits). Nothing is shared unless you accept.`,
