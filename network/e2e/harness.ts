@@ -12,25 +12,35 @@ export const ROOT = resolve(__dirname, '..', '..');
 export const SCRIPTS = join(ROOT, 'network', 'scripts');
 const run = promisify(execFile);
 
-/** Ports the OS says are free right now, all distinct. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((ok, fail) => {
-          const s = createServer();
-          s.once('error', fail);
-          s.listen(0, '127.0.0.1', () => ok(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (!a || typeof a === 'string') throw new Error('no port');
-    return a.port;
+/** Every port this process has handed out: a topology is drawn in several calls, and the OS may offer a port again once its probe closes. */
+const handedOut = new Set<number>();
+
+function listenAnywhere(): Promise<ReturnType<typeof createServer>> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => ok(s));
   });
-  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+}
+
+/** Ports the OS says are free right now, distinct from each other and from any this process handed out before. */
+export async function freePorts(count: number): Promise<number[]> {
+  const held: ReturnType<typeof createServer>[] = [];
+  const ports: number[] = [];
+  try {
+    // Probes stay open until the end, so the OS cannot offer the same port twice in one call.
+    while (ports.length < count) {
+      if (held.length > count + 1000) throw new Error(`freePorts: no ${count} fresh ports after ${held.length} probes`);
+      const s = await listenAnywhere();
+      held.push(s);
+      const a = s.address();
+      if (!a || typeof a === 'string') throw new Error('no port');
+      if (!handedOut.has(a.port)) ports.push(a.port);
+    }
+  } finally {
+    await Promise.all(held.map((s) => new Promise((ok) => s.close(ok))));
+  }
+  for (const port of ports) handedOut.add(port);
   return ports;
 }
 
@@ -46,7 +56,7 @@ export interface TestHospital {
 
 /** Hospital n on fresh ports at `host`. */
 export async function testHospital(n: number, host = '127.0.0.1'): Promise<TestHospital> {
-  const [a, b, c, d, e, f, g, h] = await freePorts(8);
+  const [a, b, c, d, e, f, g] = await freePorts(7);
   return {
     name: `hospital${n}`,
     mspId: `Hospital${n}MSP`,
@@ -54,7 +64,7 @@ export async function testHospital(n: number, host = '127.0.0.1'): Promise<TestH
     ca: { host, port: a as number, operationsPort: b as number },
     peer: { host, port: c as number, chaincodeListenPort: d as number, operationsPort: e as number },
     chaincodeServer: { host, port: f as number },
-    gateway: { host, port: g === h ? (h as number) + 1 : (h as number) },
+    gateway: { host, port: g as number },
   };
 }
 
