@@ -171,12 +171,13 @@ test: build $(CHROMIUM)
 
 bench: network-up
 	@echo "==> Ingest benchmark (real ledger and no ledger, same pipeline, same run)"
-	@NODE_OPTIONS=--no-deprecation node bench/dist/ingest.js
+	@# The gateways run inside the benchmark's process: with the Node.js flags gateway.sh gives them.
+	@NODE_OPTIONS=--no-deprecation node $$(network/scripts/gateway-node-flags.sh) bench/dist/ingest.js
 
 # No network needed; EvaluateConsent through a peer is added when a dev network runs (--chaincode auto).
 bench-pull: build
 	@echo "==> Pull benchmark (verification vs raw SQLite read, consent evaluation, ledger reads per pull)"
-	@NODE_OPTIONS=--no-deprecation node bench/dist/pull.js $(BENCH_PULL_ARGS)
+	@NODE_OPTIONS=--no-deprecation node $$(network/scripts/gateway-node-flags.sh) bench/dist/pull.js $(BENCH_PULL_ARGS)
 
 clean:
 	rm -rf node_modules */node_modules */dist */*.tsbuildinfo .build-stamp test-results

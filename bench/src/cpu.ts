@@ -7,7 +7,7 @@ export interface CpuSplit {
   mainThreadMs: number;
   /** The rest of the bench process: the ingest worker threads, V8's GC and compiler helpers. */
   otherThreadsMs: number;
-  /** The network's own processes (peers, orderers, chaincode, the other gateways, CAs); Linux only. */
+  /** The network's own processes and their children (peers, orderers, chaincode servers, the other gateways, CAs); Linux only. */
   networkMs: number | undefined;
 }
 
@@ -23,27 +23,53 @@ function mainThreadMicros(): number {
   return own ? own.user + own.system : Number.NaN;
 }
 
-/** utime + stime of every process whose pid file the network keeps, in milliseconds. */
+/** utime + stime (fields 14 and 15 of /proc/<pid>/stat) and the parent's pid (field 4). */
+function readStat(pid: string): { ppid: string; ms: number } | undefined {
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on every Linux Node supports
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: fields[1] ?? '', ms: (Number(fields[11]) + Number(fields[12])) / ticksPerMs };
+  } catch {
+    return undefined; // a process that is not running uses no CPU
+  }
+}
+
+/**
+ * utime + stime of every process whose pid file the network keeps and of all their descendants, in
+ * milliseconds: a chaincode server is the child of the shell loop that restarts it, and a process
+ * is charged only for its own CPU.
+ */
 function networkMillis(stateDir: string): number | undefined {
   if (process.platform !== 'linux') return undefined;
-  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on every Linux Node supports
-  let total = 0;
-  let dir: string[];
+  let files: string[];
   try {
-    dir = readdirSync(join(stateDir, 'pids')).filter((f) => f.endsWith('.pid'));
+    files = readdirSync(join(stateDir, 'pids')).filter((f) => f.endsWith('.pid'));
   } catch {
     return undefined;
   }
-  for (const file of dir) {
+  const stats = new Map<string, { ppid: string; ms: number }>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const stat = readStat(pid);
+    if (stat) stats.set(pid, stat);
+  }
+  const children = new Map<string, string[]>();
+  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const counted = new Set<string>();
+  const pending = files.map((f) => {
     try {
-      const pid = readFileSync(join(stateDir, 'pids', file), 'utf8').trim();
-      // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+      return readFileSync(join(stateDir, 'pids', f), 'utf8').trim();
     } catch {
-      // a process that is not running uses no CPU
+      return '';
     }
+  });
+  let total = 0;
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    if (pid === '' || counted.has(pid)) continue;
+    counted.add(pid);
+    total += stats.get(pid)?.ms ?? 0;
+    pending.push(...(children.get(pid) ?? []));
   }
   return total;
 }

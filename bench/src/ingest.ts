@@ -568,7 +568,7 @@ async function main(): Promise<void> {
     benchmark: 'ingest',
     at: new Date().toISOString(),
     durationSeconds: round((performance.now() - began) / 1000, 0),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, nodeFlags: process.execArgv },
     // The embedded network's numbers are no claim about Fabric: see the README.
     network: net.engineDescription(),
     workload: {

@@ -927,7 +927,7 @@ async function main(): Promise<void> {
   const out = {
     benchmark: 'pull',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, nodeFlags: process.execArgv },
     workload: {
       deliveries: deliveryCount,
       elements: elementCount,

@@ -11,7 +11,8 @@ describe('test ports', () => {
   it('a topology and a hospital added later share no port', async () => {
     const topology = await testTopology();
     const extra = await testHospital(3);
-    const ports = JSON.stringify([topology, extra]).match(/"(?:port|adminPort|operationsPort|chaincodeListenPort)":\d+/g) ?? [];
+    const ports =
+      JSON.stringify([topology, extra]).match(/"(?:port|adminPort|operationsPort|chaincodeListenPort)":\d+/g) ?? [];
     const numbers = ports.map((p) => Number(p.split(':')[1]));
     expect(numbers.length).toBe(13 + 2 * 7 + 7);
     expect(new Set(numbers).size).toBe(numbers.length);

@@ -247,6 +247,28 @@ describe('convertCcda: the 15 HL7 C-CDA R2.1 examples', () => {
     expect(provenance.entity).toEqual([{ role: 'source', what: { reference: documentRef.fullUrl } }]);
   });
 
+  it.each(examples)('%s: each clinician, organization, place, device, role and relative is delivered once', (name) => {
+    const participants = entriesOf(fixture(name).bundle)
+      .map((e) => e.resource)
+      .filter((r) =>
+        ['Practitioner', 'Organization', 'Location', 'Device', 'PractitionerRole', 'RelatedPerson'].includes(
+          r.resourceType,
+        ),
+      );
+    const contents = participants.map(({ id: _id, ...content }) => JSON.stringify(content));
+    expect(new Set(contents).size).toBe(contents.length);
+  });
+
+  it('merges the converter’s one Practitioner per mention: CCD-1 names 7 clinicians in 36 places', () => {
+    const { bundle } = fixture('CCD-1.xml');
+    const practitioners = resourcesOf(bundle, 'Practitioner');
+    expect(practitioners).toHaveLength(7);
+    const ids = new Set(practitioners.map((p) => `urn:uuid:${p.id}`));
+    const toPractitioners = referencesIn(entriesOf(bundle).map((e) => e.resource)).filter((r) => ids.has(r));
+    // the authors and performers of the entries, and the roles, all reach the 7 that stay
+    expect(toPractitioners.length).toBeGreaterThanOrEqual(36);
+  });
+
   it('is deterministic: the same bytes give the identical Bundle', () => {
     const bytes = fixtureBytes('CCD-2.xml');
     const first = convert(Buffer.from(bytes));

@@ -80,6 +80,7 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
   const provenanceId = ids.next();
   // Provenance targets the resources as they are delivered: copies that differ included, once each.
   const distinct = distinctIds([...entries, documentRef], ids);
+  distinct.resources = mergeIdenticalParticipants(distinct.resources, distinct.renamed);
   const delivered = distinct.resources.filter((r) => r !== documentRef);
   const provenance = provenanceOf(provenanceId, delivered, documentRef, composition);
   const resources = rewriteIds([...distinct.resources, provenance], ids, distinct.renamed);
@@ -454,6 +455,59 @@ function distinctIds(
 }
 
 /**
+ * Resources the converter makes from a CDA participation, one per mention: an author of twenty
+ * entries becomes twenty Practitioners with the same content (CCD-1: 36 Practitioners, 7 distinct).
+ * Copies that are identical apart from their id are one resource: references to the others name the
+ * first, and the patient receives each clinician, organization or relative once. Roles and relatives
+ * name other participants, so they are compared after those have merged.
+ */
+const PARTICIPANT_ROUNDS: readonly (readonly string[])[] = [
+  ['Practitioner', 'Organization', 'Location', 'Device'],
+  ['PractitionerRole', 'RelatedPerson'],
+];
+
+function mergeIdenticalParticipants(resources: Json[], renamed: Map<string, string>): Json[] {
+  let out = resources;
+  for (const types of PARTICIPANT_ROUNDS) {
+    const firstByContent = new Map<string, Json>();
+    const replaced = new Map<string, string>();
+    out = out.filter((r) => {
+      const type = String(r.resourceType);
+      if (!types.includes(type)) return true;
+      const { id, ...content } = r;
+      const key = `${type} ${JSON.stringify(content)}`;
+      const first = firstByContent.get(key);
+      if (first === undefined) {
+        firstByContent.set(key, r);
+        return true;
+      }
+      replaced.set(`${type}/${String(id)}`, `${type}/${String(first.id)}`);
+      replaced.set(`urn:uuid:${String(id)}`, `urn:uuid:${String(first.id)}`);
+      return false;
+    });
+    if (replaced.size === 0) continue;
+    for (const r of out) redirectReferences(r, replaced);
+    // A reference distinctIds renamed to a copy that merged now names the copy that stays.
+    for (const [reference, id] of renamed) {
+      const type = reference.slice(0, reference.indexOf('/'));
+      const stays = replaced.get(`${type}/${id}`);
+      if (stays !== undefined) renamed.set(reference, stays.slice(type.length + 1));
+    }
+  }
+  return out;
+}
+
+function redirectReferences(node: unknown, replaced: ReadonlyMap<string, string>): void {
+  if (typeof node !== 'object' || node === null || node instanceof JsonNumber) return;
+  const record = node as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    if (key === 'reference' && typeof value === 'string') record[key] = replaced.get(value) ?? value;
+    else redirectReferences(value, replaced);
+  }
+}
+
+/**
  * The converter copies each section's CDA narrative into `text.div` as it is and leaves empty
  * `entry` arrays: the narrative becomes XHTML (cda-narrative.ts), a section without text loses
  * its `text`, and empty arrays go (FHIR forbids them).
@@ -644,7 +698,8 @@ function rewriteIds(
       const target = renamed.get(value) ?? (known.has(value) ? value.slice(slash + 1) : undefined);
       if (target !== undefined) return `urn:uuid:${mapping.get(target) ?? target}`;
     }
-    return value.length >= 36 ? value.replace(uuids, (u) => mapping.get(u) ?? u) : value;
+    // A string with no hyphen holds no UUID: the attached original's base64 (hundreds of KB) is not searched.
+    return value.length >= 36 && value.includes('-') ? value.replace(uuids, (u) => mapping.get(u) ?? u) : value;
   };
   const walk = (node: unknown): void => {
     if (typeof node !== 'object' || node === null || node instanceof JsonNumber) return;

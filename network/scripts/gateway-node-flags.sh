@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Node.js flags for a gateway process, printed on one line (gateway.sh and `make bench` use them).
+#
+# On two cores or fewer, V8's parallel and concurrent garbage collection is turned off: its helper
+# threads compete with the ingest threads for cores a loaded gateway has none of to spare. Measured
+# with C-CDA documents through the whole path on two cores (README, "Benchmarks"): the gateway's
+# other threads spent ~10 ms less CPU per document and committed ~15 % more documents per second;
+# the peers and orderers, which allocate little, gained nothing, so they keep V8's defaults.
+# PHR_GATEWAY_NODE_FLAGS, when set (even empty), replaces the choice.
+set -euo pipefail
+if [[ -n "${PHR_GATEWAY_NODE_FLAGS+set}" ]]; then
+  printf '%s\n' "$PHR_GATEWAY_NODE_FLAGS"
+elif (($(nproc) <= 2)); then
+  printf '%s\n' '--single-threaded-gc'
+else
+  printf '\n'
+fi
