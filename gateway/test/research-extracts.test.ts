@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -12,12 +12,17 @@ import {
   type CreditAccountRecord,
   type EnvelopeSigner,
   type OfferTerms,
-  type ParticipationRecord,
   type ResearchExtractList,
   type ResearchOfferRecord,
 } from '@phr/common';
-import { makeCa, type Issued } from '@phr/test-support';
-import { GatewayHarness, HOSPITAL_MSP, type OutcomeBody, type TestPatient } from '@phr/test-support/gateway';
+import type { Issued } from '@phr/test-support';
+import {
+  acceptStudyOffer,
+  GatewayHarness,
+  HOSPITAL_MSP,
+  type OutcomeBody,
+  type TestPatient,
+} from '@phr/test-support/gateway';
 
 process.env.CORE_CHAINCODE_LOGGING_LEVEL = 'error';
 jest.setTimeout(60_000);
@@ -58,36 +63,8 @@ describe('research extract mailbox', () => {
   }
 
   /** What the agent does before it posts: a research consent, a study key, Research.Accept. */
-  async function participate(
-    patient: TestPatient,
-    offer: ResearchOfferRecord,
-  ): Promise<{ participationId: string; signer: EnvelopeSigner }> {
-    const consentId = `consent-${randomUUID()}`;
-    await h.ledger.invokeAs(
-      h.ledger.consent,
-      'GrantConsent',
-      [
-        consentId,
-        JSON.stringify({ kind: 'study', id: offer.offerId }),
-        JSON.stringify({ categories: [], codes: [HBA1C] }),
-        JSON.stringify(['HRESCH']),
-        new Date(Date.now() - DAY).toISOString(),
-        offer.expiresAt,
-      ],
-      as(patient.identity, PATIENTS_MSP_ID),
-    );
-    // A self-signed P-256 certificate, as the agent's per-participation study key has.
-    const signer = await makeCa(`study-${randomUUID().slice(0, 8)}`);
-    const studyKey = createPublicKey(signer.privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
-    const participationId = `part-${randomUUID()}`;
-    await h.ledger.invokeAs<ParticipationRecord>(
-      h.ledger.research,
-      'Accept',
-      [offer.offerId, participationId, consentId, studyKey],
-      as(patient.identity, PATIENTS_MSP_ID),
-    );
-    return { participationId, signer };
-  }
+  const participate = (patient: TestPatient, offer: ResearchOfferRecord) =>
+    acceptStudyOffer(h.ledger, patient.identity, offer, [HBA1C]);
 
   function sealedExtract(offerId: string, participationId: string, signer: EnvelopeSigner, text = 'extract') {
     return seal(

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +25,8 @@ import {
   type ResearchOfferRecord,
 } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import { forNewPatient, loadBundle, makeCa, mrnOf, syntheaFiles, type Issued } from '@phr/test-support';
-import { GatewayHarness, HOSPITAL_MSP, type TestPatient } from '@phr/test-support/gateway';
+import { forNewPatient, loadBundle, mrnOf, syntheaFiles, type Issued } from '@phr/test-support';
+import { acceptStudyOffer, GatewayHarness, HOSPITAL_MSP, type TestPatient } from '@phr/test-support/gateway';
 import { readReceipt } from '../../gateway/src/ingest/bundle-response';
 import { main, type ResearchCliDeps } from '../src/research-cli/main';
 import type { ResearchLedger } from '../src/research-cli/research-ledger';
@@ -135,30 +135,7 @@ describe('phr-research', () => {
     options: { demographics?: ExtractDemographics; deliveredHashOf?: (real: Buffer) => Buffer } = {},
   ): Promise<string> {
     const { patient, deliveryId, payload } = who;
-    const patientId = as(patient.identity, PATIENTS_MSP_ID);
-    const consentId = `consent-${randomUUID()}`;
-    await h.ledger.invokeAs(
-      h.ledger.consent,
-      'GrantConsent',
-      [
-        consentId,
-        JSON.stringify({ kind: 'study', id: offer.offerId }),
-        JSON.stringify({ categories: [], codes: [HBA1C] }),
-        JSON.stringify(['HRESCH']),
-        new Date(Date.now() - DAY).toISOString(),
-        offer.expiresAt,
-      ],
-      patientId,
-    );
-    const signer = await makeCa(`study-${randomUUID().slice(0, 8)}`);
-    const studyKey = createPublicKey(signer.privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
-    const participationId = `part-${randomUUID()}`;
-    await h.ledger.invokeAs(
-      h.ledger.research,
-      'Accept',
-      [offer.offerId, participationId, consentId, studyKey],
-      patientId,
-    );
+    const { participationId, signer } = await acceptStudyOffer(h.ledger, patient.identity, offer, [HBA1C]);
 
     const tree = new DeliveryTree(
       payload.segments.map((s) => s.elements.map((e) => elementLeafHash(e.element, e.salt))),
@@ -215,7 +192,7 @@ describe('phr-research', () => {
         createHash('sha256').update(hashed).digest('hex'),
         elements.length,
       ],
-      patientId,
+      as(patient.identity, PATIENTS_MSP_ID),
     );
     return participationId;
   }
