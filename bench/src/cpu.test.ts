@@ -1,13 +1,38 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measureCpu } from './cpu';
 
-/** A shell whose pid file the "network" keeps, running a child that burns CPU, as chaincode.sh runs its server. */
-function shellWithBusyChild(burnMs: number) {
-  const script = `node -e 'const end = Date.now() + ${burnMs}; while (Date.now() < end) {}'; sleep 0.2`;
-  return spawn('bash', ['-c', script], { stdio: 'ignore' });
+/**
+ * A shell whose pid file the "network" keeps, running a child that burns `burnMs` of its own CPU once
+ * `go` exists, then writes `done` and stays alive, as chaincode.sh runs its server. The child's CPU is
+ * counted in CPU time, not wall time, so a loaded machine only makes the test slower. (The second command
+ * keeps bash from exec-ing node in its place.)
+ */
+function shellWithBusyChild(dir: string, burnMs: number) {
+  const child = `
+    const fs = require('fs');
+    const wait = () => { if (!fs.existsSync(${JSON.stringify(join(dir, 'go'))})) return setTimeout(wait, 10); burn(); };
+    const burn = () => {
+      const start = process.cpuUsage();
+      for (let used = 0; used < ${burnMs * 1000}; ) { const u = process.cpuUsage(start); used = u.user + u.system; }
+      fs.writeFileSync(${JSON.stringify(join(dir, 'done'))}, '');
+      setTimeout(() => undefined, 60_000);
+    };
+    wait();`;
+  return spawn('bash', ['-c', 'node -e "$CHILD"; exit $?'], {
+    stdio: 'ignore',
+    detached: true,
+    env: { ...process.env, CHILD: child },
+  });
+}
+
+async function until(condition: () => boolean, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !condition();) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 const onLinux = process.platform === 'linux' ? it : it.skip;
@@ -21,14 +46,17 @@ describe('measureCpu', () => {
   afterEach(() => rmSync(state, { recursive: true, force: true }));
 
   onLinux('charges the network for the children of the processes it keeps pid files for', async () => {
-    const shell = shellWithBusyChild(600);
-    writeFileSync(join(state, 'pids', 'chaincode.pid'), String(shell.pid));
-    const split = measureCpu(state);
-    // Read while the child runs: once it exits, its CPU is no longer any process's own.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const { networkMs } = split();
-    await new Promise((resolve) => shell.once('exit', resolve));
-    expect(networkMs).toBeGreaterThan(250);
+    const shell = shellWithBusyChild(state, 400);
+    try {
+      writeFileSync(join(state, 'pids', 'chaincode.pid'), String(shell.pid));
+      const split = measureCpu(state);
+      writeFileSync(join(state, 'go'), '');
+      // Read while the child still runs: once it exits, its CPU is no longer any process's own.
+      await until(() => existsSync(join(state, 'done')), 60_000);
+      expect(split().networkMs).toBeGreaterThanOrEqual(350);
+    } finally {
+      process.kill(-(shell.pid as number), 'SIGKILL');
+    }
   });
 
   onLinux('counts nothing for a pid file whose process is gone', () => {
