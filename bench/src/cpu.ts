@@ -7,7 +7,7 @@ export interface CpuSplit {
   mainThreadMs: number;
   /** The rest of the bench process: the ingest worker threads, V8's GC and compiler helpers. */
   otherThreadsMs: number;
-  /** The network's own processes and their children (peers, orderers, chaincode servers, the other gateways, CAs); Linux only. */
+  /** The network's own processes and what they started (peers, orderers, chaincode servers, the other gateways, CAs); Linux only. */
   networkMs: number | undefined;
 }
 
@@ -23,23 +23,27 @@ function mainThreadMicros(): number {
   return own ? own.user + own.system : Number.NaN;
 }
 
-/** utime + stime (fields 14 and 15 of /proc/<pid>/stat) and the parent's pid (field 4). */
-function readStat(pid: string): { ppid: string; ms: number } | undefined {
+/** The session (field 6 of /proc/<pid>/stat) and the CPU a process used, its own and its reaped children's. */
+function readStat(pid: string): { session: string; ms: number } | undefined {
   const ticksPerMs = 100 / 1000; // USER_HZ is 100 on every Linux Node supports
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: fields[1] ?? '', ms: (Number(fields[11]) + Number(fields[12])) / ticksPerMs };
+    // utime, stime, cutime, cstime: fields 14-17. A child that exits moves its time to its parent's
+    // cutime/cstime, so a sum over the live processes stays continuous.
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return { session: fields[3] ?? '', ms: ticks / ticksPerMs };
   } catch {
     return undefined; // a process that is not running uses no CPU
   }
 }
 
 /**
- * utime + stime of every process whose pid file the network keeps and of all their descendants, in
- * milliseconds: a chaincode server is the child of the shell loop that restarts it, and a process
- * is charged only for its own CPU.
+ * The CPU of every process in the sessions the network's processes lead, in milliseconds: each is
+ * started in a session of its own (lib.sh `start_process`, setsid) and its pid file names the
+ * leader. The session takes in what a process starts, such as a chaincode server under the shell
+ * loop that restarts it, and a pid file whose pid was reused by another process counts nothing.
  */
 function networkMillis(stateDir: string): number | undefined {
   if (process.platform !== 'linux') return undefined;
@@ -49,27 +53,18 @@ function networkMillis(stateDir: string): number | undefined {
   } catch {
     return undefined;
   }
-  const stats = new Map<string, { ppid: string; ms: number }>();
+  const leaders = new Set<string>();
+  for (const file of files) {
+    try {
+      leaders.add(readFileSync(join(stateDir, 'pids', file), 'utf8').trim());
+    } catch {
+      // removed while it was read: the process stopped
+    }
+  }
+  let total = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     const stat = readStat(pid);
-    if (stat) stats.set(pid, stat);
-  }
-  const children = new Map<string, string[]>();
-  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const counted = new Set<string>();
-  const pending = files.map((f) => {
-    try {
-      return readFileSync(join(stateDir, 'pids', f), 'utf8').trim();
-    } catch {
-      return '';
-    }
-  });
-  let total = 0;
-  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    if (pid === '' || counted.has(pid)) continue;
-    counted.add(pid);
-    total += stats.get(pid)?.ms ?? 0;
-    pending.push(...(children.get(pid) ?? []));
+    if (stat && leaders.has(stat.session)) total += stat.ms;
   }
   return total;
 }

@@ -8,9 +8,11 @@
 # the peers and orderers, which allocate little, gained nothing, so they keep V8's defaults.
 # PHR_GATEWAY_NODE_FLAGS, when set (even empty), replaces the choice.
 set -euo pipefail
+# The cores this process may run on (nproc follows the CPU affinity); getconf where there is no nproc.
+cores="$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 0)"
 if [[ -n "${PHR_GATEWAY_NODE_FLAGS+set}" ]]; then
   printf '%s\n' "$PHR_GATEWAY_NODE_FLAGS"
-elif (($(nproc) <= 2)); then
+elif [[ "$cores" =~ ^[0-9]+$ ]] && ((cores > 0 && cores <= 2)); then
   printf '%s\n' '--single-threaded-gc'
 else
   printf '\n'

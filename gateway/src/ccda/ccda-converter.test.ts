@@ -247,16 +247,30 @@ describe('convertCcda: the 15 HL7 C-CDA R2.1 examples', () => {
     expect(provenance.entity).toEqual([{ role: 'source', what: { reference: documentRef.fullUrl } }]);
   });
 
-  it.each(examples)('%s: each clinician, organization, place, device, role and relative is delivered once', (name) => {
-    const participants = entriesOf(fixture(name).bundle)
-      .map((e) => e.resource)
-      .filter((r) =>
-        ['Practitioner', 'Organization', 'Location', 'Device', 'PractitionerRole', 'RelatedPerson'].includes(
-          r.resourceType,
-        ),
-      );
-    const contents = participants.map(({ id: _id, ...content }) => JSON.stringify(content));
-    expect(new Set(contents).size).toBe(contents.length);
+  it.each(examples)(
+    '%s: each named clinician, organization, place, device, role and relative is delivered once',
+    (name) => {
+      // One without a name or identifier is told apart from another only by the id the document gave it.
+      const participants = entriesOf(fixture(name).bundle)
+        .map((e) => e.resource)
+        .filter((r) =>
+          ['Practitioner', 'Organization', 'Location', 'Device', 'PractitionerRole', 'RelatedPerson'].includes(
+            r.resourceType,
+          ),
+        )
+        .filter((r) => r.resourceType === 'PractitionerRole' || r.name !== undefined || r.identifier !== undefined);
+      const contents = participants.map(({ id: _id, ...content }) => JSON.stringify(content));
+      expect(new Set(contents).size).toBe(contents.length);
+    },
+  );
+
+  it('keeps clinicians apart whom only their CDA ids tell apart (three unnamed authors in History_and_Physical)', () => {
+    const { bundle } = fixture('History_and_Physical.xml');
+    const unnamed = resourcesOf(bundle, 'Practitioner').filter((p) => !p.name && !p.identifier);
+    expect(unnamed).toHaveLength(3);
+    const urls = new Set(unnamed.map((p) => `urn:uuid:${p.id}`));
+    const referenced = new Set(referencesIn(entriesOf(bundle).map((e) => e.resource)).filter((r) => urls.has(r)));
+    expect(referenced.size).toBe(3);
   });
 
   it('merges the converter’s one Practitioner per mention: CCD-1 names 7 clinicians in 36 places', () => {

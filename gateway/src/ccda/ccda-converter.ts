@@ -80,7 +80,7 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
   const provenanceId = ids.next();
   // Provenance targets the resources as they are delivered: copies that differ included, once each.
   const distinct = distinctIds([...entries, documentRef], ids);
-  distinct.resources = mergeIdenticalParticipants(distinct.resources, distinct.renamed);
+  distinct.resources = mergeIdenticalParticipants(distinct.resources, distinct.renamed, uuidsWrittenIn(xml));
   const delivered = distinct.resources.filter((r) => r !== documentRef);
   const provenance = provenanceOf(provenanceId, delivered, documentRef, composition);
   const resources = rewriteIds([...distinct.resources, provenance], ids, distinct.renamed);
@@ -459,14 +459,26 @@ function distinctIds(
  * entries becomes twenty Practitioners with the same content (CCD-1: 36 Practitioners, 7 distinct).
  * Copies that are identical apart from their id are one resource: references to the others name the
  * first, and the patient receives each clinician, organization or relative once. Roles and relatives
- * name other participants, so they are compared after those have merged.
+ * name other participants, so they are compared after those have merged, with every reference
+ * settled first (a reference distinctIds renamed names the copy it reaches).
+ *
+ * Only ids the converter made up are left out of the comparison. It takes a CDA id whose root is a
+ * bare UUID as the FHIR id and drops it from the identifiers, so such an id is all that tells two
+ * clinicians apart (three unnamed authors with their own ids in History_and_Physical.xml): a
+ * resource whose id the document wrote is never merged with another id.
  */
 const PARTICIPANT_ROUNDS: readonly (readonly string[])[] = [
   ['Practitioner', 'Organization', 'Location', 'Device'],
   ['PractitionerRole', 'RelatedPerson'],
 ];
 
-function mergeIdenticalParticipants(resources: Json[], renamed: Map<string, string>): Json[] {
+function mergeIdenticalParticipants(
+  resources: Json[],
+  renamed: Map<string, string>,
+  documentUuids: ReadonlySet<string>,
+): Json[] {
+  const settled = new Map([...renamed].map(([reference, id]) => [reference, `${reference.split('/')[0]}/${id}`]));
+  if (settled.size > 0) for (const r of resources) redirectReferences(r, settled);
   let out = resources;
   for (const types of PARTICIPANT_ROUNDS) {
     const firstByContent = new Map<string, Json>();
@@ -475,7 +487,8 @@ function mergeIdenticalParticipants(resources: Json[], renamed: Map<string, stri
       const type = String(r.resourceType);
       if (!types.includes(type)) return true;
       const { id, ...content } = r;
-      const key = `${type} ${JSON.stringify(content)}`;
+      const written = documentUuids.has(String(id).toLowerCase());
+      const key = `${type} ${written ? String(id) : ''} ${JSON.stringify(content)}`;
       const first = firstByContent.get(key);
       if (first === undefined) {
         firstByContent.set(key, r);
@@ -495,6 +508,13 @@ function mergeIdenticalParticipants(resources: Json[], renamed: Map<string, stri
     }
   }
   return out;
+}
+
+/** Every UUID the document writes as an attribute value (an id's root or extension), lower-cased. */
+function uuidsWrittenIn(xml: string): Set<string> {
+  const found = new Set<string>();
+  for (const m of xml.matchAll(new RegExp(`=\\s*["'](${UUID_TEXT})["']`, 'gi'))) found.add((m[1] ?? '').toLowerCase());
+  return found;
 }
 
 function redirectReferences(node: unknown, replaced: ReadonlyMap<string, string>): void {

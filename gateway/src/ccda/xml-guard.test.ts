@@ -259,6 +259,12 @@ describe('guardXml: malformed XML', () => {
     expect(refused(cda('<1d/>')).diagnostics).toMatch(/line 2, column 43: "1d" is not a valid element name$/);
     expect(refused(cda('<id -x="1"/>')).diagnostics).toMatch(/line 2, column 46: "-x" is not a valid attribute name$/);
     expect(refused(cda('<·a/>')).diagnostics).toMatch(/not a valid element name/);
+    // Between a tag's parts only XML's whitespace: a no-break or ideographic space is no separator.
+    for (const space of ['\u00a0', '\u3000', '\u2028']) {
+      expect(refused(cda(`<id${space}root="1"/>`)).code).toBe('structure');
+      expect(refused(cda(`<id root="1"${space}/>`)).code).toBe('structure');
+      expect(refused(cda(`<id root="1"${space}extension="2"/>`)).code).toBe('structure');
+    }
     // XML 1.0 names: letters of any script, a prefix's colon, and digits, `-`, `.` and `·` after the first.
     expect(() => guardXml(utf8(cda('<sdtc:raceCode é-1.x·="v" a:b="w"/><名前/>')), DEFAULT_XML_LIMITS)).not.toThrow();
   });
@@ -288,6 +294,8 @@ describe('guardXml: malformed XML', () => {
       '#',
       'é',
       '·',
+      '\u00a0',
+      '\u3000',
       ']]>',
       '--',
       '<a>',

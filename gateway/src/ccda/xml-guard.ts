@@ -141,11 +141,13 @@ const BANG = 0x21;
 const SLASH = 0x2f;
 const QUESTION = 0x3f;
 
-/** Names end where XML syntax begins; whether what was read is an XML Name is checked after (isXmlName). */
-const START_NAME = /[^\s<>/="'&]+/y;
-const ATTRIBUTE = /\s+([^\s<>/="'&]+)\s*=\s*(["'])/y;
-const TAG_END = /\s*(\/?)>/y;
-const END_TAG = /<\/([^\s<>/]+)\s*>/y;
+// Names end where XML syntax begins; whether what was read is an XML Name is checked after
+// (checkName). Whitespace is XML's four characters only: JavaScript's \s also takes U+00A0, U+3000
+// and others, which XML does not allow between a tag's parts.
+const START_NAME = /[^ \t\r\n<>/="'&]+/y;
+const ATTRIBUTE = /[ \t\r\n]+([^ \t\r\n<>/="'&]+)[ \t\r\n]*=[ \t\r\n]*(["'])/y;
+const TAG_END = /[ \t\r\n]*(\/?)>/y;
+const END_TAG = /<\/([^ \t\r\n<>/]+)[ \t\r\n]*>/y;
 const REFERENCE = /&([^\s&<;"']*)(;?)/y;
 const DTD_MARKUP = /^<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION|\[)/i;
 const DTD_IN_TEXT = /<!\s*(DOCTYPE|ENTITY)/i;
@@ -373,7 +375,7 @@ class XmlScan {
     namespaces: Map<string, string> | undefined,
   ): { after: number; selfClosing: boolean } {
     let at = from;
-    const seen: string[] = [];
+    const seen = new Set<string>();
     for (let count = 0; ; count++) {
       TAG_END.lastIndex = at;
       const end = TAG_END.exec(this.text);
@@ -390,7 +392,12 @@ class XmlScan {
     }
   }
 
-  private attribute(at: number, element: string, namespaces: Map<string, string> | undefined, seen: string[]): number {
+  private attribute(
+    at: number,
+    element: string,
+    namespaces: Map<string, string> | undefined,
+    seen: Set<string>,
+  ): number {
     const { text } = this;
     ATTRIBUTE.lastIndex = at;
     const attribute = ATTRIBUTE.exec(text);
@@ -403,9 +410,8 @@ class XmlScan {
     this.countNode(at);
     const nameAt = text.indexOf(name, at);
     this.checkName(name, nameAt, 'attribute');
-    // At most 256 per element (MAX_ATTRIBUTES_PER_ELEMENT), and CDA elements have a handful: a list will do.
-    if (seen.includes(name)) throw this.fail(nameAt, `the attribute ${name} is given twice in <${element}>`);
-    seen.push(name);
+    if (seen.has(name)) throw this.fail(nameAt, `the attribute ${name} is given twice in <${element}>`);
+    seen.add(name);
     const valueStart = ATTRIBUTE.lastIndex;
     const valueEnd = text.indexOf(quote, valueStart);
     if (valueEnd === -1) throw this.fail(valueStart - 1, `the value of the attribute ${name} is not closed`);
