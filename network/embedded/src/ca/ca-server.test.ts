@@ -25,6 +25,10 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Services = require('fabric-ca-client') as typeof FabricCAServices;
 
+// Starting a CA and enrolling its admin (scrypt, key generation) took over 5 s while make test ran
+// these tests at nice 10 beside the e2e networks: what is checked here is behaviour, not speed.
+jest.setTimeout(30_000);
+
 let home: { home: string; remove: () => void };
 let ca: CaServer;
 let url: string;
