@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,7 @@ import {
   type BlockBytesSummary,
 } from './block-bytes';
 import { measureCpu } from './cpu';
+import { machine } from './machine';
 import { median, pairedDifference, percentile, round, table } from './stats';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -568,7 +569,7 @@ async function main(): Promise<void> {
     benchmark: 'ingest',
     at: new Date().toISOString(),
     durationSeconds: round((performance.now() - began) / 1000, 0),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, nodeFlags: process.execArgv },
+    machine: machine(),
     // The embedded network's numbers are no claim about Fabric: see the README.
     network: net.engineDescription(),
     workload: {

@@ -21,7 +21,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
@@ -64,6 +64,7 @@ import {
   type AnswerContext,
 } from '@phr/requester';
 import { makeCa, registeredPatient } from '@phr/test-support';
+import { machine } from './machine';
 import { percentile, round, table } from './stats';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -927,7 +928,7 @@ async function main(): Promise<void> {
   const out = {
     benchmark: 'pull',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, nodeFlags: process.execArgv },
+    machine: machine(),
     workload: {
       deliveries: deliveryCount,
       elements: elementCount,

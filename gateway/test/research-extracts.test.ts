@@ -66,6 +66,13 @@ describe('research extract mailbox', () => {
   const participate = (patient: TestPatient, offer: ResearchOfferRecord) =>
     acceptStudyOffer(h.ledger, patient.identity, offer, [HBA1C]);
 
+  /** A post of `p`'s extract of `offerId`, sealed and signed as the agent does. */
+  const extractBody = (offerId: string, p: { participationId: string; signer: EnvelopeSigner }, text?: string) => ({
+    offerId,
+    participationId: p.participationId,
+    envelope: sealedExtract(offerId, p.participationId, p.signer, text),
+  });
+
   function sealedExtract(offerId: string, participationId: string, signer: EnvelopeSigner, text = 'extract') {
     return seal(
       Buffer.from(JSON.stringify({ version: 1, offerId, participationId, note: text })),
@@ -171,11 +178,7 @@ describe('research extract mailbox', () => {
     for (const name of ['page-a', 'page-b', 'page-c']) {
       const patient = await h.newPatient(name);
       const { participationId, signer } = await participate(patient, offer);
-      const res = await post(patient, {
-        offerId: offer.offerId,
-        participationId,
-        envelope: sealedExtract(offer.offerId, participationId, signer),
-      });
+      const res = await post(patient, extractBody(offer.offerId, { participationId, signer }));
       expect(res.status).toBe(201);
       ids.push(participationId);
     }
@@ -303,11 +306,7 @@ describe('research extract mailbox', () => {
     const elsewhere = await postOffer('offer-mailbox-05', { collectVia: 'Hospital2MSP' });
     const patient = await h.newPatient('mailbox-elsewhere');
     const p1 = await participate(patient, elsewhere);
-    const res = await post(patient, {
-      offerId: elsewhere.offerId,
-      participationId: p1.participationId,
-      envelope: sealedExtract(elsewhere.offerId, p1.participationId, p1.signer),
-    });
+    const res = await post(patient, extractBody(elsewhere.offerId, p1));
     expect(res.status).toBe(422);
     expect(diagnostics(res.json)).toMatch(/Hospital2MSP/);
 
@@ -325,22 +324,14 @@ describe('research extract mailbox', () => {
     const expiring = await postOffer('offer-mailbox-09', { expiresAt: new Date(Date.now() + 3000).toISOString() });
     const p3 = await participate(patient, expiring);
     await new Promise((resolve) => setTimeout(resolve, Date.parse(expiring.expiresAt) - Date.now() + 100));
-    const expired = await post(patient, {
-      offerId: expiring.offerId,
-      participationId: p3.participationId,
-      envelope: sealedExtract(expiring.offerId, p3.participationId, p3.signer),
-    });
+    const expired = await post(patient, extractBody(expiring.offerId, p3));
     expect(expired.status).toBe(410);
     expect(diagnostics(expired.json)).toMatch(/expired/);
 
     h.ledger.available = false;
     try {
       // Not kept here, so the ledger must be read.
-      const outage = await post(patient, {
-        offerId: withdrawn.offerId,
-        participationId: p2.participationId,
-        envelope: sealedExtract(withdrawn.offerId, p2.participationId, p2.signer, 'another'),
-      });
+      const outage = await post(patient, extractBody(withdrawn.offerId, p2, 'another'));
       expect(outage.status).toBe(503);
     } finally {
       h.ledger.available = true;
@@ -351,11 +342,7 @@ describe('research extract mailbox', () => {
     const offer = await postOffer('offer-mailbox-10');
     const patient = await h.newPatient('mailbox-delivered');
     const { participationId, signer } = await participate(patient, offer);
-    const body = {
-      offerId: offer.offerId,
-      participationId,
-      envelope: sealedExtract(offer.offerId, participationId, signer),
-    };
+    const body = extractBody(offer.offerId, { participationId, signer });
     expect((await post(patient, body)).status).toBe(201);
     const hash = createHash('sha256').update('the extract').digest('hex');
     await h.ledger.invokeAs(
@@ -414,15 +401,7 @@ describe('research extract mailbox', () => {
     const offer = await postOffer('offer-mailbox-07');
     const patient = await h.newPatient('mailbox-readers');
     const { participationId, signer } = await participate(patient, offer);
-    expect(
-      (
-        await post(patient, {
-          offerId: offer.offerId,
-          participationId,
-          envelope: sealedExtract(offer.offerId, participationId, signer),
-        })
-      ).status,
-    ).toBe(201);
+    expect((await post(patient, extractBody(offer.offerId, { participationId, signer }))).status).toBe(201);
 
     expect((await list(otherResearcher, offer.offerId)).status).toBe(403);
     expect((await list(patient.identity, offer.offerId)).status).toBe(403);

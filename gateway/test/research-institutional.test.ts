@@ -244,55 +244,25 @@ describe('institutional research extract over the Synthea population (issue 16)'
   it('refuses a k below 5, an unknown code, a folder holding an extract, and bad arguments with clear exit codes', async () => {
     lines.err.length = 0;
     const out = join(h.dir, 'extract-2');
-    expect(await run(['--request', requestFile('k4.json', { k: 4 }), '--out', out, '--config', configFile])).toBe(2);
+    const extract = (file: string, request: Record<string, unknown>, to = out) =>
+      run(['--request', requestFile(file, request), '--out', to, '--config', configFile]);
+    expect(await extract('k4.json', { k: 4 })).toBe(2);
     expect(lines.err.join('\n')).toMatch(/k: .*5/);
-    expect(
-      await run([
-        '--request',
-        requestFile('none.json', { requestId: 'irb-2026-0044', codes: [{ system: LOINC, code: '0000-0' }] }),
-        '--out',
-        out,
-        '--config',
-        configFile,
-      ]),
-    ).toBe(3);
+    expect(await extract('none.json', { requestId: 'irb-2026-0044', codes: [{ system: LOINC, code: '0000-0' }] })).toBe(
+      3,
+    );
     expect(lines.err.join('\n')).toMatch(/no element with the requested codes/);
     // a data window after every delivery: the same codes, nothing received in it
     lines.err.length = 0;
     const later = new Date(Date.now() + 60_000).toISOString();
-    expect(
-      await run([
-        '--request',
-        requestFile('window.json', { requestId: 'irb-2026-0045', received: { from: later } }),
-        '--out',
-        out,
-        '--config',
-        configFile,
-      ]),
-    ).toBe(3);
+    expect(await extract('window.json', { requestId: 'irb-2026-0045', received: { from: later } })).toBe(3);
     expect(lines.err.join('\n')).toMatch(/no element with the requested codes/);
     lines.err.length = 0;
-    expect(
-      await run([
-        '--request',
-        requestFile('bad-window.json', { requestId: 'irb-2026-0046', received: { from: later, to: later } }),
-        '--out',
-        out,
-        '--config',
-        configFile,
-      ]),
-    ).toBe(2);
+    expect(await extract('bad-window.json', { requestId: 'irb-2026-0046', received: { from: later, to: later } })).toBe(
+      2,
+    );
     expect(lines.err.join('\n')).toMatch(/received: from must be before to/);
-    expect(
-      await run([
-        '--request',
-        requestFile('other.json', { requestId: 'irb-2026-0043' }),
-        '--out',
-        join(h.dir, 'extract-1'),
-        '--config',
-        configFile,
-      ]),
-    ).toBe(2);
+    expect(await extract('other.json', { requestId: 'irb-2026-0043' }, join(h.dir, 'extract-1'))).toBe(2);
     expect(lines.err.join('\n')).toMatch(/exists: choose an empty folder/);
     expect(await run(['--out', out, '--config', configFile])).toBe(2);
     expect(lines.err.join('\n')).toMatch(/--request FILE is required/);

@@ -79,11 +79,10 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
   const documentRef = documentReference(ids.next(), bytes, patient, composition, document);
   const provenanceId = ids.next();
   // Provenance targets the resources as they are delivered: copies that differ included, once each.
-  const distinct = distinctIds([...entries, documentRef], ids);
-  distinct.resources = mergeIdenticalParticipants(distinct.resources, distinct.renamed, uuidsWrittenIn(xml));
-  const delivered = distinct.resources.filter((r) => r !== documentRef);
+  const distinct = mergeIdenticalParticipants(distinctIds([...entries, documentRef], ids), uuidsWrittenIn(xml));
+  const delivered = distinct.filter((r) => r !== documentRef);
   const provenance = provenanceOf(provenanceId, delivered, documentRef, composition);
-  const resources = rewriteIds([...distinct.resources, provenance], ids, distinct.renamed);
+  const resources = rewriteIds([...distinct, provenance], ids);
   // No Bundle.identifier from ClinicalDocument/id: senders reuse ids across documents (HL7's own
   // examples do), and the same id on other content would be a 409. The ids above make the same
   // document the same content, so a retry is the same delivery all the same.
@@ -424,14 +423,11 @@ function pruneEmpty(node: unknown): boolean {
 /**
  * The converter gives one id to every resource it makes from the same CDA id (a clinician who is
  * author and performer): identical copies are one resource; a copy that differs keeps its content
- * under an id of its own (references keep naming the first of its type). `renamed` maps the
- * `Type/id` of the first resource of a type that had to take a new id (the id was another type's)
- * to that new id, so that references to it still reach it.
+ * under an id of its own (references keep naming the first of its type). When the first resource of
+ * a type had to take a new id (the id was another type's), references to it are redirected to that
+ * id, so that they still reach it.
  */
-function distinctIds(
-  resources: readonly Json[],
-  ids: { next(): string },
-): { resources: Json[]; renamed: Map<string, string> } {
+function distinctIds(resources: readonly Json[], ids: { next(): string }): Json[] {
   const seen = new Map<string, Json>();
   const renamed = new Map<string, string>();
   const out: Json[] = [];
@@ -446,12 +442,13 @@ function distinctIds(
       const id = ids.next();
       if (!seen.has(key)) {
         seen.set(key, r);
-        renamed.set(key, id);
+        renamed.set(key, `${String(r.resourceType)}/${id}`);
       }
       out.push({ ...r, id });
     }
   }
-  return { resources: out, renamed };
+  if (renamed.size > 0) for (const r of out) redirectReferences(r, renamed);
+  return out;
 }
 
 /**
@@ -459,8 +456,7 @@ function distinctIds(
  * entries becomes twenty Practitioners with the same content (CCD-1: 36 Practitioners, 7 distinct).
  * Copies that are identical apart from their id are one resource: references to the others name the
  * first, and the patient receives each clinician, organization or relative once. Roles and relatives
- * name other participants, so they are compared after those have merged, with every reference
- * settled first (a reference distinctIds renamed names the copy it reaches).
+ * name other participants, so they are compared after those have merged.
  *
  * Only ids the converter made up are left out of the comparison. It takes a CDA id whose root is a
  * bare UUID as the FHIR id and drops it from the identifiers, so such an id is all that tells two
@@ -472,13 +468,7 @@ const PARTICIPANT_ROUNDS: readonly (readonly string[])[] = [
   ['PractitionerRole', 'RelatedPerson'],
 ];
 
-function mergeIdenticalParticipants(
-  resources: Json[],
-  renamed: Map<string, string>,
-  documentUuids: ReadonlySet<string>,
-): Json[] {
-  const settled = new Map([...renamed].map(([reference, id]) => [reference, `${reference.split('/')[0]}/${id}`]));
-  if (settled.size > 0) for (const r of resources) redirectReferences(r, settled);
+function mergeIdenticalParticipants(resources: Json[], documentUuids: ReadonlySet<string>): Json[] {
   let out = resources;
   for (const types of PARTICIPANT_ROUNDS) {
     const firstByContent = new Map<string, Json>();
@@ -498,14 +488,7 @@ function mergeIdenticalParticipants(
       replaced.set(`urn:uuid:${String(id)}`, `urn:uuid:${String(first.id)}`);
       return false;
     });
-    if (replaced.size === 0) continue;
-    for (const r of out) redirectReferences(r, replaced);
-    // A reference distinctIds renamed to a copy that merged now names the copy that stays.
-    for (const [reference, id] of renamed) {
-      const type = reference.slice(0, reference.indexOf('/'));
-      const stays = replaced.get(`${type}/${id}`);
-      if (stays !== undefined) renamed.set(reference, stays.slice(type.length + 1));
-    }
+    if (replaced.size > 0) for (const r of out) redirectReferences(r, replaced);
   }
   return out;
 }
@@ -701,11 +684,7 @@ function provenanceOf(id: string, entries: readonly Json[], documentRef: Json, c
  * converter gives them), and `Type/<id>` references to resources of this bundle become the
  * `urn:uuid:` fullUrls a transaction resolves.
  */
-function rewriteIds(
-  resources: readonly Json[],
-  ids: { next(): string },
-  renamed: ReadonlyMap<string, string> = new Map(),
-): Json[] {
+function rewriteIds(resources: readonly Json[], ids: { next(): string }): Json[] {
   const mapping = new Map<string, string>();
   for (const r of resources) {
     if (typeof r.id === 'string' && !mapping.has(r.id)) mapping.set(r.id, IS_UUID.test(r.id) ? ids.next() : r.id);
@@ -715,7 +694,7 @@ function rewriteIds(
   const rewrite = (value: string, key: string): string => {
     if (key === 'reference') {
       const slash = value.indexOf('/');
-      const target = renamed.get(value) ?? (known.has(value) ? value.slice(slash + 1) : undefined);
+      const target = known.has(value) ? value.slice(slash + 1) : undefined;
       if (target !== undefined) return `urn:uuid:${mapping.get(target) ?? target}`;
     }
     // A string with no hyphen holds no UUID: the attached original's base64 (hundreds of KB) is not searched.

@@ -1,19 +1,13 @@
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateEncryptionKeyPair, isRecordId, parseExactJson, type EncryptionKeyPair } from '@phr/common';
+import {
+  generateEncryptionKeyPair,
+  isRecordId,
+  makePrivateDir,
+  parseExactJson,
+  writePrivateFile,
+  type EncryptionKeyPair,
+} from '@phr/common';
 import { ResearchError } from './research-errors';
 import type { VerifiedExtract } from './verify-extract';
 
@@ -34,8 +28,7 @@ export class ResearchState {
     if (existsSync(file)) return this.readKey(offerId);
     const keys = generateEncryptionKeyPair('X25519');
     this.offerDir(offerId);
-    writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
-    chmodSync(file, 0o600);
+    writePrivateFile(file, JSON.stringify(keys));
     return keys;
   }
 
@@ -62,20 +55,12 @@ export class ResearchState {
    */
   saveExtract(verified: VerifiedExtract): void {
     const dir = this.extractDir(verified.offerId);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, `${checkedId(verified.participationId)}.json`);
-    const temp = join(dir, `.${checkedId(verified.participationId)}.${randomBytes(6).toString('hex')}.tmp`);
+    makePrivateDir(dir);
     try {
-      const fd = openSync(temp, 'wx', 0o600);
-      try {
-        writeFileSync(fd, JSON.stringify(verified));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, file);
+      // A temporary file in the same directory, synced, renamed over the name.
+      writePrivateFile(file, JSON.stringify(verified));
     } catch (err) {
-      rmSync(temp, { force: true });
       throw new ResearchError('STATE', `cannot keep the extract in ${dir}`, undefined, { cause: err });
     }
     syncDir(dir);
@@ -127,7 +112,7 @@ export class ResearchState {
 
   private offerDir(offerId: string): string {
     const dir = join(this.dir, 'offers', checkedId(offerId));
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(dir);
     return dir;
   }
 }
