@@ -14,7 +14,8 @@ import {
 } from '@phr/common';
 import { FhirValidator } from '../src/fhir/validation';
 import { KeyedHash } from '../src/identity/keyed-hash';
-import { checkBundle } from '../src/ingest/bundle-check';
+import { DEFAULT_XML_LIMITS } from '../src/ccda/xml-guard';
+import { ccdaContentKey, checkBundle } from '../src/ingest/bundle-check';
 import { IngestPool } from '../src/ingest/ingest-pool';
 import { INVALID_DIR, SYNTHEA_DIR, syntheaFiles } from '@phr/test-support';
 import { makeCa, type Issued } from '@phr/test-support';
@@ -88,6 +89,23 @@ describe('IngestPool (validation and sealing on worker threads)', () => {
     });
     // The invalid cases really are refused, so the comparison covers error issues too.
     expect(answers.filter((a) => a.issues.some((x) => x.severity === 'error')).length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('keys a C-CDA document by its bytes, not by what the converter makes of them', async () => {
+    const keyed = KeyedHash.fromKey(key);
+    const xml = readFileSync(join(__dirname, '..', '..', 'fixtures', 'ccda-examples', 'CCD-2.xml'), 'utf8');
+    const body = Buffer.from(xml);
+    const answer = await pool.convertCcda(body, DEFAULT_XML_LIMITS);
+    if (!answer.ok) throw new Error('CCD-2 was refused');
+    expect(answer.checked.contentKey).toBe(ccdaContentKey(keyed, body));
+    expect(answer.checked.contentKey).not.toBe(checkBundle(validator, keyed, JSON.parse(answer.bundleJson)).contentKey);
+    // Other bytes, the same clinical content: another document.
+    const again = await pool.convertCcda(
+      Buffer.from(xml.replace('<ClinicalDocument', '<!-- x -->\n<ClinicalDocument')),
+      DEFAULT_XML_LIMITS,
+    );
+    if (!again.ok) throw new Error('CCD-2 was refused');
+    expect(again.checked.contentKey).not.toBe(answer.checked.contentKey);
   });
 
   it('builds deliveries the patient can open, whose root the payload reproduces', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { convertCcdaToFhir, convertXmlToCcda } from '@medplum/ccda';
+import { convertCcdaToFhir } from '@medplum/ccda';
 import { FhirError, isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
+import { readCcdaXml } from './ccda-xml';
 import { cdaNarrativeToXhtml } from './cda-narrative';
 import { MEDPLUM_CCDA_VERSION } from './converter-version';
 
@@ -102,14 +103,14 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
 }
 
 /**
- * @medplum/ccda's reading of the XML and its FHIR output. When the converter fails on a section's
+ * The document read into @medplum/ccda's tree (ccda-xml.ts), and the converter's FHIR output. When the converter fails on a section's
  * entries, that section is converted without them (its narrative stays) and a warning says so;
  * a document it cannot read at all is a 422.
  */
 function runConverter(xml: string): { document: CdaDocument; converted: Json; warnings: OutcomeIssue[] } {
   let document: CdaDocument;
   try {
-    document = convertXmlToCcda(withCharactersReferenced(xml));
+    document = readCcdaXml(xml) as CdaDocument;
   } catch (err) {
     throw unprocessable(`the C-CDA document could not be read: ${messageOf(err)}`);
   }
@@ -177,26 +178,6 @@ function convert(document: CdaDocument, warnings?: OutcomeIssue[]): Json {
       );
     }
   }
-}
-
-/**
- * fast-xml-parser, as @medplum/ccda configures it, replaces the five predefined entities but leaves
- * numeric character references as they are: `Jos&#233;` would stay `Jos&#233;` in a name (and show
- * as `&amp;#233;` in a narrative). Each becomes its character beforehand, or a predefined entity for
- * a character that is markup. CDATA sections and comments, where `&#…;` is not a reference, stay.
- */
-function withCharactersReferenced(xml: string): string {
-  const markup: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
-  return xml.replace(
-    /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|&#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}));/g,
-    (whole, hex: string | undefined, decimal: string | undefined) => {
-      if (hex === undefined && decimal === undefined) return whole;
-      const code = hex !== undefined ? parseInt(hex, 16) : Number(decimal);
-      if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return whole;
-      const char = String.fromCodePoint(code);
-      return markup[char] ?? char;
-    },
-  );
 }
 
 /**

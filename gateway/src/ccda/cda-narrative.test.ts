@@ -242,9 +242,9 @@ describe('cdaNarrativeToXhtml: text stays text', () => {
     expect(text(nodes)).toBe('&lt;b&gt;not bold&lt;/b&gt; &amp; more');
   });
 
-  it('keeps ampersands, quotes and numeric references as they were written', () => {
+  it('keeps ampersands, quotes and referenced characters: the same text, escaped only where XML must', () => {
     const out = xhtml('<paragraph>A &amp; B &gt; C &quot;q&quot; caf&#233; &#x263A;</paragraph>');
-    expect(out).toContain('A &amp; B &gt; C &quot;q&quot; caf&#233; &#x263A;');
+    expect(out).toContain('<p>A &amp; B &gt; C "q" café ☺</p>');
   });
 
   it('turns CDATA into escaped text, never into markup', () => {

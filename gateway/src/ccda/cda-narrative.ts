@@ -1,4 +1,4 @@
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { SaxesParser, type SaxesTagPlain } from 'saxes';
 
 /**
  * CDA narrative blocks (CDA R2 §4.3.5: `paragraph`, `content`, `list`/`item`, `linkHtml`,
@@ -53,92 +53,80 @@ const ATTRIBUTES: Record<string, string> = {
   rules: 'rules',
 };
 
-type XmlNode = Record<string, unknown> & { ':@'?: Record<string, string> };
-
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  cdataPropName: '#cdata',
-});
-const builder = new XMLBuilder({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  processEntities: false,
-  suppressEmptyNode: false,
-});
-
 /**
  * The XHTML narrative for a converted `div` (a `<div xmlns=XHTML>` around CDA narrative), or
- * undefined when it holds no text at all (FHIR requires a narrative to have content).
+ * undefined when it holds no text at all (FHIR requires a narrative to have content) or is not
+ * well-formed. One pass of saxes' events writes the XHTML as they come.
  */
 export function cdaNarrativeToXhtml(div: string): string | undefined {
-  let nodes: XmlNode[];
+  const out: string[] = [];
+  /** The XHTML element each open CDA element became; null while inside a dropped subtree. */
+  const open: (string | null)[] = [];
+  let skipping = 0;
+  let text = false;
+  const parser = new SaxesParser({ xmlns: false });
+  parser.on('opentag', (tag: SaxesTagPlain) => {
+    if (open.length === 0) {
+      open.push(tag.name === 'div' ? 'div' : null);
+      if (tag.name !== 'div') skipping++;
+      return;
+    }
+    const local = localName(tag.name);
+    // Multimedia refers to an observationMedia entry (an image in the document): not in the narrative.
+    if (skipping > 0 || local.toLowerCase() === 'rendermultimedia') {
+      skipping++;
+      open.push(null);
+      return;
+    }
+    const target = targetOf(local, tag.attributes, open[open.length - 1] ?? undefined);
+    out.push(`<${target}${attributesOf(tag.attributes)}>`);
+    open.push(target);
+  });
+  parser.on('closetag', () => {
+    const target = open.pop();
+    if (target === null) skipping--;
+    else if (open.length > 0) out.push(`</${target}>`);
+  });
+  const write = (value: string) => {
+    if (skipping > 0 || open.length === 0) return;
+    if (!text && value.trim() !== '') text = true;
+    out.push(escapeText(value));
+  };
+  // CDATA is text: written out as it is, `<![CDATA[<b>]]>` would become an element.
+  parser.on('text', write);
+  parser.on('cdata', write);
   try {
-    nodes = parser.parse(div) as XmlNode[];
+    parser.write(div).close();
   } catch {
     return undefined;
   }
-  const root = nodes.find((n) => nameOf(n) === 'div');
-  if (!root) return undefined;
-  const children = mapChildren(root.div as XmlNode[], undefined);
-  const xhtml = builder.build([{ div: children, ':@': { xmlns: XHTML } }]);
-  return /[^\s]/.test(xhtml.replace(/<[^>]*>/g, '')) ? xhtml : undefined;
+  return text ? `<div xmlns="${XHTML}">${out.join('')}</div>` : undefined;
 }
 
-function mapChildren(children: XmlNode[] | undefined, parent: string | undefined): XmlNode[] {
-  return (children ?? []).flatMap((child) => mapNode(child, parent));
-}
-
-function mapNode(node: XmlNode, parent: string | undefined): XmlNode[] {
-  const name = nameOf(node);
-  if (name === undefined || name === '#comment' || name.startsWith('?')) return [];
-  if (name === '#text') return [node];
-  // CDATA is text: written out as it is, `<![CDATA[<b>]]>` would become an element.
-  if (name === '#cdata') return [{ '#text': escapeText(textOf(node[name] as XmlNode[])) }];
-  const local = localName(name);
-  // Multimedia refers to an observationMedia entry (an image in the document): not in the narrative.
-  if (local.toLowerCase() === 'rendermultimedia') return [];
-  const target = targetOf(local, node, parent);
-  const attributes = mapAttributes(node[':@']);
-  const mapped: XmlNode = { [target]: mapChildren(node[name] as XmlNode[], target) };
-  if (Object.keys(attributes).length > 0) mapped[':@'] = attributes;
-  return [mapped];
-}
-
-function targetOf(local: string, node: XmlNode, parent: string | undefined): string {
+function targetOf(local: string, attributes: Record<string, string>, parent: string | undefined): string {
   const lower = local.toLowerCase();
-  if (lower === 'list') return node[':@']?.listType === 'ordered' ? 'ol' : 'ul';
+  if (lower === 'list') return attributes.listType === 'ordered' ? 'ol' : 'ul';
   if (lower === 'caption' && parent === 'table') return TABLE_CAPTION;
   return ELEMENTS[lower] ?? 'span';
 }
 
-function mapAttributes(attributes: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(attributes ?? {})) {
+function attributesOf(attributes: Record<string, string>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(attributes)) {
     const target = ATTRIBUTES[name];
     if (!target) continue;
-    out[target] = target === 'class' ? value.replace(/[^\w\s-]/g, '').toLowerCase() : value;
+    const kept = target === 'class' ? value.replace(/[^\w\s-]/g, '').toLowerCase() : value;
+    out += ` ${target}="${escapeAttribute(kept)}"`;
   }
   return out;
-}
-
-function textOf(nodes: XmlNode[] | undefined): string {
-  return (nodes ?? []).map((n) => (typeof n['#text'] === 'string' ? n['#text'] : '')).join('');
 }
 
 function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function nameOf(node: XmlNode): string | undefined {
-  return Object.keys(node).find((key) => key !== ':@');
+function escapeAttribute(text: string): string {
+  return escapeText(text).replace(/"/g, '&quot;');
 }
 
 function localName(name: string): string {

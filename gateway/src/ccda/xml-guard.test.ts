@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { XMLValidator } from 'fast-xml-parser';
 import { FhirError } from '@phr/common';
+import { readCcdaXml } from './ccda-xml';
 import { DEFAULT_XML_LIMITS, guardXml, type XmlGuardLimits } from './xml-guard';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'fixtures', 'ccda-examples');
@@ -269,10 +270,11 @@ describe('guardXml: malformed XML', () => {
     expect(() => guardXml(utf8(cda('<sdtc:raceCode é-1.x·="v" a:b="w"/><名前/>')), DEFAULT_XML_LIMITS)).not.toThrow();
   });
 
-  it('refuses every mutation of a real document that fast-xml-parser’s validator refuses', () => {
+  it('refuses every mutation of a real document that fast-xml-parser’s validator or the reader refuses', () => {
     // The scan replaced a second pass of that validator: it must stay at least as strict. (One
     // difference is deliberate and left out here: XML allows names with characters above U+FFFF,
-    // which the validator refuses.)
+    // which the validator refuses.) And what it lets through, the reader (saxes, strict XML 1.0)
+    // must read: a document it passes never fails later as unreadable.
     const original = readFileSync(join(EXAMPLES, 'Diagnostic_Imaging_Report.xml'), 'utf8');
     const pieces = [
       '<',
@@ -308,6 +310,11 @@ describe('guardXml: malformed XML', () => {
       '<![CDATA[',
       '?>',
       '<?x ?>',
+      '<? x?>',
+      '<?1x?>',
+      '<?x=1?>',
+      '<!---->',
+      '<!-- - -->',
     ];
     let seed = 20261206;
     const next = (n: number) => {
@@ -315,6 +322,7 @@ describe('guardXml: malformed XML', () => {
       return seed % n;
     };
     let validatorRefused = 0;
+    let guardAccepted = 0;
     for (let i = 0; i < 1500; i++) {
       let text = original;
       for (let edit = 0; edit <= next(2); edit++) {
@@ -324,21 +332,57 @@ describe('guardXml: malformed XML', () => {
         const op = next(3);
         text = text.slice(0, at) + (op === 0 ? '' : piece) + text.slice(at + (op === 1 ? 0 : 1 + next(3)));
       }
-      const verdict = XMLValidator.validate(text, { allowBooleanAttributes: false });
-      if (verdict === true) continue;
-      validatorRefused++;
-      const ours = (() => {
+      const guarded = (() => {
         try {
-          guardXml(utf8(text), DEFAULT_XML_LIMITS);
-          return 'accepted';
+          return guardXml(utf8(text), DEFAULT_XML_LIMITS).text;
         } catch (error) {
-          if (error instanceof FhirError) return 'refused';
+          if (error instanceof FhirError) return undefined;
           throw error;
         }
       })();
-      if (ours === 'accepted') throw new Error(`the scan accepted what the validator refused: ${verdict.err.msg}`);
+      const verdict = XMLValidator.validate(text, { allowBooleanAttributes: false });
+      if (verdict !== true) validatorRefused++;
+      if (guarded === undefined) continue;
+      if (verdict !== true) throw new Error(`the scan accepted what the validator refused: ${verdict.err.msg}`);
+      guardAccepted++;
+      expect(() => readCcdaXml(guarded)).not.toThrow();
     }
     expect(validatorRefused).toBeGreaterThan(500);
+    expect(guardAccepted).toBeGreaterThan(300);
+  });
+
+  it('refuses `--` inside a comment, `]]>` in text and a processing instruction without a valid target', () => {
+    expect(refused(cda('<!-- a -- b -->')).diagnostics).toMatch(/line 2, column 49: `--` inside a comment/);
+    expect(refused(cda('<!-- a --->')).diagnostics).toMatch(/`--` inside a comment/);
+    expect(refused(cda('<title>a ]]> b</title>')).diagnostics).toMatch(
+      /line 2, column 51: `]]>` in text, where XML allows it only to end a CDATA section/,
+    );
+    expect(refused(cda('<? x?>')).diagnostics).toMatch(/line 2, column 42: a processing instruction without a target/);
+    expect(refused(cda('<?1x?>')).diagnostics).toMatch(/"1x" is not a valid processing instruction name/);
+    expect(refused(cda('<?x=1?>')).diagnostics).toMatch(/"x=1" is not a valid processing instruction name/);
+    for (const declaration of [
+      '<?xml version="1.0" standalone="yes" encoding="UTF-8"?>',
+      '<?xml version="1.0"encoding="UTF-8"?>',
+      '<?xml encoding="UTF-8"?>',
+      '<?xml version="1.0" x="1"?>',
+      '<?XML version="1.0"?>',
+    ]) {
+      expect(refused(`${declaration}<ClinicalDocument xmlns="urn:hl7-org:v3"/>`).diagnostics).toMatch(
+        /line 1, column 1: a malformed XML declaration/,
+      );
+    }
+    expect(refused('<?xml version="1.1"?><ClinicalDocument xmlns="urn:hl7-org:v3"/>').diagnostics).toMatch(
+      /XML version 1.1: only XML 1.0 is accepted/,
+    );
+    expect(() =>
+      guardXml(
+        utf8(`<?xml version = '1.0'  encoding="utf-8" standalone='no' ?>\n<ClinicalDocument xmlns="urn:hl7-org:v3"/>`),
+        DEFAULT_XML_LIMITS,
+      ),
+    ).not.toThrow();
+    for (const fine of ['<!---->', '<!-- - a-b -->', '<![CDATA[ ]] > ]]>', '<?x?>', '<?x-y data?>']) {
+      expect(() => guardXml(utf8(cda(fine)), DEFAULT_XML_LIMITS)).not.toThrow();
+    }
   });
 
   it('refuses two roots, text after the root and text before it', () => {

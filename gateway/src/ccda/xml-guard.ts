@@ -10,8 +10,8 @@
  * scan itself, and a test keeps the scan at least as strict as the validator (xml-guard.test.ts).
  *
  * What is allowed but never acted on: processing instructions such as `<?xml-stylesheet href=…?>`
- * and `xsi:schemaLocation` attributes. fast-xml-parser keeps them as data, and neither it nor
- * `@medplum/ccda` (whose only dependency is fast-xml-parser) opens a file or the network, so
+ * and `xsi:schemaLocation` attributes. The reader (ccda-xml.ts, on saxes) drops instructions and
+ * keeps attributes as data; neither saxes nor `@medplum/ccda` opens a file or the network, so
  * nothing a document names is fetched.
  */
 import { FhirError, type IssueType } from '@phr/common';
@@ -140,6 +140,7 @@ function checkCharacters(text: string): void {
 const BANG = 0x21;
 const SLASH = 0x2f;
 const QUESTION = 0x3f;
+const GT = 0x3e;
 
 // Names end where XML syntax begins; whether what was read is an XML Name is checked after
 // (checkName). Whitespace is XML's four characters only: JavaScript's \s also takes U+00A0, U+3000
@@ -150,6 +151,9 @@ const TAG_END = /[ \t\r\n]*(\/?)>/y;
 const END_TAG = /<\/([^ \t\r\n<>/]+)[ \t\r\n]*>/y;
 const REFERENCE = /&([^\s&<;"']*)(;?)/y;
 const DTD_MARKUP = /^<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION|\[)/i;
+/** `version`, then optionally `encoding` and `standalone`, in that order; the version is group 2. */
+const XML_DECLARATION =
+  /^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])([^"']*)\1(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(["'])[A-Za-z][A-Za-z0-9._-]*\3)?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(["'])(?:yes|no)\4)?[ \t\r\n]*\?>$/;
 const DTD_IN_TEXT = /<!\s*(DOCTYPE|ENTITY)/i;
 /** The five predefined entities, as they follow the `&`. */
 const PREDEFINED_ENTITIES = ['amp;', 'lt;', 'gt;', 'quot;', 'apos;'];
@@ -208,6 +212,8 @@ class XmlScan {
   /** Offsets of the next `<` and `&` at or after the last place they were looked for (length: none). */
   private nextLt = -1;
   private nextAmp = -1;
+  /** Likewise the next `]]>`, which text may not hold outside a CDATA section. */
+  private nextCdataEnd = -1;
   private readonly maxNodes: number;
   /** Names already found to be XML Names: a document repeats a few dozen of them thousands of times. */
   private readonly names = new Set<string>();
@@ -248,6 +254,11 @@ class XmlScan {
     return this.nextAmp;
   }
 
+  private cdataEndFrom(from: number): number {
+    if (this.nextCdataEnd < from) this.nextCdataEnd = indexOrEnd(this.text, ']]>', from);
+    return this.nextCdataEnd;
+  }
+
   private fail(offset: number, what: string): FhirError {
     return malformed(this.text, offset, what);
   }
@@ -259,6 +270,8 @@ class XmlScan {
       if (i < end) throw this.fail(i, `text ${this.root ? 'after' : 'before'} the root element`);
       return;
     }
+    const cdataEnd = this.cdataEndFrom(start);
+    if (cdataEnd < end) throw this.fail(cdataEnd, '`]]>` in text, where XML allows it only to end a CDATA section');
     this.references(start, end);
   }
 
@@ -305,7 +318,14 @@ class XmlScan {
   /** Comments and CDATA are skipped whole (a DOCTYPE inside either is text); anything else after `<!` is refused. */
   private bangMarkup(lt: number): number {
     const { text } = this;
-    if (text.startsWith('<!--', lt)) return this.skipPast('-->', lt + 4, lt, 'a comment');
+    if (text.startsWith('<!--', lt)) {
+      // XML allows `--` in a comment only as part of its closing `-->`.
+      const dashes = text.indexOf('--', lt + 4);
+      if (dashes === -1) throw this.fail(lt, 'a comment is not closed with -->');
+      if (text.charCodeAt(dashes + 2) !== GT)
+        throw this.fail(dashes, '`--` inside a comment (only its closing --> may hold it)');
+      return dashes + 3;
+    }
     if (text.startsWith('<![CDATA[', lt)) {
       if (this.open.length === 0) throw this.fail(lt, 'a CDATA section outside the root element');
       return this.skipPast(']]>', lt + 9, lt, 'a CDATA section');
@@ -318,13 +338,28 @@ class XmlScan {
   private processingInstruction(lt: number): number {
     const { text } = this;
     const after = this.skipPast('?>', lt + 2, lt, 'a processing instruction');
-    if (/^<\?xml(?=[\s?])/i.test(text.slice(lt, lt + 6)) && lt !== 0) {
-      throw this.fail(lt, 'an XML declaration is allowed only at the very start of the document');
+    // Its target runs to the first whitespace or the closing `?>`, and is an XML Name.
+    let targetEnd = lt + 2;
+    while (targetEnd < after - 2 && !isXmlSpace(text.charCodeAt(targetEnd))) targetEnd++;
+    if (targetEnd === lt + 2) throw this.fail(lt, 'a processing instruction without a target name right after `<?`');
+    this.checkName(text.slice(lt + 2, targetEnd), lt + 2, 'processing instruction');
+    if (/^<\?xml(?=[\s?])/i.test(text.slice(lt, lt + 6))) {
+      if (lt !== 0) throw this.fail(lt, 'an XML declaration is allowed only at the very start of the document');
+      this.declaration(after);
     }
     // A parser reads no DTD in a PI either; refused anyway, so no parser can be talked into it.
     const dtd = DTD_IN_TEXT.exec(text.slice(lt, after));
     if (dtd) throw dtdRefused(text, lt + dtd.index, dtd[1] ?? '');
     return after;
+  }
+
+  /** The XML declaration, in XML 1.0's grammar (§2.8), for XML 1.0. */
+  private declaration(after: number): void {
+    const version = XML_DECLARATION.exec(this.text.slice(0, after))?.[2];
+    if (version === undefined) {
+      throw this.fail(0, 'a malformed XML declaration (write <?xml version="1.0" encoding="UTF-8"?>)');
+    }
+    if (version !== '1.0') throw this.fail(0, `XML version ${version.slice(0, 10)}: only XML 1.0 is accepted`);
   }
 
   private endTag(lt: number): number {
@@ -424,7 +459,7 @@ class XmlScan {
     return valueEnd + 1;
   }
 
-  private checkName(name: string, offset: number, what: 'element' | 'attribute'): void {
+  private checkName(name: string, offset: number, what: 'element' | 'attribute' | 'processing instruction'): void {
     if (this.names.has(name)) return;
     if (!XML_NAME.test(name))
       throw this.fail(offset, `${JSON.stringify(name.slice(0, 60))} is not a valid ${what} name`);

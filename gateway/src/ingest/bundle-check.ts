@@ -27,12 +27,27 @@ export function checkBundle(
   bundle: unknown,
   /** The same bundle with each number kept as written (parseExactJson), when that differs. */
   exact: unknown = bundle,
+  /**
+   * The content key when the bundle was made from a document whose own bytes say what it delivers
+   * (a converted C-CDA: `ccdaContentKey`), instead of one from the bundle's canonical JSON.
+   */
+  contentKey?: string,
 ): BundleCheck {
   const issues = validator.validateBundle(bundle);
+  if (contentKey !== undefined) return { issues, contentKey };
   try {
     // v2: what the bundle delivers, numbers as written (7.10 and 7.1 are different content).
     return { issues, contentKey: keyed.hash('bundle-content-v2', canonicalJson(deliveredContent(exact))) };
   } catch (err) {
     return { issues, contentKeyError: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/**
+ * The content key of a C-CDA document: its bytes as posted. The converted bundle is made from them
+ * alone (ids included), so the same bytes are the same delivery, and stay so when a newer converter
+ * would turn them into other resources: a retry across a gateway upgrade is not a second delivery.
+ */
+export function ccdaContentKey(keyed: KeyedHash, body: Uint8Array): string {
+  return keyed.hash('ccda-document-v1', body);
 }

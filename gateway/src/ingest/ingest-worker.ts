@@ -16,7 +16,7 @@ import { convertCcda } from '../ccda/ccda-converter';
 import { guardXml, type XmlGuardLimits } from '../ccda/xml-guard';
 import { FhirValidator, fhirJsonText } from '../fhir/validation';
 import { KeyedHash } from '../identity/keyed-hash';
-import { checkBundle, type BundleCheck } from './bundle-check';
+import { ccdaContentKey, checkBundle, type BundleCheck } from './bundle-check';
 import { resealKept, sealDelivery, type ResealRequest, type SealedDelivery, type SealRequest } from './sealed-delivery';
 
 export interface IngestWorkerData {
@@ -76,7 +76,14 @@ export function convertCcdaDocument(task: { body: Uint8Array; limits: XmlGuardLi
     const bundleJson = JSON.stringify(bundle);
     // Checked here too, on the same thread: one hop from the event loop instead of two.
     // The converted Bundle already keeps each decimal's text (JsonNumber): no lossless re-parse.
-    const checked = checkBundle(validator, keyed, JSON.parse(bundleJson) as unknown, bundle);
+    // Its content key is the document's: the same bytes are one delivery whatever the converter makes.
+    const checked = checkBundle(
+      validator,
+      keyed,
+      JSON.parse(bundleJson) as unknown,
+      bundle,
+      ccdaContentKey(keyed, task.body),
+    );
     return { ok: true, bundleJson, warnings, checked };
   } catch (err) {
     if (err instanceof FhirError) return { ok: false, status: err.status, issues: err.issues };

@@ -1,4 +1,4 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser, type SaxesTagPlain } from 'saxes';
 
 /**
  * Sanity checks for `Narrative.div` (FHIR R4 §2.4 narrative.html#xhtml, invariants txt-1/txt-2,
@@ -22,21 +22,11 @@ const XML_ENTITIES = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
 const ENTITY = /&([^;\s&<]{0,32});?/g;
 const NUMERIC_ENTITY = /^#(\d{1,7}|x[0-9a-fA-F]{1,6})$/;
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  allowBooleanAttributes: true,
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  commentPropName: '#comment',
-});
-
-type XmlNode = Record<string, unknown> & { ':@'?: Record<string, string> };
-
+/**
+ * The problems of one narrative `div`, or none. The XHTML is read by saxes, a strict XML 1.0
+ * parser (also the C-CDA reader's), in one pass: its events check the elements and attributes as
+ * they come, without building a tree.
+ */
 export function checkNarrativeXhtml(div: string): string[] {
   const problems: string[] = [];
   for (const match of div.matchAll(ENTITY)) {
@@ -47,70 +37,60 @@ export function checkNarrativeXhtml(div: string): string[] {
   }
   if (problems.length > 0) return problems;
 
-  let parsed: XmlNode[];
+  const state = { roots: 0, depth: 0, hasText: false, rootProblem: undefined as string | undefined };
+  const parser = new SaxesParser({ xmlns: false });
+  parser.on('opentag', (tag: SaxesTagPlain) => {
+    if (state.depth++ === 0 && state.roots++ === 0) state.rootProblem = rootProblem(tag);
+    checkElement(tag, problems, state);
+  });
+  parser.on('closetag', () => {
+    state.depth--;
+  });
+  const text = (value: string) => {
+    if (state.depth > 0 && value.trim() !== '') state.hasText = true;
+  };
+  parser.on('text', text);
+  parser.on('cdata', text);
   try {
-    const wellFormed = XMLValidator.validate(div, { allowBooleanAttributes: false });
-    if (wellFormed !== true) {
-      return [`The narrative is not well-formed XHTML: ${wellFormed.err.msg} (line ${wellFormed.err.line})`];
-    }
-    parsed = parser.parse(div) as XmlNode[];
-  } catch {
-    // fast-xml-parser refuses names it cannot hold in a plain object (`constructor`, `__proto__`,
-    // `prototype`) by throwing; none of them is an XHTML element or attribute.
-    return ['The narrative could not be read as XHTML: an element or attribute name is not allowed in narrative'];
+    parser.write(div).close();
+  } catch (error) {
+    // saxes stops at whatever follows the root (a second element, text): more than the one div.
+    if (state.roots > 0 && state.depth === 0) return [SINGLE_DIV];
+    return [`The narrative is not well-formed XHTML: ${error instanceof Error ? error.message : String(error)}`];
   }
-  const roots = parsed.filter((node) => !('#text' in node && isBlank(node['#text'])));
-  const root = roots[0];
-  if (roots.length !== 1 || !root || localName(elementName(root)) !== 'div') {
-    return ['The narrative must be a single <div> element'];
-  }
-  if (!declaresXhtml(root)) problems.push(`The narrative <div> must be in the XHTML namespace (${XHTML_NAMESPACE})`);
-  const state = { hasText: false };
-  visit(root, problems, state);
+  if (state.rootProblem === SINGLE_DIV) return [SINGLE_DIV];
+  if (state.rootProblem) problems.unshift(state.rootProblem);
   if (!state.hasText) problems.push('The narrative has no non-whitespace content');
   return problems;
 }
 
-function visit(node: XmlNode, problems: string[], state: { hasText: boolean }): void {
-  const name = elementName(node);
-  if (name === '#text') {
-    if (!isBlank(node['#text'])) state.hasText = true;
-    return;
-  }
-  if (name === '#comment' || name === undefined) return;
-  const local = localName(name).toLowerCase();
+const SINGLE_DIV = 'The narrative must be a single <div> element';
+
+function rootProblem(root: SaxesTagPlain): string | undefined {
+  if (localName(root.name) !== 'div') return SINGLE_DIV;
+  const colon = root.name.indexOf(':');
+  const attribute = colon >= 0 ? `xmlns:${root.name.slice(0, colon)}` : 'xmlns';
+  return root.attributes[attribute] === XHTML_NAMESPACE
+    ? undefined
+    : `The narrative <div> must be in the XHTML namespace (${XHTML_NAMESPACE})`;
+}
+
+function checkElement(tag: SaxesTagPlain, problems: string[], state: { hasText: boolean }): void {
+  const local = localName(tag.name).toLowerCase();
   if (!ALLOWED_ELEMENTS.has(local)) {
     problems.push(`Element <${local}> is not allowed in narrative`);
   } else if (local === 'img') {
     state.hasText = true; // an image is content
   }
-  for (const [attribute, value] of Object.entries(node[':@'] ?? {})) {
+  for (const [attribute, value] of Object.entries(tag.attributes)) {
     if (/^on/i.test(localName(attribute))) problems.push(`Event attribute '${attribute}' is not allowed in narrative`);
-    else if (typeof value === 'string' && /^\s*(javascript|vbscript):/i.test(value)) {
+    else if (/^\s*(javascript|vbscript):/i.test(value)) {
       problems.push(`Script URL in attribute '${attribute}' is not allowed in narrative`);
     }
   }
-  const children = node[name];
-  if (Array.isArray(children)) for (const child of children as XmlNode[]) visit(child, problems, state);
 }
 
-function elementName(node: XmlNode): string | undefined {
-  return Object.keys(node).find((key) => key !== ':@');
-}
-
-function localName(name: string | undefined): string {
-  if (!name) return '';
+function localName(name: string): string {
   const colon = name.indexOf(':');
   return colon >= 0 ? name.slice(colon + 1) : name;
-}
-
-function declaresXhtml(root: XmlNode): boolean {
-  const name = elementName(root) ?? '';
-  const colon = name.indexOf(':');
-  const attribute = colon >= 0 ? `xmlns:${name.slice(0, colon)}` : 'xmlns';
-  return root[':@']?.[attribute] === XHTML_NAMESPACE;
-}
-
-function isBlank(value: unknown): boolean {
-  return typeof value !== 'string' || value.trim() === '';
 }

@@ -1,0 +1,181 @@
+import { SaxesParser, type SaxesTagPlain } from 'saxes';
+
+/**
+ * A C-CDA document read into the object tree @medplum/ccda converts: the tree its own
+ * `convertXmlToCcda` builds with fast-xml-parser, built here from the events of saxes (a strict XML
+ * 1.0 parser, the one jsdom uses). fast-xml-parser's object building was more than half of a CCD's
+ * whole conversion (about 6 of 12 ms); saxes and the tree below take under 2.
+ *
+ * The shape is fast-xml-parser's with medplum's options (attributes as `@_name`, values kept as
+ * strings, `#text` for text beside elements or attributes, `''` for an empty element), and the
+ * paths medplum always makes arrays. `ccda-xml.test.ts` compares it with medplum's own reading of
+ * every example document and of generated variations, so a medplum release that reads differently
+ * fails there. Where XML itself says otherwise, XML wins: line ends become `\n` and whitespace
+ * characters in attribute values become spaces (XML 1.0 §2.11, §3.3.3), and every character
+ * reference is resolved (fast-xml-parser leaves `&#233;` as it is).
+ */
+
+/**
+ * @medplum/ccda's `ARRAY_PATHS` (src/xml.ts, not exported): an element or attribute whose dotted
+ * path ends with one of these is always an array, even when it occurs once.
+ */
+export const MEDPLUM_ARRAY_PATHS = [
+  'ClinicalDocument.participant',
+  'ClinicalDocument.recordTarget',
+  '.id',
+  '.templateId',
+  '.name',
+  '.addr',
+  '.telecom',
+  '.streetAddressLine',
+  '.author',
+  '.effectiveTime',
+  'name.given',
+  'name.suffix',
+  'name.prefix',
+  'patient.raceCode',
+  'patient.sdtc:raceCode',
+  'patient.ethnicGroupCode',
+  'patient.languageCommunication',
+  'component.structuredBody.component',
+  'component.structuredBody.component.section',
+  'component.section',
+  'component.observation',
+  'component.act',
+  'code.translation',
+  'value.translation',
+  'routeCode.translation',
+  'methodCode.translation',
+  'targetSiteCode.translation',
+  'approachSiteCode.translation',
+  'administrationUnitCode.translation',
+  'section.entry',
+  'entry.act',
+  'entry.organizer',
+  'entry.substanceAdministration',
+  'entry.observation',
+  'entry.encounter',
+  'entry.procedure',
+  'encounter.performer',
+  'encounter.participant',
+  'encounter.entryRelationship',
+  'entryRelationship.observation',
+  'entryRelationship.substanceAdministration',
+  'entryRelationship.act',
+  'organizer.component',
+  'substanceAdministration.consumable.manufacturedProduct',
+  'substanceAdministration.entryRelationship',
+  'substanceAdministration.performer',
+  'act.entryRelationship',
+  'act.performer',
+  'observation.participant',
+  'observation.entryRelationship',
+  'observation.referenceRange',
+  'consumable.manufacturedProduct',
+  'manufacturedProduct.manufacturedMaterial',
+  'manufacturedProduct.manufacturerOrganization',
+  'manufacturedProduct.manufacturedLabeledDrug',
+  'manufacturedMaterial.code',
+  'manufacturedMaterial.lotNumberText',
+];
+
+/** The array paths by their last name, so that each element looks only at the few that can match. */
+const ARRAY_PATHS_BY_NAME = new Map<string, string[]>();
+for (const path of MEDPLUM_ARRAY_PATHS) {
+  const name = path.slice(path.lastIndexOf('.') + 1);
+  ARRAY_PATHS_BY_NAME.set(name, [...(ARRAY_PATHS_BY_NAME.get(name) ?? []), path]);
+}
+
+function alwaysArray(name: string, path: string): boolean {
+  return ARRAY_PATHS_BY_NAME.get(name)?.some((suffix) => path.endsWith(suffix)) ?? false;
+}
+
+type Tree = Record<string, unknown>;
+
+/** An element being read. */
+interface Open {
+  name: string;
+  /** dotted path from the root element, as medplum's array paths are written */
+  path: string;
+  attributes: Record<string, string>;
+  children: Tree;
+  /** the element's text so far: each run between two tags trimmed, the runs joined */
+  text: string | undefined;
+  /** the current run, until the next tag, CDATA section or processing instruction ends it */
+  run: string;
+}
+
+/**
+ * The ClinicalDocument of a well-formed document (one `guardXml` let through) as medplum's tree.
+ *
+ * @throws Error when the text is not well-formed XML (saxes' message, with line and column).
+ */
+export function readCcdaXml(xml: string): Tree | undefined {
+  const top: Open = { name: '', path: '', attributes: {}, children: {}, text: undefined, run: '' };
+  const open: Open[] = [top];
+  // Namespaces stay prefixes (`sdtc:raceCode`), as medplum's paths name them; no positions kept.
+  const parser = new SaxesParser({ xmlns: false, position: false });
+  let current = top;
+  parser.on('opentag', (tag: SaxesTagPlain) => {
+    endRun(current);
+    // fast-xml-parser's renaming: `__proto__` as a key would set the object's prototype.
+    const name = tag.name === '__proto__' ? '#__proto__' : tag.name;
+    const path = current === top ? name : `${current.path}.${name}`;
+    current = { name, path, attributes: tag.attributes, children: {}, text: undefined, run: '' };
+    open.push(current);
+  });
+  // Text outside the root element is whitespace (anything else is not well-formed): nothing to keep.
+  parser.on('text', (text) => {
+    if (current !== top) current.run += text;
+  });
+  // A comment does not end a run: text on both sides of it is one run, as in fast-xml-parser.
+  parser.on('cdata', (text) => {
+    endRun(current);
+    current.text = (current.text ?? '') + text;
+  });
+  // Processing instructions are not content (and never followed); like a tag, one ends a run.
+  parser.on('processinginstruction', () => endRun(current));
+  parser.on('closetag', () => {
+    const element = open.pop() as Open;
+    current = open[open.length - 1] as Open;
+    endRun(element);
+    add(current.children, element.name, valueOf(element), element.path);
+  });
+  parser.write(xml).close();
+  const root = top.children.ClinicalDocument;
+  return root !== null && typeof root === 'object' && !Array.isArray(root) ? (root as Tree) : undefined;
+}
+
+function endRun(element: Open): void {
+  if (element.run === '') return;
+  // JavaScript's trim, as fast-xml-parser's: no-break spaces at a run's ends go too.
+  const trimmed = element.run.trim();
+  element.run = '';
+  if (trimmed !== '') element.text = (element.text ?? '') + trimmed;
+}
+
+/** An element's value: children first, then `#text`, then attributes, in fast-xml-parser's key order. */
+function valueOf(element: Open): unknown {
+  const value = element.children;
+  if (element.text !== undefined && element.text !== '') value['#text'] = element.text;
+  let attributes = false;
+  for (const [name, raw] of Object.entries(element.attributes)) {
+    attributes = true;
+    const text = raw.trim();
+    value[`@_${name}`] = alwaysArray(name, `${element.path}.${name}`) ? [text] : text;
+  }
+  if (attributes) return value;
+  const keys = Object.keys(value);
+  if (keys.length === 0) return '';
+  return keys.length === 1 && value['#text'] !== undefined ? value['#text'] : value;
+}
+
+function add(children: Tree, name: string, value: unknown, path: string): void {
+  if (!Object.prototype.hasOwnProperty.call(children, name)) {
+    children[name] = alwaysArray(name, path) ? [value] : value;
+    return;
+  }
+  const earlier = children[name];
+  if (Array.isArray(earlier)) earlier.push(value);
+  else children[name] = [earlier, value];
+}
