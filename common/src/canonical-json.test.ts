@@ -69,6 +69,17 @@ describe('canonicalJson matches json-canonicalize byte for byte', () => {
     expect(canonicalJson(value)).toBe(canonicalize(value));
   });
 
+  it('on long strings, which take another path (a sealed envelope holds 670 KB of base64)', () => {
+    const base = 'QUJD+/09'.repeat(1000);
+    for (const piece of ['', '"', '\\', '\n', '\u0000', '\u2028', 'é', '\ud83d\ude00', '\ud800', '\udc00']) {
+      for (const value of [piece + base, base + piece, base.slice(0, 2048) + piece + base.slice(2048)]) {
+        expect(canonicalJson({ ciphertext: value, v: [value] })).toBe(canonicalize({ ciphertext: value, v: [value] }));
+      }
+    }
+    expect(canonicalJson('x'.repeat(4096))).toBe(canonicalize('x'.repeat(4096)));
+    expect(canonicalJson('"'.repeat(4097))).toBe(canonicalize('"'.repeat(4097)));
+  });
+
   it('on generated values', () => {
     let seed = 42;
     const rnd = () => {

@@ -86,9 +86,9 @@ describe('readCcdaXml', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const originals = ['CCD-1.xml', 'Diagnostic_Imaging_Report.xml', 'Referral_Note.xml'].map(example);
+    const originals = ['CCD-2.xml', 'Diagnostic_Imaging_Report.xml', 'Procedure_Note.xml'].map(example);
     let compared = 0;
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 400; i++) {
       let text = originals[i % originals.length] as string;
       const body = text.indexOf('<ClinicalDocument');
       for (let edit = 0; edit <= next(3); edit++) {
@@ -113,7 +113,7 @@ describe('readCcdaXml', () => {
         ours: theirs.slice(at - 80, at + 80),
       });
     }
-    expect(compared).toBeGreaterThan(500);
+    expect(compared).toBeGreaterThan(320);
   });
 
   it('keeps medplum’s array paths: its shipped source lists the same ones', () => {

@@ -86,8 +86,12 @@ for (const path of MEDPLUM_ARRAY_PATHS) {
   ARRAY_PATHS_BY_NAME.set(name, [...(ARRAY_PATHS_BY_NAME.get(name) ?? []), path]);
 }
 
-function alwaysArray(name: string, path: string): boolean {
-  return ARRAY_PATHS_BY_NAME.get(name)?.some((suffix) => path.endsWith(suffix)) ?? false;
+/** `path` is asked for only when some array path ends in `name`: most names end none. */
+function alwaysArray(name: string, path: () => string): boolean {
+  const suffixes = ARRAY_PATHS_BY_NAME.get(name);
+  if (suffixes === undefined) return false;
+  const full = path();
+  return suffixes.some((suffix) => full.endsWith(suffix));
 }
 
 type Tree = Record<string, unknown>;
@@ -159,10 +163,11 @@ function valueOf(element: Open): unknown {
   const value = element.children;
   if (element.text !== undefined && element.text !== '') value['#text'] = element.text;
   let attributes = false;
-  for (const [name, raw] of Object.entries(element.attributes)) {
+  const given = element.attributes;
+  for (const name in given) {
     attributes = true;
-    const text = raw.trim();
-    value[`@_${name}`] = alwaysArray(name, `${element.path}.${name}`) ? [text] : text;
+    const text = (given[name] as string).trim();
+    value[`@_${name}`] = alwaysArray(name, () => `${element.path}.${name}`) ? [text] : text;
   }
   if (attributes) return value;
   const keys = Object.keys(value);
@@ -172,7 +177,7 @@ function valueOf(element: Open): unknown {
 
 function add(children: Tree, name: string, value: unknown, path: string): void {
   if (!Object.prototype.hasOwnProperty.call(children, name)) {
-    children[name] = alwaysArray(name, path) ? [value] : value;
+    children[name] = alwaysArray(name, () => path) ? [value] : value;
     return;
   }
   const earlier = children[name];
