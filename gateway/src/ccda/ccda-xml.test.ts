@@ -86,9 +86,9 @@ describe('readCcdaXml', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const originals = ['CCD-2.xml', 'Diagnostic_Imaging_Report.xml', 'Procedure_Note.xml'].map(example);
+    const originals = ['Diagnostic_Imaging_Report.xml', 'Operative_Note.xml', 'Procedure_Note.xml'].map(example);
     let compared = 0;
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 240; i++) {
       let text = originals[i % originals.length] as string;
       const body = text.indexOf('<ClinicalDocument');
       for (let edit = 0; edit <= next(3); edit++) {
@@ -108,12 +108,13 @@ describe('readCcdaXml', () => {
       const theirs = ordered(medplumReading(text));
       let at = 0;
       while (at < ours.length && ours[at] === theirs[at]) at++;
-      expect({ variation: i, ours: ours.slice(at - 80, at + 80) }).toEqual({
+      const from = Math.max(0, at - 80);
+      expect({ variation: i, ours: ours.slice(from, at + 80) }).toEqual({
         variation: i,
-        ours: theirs.slice(at - 80, at + 80),
+        ours: theirs.slice(from, at + 80),
       });
     }
-    expect(compared).toBeGreaterThan(320);
+    expect(compared).toBeGreaterThan(190);
   });
 
   it('keeps medplum’s array paths: its shipped source lists the same ones', () => {

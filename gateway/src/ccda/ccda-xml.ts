@@ -112,7 +112,8 @@ interface Open {
 /**
  * The ClinicalDocument of a well-formed document (one `guardXml` let through) as medplum's tree.
  *
- * @throws Error when the text is not well-formed XML (saxes' message, with line and column).
+ * @throws Error when the text is not well-formed XML (saxes' message; the guard, which runs first,
+ *   says where).
  */
 export function readCcdaXml(xml: string): Tree | undefined {
   const top: Open = { name: '', path: '', attributes: {}, children: {}, text: undefined, run: '' };

@@ -220,6 +220,11 @@ describe('cdaNarrativeToXhtml: attributes', () => {
     });
   });
 
+  it('maps names Object.prototype has like any other: never its members', () => {
+    const out = xhtml('<content constructor="x" __proto__="y" toString="z">a</content><Constructor>b</Constructor>');
+    expect(out).toBe(`<div xmlns="${XHTML}"><span>a</span><span>b</span></div>`);
+  });
+
   it('keeps an ID with an escaped quote escaped', () => {
     const out = xhtml('<content ID="a&quot;b">x</content>');
     expect(out).toContain('id="a&quot;b"');

@@ -107,14 +107,15 @@ function targetOf(local: string, attributes: Record<string, string>, parent: str
   const lower = local.toLowerCase();
   if (lower === 'list') return attributes.listType === 'ordered' ? 'ol' : 'ul';
   if (lower === 'caption' && parent === 'table') return TABLE_CAPTION;
-  return ELEMENTS[lower] ?? 'span';
+  // Own names only: `constructor` or `toString` would find Object's members.
+  return Object.hasOwn(ELEMENTS, lower) ? (ELEMENTS[lower] as string) : 'span';
 }
 
 function attributesOf(attributes: Record<string, string>): string {
   let out = '';
   for (const [name, value] of Object.entries(attributes)) {
-    const target = ATTRIBUTES[name];
-    if (!target) continue;
+    if (!Object.hasOwn(ATTRIBUTES, name)) continue;
+    const target = ATTRIBUTES[name] as string;
     const kept = target === 'class' ? value.replace(/[^\w\s-]/g, '').toLowerCase() : value;
     out += ` ${target}="${escapeAttribute(kept)}"`;
   }

@@ -163,7 +163,10 @@ const PREDEFINED_ENTITIES = ['amp;', 'lt;', 'gt;', 'quot;', 'apos;'];
  * handful (HL7's examples: at most 5).
  */
 const MAX_ATTRIBUTES_PER_ELEMENT = 256;
-/** Element names fast-xml-parser throws on rather than build into an object (prototype pollution). */
+/**
+ * Element names that would reach Object.prototype where a reader builds plain objects (fast-xml-parser
+ * throws on them; medplum's tree and the narrative mapping must never meet them).
+ */
 const PARSER_RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** XML 1.0's NameStartChar and NameChar (fifth edition), the colon of a prefix included. */

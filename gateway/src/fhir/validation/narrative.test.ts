@@ -5,8 +5,10 @@ const NS = 'xmlns="http://www.w3.org/1999/xhtml"';
 describe('checkNarrativeXhtml', () => {
   it('accepts XHTML narrative with XML entities, character references, CDATA, images and a prefixed root', () => {
     expect(checkNarrativeXhtml(`<div ${NS}><p>Hi &amp; bye &#169; &#x2014;</p><!-- note --></div>`)).toEqual([]);
-    expect(checkNarrativeXhtml(`<div ${NS}><![CDATA[ <text> ]]></div>`)).toEqual([]);
-    expect(checkNarrativeXhtml(`<div ${NS}><img src="#a" alt=""/></div>`)).toEqual([]);
+    expect(
+      checkNarrativeXhtml(`<div ${NS}><img src="#a" alt=""/><img src="data:image/png;base64,AAAA"/></div>`),
+    ).toEqual([]);
+    expect(checkNarrativeXhtml(`<div ${NS}><a href="https://example.org/a">x</a><a href="#b">y</a></div>`)).toEqual([]);
     expect(checkNarrativeXhtml('<x:div xmlns:x="http://www.w3.org/1999/xhtml"><x:p>a</x:p></x:div>')).toEqual([]);
     expect(checkNarrativeXhtml(`\n<div ${NS}>a</div>\n`)).toEqual([]);
   });
@@ -64,6 +66,42 @@ describe('checkNarrativeXhtml', () => {
     const empty = ['The narrative has no non-whitespace content'];
     expect(checkNarrativeXhtml(`<div ${NS}>  <p> </p></div>`)).toEqual(empty);
     expect(checkNarrativeXhtml(`<div ${NS}><!-- only a comment --></div>`)).toEqual(empty);
-    expect(checkNarrativeXhtml(`<div ${NS}><![CDATA[  ]]></div>`)).toEqual(empty);
+  });
+
+  it('refuses what an HTML parser would read as markup where XML reads text', () => {
+    // Each hides an image with an onerror handler from an XML reader; HTML (innerHTML) makes it live.
+    const live = '<img src=x onerror=alert(1)>';
+    expect(checkNarrativeXhtml(`<div ${NS}>a<![CDATA[>${live}]]></div>`)).toEqual([
+      'CDATA sections are not allowed in narrative (write the text escaped)',
+    ]);
+    expect(checkNarrativeXhtml(`<div ${NS}>a<!-->${live}--></div>`)).toEqual([
+      'A comment starting with > or -> is not allowed in narrative (HTML ends it at once)',
+    ]);
+    expect(checkNarrativeXhtml(`<div ${NS}>a<!--->${live}--></div>`)).toEqual([
+      'A comment starting with > or -> is not allowed in narrative (HTML ends it at once)',
+    ]);
+    expect(checkNarrativeXhtml(`<div ${NS}>a<?x >${live}?></div>`)).toEqual([
+      'Processing instructions are not allowed in narrative',
+    ]);
+    expect(checkNarrativeXhtml(`<div ${NS}><?xml-stylesheet href="http://evil/x.xsl"?>a</div>`)).toEqual([
+      'Processing instructions are not allowed in narrative',
+    ]);
+    expect(
+      checkNarrativeXhtml(`<!DOCTYPE div [<!ENTITY % x SYSTEM "http://evil/x.dtd"> %x;]><div ${NS}>a</div>`),
+    ).toEqual(['A DOCTYPE is not allowed in narrative']);
+  });
+
+  it('refuses script URLs however a browser would still read them, and data URLs but a bitmap image', () => {
+    for (const href of ['jav&#x9;ascript:alert(1)', 'java&#10;script:x', '&#13;javascript:x', ' &#9; VBScript:x']) {
+      expect(checkNarrativeXhtml(`<div ${NS}><a href="${href}">x</a></div>`)).toEqual([
+        "Script URL in attribute 'href' is not allowed in narrative",
+      ]);
+    }
+    const data = "Data URL in attribute 'href' is not allowed in narrative (only a bitmap image's src)";
+    expect(checkNarrativeXhtml(`<div ${NS}><a href="data:text/html,&lt;script&gt;x">x</a></div>`)).toEqual([data]);
+    expect(checkNarrativeXhtml(`<div ${NS}><a href="data:image/png;base64,AAAA">x</a></div>`)).toEqual([data]);
+    expect(checkNarrativeXhtml(`<div ${NS}><img src="data:image/svg+xml;base64,AAAA"/></div>`)).toEqual([
+      "Data URL in attribute 'src' is not allowed in narrative (only a bitmap image's src)",
+    ]);
   });
 });

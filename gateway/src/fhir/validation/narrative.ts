@@ -4,8 +4,11 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes';
  * Sanity checks for `Narrative.div` (FHIR R4 §2.4 narrative.html#xhtml, invariants txt-1/txt-2,
  * which neither Medplum nor the JSON schema evaluate): well-formed XML, one `div` root in the XHTML
  * namespace, only XML's own entities (HTML ones like `&reg;` are undefined in XML), the basic HTML
- * elements the spec allows, no active content (scripts, event handlers, `javascript:` links), and
- * some non-whitespace content. Narratives reach patients' devices, so active content matters.
+ * elements the spec allows, no active content (scripts, event handlers, `javascript:` and
+ * `vbscript:` URLs however spelled, `data:` URLs but a bitmap image's), nothing an HTML parser would
+ * read as markup where XML reads text (CDATA, processing instructions, a DOCTYPE, comments that
+ * start with `>`), and some non-whitespace content. Narratives reach patients' devices, so active
+ * content matters.
  */
 
 const XHTML_NAMESPACE = 'http://www.w3.org/1999/xhtml';
@@ -46,11 +49,18 @@ export function checkNarrativeXhtml(div: string): string[] {
   parser.on('closetag', () => {
     state.depth--;
   });
-  const text = (value: string) => {
+  parser.on('text', (value) => {
     if (state.depth > 0 && value.trim() !== '') state.hasText = true;
-  };
-  parser.on('text', text);
-  parser.on('cdata', text);
+  });
+  // What an HTML parser reads differently from XML, so that markup hidden from this check would
+  // come alive where a narrative is put into a page: `<![CDATA[>…` and `<!-->…` end at the first
+  // `>` in HTML, and `<?x >…` is a comment there up to its first `>`. Narrative needs none of them.
+  parser.on('cdata', () => problems.push(CDATA));
+  parser.on('comment', (comment) => {
+    if (comment.startsWith('>') || comment.startsWith('->')) problems.push(HTML_COMMENT);
+  });
+  parser.on('processinginstruction', () => problems.push(INSTRUCTION));
+  parser.on('doctype', () => problems.push(DOCTYPE));
   try {
     parser.write(div).close();
   } catch (error) {
@@ -65,6 +75,14 @@ export function checkNarrativeXhtml(div: string): string[] {
 }
 
 const SINGLE_DIV = 'The narrative must be a single <div> element';
+const CDATA = 'CDATA sections are not allowed in narrative (write the text escaped)';
+const HTML_COMMENT = 'A comment starting with > or -> is not allowed in narrative (HTML ends it at once)';
+const INSTRUCTION = 'Processing instructions are not allowed in narrative';
+const DOCTYPE = 'A DOCTYPE is not allowed in narrative';
+/** Schemes that run code where a link or image is followed. */
+const SCRIPT_SCHEMES = new Set(['javascript', 'vbscript']);
+/** Inline images only as bitmaps: an SVG or HTML `data:` URL can carry script. */
+const DATA_IMAGE = /^data:image\/(?:png|gif|jpeg|jpg|webp|bmp)[;,]/i;
 
 function rootProblem(root: SaxesTagPlain): string | undefined {
   if (localName(root.name) !== 'div') return SINGLE_DIV;
@@ -83,11 +101,31 @@ function checkElement(tag: SaxesTagPlain, problems: string[], state: { hasText: 
     state.hasText = true; // an image is content
   }
   for (const [attribute, value] of Object.entries(tag.attributes)) {
-    if (/^on/i.test(localName(attribute))) problems.push(`Event attribute '${attribute}' is not allowed in narrative`);
-    else if (/^\s*(javascript|vbscript):/i.test(value)) {
+    if (/^on/i.test(localName(attribute))) {
+      problems.push(`Event attribute '${attribute}' is not allowed in narrative`);
+      continue;
+    }
+    const scheme = schemeOf(value);
+    if (scheme !== undefined && SCRIPT_SCHEMES.has(scheme)) {
       problems.push(`Script URL in attribute '${attribute}' is not allowed in narrative`);
+    } else if (scheme === 'data' && !(local === 'img' && attribute === 'src' && DATA_IMAGE.test(urlText(value)))) {
+      problems.push(`Data URL in attribute '${attribute}' is not allowed in narrative (only a bitmap image's src)`);
     }
   }
+}
+
+/**
+ * A value as a browser reads it for a URL: without leading control characters and spaces and
+ * without any tab or line break (WHATWG URL), so `jav&#x9;ascript:` is `javascript:`.
+ */
+function urlText(value: string): string {
+  // eslint-disable-next-line no-control-regex -- the C0 controls are what a URL parser strips
+  return value.replace(/[\t\n\r]/g, '').replace(/^[\u0000-\u0020]+/, '');
+}
+
+/** The URL scheme a value names, lower case; undefined when it names none. */
+function schemeOf(value: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*):/i.exec(urlText(value))?.[1]?.toLowerCase();
 }
 
 function localName(name: string): string {
