@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { convertCcdaToFhir } from '@medplum/ccda';
 import { FhirError, isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
 import { readCcdaXml } from './ccda-xml';
-import { cdaNarrativeToXhtml } from './cda-narrative';
+import { cdaNarrativeToXhtml, escapeText } from './cda-narrative';
 import { MEDPLUM_CCDA_VERSION } from './converter-version';
 
 /** A C-CDA document converted into the transaction Bundle the gateway ingests like any other. */
@@ -186,11 +186,10 @@ function convert(document: CdaDocument, warnings?: OutcomeIssue[]): Json {
  * (invalid XHTML) and `&lt;b&gt;` an element. Such text is escaped again first.
  */
 function escapePlainNarratives(document: CdaDocument): void {
-  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const visit = (components: { section?: CdaSection | CdaSection[] }[] | undefined): void => {
     for (const component of components ?? []) {
       for (const section of asArray(component.section)) {
-        if (typeof section.text === 'string') section.text = escape(section.text);
+        if (typeof section.text === 'string') section.text = escapeText(section.text);
         visit(asArray(section.component));
       }
     }

@@ -122,7 +122,8 @@ function attributesOf(attributes: Record<string, string>): string {
   return out;
 }
 
-function escapeText(text: string): string {
+/** Text as XML character data: `&`, `<` and `>` escaped. */
+export function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

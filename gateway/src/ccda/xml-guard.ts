@@ -345,8 +345,9 @@ class XmlScan {
     let targetEnd = lt + 2;
     while (targetEnd < after - 2 && !isXmlSpace(text.charCodeAt(targetEnd))) targetEnd++;
     if (targetEnd === lt + 2) throw this.fail(lt, 'a processing instruction without a target name right after `<?`');
-    this.checkName(text.slice(lt + 2, targetEnd), lt + 2, 'processing instruction');
-    if (/^<\?xml(?=[\s?])/i.test(text.slice(lt, lt + 6))) {
+    const target = text.slice(lt + 2, targetEnd);
+    this.checkName(target, lt + 2, 'processing instruction');
+    if (target.toLowerCase() === 'xml') {
       if (lt !== 0) throw this.fail(lt, 'an XML declaration is allowed only at the very start of the document');
       this.declaration(after);
     }

@@ -40,10 +40,14 @@ export function checkNarrativeXhtml(div: string): string[] {
   }
   if (problems.length > 0) return problems;
 
-  const state = { roots: 0, depth: 0, hasText: false, rootProblem: undefined as string | undefined };
+  const state = { rooted: false, depth: 0, hasText: false, rootProblem: undefined as string | undefined };
   const parser = new SaxesParser({ xmlns: false });
   parser.on('opentag', (tag: SaxesTagPlain) => {
-    if (state.depth++ === 0 && state.roots++ === 0) state.rootProblem = rootProblem(tag);
+    // saxes refuses a second root before its tag is reported: depth 0 is the one root.
+    if (state.depth++ === 0) {
+      state.rooted = true;
+      state.rootProblem = rootProblem(tag);
+    }
     checkElement(tag, problems, state);
   });
   parser.on('closetag', () => {
@@ -65,7 +69,7 @@ export function checkNarrativeXhtml(div: string): string[] {
     parser.write(div).close();
   } catch (error) {
     // saxes stops at whatever follows the root (a second element, text): more than the one div.
-    if (state.roots > 0 && state.depth === 0) return [SINGLE_DIV];
+    if (state.rooted && state.depth === 0) return [SINGLE_DIV];
     return [`The narrative is not well-formed XHTML: ${error instanceof Error ? error.message : String(error)}`];
   }
   if (state.rootProblem === SINGLE_DIV) return [SINGLE_DIV];
@@ -105,10 +109,11 @@ function checkElement(tag: SaxesTagPlain, problems: string[], state: { hasText: 
       problems.push(`Event attribute '${attribute}' is not allowed in narrative`);
       continue;
     }
-    const scheme = schemeOf(value);
+    const url = urlText(value);
+    const scheme = schemeOf(url);
     if (scheme !== undefined && SCRIPT_SCHEMES.has(scheme)) {
       problems.push(`Script URL in attribute '${attribute}' is not allowed in narrative`);
-    } else if (scheme === 'data' && !(local === 'img' && attribute === 'src' && DATA_IMAGE.test(urlText(value)))) {
+    } else if (scheme === 'data' && !(local === 'img' && attribute === 'src' && DATA_IMAGE.test(url))) {
       problems.push(`Data URL in attribute '${attribute}' is not allowed in narrative (only a bitmap image's src)`);
     }
   }
@@ -123,9 +128,9 @@ function urlText(value: string): string {
   return value.replace(/[\t\n\r]/g, '').replace(/^[\u0000-\u0020]+/, '');
 }
 
-/** The URL scheme a value names, lower case; undefined when it names none. */
-function schemeOf(value: string): string | undefined {
-  return /^([a-z][a-z0-9+.-]*):/i.exec(urlText(value))?.[1]?.toLowerCase();
+/** The scheme a URL (as urlText reads it) names, lower case; undefined when it names none. */
+function schemeOf(url: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
 }
 
 function localName(name: string): string {
