@@ -166,23 +166,25 @@ describe('blockBytes and summarizeBlockBytes', () => {
     const s = summarizeBlockBytes(
       [b1, b2, b3],
       new Map([
-        ['a', 10],
-        ['c', 30],
+        ['a', { deliveries: 1, resources: 10 }],
+        ['c', { deliveries: 3, resources: 30 }],
       ]),
     );
-    expect(s).toMatchObject({ blocks: 2, transactions: 2, otherTransactions: 1, resources: 40 });
+    expect(s).toMatchObject({ blocks: 2, transactions: 2, deliveries: 4, otherTransactions: 1, resources: 40 });
     const overhead = b1.overhead.total / 2 + b2.overhead.total;
     expect(s.totalBytes).toBeCloseTo(a.length + c.length + overhead, 9);
-    expect(s.perDelivery).toBeCloseTo(s.totalBytes / 2, 9);
+    // A transaction recording three deliveries counts as three deliveries, not one.
+    expect(s.perDelivery).toBeCloseTo(s.totalBytes / 4, 9);
     expect(s.perResource).toBeCloseTo(s.totalBytes / 40, 9);
-    expect(s.transactionPerDelivery.total).toBe((a.length + c.length) / 2);
-    expect(s.blockOverheadPerDelivery.total).toBeCloseTo(overhead / 2, 9);
+    expect(s.transactionPerDelivery.total).toBe((a.length + c.length) / 4);
+    expect(s.blockOverheadPerDelivery.total).toBeCloseTo(overhead / 4, 9);
     expect(s.perResourceParts.readWriteSet).toBe(200 / 40);
     expect(s.perResourceParts.blockOverhead).toBeCloseTo(overhead / 40, 9);
     const perResourceSum =
       TRANSACTION_PARTS.reduce((n, k) => n + s.perResourceParts[k], 0) + s.perResourceParts.blockOverhead;
     expect(perResourceSum).toBeCloseTo(s.perResource, 9);
-    expect(s.creatorCertificateCopiesPerDelivery).toBe(2);
-    expect(s.endorsementsPerDelivery).toBe(2);
+    // Two copies and two endorsements per transaction, shared by the 4 deliveries of 2 transactions.
+    expect(s.creatorCertificateCopiesPerDelivery).toBe(1);
+    expect(s.endorsementsPerDelivery).toBe(1);
   });
 });

@@ -181,6 +181,8 @@ export interface BlockBytesSummary {
   /** Blocks that hold at least one of the transactions counted. */
   blocks: number;
   transactions: number;
+  /** Deliveries those transactions record (a transaction may record several). */
+  deliveries: number;
   /** Other transactions in those blocks (not counted, but sharing the blocks' overhead). */
   otherTransactions: number;
   resources: number;
@@ -188,7 +190,7 @@ export interface BlockBytesSummary {
   totalBytes: number;
   perDelivery: number;
   perResource: number;
-  /** Mean bytes per counted transaction (delivery). */
+  /** Mean bytes of the counted transactions per delivery they record. */
   transactionPerDelivery: TransactionParts & { total: number };
   /** Block header and metadata, each block's shared equally among its transactions. */
   blockOverheadPerDelivery: BlockOverheadParts & { total: number };
@@ -198,13 +200,13 @@ export interface BlockBytesSummary {
 }
 
 /**
- * Sums the blocks' bytes for the given transactions (tx id → resources in the delivery it records):
- * every byte of their envelopes, and each block's header and metadata shared among all the
- * transactions the block holds.
+ * Sums the blocks' bytes for the given transactions (tx id → the deliveries it records and their
+ * resources): every byte of their envelopes, and each block's header and metadata shared among all
+ * the transactions the block holds. Per-delivery figures divide by deliveries, not transactions.
  */
 export function summarizeBlockBytes(
   blocks: readonly BlockBytes[],
-  counted: ReadonlyMap<string, number>,
+  counted: ReadonlyMap<string, { deliveries: number; resources: number }>,
 ): BlockBytesSummary {
   const tx = { ...zeroParts(), total: 0 };
   const overhead: BlockOverheadParts & { total: number } = {
@@ -217,6 +219,7 @@ export function summarizeBlockBytes(
   };
   const overheadKeys = Object.keys(overhead) as (keyof typeof overhead)[];
   let n = 0;
+  let deliveries = 0;
   let other = 0;
   let resources = 0;
   let blocksUsed = 0;
@@ -231,7 +234,8 @@ export function summarizeBlockBytes(
     for (const k of overheadKeys) overhead[k] += b.overhead[k] * share;
     for (const t of ours) {
       n++;
-      resources += counted.get(t.txId) ?? 0;
+      deliveries += counted.get(t.txId)?.deliveries ?? 0;
+      resources += counted.get(t.txId)?.resources ?? 0;
       tx.total += t.bytes;
       for (const k of TRANSACTION_PARTS) tx[k] += t.parts[k];
       creatorCopies += t.creatorCertificateCopies;
@@ -241,23 +245,24 @@ export function summarizeBlockBytes(
   const per = (v: number, d: number) => (d > 0 ? v / d : Number.NaN);
   const totalBytes = tx.total + overhead.total;
   const transactionPerDelivery = { ...tx };
-  for (const k of [...TRANSACTION_PARTS, 'total'] as const) transactionPerDelivery[k] = per(tx[k], n);
+  for (const k of [...TRANSACTION_PARTS, 'total'] as const) transactionPerDelivery[k] = per(tx[k], deliveries);
   const blockOverheadPerDelivery = { ...overhead };
-  for (const k of overheadKeys) blockOverheadPerDelivery[k] = per(overhead[k], n);
+  for (const k of overheadKeys) blockOverheadPerDelivery[k] = per(overhead[k], deliveries);
   const perResourceParts = { ...zeroParts(), blockOverhead: per(overhead.total, resources) };
   for (const k of TRANSACTION_PARTS) perResourceParts[k] = per(tx[k], resources);
   return {
     blocks: blocksUsed,
     transactions: n,
+    deliveries,
     otherTransactions: other,
     resources,
     totalBytes,
-    perDelivery: per(totalBytes, n),
+    perDelivery: per(totalBytes, deliveries),
     perResource: per(totalBytes, resources),
     transactionPerDelivery,
     blockOverheadPerDelivery,
     perResourceParts,
-    creatorCertificateCopiesPerDelivery: per(creatorCopies, n),
-    endorsementsPerDelivery: per(endorsements, n),
+    creatorCertificateCopiesPerDelivery: per(creatorCopies, deliveries),
+    endorsementsPerDelivery: per(endorsements, deliveries),
   };
 }

@@ -368,6 +368,10 @@ async function main(): Promise<void> {
     const ccdaCommitted = performance.now();
     const ccdaCount = Number(values.ccda);
     const cpu = ccdaCpu();
+    // The ledger transactions the run's deliveries went in (they share transactions under load).
+    const ccdaTransactions = new Set(
+      [...committed.values()].filter((c) => c.at >= ccdaStart).map((c) => c.transactionId),
+    );
     const perDocument = (ms: number | undefined) => (ms === undefined ? undefined : round(ms / ccdaCount, 1));
     log(`C-CDA sustained ${round(ccdaCount / ((ccdaAcked - ccdaStart) / 1000), 1)} documents/s`);
 
@@ -384,6 +388,11 @@ async function main(): Promise<void> {
       ccdaAckedDocumentsPerSecond: round(ccdaCount / ((ccdaAcked - ccdaStart) / 1000), 1),
       ccdaCommittedDocumentsPerSecond: round(ccdaCount / ((ccdaCommitted - ccdaStart) / 1000), 1),
       ccdaCommittedResourcesPerSecond: round(ccdaResources / ((ccdaCommitted - ccdaStart) / 1000), 0),
+      ccdaDeliveriesPerTransaction: round(ccdaCount / ccdaTransactions.size, 2),
+      sustainedDeliveriesPerTransaction: round(
+        sustainedIds.length / new Set(sustainedIds.map((id) => committed.get(id)?.transactionId)).size,
+        2,
+      ),
       ccdaCpuMainThreadMsPerDocument: perDocument(cpu.mainThreadMs)!,
       ccdaCpuOtherThreadsMsPerDocument: perDocument(cpu.otherThreadsMs)!,
       ...(cpu.networkMs === undefined ? {} : { ccdaCpuNetworkMsPerDocument: perDocument(cpu.networkMs)! }),
@@ -431,10 +440,18 @@ async function main(): Promise<void> {
   // Block bytes: every byte of the sustained run's transactions as the peer stores them, and each
   // block's header and metadata shared among the transactions it holds.
   const resourcesOf = new Map(ledgerReads.map((r) => [r.deliveryId, r.segmentCount]));
-  const counted = new Map([...txOfDelivery].map(([id, tx]) => [tx, resourcesOf.get(id) ?? 0]));
+  // Deliveries share transactions under load: each transaction counts its deliveries and resources.
+  const counted = new Map<string, { deliveries: number; resources: number }>();
+  for (const [id, tx] of txOfDelivery) {
+    const c = counted.get(tx) ?? { deliveries: 0, resources: 0 };
+    counted.set(tx, { deliveries: c.deliveries + 1, resources: c.resources + (resourcesOf.get(id) ?? 0) });
+  }
   const chain: BlockBytesSummary = summarizeBlockBytes(blocks, counted);
-  if (chain.transactions !== ledgerReads.length) {
-    log(`warning: found ${chain.transactions} of the ${ledgerReads.length} sustained transactions in the blocks`);
+  if (chain.deliveries !== ledgerReads.length || chain.transactions !== counted.size) {
+    log(
+      `warning: found ${chain.transactions} of the ${counted.size} sustained transactions ` +
+        `(${chain.deliveries} of ${ledgerReads.length} deliveries) in the blocks`,
+    );
   }
 
   const summary = {
@@ -503,6 +520,12 @@ async function main(): Promise<void> {
     ],
     ['C-CDA CPU per document (ms): main thread / other threads / network', cpuSplit(none), cpuSplit(real), ''],
     [
+      'deliveries per ledger transaction: sustained FHIR / C-CDA',
+      '',
+      `${real.sustainedDeliveriesPerTransaction} / ${real.ccdaDeliveriesPerTransaction}`,
+      '',
+    ],
+    [
       'C-CDA conversion alone, p50 / p95 (ms per CCD)',
       `${round(percentile(convertMs, 50), 1)} / ${round(percentile(convertMs, 95), 1)}`,
       '',
@@ -534,7 +557,7 @@ async function main(): Promise<void> {
     round(perResource, 2),
     share(perDelivery),
   ];
-  const perRes = (perDelivery: number) => (perDelivery * chain.transactions) / chain.resources;
+  const perRes = (perDelivery: number) => (perDelivery * chain.deliveries) / chain.resources;
   const blockRows: (string | number)[][] = [
     ['block bytes, per delivery of the sustained run', 'per delivery', 'per resource', 'share'],
     ...TRANSACTION_PARTS.map((k) => part(`  ${label[k]}`, tx[k], chain.perResourceParts[k])),
@@ -559,8 +582,9 @@ async function main(): Promise<void> {
   const engine = net.engineDescription();
   process.stdout.write(`\nledger engine: ${engine.engine} (${engine.version})\n${table(rows)}\n`);
   process.stdout.write(
-    `\n${chain.transactions} deliveries, ${chain.resources} resources, ${chain.blocks} blocks ` +
-      `(${round((chain.transactions + chain.otherTransactions) / chain.blocks, 1)} transactions per block), ` +
+    `\n${chain.deliveries} deliveries in ${chain.transactions} transactions, ${chain.resources} resources, ` +
+      `${chain.blocks} blocks (${round((chain.transactions + chain.otherTransactions) / chain.blocks, 1)} ` +
+      `transactions per block), ` +
       `read through qscc GetBlockByNumber\n${table(blockRows)}\n`,
   );
   const roundAll = <T extends object>(o: T, digits: number): T =>
@@ -633,9 +657,10 @@ async function main(): Promise<void> {
     blockBytes: {
       source: `qscc GetBlockByNumber on ${hospital.name}'s peer: the blocks that hold the sustained run's transactions`,
       blocks: chain.blocks,
-      deliveries: chain.transactions,
+      deliveries: chain.deliveries,
+      transactions: chain.transactions,
       // sustained deliveries whose transaction was not found in the blocks read (0 unless something is amiss)
-      missingDeliveries: ledgerReads.length - chain.transactions,
+      missingDeliveries: ledgerReads.length - chain.deliveries,
       otherTransactionsInTheseBlocks: chain.otherTransactions,
       resources: chain.resources,
       totalBytes: round(chain.totalBytes, 0),

@@ -1,4 +1,10 @@
-import type { DeliveryHistoryEntry, DeliveryRecord, Page } from '@phr/common';
+import {
+  deliveriesArgument,
+  MAX_DELIVERIES_PER_TRANSACTION,
+  type DeliveryHistoryEntry,
+  type DeliveryRecord,
+  type Page,
+} from '@phr/common';
 import { makeWorld, PSEUDONYM_A, PSEUDONYM_B, ROOT, withPatients, type World } from './testing/world';
 
 const record = (id: string, pseudonym = PSEUDONYM_A, root = ROOT) => [
@@ -69,6 +75,156 @@ describe('Commitments', () => {
         w.id.h1Gateway,
       ),
     ).rejects.toThrow(/CONFLICT/);
+  });
+
+  describe('RecordDeliveries', () => {
+    const entry = (id: string, pseudonym = PSEUDONYM_A, root = ROOT) => ({
+      deliveryId: id,
+      pseudonym,
+      merkleRoot: root,
+      elementCount: 20,
+      segmentCount: 3,
+      categories: ['vital-signs', 'laboratory'],
+    });
+
+    it('records several deliveries in one transaction with one event, as RecordDelivery would each', async () => {
+      const batch = [entry('delivery-0001'), entry('delivery-0002', PSEUDONYM_B), entry('delivery-0003')];
+      const events = w.ledger.events.length;
+      const records = await w.ledger.call<DeliveryRecord[]>(
+        w.commitments,
+        'RecordDeliveries',
+        [deliveriesArgument(batch)],
+        w.id.h1Gateway,
+      );
+      expect(records.map((r) => [r.deliveryId, r.pseudonym, r.sender, r.status])).toEqual([
+        ['delivery-0001', PSEUDONYM_A, 'Hospital1MSP', 'waiting'],
+        ['delivery-0002', PSEUDONYM_B, 'Hospital1MSP', 'waiting'],
+        ['delivery-0003', PSEUDONYM_A, 'Hospital1MSP', 'waiting'],
+      ]);
+      expect(w.ledger.events.slice(events)).toEqual([
+        {
+          name: 'DeliveriesRecorded',
+          payload: records.map((r) => ({
+            deliveryId: r.deliveryId,
+            pseudonym: r.pseudonym,
+            sender: r.sender,
+            merkleRoot: r.merkleRoot,
+            status: 'waiting',
+          })),
+        },
+      ]);
+      // The same records one at a time: the batch wrote what RecordDelivery writes.
+      const single = await w.ledger.call<DeliveryRecord>(
+        w.commitments,
+        'ReadDelivery',
+        ['delivery-0002'],
+        w.id.h2Clinician,
+      );
+      expect(single).toEqual(records[1]);
+      const listed = await w.ledger.call<Page<DeliveryRecord>>(
+        w.commitments,
+        'ListDeliveries',
+        [PSEUDONYM_A, 10, ''],
+        w.id.h1Gateway,
+      );
+      expect(listed.records.map((r) => r.deliveryId)).toEqual(['delivery-0001', 'delivery-0003']);
+    });
+
+    it('answers a retried batch with the stored records and no event, and a retried single entry too', async () => {
+      const batch = deliveriesArgument([entry('delivery-0001'), entry('delivery-0002')]);
+      const first = await w.ledger.invoke(w.commitments, 'RecordDeliveries', [batch], w.id.h1Gateway);
+      const events = w.ledger.events.length;
+      expect(await w.ledger.invoke(w.commitments, 'RecordDeliveries', [batch], w.id.h1Gateway)).toBe(first);
+      expect(w.ledger.events.length).toBe(events);
+      // A batch that split after a refusal sends its entries alone: each answers its stored record.
+      const alone = await w.ledger.call<DeliveryRecord>(
+        w.commitments,
+        'RecordDelivery',
+        record('delivery-0002'),
+        w.id.h1Gateway,
+      );
+      expect(alone).toEqual((JSON.parse(first) as DeliveryRecord[])[1]);
+      expect(w.ledger.events.length).toBe(events);
+      // Only the new entry of a mixed batch is in the event.
+      await w.ledger.invoke(
+        w.commitments,
+        'RecordDeliveries',
+        [deliveriesArgument([entry('delivery-0001'), entry('delivery-0004')])],
+        w.id.h1Gateway,
+      );
+      expect(w.ledger.events.at(-1)).toMatchObject({
+        name: 'DeliveriesRecorded',
+        payload: [{ deliveryId: 'delivery-0004' }],
+      });
+    });
+
+    it('is all or nothing: one refused entry records none of the batch', async () => {
+      const refusals: [unknown[], RegExp][] = [
+        [[entry('delivery-0001'), entry('delivery-0002', 'ptzzzzzzzzzzzzzzzzzzzzzzzzzz')], /NOT_FOUND/],
+        [[entry('delivery-0001'), { ...entry('delivery-0002'), elementCount: 0 }], /deliveries\[1\]\.elementCount/],
+        [[entry('delivery-0001'), entry('delivery-0001')], /must not repeat a deliveryId/],
+      ];
+      for (const [batch, message] of refusals) {
+        await expect(
+          w.ledger.invoke(w.commitments, 'RecordDeliveries', [JSON.stringify(batch)], w.id.h1Gateway),
+        ).rejects.toThrow(message);
+      }
+      await w.ledger.invoke(w.commitments, 'RecordDelivery', record('delivery-0009'), w.id.h2Gateway);
+      await expect(
+        w.ledger.invoke(
+          w.commitments,
+          'RecordDeliveries',
+          [deliveriesArgument([entry('delivery-0001'), entry('delivery-0009')])],
+          w.id.h1Gateway,
+        ),
+      ).rejects.toThrow(/CONFLICT: delivery delivery-0009/);
+      await w.ledger.invoke(w.registry, 'Erase', [PSEUDONYM_B], w.id.patientB);
+      await expect(
+        w.ledger.invoke(
+          w.commitments,
+          'RecordDeliveries',
+          [deliveriesArgument([entry('delivery-0001'), entry('delivery-0002', PSEUDONYM_B)])],
+          w.id.h1Gateway,
+        ),
+      ).rejects.toThrow(/INVALID_STATE/);
+      await expect(w.ledger.invoke(w.commitments, 'ReadDelivery', ['delivery-0001'], w.id.h1Gateway)).rejects.toThrow(
+        /NOT_FOUND/,
+      );
+    });
+
+    it('takes 1 to the maximum number of entries, each a plain object, from gateways only', async () => {
+      const many = Array.from({ length: MAX_DELIVERIES_PER_TRANSACTION + 1 }, (_, i) =>
+        entry(`delivery-${String(i).padStart(4, '0')}`),
+      );
+      const bad: [string, RegExp][] = [
+        ['[]', /1 to 100 entries/],
+        [deliveriesArgument(many), /1 to 100 entries/],
+        ['{"deliveryId":"delivery-0001"}', /1 to 100 entries/],
+        ['[null]', /deliveries\[0\]\.deliveryId must be a string/],
+        ['[[]]', /deliveries\[0\]\.deliveryId must be a string/],
+        ['{', /not valid JSON/],
+      ];
+      for (const [arg, message] of bad) {
+        await expect(w.ledger.invoke(w.commitments, 'RecordDeliveries', [arg], w.id.h1Gateway)).rejects.toThrow(
+          message,
+        );
+      }
+      const full = await w.ledger.call<DeliveryRecord[]>(
+        w.commitments,
+        'RecordDeliveries',
+        [deliveriesArgument(many.slice(1))],
+        w.id.h1Gateway,
+      );
+      expect(full).toHaveLength(MAX_DELIVERIES_PER_TRANSACTION);
+      await expect(
+        w.ledger.invoke(
+          w.commitments,
+          'RecordDeliveries',
+          [deliveriesArgument([entry('delivery-a001')])],
+          w.id.patientA,
+        ),
+      ).rejects.toThrow(/FORBIDDEN/);
+    });
   });
 
   it('validates the commitment', async () => {

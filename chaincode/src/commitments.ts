@@ -2,13 +2,15 @@ import { Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   canonicalJson,
   DELIVERY_REJECTION_REASONS,
+  MAX_DELIVERIES_PER_TRANSACTION,
   Roles,
   type DeliveryHistoryEntry,
   type DeliveryRecord,
   type DeliveryStatus,
+  type PatientRecord,
 } from '@phr/common';
 import { PhrContext } from './context';
-import { conflict, forbidden, invalidState, notFound } from './errors';
+import { conflict, forbidden, invalidArgument, invalidState, notFound } from './errors';
 import { Indexes, Keys } from './keys';
 import { requireNotErased, requirePatient, requirePatientFor } from './patients';
 import { PhrContract, type AccessRules } from './phr-contract';
@@ -33,6 +35,7 @@ const MAX_ELEMENTS = 1_000_000;
 export class CommitmentsContract extends PhrContract {
   protected readonly rules: AccessRules = {
     RecordDelivery: [Roles.HospitalGateway],
+    RecordDeliveries: [Roles.HospitalGateway],
     AcknowledgeDelivery: [Roles.Patient],
     MarkBackedUp: [Roles.Patient],
     RejectDelivery: [Roles.Patient],
@@ -57,45 +60,51 @@ export class CommitmentsContract extends PhrContract {
     segmentCount: number,
     categoriesJson: string,
   ): Promise<string> {
-    requireRecordId(deliveryId, 'deliveryId');
-    requirePseudonym(pseudonym);
-    requireSha256(merkleRoot, 'merkleRoot');
-    requireInt(elementCount, 'elementCount', 1, MAX_ELEMENTS);
-    requireInt(segmentCount, 'segmentCount', 1, elementCount);
-    const categories = requireCategories(parseJson(categoriesJson, 'categories'), 'categories');
-    requireNotErased(await requirePatient(ctx, pseudonym));
-
-    const caller = ctx.caller;
-    const existing = await ctx.state.get<DeliveryRecord>(Keys.delivery(deliveryId));
-    if (existing) {
-      // A retry of the same commitment is answered with the stored record; anything else is a clash.
-      if (existing.sender === caller.mspId && existing.merkleRoot === merkleRoot && existing.pseudonym === pseudonym) {
-        return canonicalJson(existing);
-      }
-      throw conflict(`delivery ${deliveryId} is already recorded`);
-    }
-    const now = ctx.now;
-    const record: DeliveryRecord = {
-      docType: 'delivery',
+    const entry = checkEntry({
       deliveryId,
       pseudonym,
-      sender: caller.mspId,
-      senderIdentity: caller.id,
       merkleRoot,
       elementCount,
       segmentCount,
-      categories,
-      status: 'waiting',
-      recordedAt: now,
-      updatedAt: now,
-    };
-    await ctx.state.put(Keys.delivery(deliveryId), record);
-    await ctx.state.putIndex(Indexes.deliveryByPatient, [pseudonym, deliveryId]);
-    ctx.stub.setEvent(
-      'DeliveryRecorded',
-      Buffer.from(canonicalJson({ deliveryId, pseudonym, sender: caller.mspId, merkleRoot, status: record.status })),
-    );
-    return canonicalJson(record);
+      categories: parseJson(categoriesJson, 'categories'),
+    });
+    const record = await this.record(ctx, entry, new Map());
+    if (record.created) {
+      ctx.stub.setEvent('DeliveryRecorded', Buffer.from(canonicalJson(deliveryEvent(record.value))));
+    }
+    return canonicalJson(record.value);
+  }
+
+  /**
+   * Several deliveries of the calling gateway in one transaction, all or none: the gateway's outbox
+   * groups what queued up under load, so the endorsement, ordering and validation of one
+   * transaction are shared. Each entry is checked and recorded as `RecordDelivery` would (a retried
+   * entry answers its stored record); one `DeliveriesRecorded` event lists those newly recorded,
+   * because a transaction carries a single event. Returns the records in the order given.
+   */
+  @Transaction()
+  @Returns('string')
+  async RecordDeliveries(ctx: PhrContext, deliveriesJson: string): Promise<string> {
+    const raw = parseJson(deliveriesJson, 'deliveries');
+    if (!Array.isArray(raw) || raw.length < 1 || raw.length > MAX_DELIVERIES_PER_TRANSACTION) {
+      throw invalidArgument(`deliveries must be an array of 1 to ${MAX_DELIVERIES_PER_TRANSACTION} entries`);
+    }
+    const entries = raw.map((e: unknown, i) => checkEntry(isPlainObject(e) ? e : {}, `deliveries[${i}].`));
+    const ids = new Set(entries.map((e) => e.deliveryId));
+    // A transaction's reads do not see its own writes: a repeated id would be written twice.
+    if (ids.size !== entries.length) throw invalidArgument('deliveries must not repeat a deliveryId');
+    const patients = new Map<string, PatientRecord>();
+    const records: DeliveryRecord[] = [];
+    const created: DeliveryRecord[] = [];
+    for (const entry of entries) {
+      const record = await this.record(ctx, entry, patients);
+      records.push(record.value);
+      if (record.created) created.push(record.value);
+    }
+    if (created.length > 0) {
+      ctx.stub.setEvent('DeliveriesRecorded', Buffer.from(canonicalJson(created.map(deliveryEvent))));
+    }
+    return canonicalJson(records);
   }
 
   /** The patient's own identity confirms it received and verified the delivery: waiting → complete. */
@@ -155,6 +164,47 @@ export class CommitmentsContract extends PhrContract {
     return canonicalJson(page);
   }
 
+  /** Records one checked entry, or answers the stored record of a retry; anything else is a clash. */
+  private async record(
+    ctx: PhrContext,
+    entry: CheckedEntry,
+    patients: Map<string, PatientRecord>,
+  ): Promise<{ value: DeliveryRecord; created: boolean }> {
+    const patient = patients.get(entry.pseudonym) ?? (await requirePatient(ctx, entry.pseudonym));
+    patients.set(entry.pseudonym, patient);
+    requireNotErased(patient);
+    const caller = ctx.caller;
+    const existing = await ctx.state.get<DeliveryRecord>(Keys.delivery(entry.deliveryId));
+    if (existing) {
+      if (
+        existing.sender === caller.mspId &&
+        existing.merkleRoot === entry.merkleRoot &&
+        existing.pseudonym === entry.pseudonym
+      ) {
+        return { value: existing, created: false };
+      }
+      throw conflict(`delivery ${entry.deliveryId} is already recorded`);
+    }
+    const now = ctx.now;
+    const record: DeliveryRecord = {
+      docType: 'delivery',
+      deliveryId: entry.deliveryId,
+      pseudonym: entry.pseudonym,
+      sender: caller.mspId,
+      senderIdentity: caller.id,
+      merkleRoot: entry.merkleRoot,
+      elementCount: entry.elementCount,
+      segmentCount: entry.segmentCount,
+      categories: entry.categories,
+      status: 'waiting',
+      recordedAt: now,
+      updatedAt: now,
+    };
+    await ctx.state.put(Keys.delivery(entry.deliveryId), record);
+    await ctx.state.putIndex(Indexes.deliveryByPatient, [entry.pseudonym, entry.deliveryId]);
+    return { value: record, created: true };
+  }
+
   private async get(ctx: PhrContext, deliveryId: string): Promise<DeliveryRecord> {
     const record = await ctx.state.get<DeliveryRecord>(Keys.delivery(deliveryId));
     if (!record) throw notFound(`delivery ${deliveryId} is not recorded`);
@@ -187,4 +237,45 @@ export class CommitmentsContract extends PhrContract {
     );
     return updated;
   }
+}
+
+interface CheckedEntry {
+  deliveryId: string;
+  pseudonym: string;
+  merkleRoot: string;
+  elementCount: number;
+  segmentCount: number;
+  categories: string[];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The checks of one delivery's commitment, the same for `RecordDelivery` and `RecordDeliveries`. */
+function checkEntry(e: Record<string, unknown>, where = ''): CheckedEntry {
+  const text = (key: string): string => {
+    const v = Object.hasOwn(e, key) ? e[key] : undefined;
+    if (typeof v !== 'string') throw invalidArgument(`${where}${key} must be a string`);
+    return v;
+  };
+  const int = (key: string): number => (Object.hasOwn(e, key) && typeof e[key] === 'number' ? e[key] : NaN);
+  const deliveryId = requireRecordId(text('deliveryId'), `${where}deliveryId`);
+  const pseudonym = text('pseudonym');
+  requirePseudonym(pseudonym);
+  const merkleRoot = requireSha256(text('merkleRoot'), `${where}merkleRoot`);
+  const elementCount = requireInt(int('elementCount'), `${where}elementCount`, 1, MAX_ELEMENTS);
+  const segmentCount = requireInt(int('segmentCount'), `${where}segmentCount`, 1, elementCount);
+  const categories = requireCategories(Object.hasOwn(e, 'categories') ? e.categories : undefined, `${where}categories`);
+  return { deliveryId, pseudonym, merkleRoot, elementCount, segmentCount, categories };
+}
+
+function deliveryEvent(r: DeliveryRecord): Record<string, string> {
+  return {
+    deliveryId: r.deliveryId,
+    pseudonym: r.pseudonym,
+    sender: r.sender,
+    merkleRoot: r.merkleRoot,
+    status: r.status,
+  };
 }

@@ -19,6 +19,7 @@ export * from './pull';
 export * from './fhir';
 export * from './signed-consent';
 export * from './ledger-pages';
+export * from './delivery-batch';
 export * from './private-files';
 export * from './sqlite-schema';
 export * from './sqlite-migrations';

@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { MAX_DELIVERIES_PER_TRANSACTION } from '@phr/common';
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
+
+const OUTBOX_DEFAULTS = {
+  retryMinMs: 250,
+  retryMaxMs: 30_000,
+  batchSize: 50,
+  eagerTransactions: 2,
+  batchWindowMs: 200,
+};
 const file = z.string().min(1);
 
 const ledgerSchema = z.discriminatedUnion('mode', [
@@ -149,10 +158,16 @@ export const configSchema = z.object({
   http: httpSchema,
   outbox: z
     .object({
-      retryMinMs: z.number().int().min(10).default(250),
-      retryMaxMs: z.number().int().min(100).default(30_000),
+      retryMinMs: z.number().int().min(10).default(OUTBOX_DEFAULTS.retryMinMs),
+      retryMaxMs: z.number().int().min(100).default(OUTBOX_DEFAULTS.retryMaxMs),
+      /** The most deliveries one ledger transaction records; 1 sends each alone. */
+      batchSize: z.number().int().min(1).max(MAX_DELIVERIES_PER_TRANSACTION).default(OUTBOX_DEFAULTS.batchSize),
+      /** Fewer transactions than this in flight: a delivery is sent at once, not collected. */
+      eagerTransactions: z.number().int().min(1).max(512).default(OUTBOX_DEFAULTS.eagerTransactions),
+      /** The longest a transaction collects deliveries. */
+      batchWindowMs: z.number().int().min(0).max(5_000).default(OUTBOX_DEFAULTS.batchWindowMs),
     })
-    .default({ retryMinMs: 250, retryMaxMs: 30_000 }),
+    .default(OUTBOX_DEFAULTS),
   ingest: z
     .object({
       /** Worker threads that validate and seal bundles; default: one per available core. */

@@ -84,6 +84,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     concurrency: config.ledger.mode === 'fabric' ? config.ledger.concurrency : 64,
     retryMinMs: config.outbox.retryMinMs,
     retryMaxMs: config.outbox.retryMaxMs,
+    batchSize: config.outbox.batchSize,
+    eagerTransactions: config.outbox.eagerTransactions,
+    batchWindowMs: config.outbox.batchWindowMs,
   });
   const notify = createNotifier({ db, mailbox, log, ...(config.notifier.fcm ? { fcm: config.notifier.fcm } : {}) });
   const signer = { certificatePem: identity.certificatePem, privateKeyPem: identity.privateKeyPem };

@@ -7,6 +7,7 @@ export { deliveryArgs, FabricLedger } from './ledger/fabric-ledger';
 export type {
   CommitResult,
   DeliveryCommitment,
+  DeliverySlot,
   ErasureAccessEvent,
   LedgerPort,
   PreparedCommit,

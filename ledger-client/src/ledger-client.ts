@@ -14,6 +14,13 @@ import {
 import { common } from '@hyperledger/fabric-protos';
 import { newEcdsaSigner } from './ecdsa-signer';
 import { LedgerError, toLedgerError } from './ledger-error';
+import {
+  buildSlotProposal,
+  newTransactionSlot,
+  serializedCreator,
+  transactionIdOf,
+  type TransactionSlot,
+} from './transaction-slot';
 
 export interface LedgerIdentity {
   mspId: string;
@@ -57,6 +64,11 @@ export interface SubmitOptions {
   endorsingOrganizations?: string[];
 }
 
+export interface PrepareOptions extends SubmitOptions {
+  /** A transaction id taken earlier with {@link LedgerClient.newSlot}: the proposal carries it. */
+  slot?: TransactionSlot;
+}
+
 /**
  * A signed proposal kept for later: its transaction id is known before the ledger is reached, and
  * resubmitting the same bytes can never commit twice (Fabric refuses a duplicate transaction id).
@@ -95,6 +107,7 @@ export class LedgerClient {
     private readonly network: Network,
     private readonly chaincode: string,
     private readonly signer: (message: Uint8Array) => Promise<Uint8Array>,
+    private readonly creator: Uint8Array,
   ) {}
 
   /**
@@ -130,7 +143,14 @@ export class LedgerClient {
       submitOptions: deadline(d.submitMs),
       commitStatusOptions: deadline(d.commitStatusMs),
     });
-    return new LedgerClient(client, gateway, gateway.getNetwork(options.channel), options.chaincode, signer);
+    return new LedgerClient(
+      client,
+      gateway,
+      gateway.getNetwork(options.channel),
+      options.chaincode,
+      signer,
+      serializedCreator(options.identity.mspId, options.identity.certificatePem),
+    );
   }
 
   private contract(name: string): Contract {
@@ -257,16 +277,49 @@ export class LedgerClient {
     };
   }
 
+  /** A transaction id of this client's identity whose proposal is built later ({@link prepare}). */
+  newSlot(): TransactionSlot {
+    return newTransactionSlot(this.creator);
+  }
+
   /**
-   * Builds and signs a proposal without contacting the ledger.
+   * Whether a proposal built now would carry the slot's id: false for a slot drawn under another
+   * identity (a renewed certificate), whose id Fabric would refuse.
+   */
+  ownsSlot(slot: TransactionSlot): boolean {
+    return transactionIdOf(slot.nonce, this.creator) === slot.transactionId;
+  }
+
+  /**
+   * Builds and signs a proposal without contacting the ledger; with `options.slot`, under the
+   * slot's transaction id.
    * @throws Error when the proposal cannot be built or signed; never a {@link LedgerError}.
    */
   async prepare(
     contract: string,
     fn: string,
     args: readonly string[] = [],
-    options: SubmitOptions = {},
+    options: PrepareOptions = {},
   ): Promise<PreparedTransaction> {
+    if (options.slot) {
+      if (!this.ownsSlot(options.slot)) {
+        throw new Error(`transaction ${options.slot.transactionId} does not derive from this identity and its nonce`);
+      }
+      const built = buildSlotProposal({
+        slot: options.slot,
+        creator: this.creator,
+        channel: this.network.getName(),
+        chaincode: this.chaincode,
+        transactionName: `${contract}:${fn}`,
+        args,
+        ...(options.endorsingOrganizations ? { endorsingOrganizations: options.endorsingOrganizations } : {}),
+      });
+      return {
+        transactionId: options.slot.transactionId,
+        proposal: built.bytes,
+        signature: await this.signer(built.signed),
+      };
+    }
     const proposal = this.proposal(contract, fn, args, options);
     return {
       transactionId: proposal.getTransactionId(),

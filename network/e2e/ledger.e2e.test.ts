@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import {
+  deliveriesArgument,
   deriveRecoveryKeys,
   fabricX509Id,
   identityKey,
@@ -97,6 +98,59 @@ describe('PHR Ledger on a real Fabric network', () => {
       await alice.evaluate('Commitments', 'ListDeliveries', [pseudonymA, '10', '']),
     );
     expect(page.records.map((r) => r.deliveryId)).toContain(deliveryId);
+  });
+
+  it('records several commitments in one transaction prepared under an id taken before its content', async () => {
+    const entries = [pseudonymA, pseudonymB, pseudonymA].map((pseudonym, i) => ({
+      deliveryId: randomUUID(),
+      pseudonym,
+      merkleRoot: root(),
+      elementCount: 5 + i,
+      segmentCount: 1,
+      categories: ['vital-signs', 'laboratory'],
+    }));
+    const height = await h1.chainHeight();
+    const slot = h1.newSlot();
+    const prepared = await h1.prepare('Commitments', 'RecordDeliveries', [deliveriesArgument(entries)], { slot });
+    expect(prepared.transactionId).toBe(slot.transactionId);
+    const res = await h1.submitPrepared(prepared);
+    expect(res.transactionId).toBe(slot.transactionId);
+    expect(json<DeliveryRecord[]>(res.result).map((r) => r.deliveryId)).toEqual(entries.map((e) => e.deliveryId));
+    for (const e of entries) {
+      const rec = json<DeliveryRecord>(await h2.evaluate('Commitments', 'ReadDelivery', [e.deliveryId]));
+      expect(rec).toMatchObject({ ...e, categories: ['laboratory', 'vital-signs'], sender: 'Hospital1MSP' });
+      const history = json<DeliveryHistoryEntry[]>(await h1.evaluate('Commitments', 'DeliveryHistory', [e.deliveryId]));
+      expect(history.map((h) => h.txId)).toEqual([slot.transactionId]);
+    }
+    // One event for the transaction, listing its deliveries.
+    const events = await h1.chaincodeEvents(height);
+    try {
+      for await (const event of events) {
+        if (event.transactionId !== slot.transactionId) continue;
+        expect(event.eventName).toBe('DeliveriesRecorded');
+        const listed = json<{ deliveryId: string }[]>(Buffer.from(event.payload).toString('utf8'));
+        expect(listed.map((l) => l.deliveryId)).toEqual(entries.map((e) => e.deliveryId));
+        break;
+      }
+    } finally {
+      events.close();
+    }
+    // The same signed bytes again never commit twice.
+    expect((await rejection(h1.submitPrepared(prepared))).code).toMatch(/DUPLICATE_TXID|LEDGER_ERROR/);
+    // All or nothing: one unregistered patient refuses the whole transaction.
+    const mixed = [
+      { ...entries[0]!, deliveryId: randomUUID() },
+      { ...entries[1]!, deliveryId: randomUUID(), pseudonym: newPseudonym() },
+    ];
+    const refused = await rejection(
+      h1.submitPrepared(
+        await h1.prepare('Commitments', 'RecordDeliveries', [deliveriesArgument(mixed)], { slot: h1.newSlot() }),
+      ),
+    );
+    expect(refused.code).toBe('NOT_FOUND');
+    expect((await rejection(h1.evaluate('Commitments', 'ReadDelivery', [mixed[0]!.deliveryId]))).code).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('rejects a commitment endorsed by one hospital alone', async () => {

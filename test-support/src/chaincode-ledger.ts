@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   consentChangesOfEvent,
+  deliveriesArgument,
   MAX_LEDGER_PAGE_SIZE,
   parseChaincodeError,
   patientChangeOfEvent,
@@ -38,6 +39,7 @@ import {
   type ConsentEventSource,
   type ConsentEventStream,
   type DeliveryCommitment,
+  type DeliverySlot,
   type ErasureAccessEvent,
   type GatewayAccessEvent,
   type LedgerPort,
@@ -72,6 +74,8 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
   /** Consent event streams the gateway opened. */
   consentStreams = 0;
   submissions = 0;
+  /** The number of deliveries in each delivery transaction submitted, in order. */
+  readonly transactionSizes: number[] = [];
   private up_ = true;
   private eventsUp = true;
   private readonly spent = new Set<string>();
@@ -133,20 +137,52 @@ export class ChaincodeLedger implements LedgerPort, PullLedger, ConsentEventSour
     );
   }
 
-  prepareDelivery(): Promise<PreparedCommit> {
-    return Promise.resolve({ transactionId: randomBytes(32).toString('hex') });
+  newDeliverySlot(): DeliverySlot {
+    return { transactionId: randomBytes(32).toString('hex') };
   }
 
-  async submit(prepared: PreparedCommit, c: DeliveryCommitment): Promise<CommitResult> {
+  /** Any id will do where no Fabric peer checks it. */
+  ownsSlot(_slot?: DeliverySlot): boolean {
+    return true;
+  }
+
+  /** The deliveries of each prepared transaction, as its proposal would hold them. */
+  private readonly preparedContent = new Map<string, string[]>();
+
+  prepareDeliveries(slot: DeliverySlot, commitments: readonly DeliveryCommitment[]): Promise<PreparedCommit> {
+    this.preparedContent.set(
+      slot.transactionId,
+      commitments.map((c) => c.deliveryId),
+    );
+    return Promise.resolve({ transactionId: slot.transactionId });
+  }
+
+  async submit(prepared: PreparedCommit, commitments: readonly DeliveryCommitment[]): Promise<CommitResult> {
     this.up();
     if (this.spent.has(prepared.transactionId)) {
       throw new LedgerError('LEDGER_ERROR', `duplicate transaction found [${prepared.transactionId}]`);
     }
+    const content = this.preparedContent.get(prepared.transactionId);
+    const sent = commitments.map((c) => c.deliveryId);
+    // A signed proposal cannot change: sending other deliveries under its id would be a gateway bug.
+    if (content && content.join() !== sent.join()) {
+      throw new Error(
+        `transaction ${prepared.transactionId} was prepared with ${content.join()}, sent with ${sent.join()}`,
+      );
+    }
     this.submissions += 1;
-    // Fabric's contract runtime turns string arguments into the declared parameter types; the
-    // in-memory ledger calls the function directly, so the numbers are converted here.
-    const args = deliveryArgs(c).map((a, i) => (i === 3 || i === 4 ? Number(a) : a));
-    await this.run(() => this.world.invoke(this.commitments, 'RecordDelivery', args, this.gateway));
+    this.transactionSizes.push(commitments.length);
+    const [first, ...more] = commitments;
+    if (!first) throw new Error('a transaction of no deliveries');
+    if (more.length === 0) {
+      // Fabric's contract runtime turns string arguments into the declared parameter types; the
+      // in-memory ledger calls the function directly, so the numbers are converted here.
+      const args = deliveryArgs(first).map((a, i) => (i === 3 || i === 4 ? Number(a) : a));
+      await this.run(() => this.world.invoke(this.commitments, 'RecordDelivery', args, this.gateway));
+    } else {
+      const args = [deliveriesArgument(commitments)];
+      await this.run(() => this.world.invoke(this.commitments, 'RecordDeliveries', args, this.gateway));
+    }
     this.spent.add(prepared.transactionId);
     return { transactionId: prepared.transactionId, blockNumber: BigInt(this.submissions) };
   }

@@ -74,6 +74,8 @@ export class GatewayHarness {
       backupVersionsKept?: number;
       /** The `retention` section of the config (issue 15). */
       retention?: { rebuildDays?: number; standardizedDbDays?: number; basis?: string };
+      /** outbox.batchSize and outbox.batchWindowMs (deliveries sharing ledger transactions). */
+      outbox?: { batchSize?: number; eagerTransactions?: number; batchWindowMs?: number };
     } = {},
   ): Promise<GatewayHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'phr-gw-'));
@@ -124,7 +126,7 @@ export class GatewayHarness {
           ...(options.backupVersionsKept ? { backupVersionsKept: options.backupVersionsKept } : {}),
         },
         ...(options.retention ? { retention: options.retention } : {}),
-        outbox: { retryMinMs: 50, retryMaxMs: 200 },
+        outbox: { retryMinMs: 50, retryMaxMs: 200, ...options.outbox },
         ...(options.http ? { http: options.http } : {}),
         ...(options.threads ? { ingest: { threads: options.threads } } : {}),
         logLevel: 'info',

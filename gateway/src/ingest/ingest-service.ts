@@ -200,10 +200,12 @@ export class IngestService {
       segmentCount: built.segments.length,
       categories: built.categories,
     };
-    const prepared = await this.d.ledger.prepareDelivery(commitment);
+    // From here to the database transaction nothing awaits: the outbox cannot close the ledger
+    // transaction this delivery joins before the delivery is stored in it.
+    const slot = this.d.outbox.joinTransaction();
     const receipt: DeliveryReceipt = {
       deliveryId: built.deliveryId,
-      transactionId: prepared.transactionId,
+      transactionId: slot.transactionId,
       merkleRoot: built.merkleRoot,
       elementCount: built.elementCount,
       segmentCount: built.segments.length,
@@ -241,7 +243,7 @@ export class IngestService {
       this.d.deliveries.insert(
         commitment,
         { idempotencyKey, contentKey },
-        prepared,
+        slot,
         JSON.stringify(body),
         receipt.receivedAt,
       );

@@ -2,6 +2,7 @@ import {
   canonicalJson,
   MAX_LEDGER_PAGE_SIZE,
   consentChangesOfEvent,
+  deliveriesArgument,
   patientChangeOfEvent,
   readAllPages,
   type AccessEventRecord,
@@ -23,6 +24,7 @@ import type { GatewayAccessEvent, PullLedger } from '../pull/pull-ledger';
 import {
   type CommitResult,
   type DeliveryCommitment,
+  type DeliverySlot,
   type ErasureAccessEvent,
   type LedgerPort,
   type PreparedCommit,
@@ -45,8 +47,23 @@ export class FabricLedger implements LedgerPort, PullLedger, ConsentEventSource 
     });
   }
 
-  prepareDelivery(c: DeliveryCommitment): Promise<PreparedCommit> {
-    return this.client.prepare('Commitments', 'RecordDelivery', deliveryArgs(c));
+  newDeliverySlot(): DeliverySlot {
+    return this.client.newSlot();
+  }
+
+  ownsSlot(slot: DeliverySlot): boolean {
+    return slot.nonce !== undefined && this.client.ownsSlot({ transactionId: slot.transactionId, nonce: slot.nonce });
+  }
+
+  prepareDeliveries(slot: DeliverySlot, commitments: readonly DeliveryCommitment[]): Promise<PreparedCommit> {
+    const [first, ...more] = commitments;
+    if (!slot.nonce) return Promise.reject(new Error(`transaction ${slot.transactionId} has no nonce`));
+    if (!first) return Promise.reject(new Error(`transaction ${slot.transactionId} has no deliveries`));
+    const options = { slot: { transactionId: slot.transactionId, nonce: slot.nonce } };
+    // One delivery stays RecordDelivery (and its DeliveryRecorded event), as before transactions were shared.
+    return more.length === 0
+      ? this.client.prepare('Commitments', 'RecordDelivery', deliveryArgs(first), options)
+      : this.client.prepare('Commitments', 'RecordDeliveries', [deliveriesArgument(commitments)], options);
   }
 
   async submit(prepared: PreparedCommit): Promise<CommitResult> {

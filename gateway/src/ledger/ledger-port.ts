@@ -21,8 +21,18 @@ export interface DeliveryCommitment {
 }
 
 /**
- * A commitment made ready to send while the request is still open: its transaction id goes into
- * the receipt at once, and the same signed bytes are what the outbox sends, however late.
+ * A ledger transaction's id, taken while the request is still open so that the receipt names it
+ * at once; the deliveries that queue up until the outbox sends it join it. The nonce (absent
+ * without a ledger) is what the id derives from: the proposal built later carries the same id.
+ */
+export interface DeliverySlot {
+  transactionId: string;
+  nonce?: Uint8Array;
+}
+
+/**
+ * A transaction of commitments made ready to send: the same signed bytes are what the outbox
+ * sends, however late and however often.
  */
 export interface PreparedCommit {
   transactionId: string;
@@ -55,8 +65,26 @@ export interface ErasureAccessEvent {
  */
 export interface LedgerPort {
   readonly mode: 'fabric' | 'none';
-  prepareDelivery(commitment: DeliveryCommitment): Promise<PreparedCommit>;
-  submit(prepared: PreparedCommit, commitment: DeliveryCommitment): Promise<CommitResult>;
+  /** A new transaction id for deliveries not known yet. */
+  newDeliverySlot(): DeliverySlot;
+  /**
+   * Whether a transaction prepared now under the slot would carry its id. False for a slot drawn
+   * under an identity the gateway no longer has (a renewed certificate), or without its nonce: its
+   * deliveries move to a new slot, which is safe because nothing was ever sent under the old id.
+   */
+  ownsSlot(slot: DeliverySlot): boolean;
+  /**
+   * Builds and signs the transaction recording `commitments` (at most MAX_DELIVERIES_PER_TRANSACTION)
+   * under the slot's id: Commitments.RecordDelivery for one, RecordDeliveries for several.
+   * @throws Error when it cannot be built or signed (a Fabric slot without its nonce); never reaches the ledger.
+   */
+  prepareDeliveries(slot: DeliverySlot, commitments: readonly DeliveryCommitment[]): Promise<PreparedCommit>;
+  /**
+   * Endorses, orders and awaits the commit of a prepared transaction of `commitments`.
+   * @throws `LedgerError` as `LedgerClient.submitPrepared` throws: a chaincode refusal of any
+   * commitment refuses the whole transaction.
+   */
+  submit(prepared: PreparedCommit, commitments: readonly DeliveryCommitment[]): Promise<CommitResult>;
   readDelivery(deliveryId: string): Promise<DeliveryRecord | undefined>;
   /** The patient's record; its `guardians` are not shown to a gateway (see `isGuardian`). */
   readPatient(pseudonym: string): Promise<PatientRecord | undefined>;

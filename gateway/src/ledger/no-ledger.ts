@@ -9,7 +9,7 @@ import type {
   ResearchOfferRecord,
 } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import type { CommitResult, DeliveryCommitment, LedgerPort, PreparedCommit } from './ledger-port';
+import type { CommitResult, DeliveryCommitment, DeliverySlot, LedgerPort, PreparedCommit } from './ledger-port';
 
 /**
  * No ledger at all: commits succeed at once and patients come from a fixed list. Only for the
@@ -25,21 +25,33 @@ export class NoLedger implements LedgerPort {
     private readonly senderMspId: string,
   ) {}
 
-  prepareDelivery(): Promise<PreparedCommit> {
-    return Promise.resolve({ transactionId: randomBytes(32).toString('hex') });
+  newDeliverySlot(): DeliverySlot {
+    return { transactionId: randomBytes(32).toString('hex') };
   }
 
-  submit(prepared: PreparedCommit, c: DeliveryCommitment): Promise<CommitResult> {
+  /** Any id will do where no Fabric peer checks it. */
+  ownsSlot(_slot?: DeliverySlot): boolean {
+    return true;
+  }
+
+  prepareDeliveries(slot: DeliverySlot, _commitments?: readonly DeliveryCommitment[]): Promise<PreparedCommit> {
+    return Promise.resolve({ transactionId: slot.transactionId });
+  }
+
+  submit(prepared: PreparedCommit, commitments: readonly DeliveryCommitment[]): Promise<CommitResult> {
     const now = new Date().toISOString();
-    this.deliveries.set(c.deliveryId, {
-      docType: 'delivery',
-      ...c,
-      sender: this.senderMspId,
-      senderIdentity: 'none',
-      status: 'waiting',
-      recordedAt: now,
-      updatedAt: now,
-    });
+    for (const c of commitments) {
+      this.deliveries.set(c.deliveryId, {
+        docType: 'delivery',
+        ...c,
+        categories: [...c.categories],
+        sender: this.senderMspId,
+        senderIdentity: 'none',
+        status: 'waiting',
+        recordedAt: now,
+        updatedAt: now,
+      });
+    }
     return Promise.resolve({ transactionId: prepared.transactionId });
   }
 

@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { DeliveryCommitment, PreparedCommit } from '../ledger/ledger-port';
+import type { DeliveryCommitment, DeliverySlot, PreparedCommit } from '../ledger/ledger-port';
+import { inTransaction } from './database';
 
 /** queued: accepted and waiting in the outbox; committed: valid on the ledger; failed: the ledger refused it for good. */
 export const LOCAL_DELIVERY_STATUSES = ['queued', 'committed', 'failed'] as const;
@@ -11,6 +12,8 @@ export interface StoredDelivery extends DeliveryCommitment {
   contentKey: string;
   status: LocalDeliveryStatus;
   transactionId: string;
+  /** The nonce the transaction id derives from (deliveries stored before transactions were shared have none). */
+  transactionNonce?: Uint8Array;
   blockNumber?: string;
   attempts: number;
   nextAttemptAt: number;
@@ -35,6 +38,7 @@ interface Row {
   categories: string;
   status: LocalDeliveryStatus;
   tx_id: string;
+  tx_nonce: Uint8Array | null;
   block_number: string | null;
   proposal: Uint8Array | null;
   signature: Uint8Array | null;
@@ -55,23 +59,31 @@ export class DeliveryStore {
   private readonly byIdStmt: StatementSync;
   private readonly byKeyStmt: StatementSync;
   private readonly dueStmt: StatementSync;
+  private readonly dueTxStmt: StatementSync;
   private readonly committedStmt: StatementSync;
   private readonly retryStmt: StatementSync;
   private readonly failedStmt: StatementSync;
   private readonly countStmt: StatementSync;
-  private readonly replaceStmt: StatementSync;
+  private readonly reassignStmt: StatementSync;
   private readonly queuedStmt: StatementSync;
+  private readonly inTxStmt: StatementSync;
+  private readonly preparedStmt: StatementSync;
+  private readonly savePreparedStmt: StatementSync;
+  private readonly forgetStmt: StatementSync;
 
   constructor(private readonly db: DatabaseSync) {
     // The table: store/migrations/ (openDatabase has applied them).
     this.insertStmt = db.prepare(`
       INSERT INTO deliveries (delivery_id, idempotency_key, content_key, pseudonym, merkle_root, element_count,
-        segment_count, categories, status, tx_id, proposal, signature, created_at, response_json)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`);
+        segment_count, categories, status, tx_id, tx_nonce, created_at, response_json)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`);
     this.byIdStmt = db.prepare('SELECT * FROM deliveries WHERE delivery_id = ?');
     this.byKeyStmt = db.prepare('SELECT * FROM deliveries WHERE idempotency_key = ?');
     this.dueStmt = db.prepare(
       `SELECT * FROM deliveries WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY seq LIMIT ?`,
+    );
+    this.dueTxStmt = db.prepare(
+      `SELECT tx_id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY seq LIMIT ?`,
     );
     this.committedStmt = db.prepare(
       `UPDATE deliveries SET status = 'committed', block_number = ?, committed_at = ?, last_error = NULL,
@@ -83,18 +95,25 @@ export class DeliveryStore {
     this.failedStmt = db.prepare(
       `UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE delivery_id = ?`,
     );
-    this.replaceStmt = db.prepare(
-      `UPDATE deliveries SET tx_id = ?, proposal = ?, signature = ? WHERE delivery_id = ? AND status = 'queued'`,
+    this.reassignStmt = db.prepare(
+      `UPDATE deliveries SET tx_id = ?, tx_nonce = ?, proposal = NULL, signature = NULL
+        WHERE delivery_id = ? AND status = 'queued'`,
     );
+    this.inTxStmt = db.prepare(`SELECT * FROM deliveries WHERE tx_id = ? AND status = 'queued' ORDER BY seq`);
+    this.preparedStmt = db.prepare('SELECT proposal, signature FROM ledger_transactions WHERE tx_id = ?');
+    this.savePreparedStmt = db.prepare(
+      'INSERT INTO ledger_transactions (tx_id, proposal, signature, prepared_at) VALUES (?, ?, ?, ?)',
+    );
+    this.forgetStmt = db.prepare('DELETE FROM ledger_transactions WHERE tx_id = ?');
     this.queuedStmt = db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'queued'`);
     this.countStmt = db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status');
   }
 
-  /** Inside the caller's transaction. */
+  /** Inside the caller's transaction: the delivery joins the ledger transaction of `slot`. */
   insert(
     c: DeliveryCommitment,
     keys: { idempotencyKey: string; contentKey: string },
-    prepared: PreparedCommit,
+    slot: DeliverySlot,
     responseJson: string,
     createdAt: string,
   ): void {
@@ -107,9 +126,8 @@ export class DeliveryStore {
       c.elementCount,
       c.segmentCount,
       JSON.stringify(c.categories),
-      prepared.transactionId,
-      prepared.proposal ?? null,
-      prepared.signature ?? null,
+      slot.transactionId,
+      slot.nonce ?? null,
       createdAt,
       responseJson,
     );
@@ -128,8 +146,77 @@ export class DeliveryStore {
     return (this.dueStmt.all(now, limit) as unknown as Row[]).map((r) => toDelivery(r) as StoredDelivery);
   }
 
+  /**
+   * Up to `limit` ledger transactions holding due outbox rows, oldest first: ids only (rows can be
+   * large), read from at most `limit × perTransaction` rows in the outbox index's order, since a
+   * GROUP BY over a long outage's backlog would sort all of it on every round.
+   */
+  dueTransactions(now: number, limit: number, perTransaction: number): string[] {
+    const ids = new Set<string>();
+    for (const r of this.dueTxStmt.iterate(now, limit * perTransaction) as IterableIterator<{ tx_id: string }>) {
+      ids.add(r.tx_id);
+      if (ids.size === limit) break;
+    }
+    return [...ids];
+  }
+
   markCommitted(deliveryId: string, blockNumber: bigint | undefined, at: string): boolean {
     return this.committedStmt.run(blockNumber === undefined ? null : String(blockNumber), at, deliveryId).changes > 0;
+  }
+
+  /**
+   * Marks the deliveries of a committed transaction in one database transaction, and forgets its
+   * proposal; returns those that were still queued.
+   */
+  markAllCommitted(
+    transactionId: string,
+    deliveryIds: readonly string[],
+    blockNumber: bigint | undefined,
+    at: string,
+  ): string[] {
+    return inTransaction(this.db, () => {
+      const changed = deliveryIds.filter((id) => this.markCommitted(id, blockNumber, at));
+      this.forgetIfDone(transactionId);
+      return changed;
+    });
+  }
+
+  /** Forgets a transaction's proposal once none of its deliveries is queued. */
+  forgetIfDone(transactionId: string): void {
+    if (this.inTxStmt.all(transactionId).length === 0) this.forgetStmt.run(transactionId);
+  }
+
+  /** The queued deliveries of one ledger transaction, oldest first. */
+  queuedIn(transactionId: string): StoredDelivery[] {
+    return (this.inTxStmt.all(transactionId) as unknown as Row[]).map((r) => toDelivery(r) as StoredDelivery);
+  }
+
+  /** The signed proposal of a closed transaction; undefined while it is open (deliveries may join it). */
+  prepared(transactionId: string): PreparedCommit | undefined {
+    const row = this.preparedStmt.get(transactionId) as
+      { proposal: Uint8Array | null; signature: Uint8Array | null } | undefined;
+    if (!row) return undefined;
+    return {
+      transactionId,
+      ...(row.proposal ? { proposal: row.proposal } : {}),
+      ...(row.signature ? { signature: row.signature } : {}),
+    };
+  }
+
+  /** Closes a transaction: its proposal is kept, and the outbox sends these bytes however often. */
+  savePrepared(prepared: PreparedCommit, at: string): void {
+    this.savePreparedStmt.run(prepared.transactionId, prepared.proposal ?? null, prepared.signature ?? null, at);
+  }
+
+  /**
+   * Moves queued deliveries to a new transaction (the old id was spent on an invalid commit, or the
+   * ledger refused the transaction and its deliveries go one by one), forgetting the old proposal.
+   */
+  reassign(from: string, moves: readonly { deliveryId: string; slot: DeliverySlot }[]): void {
+    inTransaction(this.db, () => {
+      for (const m of moves) this.reassignStmt.run(m.slot.transactionId, m.slot.nonce ?? null, m.deliveryId);
+      this.forgetStmt.run(from);
+    });
   }
 
   scheduleRetry(deliveryId: string, nextAttemptAt: number, error: string): void {
@@ -138,11 +225,6 @@ export class DeliveryStore {
 
   markFailed(deliveryId: string, error: string): void {
     this.failedStmt.run(error, deliveryId);
-  }
-
-  /** A fresh proposal when the old transaction id was spent on an invalid commit. */
-  replacePrepared(deliveryId: string, prepared: PreparedCommit): void {
-    this.replaceStmt.run(prepared.transactionId, prepared.proposal ?? null, prepared.signature ?? null, deliveryId);
   }
 
   /** The outbox's length: read on every outbox round, so it counts through the status index only. */
@@ -172,6 +254,7 @@ function toDelivery(r: Row | undefined): StoredDelivery | undefined {
     categories: JSON.parse(r.categories) as string[],
     status: r.status,
     transactionId: r.tx_id,
+    ...(r.tx_nonce ? { transactionNonce: r.tx_nonce } : {}),
     ...(r.block_number !== null ? { blockNumber: r.block_number } : {}),
     ...(r.proposal ? { proposal: r.proposal } : {}),
     ...(r.signature ? { signature: r.signature } : {}),
