@@ -136,7 +136,7 @@ async function main(): Promise<void> {
       pairs: { type: 'string', default: '200' },
       large: { type: 'string', default: '5' },
       concurrency: { type: 'string', default: '4' },
-      ccda: { type: 'string', default: '150' },
+      ccda: { type: 'string', default: '450' },
     },
   });
   const net = NetworkState.load(values.topology, values.state);

@@ -2,7 +2,7 @@ import { isChaincodeErrorCode, MAX_DELIVERIES_PER_TRANSACTION, type ChaincodeErr
 import { LedgerError } from '@phr/ledger-client';
 import type { Logger } from '../logger';
 import { isStorageFull } from '../store/storage-full';
-import type { DeliveryStore, StoredDelivery } from '../store/delivery-store';
+import type { DeliveryStore, QueuedDelivery, StoredDelivery } from '../store/delivery-store';
 import type { DeliverySlot, LedgerPort, PreparedCommit } from './ledger-port';
 
 export interface OutboxOptions {
@@ -201,7 +201,7 @@ export class OutboxWorker {
    * while; the next attempt sends the same signed transaction again, so a commit that did happen
    * is then found on the ledger and recorded.
    */
-  private unrecorded(transactionId: string, members: readonly StoredDelivery[], err: unknown): void {
+  private unrecorded(transactionId: string, members: readonly QueuedDelivery[], err: unknown): void {
     const times = (this.held.get(transactionId)?.times ?? 0) + 1;
     const wait = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** Math.min(times, 16));
     this.held.set(transactionId, { until: Date.now() + wait, times });
@@ -239,7 +239,7 @@ export class OutboxWorker {
    * ledger identity no longer owns (the gateway restarted with a renewed certificate) is replaced
    * first: nothing was ever sent under its id, which a peer would now refuse.
    */
-  private async preparedFor(transactionId: string, members: readonly StoredDelivery[]): Promise<PreparedCommit> {
+  private async preparedFor(transactionId: string, members: readonly QueuedDelivery[]): Promise<PreparedCommit> {
     const kept = this.store.prepared(transactionId);
     if (kept) return kept;
     const [only] = members;
@@ -261,11 +261,12 @@ export class OutboxWorker {
       );
     }
     const prepared = await this.ledger.prepareDeliveries(slot, members);
-    this.store.savePrepared(prepared, new Date().toISOString());
+    // Kept before it is sent, so a resend is these bytes. Without a ledger there are none to keep.
+    if (prepared.proposal) this.store.savePrepared(prepared, new Date().toISOString());
     return prepared;
   }
 
-  private async send(transactionId: string, members: readonly StoredDelivery[]): Promise<void> {
+  private async send(transactionId: string, members: readonly QueuedDelivery[]): Promise<void> {
     if (members.length === 0) {
       this.store.forgetIfDone(transactionId);
       return;
@@ -281,7 +282,7 @@ export class OutboxWorker {
     }
   }
 
-  private committed(transactionId: string, members: readonly StoredDelivery[], blockNumber: bigint | undefined): void {
+  private committed(transactionId: string, members: readonly QueuedDelivery[], blockNumber: bigint | undefined): void {
     const ids = members.map((d) => d.deliveryId);
     const changed = this.store.markAllCommitted(transactionId, ids, blockNumber, new Date().toISOString());
     for (const id of changed) {
@@ -292,7 +293,7 @@ export class OutboxWorker {
   }
 
   /** Those of `members` the ledger already holds as they were sent (a lost reply, a resend). */
-  private async onLedger(members: readonly StoredDelivery[]): Promise<StoredDelivery[]> {
+  private async onLedger(members: readonly QueuedDelivery[]): Promise<QueuedDelivery[]> {
     const found = await Promise.all(members.map((d) => this.ledger.readDelivery(d.deliveryId)));
     return members.filter((d, i) => {
       const r = found[i];
@@ -300,7 +301,7 @@ export class OutboxWorker {
     });
   }
 
-  private async handleFailure(transactionId: string, members: readonly StoredDelivery[], err: unknown): Promise<void> {
+  private async handleFailure(transactionId: string, members: readonly QueuedDelivery[], err: unknown): Promise<void> {
     const code = err instanceof LedgerError ? err.code : 'LEDGER_ERROR';
     const message = err instanceof Error ? err.message : String(err);
     let remaining = members;
@@ -321,7 +322,8 @@ export class OutboxWorker {
         this.store.markFailed(only.deliveryId, `${code}: ${message}`);
         this.store.forgetIfDone(transactionId);
         this.log.error({ deliveryId: only.deliveryId, code }, 'the ledger refused a delivery commitment');
-        this.emit({ type: 'failed', delivery: this.store.get(only.deliveryId) ?? only });
+        const failed = this.store.get(only.deliveryId);
+        if (failed) this.emit({ type: 'failed', delivery: failed });
         return;
       }
       // All or nothing: one refused delivery refuses its transaction. Each goes alone, at once,

@@ -26,6 +26,9 @@ export interface StoredDelivery extends DeliveryCommitment {
   signature?: Uint8Array;
 }
 
+/** An outbox row as the outbox reads it: the response stored for replays is left out. */
+export type QueuedDelivery = Omit<StoredDelivery, 'responseJson'>;
+
 interface Row {
   seq: number;
   delivery_id: string;
@@ -67,6 +70,7 @@ export class DeliveryStore {
   private readonly reassignStmt: StatementSync;
   private readonly queuedStmt: StatementSync;
   private readonly inTxStmt: StatementSync;
+  private readonly anyInTxStmt: StatementSync;
   private readonly preparedStmt: StatementSync;
   private readonly savePreparedStmt: StatementSync;
   private readonly forgetStmt: StatementSync;
@@ -99,7 +103,14 @@ export class DeliveryStore {
       `UPDATE deliveries SET tx_id = ?, tx_nonce = ?, proposal = NULL, signature = NULL
         WHERE delivery_id = ? AND status = 'queued'`,
     );
-    this.inTxStmt = db.prepare(`SELECT * FROM deliveries WHERE tx_id = ? AND status = 'queued' ORDER BY seq`);
+    // Everything but the stored response, which can be large and the outbox never reads.
+    this.inTxStmt = db.prepare(
+      `SELECT seq, delivery_id, idempotency_key, content_key, pseudonym, merkle_root, element_count, segment_count,
+        categories, status, tx_id, tx_nonce, block_number, proposal, signature, attempts, next_attempt_at, last_error,
+        created_at, committed_at, '' AS response_json
+        FROM deliveries WHERE tx_id = ? AND status = 'queued' ORDER BY seq`,
+    );
+    this.anyInTxStmt = db.prepare(`SELECT 1 FROM deliveries WHERE tx_id = ? AND status = 'queued' LIMIT 1`);
     this.preparedStmt = db.prepare('SELECT proposal, signature FROM ledger_transactions WHERE tx_id = ?');
     this.savePreparedStmt = db.prepare(
       'INSERT INTO ledger_transactions (tx_id, proposal, signature, prepared_at) VALUES (?, ?, ?, ?)',
@@ -183,12 +194,15 @@ export class DeliveryStore {
 
   /** Forgets a transaction's proposal once none of its deliveries is queued. */
   forgetIfDone(transactionId: string): void {
-    if (this.inTxStmt.all(transactionId).length === 0) this.forgetStmt.run(transactionId);
+    if (this.anyInTxStmt.get(transactionId) === undefined) this.forgetStmt.run(transactionId);
   }
 
-  /** The queued deliveries of one ledger transaction, oldest first. */
-  queuedIn(transactionId: string): StoredDelivery[] {
-    return (this.inTxStmt.all(transactionId) as unknown as Row[]).map((r) => toDelivery(r) as StoredDelivery);
+  /** The queued deliveries of one ledger transaction, oldest first, without their stored responses. */
+  queuedIn(transactionId: string): QueuedDelivery[] {
+    return (this.inTxStmt.all(transactionId) as unknown as Row[]).map((r) => {
+      const { responseJson: _, ...rest } = toDelivery(r) as StoredDelivery;
+      return rest;
+    });
   }
 
   /** The signed proposal of a closed transaction; undefined while it is open (deliveries may join it). */
