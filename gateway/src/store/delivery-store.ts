@@ -200,8 +200,9 @@ export class DeliveryStore {
   /** The queued deliveries of one ledger transaction, oldest first, without their stored responses. */
   queuedIn(transactionId: string): QueuedDelivery[] {
     return (this.inTxStmt.all(transactionId) as unknown as Row[]).map((r) => {
-      const { responseJson: _, ...rest } = toDelivery(r) as StoredDelivery;
-      return rest;
+      const d: Partial<StoredDelivery> = toDelivery(r) as StoredDelivery;
+      delete d.responseJson;
+      return d as QueuedDelivery;
     });
   }
 
