@@ -6,6 +6,7 @@ import {
   Roles,
   type DeliveryHistoryEntry,
   type DeliveryRecord,
+  type DeliveryCommitmentEntry,
   type DeliveryStatus,
   type PatientRecord,
 } from '@phr/common';
@@ -239,12 +240,8 @@ export class CommitmentsContract extends PhrContract {
   }
 }
 
-interface CheckedEntry {
-  deliveryId: string;
-  pseudonym: string;
-  merkleRoot: string;
-  elementCount: number;
-  segmentCount: number;
+/** An entry whose fields passed the checks (the shape of `DeliveryCommitmentEntry`, shared with the gateway). */
+interface CheckedEntry extends DeliveryCommitmentEntry {
   categories: string[];
 }
 

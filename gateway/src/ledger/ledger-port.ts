@@ -2,6 +2,7 @@ import type {
   AccessEventRecord,
   ConsentGrantPayload,
   ConsentRecord,
+  DeliveryCommitmentEntry,
   DeliveryRecord,
   InstitutionalExtractRecord,
   InstitutionalExtractSubmission,
@@ -11,12 +12,7 @@ import type {
 } from '@phr/common';
 
 /** What one delivery puts on the ledger: a Merkle root and counts, never data. */
-export interface DeliveryCommitment {
-  deliveryId: string;
-  pseudonym: string;
-  merkleRoot: string;
-  elementCount: number;
-  segmentCount: number;
+export interface DeliveryCommitment extends DeliveryCommitmentEntry {
   categories: string[];
 }
 
