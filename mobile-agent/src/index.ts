@@ -51,4 +51,5 @@ export {
   type HospitalProfile,
 } from './profile/network-profile';
 export { AgentHome, HomeError } from './home/agent-home';
+export { DEFAULT_SCRYPT, type SealOptions } from './keys/keystore';
 export type { Vault, VaultDelivery, VaultElement, RecordQuery, AgentNotification } from './vault/vault-types';

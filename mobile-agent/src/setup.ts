@@ -11,6 +11,7 @@ import {
   sealKeystore,
   writeKeystore,
   type DeviceSecrets,
+  type SealOptions,
 } from './keys/keystore';
 import { silentLogger, type Logger } from './logger';
 import type { NetworkProfile } from './profile/network-profile';
@@ -23,6 +24,8 @@ export interface InitOptions {
   enrollmentId: string;
   enrollmentSecret: string;
   algorithm?: EncryptionAlgorithm;
+  /** How the keystore is sealed under the passphrase: DEFAULT_SCRYPT unless given (a lower cost needs `allowWeakKdf`, for tests). */
+  keystore?: SealOptions;
   connectors?: AgentConnectors;
   log?: Logger;
 }
@@ -67,7 +70,7 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
     }
     secrets = generateDeviceSecrets(o.algorithm ?? 'X25519');
     // Keys first: if anything later fails, the same keys are used on the next attempt.
-    writeKeystore(home.keystoreFile, sealKeystore(secrets, o.passphrase));
+    writeKeystore(home.keystoreFile, sealKeystore(secrets, o.passphrase, o.keystore));
     state = {
       v: 1,
       enrollmentId: o.enrollmentId,

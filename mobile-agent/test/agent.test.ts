@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openEnvelope, seal, type DeliveryPayload, type SealedEnvelope } from '@phr/common';
-import { forNewPatient, loadBundle, mrnOf, smallBundle, syntheaFiles, isPatientBundleFile } from '@phr/test-support';
+import {
+  forNewPatient,
+  isPatientBundleFile,
+  loadBundle,
+  mrnOf,
+  smallBundle,
+  syntheaFiles,
+  TEST_KEYSTORE,
+} from '@phr/test-support';
 import { AccessLogContract } from '@phr/chaincode';
 import { Agent } from '../src/agent';
 import { openKeystore, readKeystore } from '../src/keys/keystore';
@@ -76,6 +84,7 @@ describe('init', () => {
         home: join(h.dir, 'second-try'),
         profile: h.profile,
         passphrase: PASSPHRASE,
+        keystore: TEST_KEYSTORE,
         enrollmentId,
         enrollmentSecret: 'secret-guess',
         connectors: h.connectors,

@@ -26,6 +26,7 @@ import {
   mrnOf,
   smallBundle,
   syntheaFiles,
+  TEST_KEYSTORE,
 } from '@phr/test-support';
 import { Agent } from '../src/agent';
 import {
@@ -94,12 +95,17 @@ function post(bundle: Bundle, send: string, size: number): Promise<string> {
 }
 
 /** A fresh home and a fresh enrollment at the doorman, for a new device. */
-function newDevice(): { home: string; enrollmentId: string; enrollmentSecret: string } {
+function newDevice(): {
+  home: string;
+  enrollmentId: string;
+  enrollmentSecret: string;
+  keystore: typeof TEST_KEYSTORE;
+} {
   enrollments += 1;
   const enrollmentId = `restored-${process.pid}-${enrollments}`;
   const enrollmentSecret = `restore-secret-${enrollments}`;
   h.doorman.register(enrollmentId, enrollmentSecret);
-  return { home: join(h.dir, `restored-${enrollments}`), enrollmentId, enrollmentSecret };
+  return { home: join(h.dir, `restored-${enrollments}`), enrollmentId, enrollmentSecret, keystore: TEST_KEYSTORE };
 }
 
 function restore(

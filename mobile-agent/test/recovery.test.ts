@@ -10,7 +10,15 @@ import {
   type AccessEventRecord,
 } from '@phr/common';
 import { LedgerError } from '@phr/ledger-client';
-import { forNewPatient, isPatientBundleFile, loadBundle, mrnOf, smallBundle, syntheaFiles } from '@phr/test-support';
+import {
+  forNewPatient,
+  isPatientBundleFile,
+  loadBundle,
+  mrnOf,
+  smallBundle,
+  syntheaFiles,
+  TEST_KEYSTORE,
+} from '@phr/test-support';
 import type { Agent } from '../src/agent';
 import { finishRecovery, startRecovery } from '../src/recovery/device-recovery';
 import { pendingRecoveryFile } from '../src/recovery/pending-recovery';
@@ -51,6 +59,7 @@ describe('recovery with guardians', () => {
       enrollmentId,
       enrollmentSecret: `device-secret-${counter}`,
       connectors: h.connectors,
+      keystore: TEST_KEYSTORE,
     };
   };
   const ledgerRecord = (pseudonym: string) => g1.agent['ledger'].readPatient(pseudonym);

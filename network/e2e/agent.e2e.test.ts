@@ -10,8 +10,7 @@ import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { startUi } from '@phr/mobile-agent/ui';
 import { convertCcda } from '@phr/gateway';
 import { readReceipt } from '@phr/gateway';
-import { launchChromium } from '@phr/test-support';
-import { AgentUiPage } from '@phr/test-support';
+import { AgentUiPage, launchChromium, TEST_KEYSTORE } from '@phr/test-support';
 import {
   gatewayUrl,
   mrnOf,
@@ -57,6 +56,7 @@ describe("patients' agents on the real network", () => {
       home,
       profile: loadProfile(profileFile),
       passphrase: PASSPHRASE,
+      keystore: TEST_KEYSTORE,
       enrollmentId: reg.enrollmentId,
       enrollmentSecret: reg.enrollmentSecret,
     });

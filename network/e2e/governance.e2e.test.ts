@@ -9,6 +9,7 @@ import { LedgerError } from '@phr/ledger-client';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { NetworkState } from '@phr/network';
 import { readReceipt } from '@phr/gateway';
+import { TEST_KEYSTORE } from '@phr/test-support';
 import {
   mrnOf,
   mutualTls,
@@ -141,6 +142,7 @@ describe('a hospital on another machine joins the running network, approved by a
       home,
       profile: loadProfile(join(A.state, 'agent-profile.json')),
       passphrase: PASSPHRASE,
+      keystore: TEST_KEYSTORE,
       enrollmentId: reg.enrollmentId,
       enrollmentSecret: reg.enrollmentSecret,
     });

@@ -15,6 +15,7 @@ import { Client } from 'fhir-kit-client';
 import { Agent, initAgent, loadProfile, recoverDevice } from '@phr/mobile-agent';
 import { readReceipt } from '@phr/gateway';
 import { allBlocks, rawGateway } from './fabric';
+import { TEST_KEYSTORE } from '@phr/test-support';
 import {
   gatewayUrl,
   mrnOf,
@@ -87,6 +88,7 @@ describe("the record's life cycle on the real network", () => {
       home,
       profile: loadProfile(profileFile),
       passphrase: PASSPHRASE,
+      keystore: TEST_KEYSTORE,
       ...reg,
     });
     return { agent: await Agent.open(home, PASSPHRASE), home, pseudonym };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Agent as Dispatcher, request } from 'undici';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { gatewayUrl, script, state, until } from './harness';
+import { TEST_KEYSTORE } from '@phr/test-support';
 
 export interface LinkedAgent {
   pseudonym: string;
@@ -30,6 +31,7 @@ export async function enrollLinkedAgent(o: {
     home: o.home,
     profile: loadProfile(join(state().dir, 'agent-profile.json')),
     passphrase: o.passphrase,
+    keystore: TEST_KEYSTORE,
     enrollmentId: reg.enrollmentId,
     enrollmentSecret: reg.enrollmentSecret,
   });

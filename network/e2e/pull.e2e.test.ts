@@ -6,6 +6,7 @@ import { categoriesOf, fabricX509Id, identityKey, type CodeRef } from '@phr/comm
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { FabricRequesterLedger, PullClient } from '@phr/requester';
 import { gatewayUrl, mrnIdentifier, mutualTls, script, state, until, type SyntheaBundle } from './harness';
+import { TEST_KEYSTORE } from '@phr/test-support';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'synthea-r4');
 const PASSPHRASE = 'e2e passphrase, long enough';
@@ -70,6 +71,7 @@ describe('pull with consent on the real network', () => {
       home,
       profile: loadProfile(join(state().dir, 'agent-profile.json')),
       passphrase: PASSPHRASE,
+      keystore: TEST_KEYSTORE,
       enrollmentId: reg.enrollmentId,
       enrollmentSecret: reg.enrollmentSecret,
     }));

@@ -7,6 +7,7 @@ import { Client } from 'fhir-kit-client';
 import { Agent, initAgent, loadProfile } from '@phr/mobile-agent';
 import { readReceipt } from '@phr/gateway';
 import type { AccessEventRecord } from '@phr/common';
+import { TEST_KEYSTORE } from '@phr/test-support';
 import {
   gatewayUrl,
   mrnOf,
@@ -83,6 +84,7 @@ describe('key recovery with guardians on the real network', () => {
       home,
       profile: loadProfile(profileFile),
       passphrase: PASSPHRASE,
+      keystore: TEST_KEYSTORE,
       enrollmentId: reg.enrollmentId,
       enrollmentSecret: reg.enrollmentSecret,
     });

@@ -10,3 +10,4 @@ export * from './registered-patient';
 export { CHROMIUM_PATH, launchChromium } from './browser';
 export * from './ui-page';
 export * from './accessibility';
+export { TEST_KEYSTORE } from './agent-keystore';

@@ -21,6 +21,7 @@ import {
   withRecoverySecret,
   writeKeystore,
   type DeviceSecrets,
+  type SealOptions,
 } from '../keys/keystore';
 import type { AgentLedger } from '../ledger/agent-ledger';
 import { silentLogger, type Logger } from '../logger';
@@ -68,6 +69,8 @@ export interface DeviceEnrollmentOptions {
   /** The pseudonym to take over. */
   pseudonym: string;
   algorithm?: EncryptionAlgorithm;
+  /** How the new keystore is sealed under the passphrase: DEFAULT_SCRYPT unless given (a lower cost needs `allowWeakKdf`, for tests). */
+  keystore?: SealOptions;
   connectors?: AgentConnectors;
   log?: Logger;
 }
@@ -111,7 +114,7 @@ export async function enrollNewDevice(o: DeviceEnrollmentOptions): Promise<Enrol
       throw new TakeoverError('NOT_FRESH', `${home.dir} has keys or a vault but no state; refusing to overwrite them`);
     }
     secrets = generateDeviceSecrets(o.algorithm ?? 'X25519');
-    writeKeystore(home.keystoreFile, sealKeystore(secrets, o.passphrase));
+    writeKeystore(home.keystoreFile, sealKeystore(secrets, o.passphrase, o.keystore));
     state = {
       v: 1,
       origin: 'restore',

@@ -10,6 +10,7 @@ import { initAgent } from '../../src/setup';
 import type { NetworkProfile } from '../../src/profile/network-profile';
 import { ChaincodeAgentLedger } from './chaincode-agent-ledger';
 import { CsrSigningCa } from './csr-signing-ca';
+import { TEST_KEYSTORE } from '@phr/test-support';
 
 export const PASSPHRASE = 'correct horse battery staple';
 
@@ -81,6 +82,7 @@ export class AgentHarness {
       home,
       profile: this.profile,
       passphrase: PASSPHRASE,
+      keystore: TEST_KEYSTORE,
       enrollmentId,
       enrollmentSecret: `secret-${this.counter}`,
       connectors: this.connectors,
