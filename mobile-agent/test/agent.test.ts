@@ -13,7 +13,7 @@ import {
 } from '@phr/test-support';
 import { AccessLogContract } from '@phr/chaincode';
 import { Agent } from '../src/agent';
-import { openKeystore, readKeystore } from '../src/keys/keystore';
+import { DEFAULT_SCRYPT, openKeystore, readKeystore } from '../src/keys/keystore';
 import { initAgent } from '../src/setup';
 import { HttpsGatewayTransport } from '../src/transport/https-gateway-transport';
 import { TransportError } from '../src/transport/transport-error';
@@ -58,7 +58,9 @@ describe('init', () => {
     expect(onLedger.encryptionPublicKey).toContain('BEGIN PUBLIC KEY');
     expect(onLedger.signingCertificate).toBe(agent.identity.certificatePem);
 
-    const secrets = openKeystore(readKeystore(join(home, 'keystore.json')), PASSPHRASE);
+    const sealed = readKeystore(join(home, 'keystore.json'));
+    expect(sealed.kdf).toMatchObject({ name: 'scrypt', N: TEST_KEYSTORE.kdf.N }); // the cost init was asked for
+    const secrets = openKeystore(sealed, PASSPHRASE);
     expect(onLedger.encryptionPublicKey).toBe(secrets.encryption.publicKeyPem);
     const onDisk = readFileSync(join(home, 'keystore.json'), 'utf8') + readFileSync(join(home, 'state.json'), 'utf8');
     const keyBody = secrets.signingPrivateKeyPem.split('\n')[1] as string;
@@ -84,12 +86,13 @@ describe('init', () => {
         home: join(h.dir, 'second-try'),
         profile: h.profile,
         passphrase: PASSPHRASE,
-        keystore: TEST_KEYSTORE,
         enrollmentId,
         enrollmentSecret: 'secret-guess',
         connectors: h.connectors,
       }),
     ).rejects.toMatchObject({ code: 'REFUSED' });
+    // Keys are sealed before enrolling; asked for nothing, init seals at the shipped cost.
+    expect(readKeystore(join(h.dir, 'second-try', 'keystore.json')).kdf).toMatchObject(DEFAULT_SCRYPT);
   });
 });
 
