@@ -8,6 +8,7 @@ import {
   type DeliveredSegment,
   type DeliveryPayload,
 } from '@phr/common';
+import { v7 as timeOrderedUuid } from 'uuid';
 import { segmentResource } from './segmenter';
 
 export interface AcceptedResource {
@@ -43,13 +44,18 @@ export function buildDelivery(
   senderMspId: string,
   now: Date,
 ): BuiltDelivery {
+  // The delivery id goes to the ledger: random (v4), so that it tells nothing but itself.
   const deliveryId = randomUUID();
   const segments: BuiltSegment[] = [];
   const delivered: DeliveredSegment[] = [];
   const leaves: string[][] = [];
   let elementCount = 0;
   for (const r of resources) {
-    const segmentId = randomUUID();
+    // Segment ids never leave the gateway and the patient's mail. Time-ordered (RFC 9562 v7, 74
+    // random bits), they give std_element's unique element_id index (`<segment>.<n>`) appends
+    // instead of one random page per segment: a CCD's ~70 segments dirtied ~70 index pages in
+    // each ingest's commit, ~1 ms of the event loop per document in the ingest benchmark.
+    const segmentId = timeOrderedUuid();
     const elements = segmentResource({ segmentId, resource: r.resource, sourceId: r.sourceId });
     const salts = newSalts(elements.length);
     const salted = elements.map((element, i) => ({ element, salt: salts[i] as string }));

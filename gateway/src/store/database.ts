@@ -24,6 +24,12 @@ export interface OpenDatabaseOptions {
  * must leave nothing of theirs in the file's free space, and acknowledged mail is gone for good. The
  * cost is one more page write per freed page; inserts (the ingest path) free nothing.
  *
+ * A new file gets 16 KiB pages instead of SQLite's 4 KiB: a delivery's sealed mail and its kept
+ * copy are ~0.3-0.9 MB per C-CDA document, written to the WAL and then to the file page by page,
+ * and a commit of that much took 2.4 ms of CPU with 4 KiB pages and 1.4 ms with 16 KiB (measured
+ * with node:sqlite here). A file made before keeps its pages: SQLite changes a WAL file's page size
+ * only through a VACUUM out of WAL mode, which is not worth a gateway's start-up.
+ *
  * Its schema comes from the numbered migrations in `./migrations`, applied here before any store
  * uses the file; a file written by a newer release is refused (DatabaseSchemaError
  * SCHEMA_TOO_NEW) and left as it is.
@@ -35,6 +41,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   }
   const db = new DatabaseSync(file);
   db.exec(`
+    PRAGMA page_size = 16384; -- a new file only (see above); an existing one keeps its page size
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL; -- an acknowledged delivery must survive a power cut, not only a crash
     PRAGMA busy_timeout = 5000;

@@ -1,0 +1,37 @@
+import { buildDelivery } from './delivery-builder';
+
+const observation = (code: string) => ({
+  resourceType: 'Observation',
+  status: 'final',
+  code: { coding: [{ system: 'http://loinc.org', code }] },
+  valueQuantity: { value: 7.1, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+});
+
+const resources = Array.from({ length: 40 }, (_, i) => ({
+  entryIndex: i,
+  resource: observation(`${1000 + i}-0`),
+  sourceId: `obs-${i}`,
+}));
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('buildDelivery ids', () => {
+  it('gives the delivery (which the ledger sees) a random v4 id', () => {
+    const built = buildDelivery(resources, 'pt-test', 'Hospital1MSP', new Date());
+    expect(built.deliveryId).toMatch(UUID_V4);
+    expect(built.payload.deliveryId).toBe(built.deliveryId);
+  });
+
+  it('gives segments time-ordered v7 ids, increasing across deliveries, so the element index appends', () => {
+    const first = buildDelivery(resources, 'pt-test', 'Hospital1MSP', new Date());
+    const second = buildDelivery(resources, 'pt-test', 'Hospital1MSP', new Date());
+    const ids = [...first.segments, ...second.segments].map((s) => s.segmentId);
+    for (const id of ids) expect(id).toMatch(UUID_V7);
+    expect(new Set(ids).size).toBe(ids.length);
+    // As std_element's element_id index sees them (`<segment>.<n>`, compared as text).
+    expect([...ids].sort()).toEqual(ids);
+    // The elements carry their segment's id.
+    for (const s of first.segments) for (const e of s.elements) expect(e.id.startsWith(`${s.segmentId}.`)).toBe(true);
+  });
+});
