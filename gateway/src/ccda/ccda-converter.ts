@@ -235,19 +235,24 @@ const TS = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,
  * - not an HL7 TS at all (a `-5000` zone, a 13th month): left out of the conversion with a
  *   warning — the value is still in the original document the patient receives.
  */
-function normaliseTimestamps(node: unknown, path: string[], warnings: OutcomeIssue[], inTs = false): void {
+function normaliseTimestamps(
+  node: unknown,
+  path: (string | number)[],
+  warnings: OutcomeIssue[],
+  inTs = false,
+  element = 'ClinicalDocument',
+): void {
   if (Array.isArray(node)) {
-    node.forEach((child, i) => {
-      path.push(`[${i}]`);
-      normaliseTimestamps(child, path, warnings, inTs);
+    // An array's items are the element they are listed under: `element` passes through.
+    for (let i = 0; i < node.length; i++) {
+      path.push(i);
+      normaliseTimestamps(node[i], path, warnings, inTs, element);
       path.pop();
-    });
+    }
     return;
   }
   if (typeof node !== 'object' || node === null) return;
   const record = node as Record<string, unknown>;
-  // The path is joined only for a warning: building it for every node cost more than the rest.
-  const element = path.findLast((segment) => !segment.startsWith('[')) ?? '';
   const isTs =
     TS_ELEMENTS.has(element) || TS_TYPES.has(String(record['@_xsi:type'])) || (inTs && INTERVAL_PARTS.has(element));
   const value = record['@_value'];
@@ -268,13 +273,16 @@ function normaliseTimestamps(node: unknown, path: string[], warnings: OutcomeIss
     const child = record[key];
     if (typeof child !== 'object' || child === null) continue;
     path.push(key);
-    normaliseTimestamps(child, path, warnings, isTs);
+    normaliseTimestamps(child, path, warnings, isTs, key);
     path.pop();
   }
 }
 
-function pathText(path: readonly string[]): string {
-  return path.reduce((text, segment) => (segment.startsWith('[') ? text + segment : `${text}/${segment}`), '').slice(1);
+/** The path is joined only for a warning: building it for every node cost more than the rest. */
+function pathText(path: readonly (string | number)[]): string {
+  return path
+    .reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : `${text}/${segment}`), '')
+    .slice(1);
 }
 
 function restored(converted: Json, decimals: ReadonlyMap<number, string>): Json {
