@@ -3,6 +3,7 @@ import { convertCcdaToFhir } from '@medplum/ccda';
 import { FhirError, isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
 import { readCcdaXml } from './ccda-xml';
 import { cdaNarrativeToXhtml, escapeText } from './cda-narrative';
+import { uuidV8 } from '../ingest/uuid-v8';
 import { MEDPLUM_CCDA_VERSION } from './converter-version';
 
 /** A C-CDA document converted into the transaction Bundle the gateway ingests like any other. */
@@ -706,12 +707,7 @@ function deterministicIds(bytes: Uint8Array): { next(): string } {
   let n = 0;
   return {
     next() {
-      const h = createHash('sha256').update(seed).update(String(n++)).digest();
-      // An RFC 4122 version-8 (custom) UUID: its bits are ours, only version and variant fixed.
-      h[6] = (h[6]! & 0x0f) | 0x80;
-      h[8] = (h[8]! & 0x3f) | 0x80;
-      const x = h.subarray(0, 16).toString('hex');
-      return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+      return uuidV8(createHash('sha256').update(seed).update(String(n++)).digest());
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   type DeliveryPayload,
 } from '@phr/common';
 import { segmentResource } from './segmenter';
+import { uuidV8 } from './uuid-v8';
 
 export interface AcceptedResource {
   /** Index of the entry in the posted bundle. */
@@ -93,12 +94,8 @@ export function buildDelivery(
  */
 function segmentIds(): (index: number) => string {
   const base = randomBytes(16);
-  base[6] = ((base[6] as number) & 0x0f) | 0x80; // version 8
-  base[8] = ((base[8] as number) & 0x3f) | 0x80; // RFC 9562 variant
   return (index) => {
-    const bytes = Buffer.from(base);
-    bytes.writeUInt32BE(index, 12);
-    const hex = bytes.toString('hex');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    base.writeUInt32BE(index, 12); // uuidV8 copies: the prefix stays for the next segment
+    return uuidV8(base);
   };
 }

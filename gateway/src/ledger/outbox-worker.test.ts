@@ -260,10 +260,7 @@ describe('the ledger outbox shares transactions among deliveries', () => {
       ledger.available = false;
       ingest(store, outbox, 'delivery-0001');
       // Its first attempt finds the ledger away (waited for, not timed: make test's load delays it).
-      for (let waited = 0; ledger.unreachable === 0 && waited < 5_000; waited += 10) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      expect(ledger.unreachable).toBeGreaterThan(0);
+      await until(() => ledger.unreachable > 0);
       const later = ['delivery-0002', 'delivery-0003', 'delivery-0004'].map((id) => ingest(store, outbox, id));
       expect(new Set(later).size).toBe(1);
       await new Promise((r) => setTimeout(r, 300));

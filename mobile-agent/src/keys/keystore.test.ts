@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { TEST_KEYSTORE } from '@phr/test-support';
 import {
   changePassphrase,
   DEFAULT_SCRYPT,
@@ -19,8 +20,8 @@ import {
   type SealOptions,
 } from './keystore';
 
-/** 2^10 instead of 2^17: the format and checks are the same, a unit test just cannot wait 0.4 s per call. */
-const FAST: SealOptions = { kdf: { N: 2 ** 10 }, allowWeakKdf: true };
+/** The suites' test cost (2^10 instead of 2^17): the format and checks are the same; typed here, so it stays a SealOptions. */
+const FAST: SealOptions = TEST_KEYSTORE;
 const PASS = 'correct horse battery staple';
 
 let secrets: DeviceSecrets;
