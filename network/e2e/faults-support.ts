@@ -6,7 +6,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  statfsSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -713,6 +725,37 @@ export function tmpfsUnavailable(): string | undefined {
 export function mountTmpfs(dir: string, bytes: number): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+}
+
+/**
+ * Fills the file system holding `file` until about `leave` bytes are free, with `file` as ballast;
+ * returns the ballast's size. The gateway keeps writing while this runs (the outbox records its
+ * commits), so the room measured a moment ago may be gone: the ballast is written in chunks up to
+ * ENOSPC and then shortened to give `leave` back, rather than sized once from statfs.
+ */
+export function fillDisk(file: string, leave: number): number {
+  const chunk = Buffer.alloc(1024 * 1024);
+  const fd = openSync(file, 'w', 0o600);
+  try {
+    for (;;) {
+      const { bavail, bsize } = statfsSync(file);
+      const room = bavail * bsize - leave;
+      if (room <= 0) break;
+      try {
+        writeSync(fd, chunk, 0, Math.min(chunk.length, room));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        break;
+      }
+    }
+    const size = fstatSync(fd).size;
+    const { bavail, bsize } = statfsSync(file);
+    const short = leave - bavail * bsize;
+    if (short > 0) ftruncateSync(fd, Math.max(0, size - short));
+    return fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function umount(dir: string): void {

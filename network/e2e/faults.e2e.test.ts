@@ -13,11 +13,10 @@ import {
   existsSync,
   renameSync,
   rmSync,
-  statfsSync,
   statSync,
   readdirSync,
-  writeFileSync,
   unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -32,6 +31,7 @@ import {
   expectedByPatient,
   expectExactlyOnce,
   Ehr,
+  fillDisk,
   gatewayDataDir,
   IDENTIFIER_SYSTEM,
   kill,
@@ -394,8 +394,7 @@ describe('faults: every delivery exactly once through crashes, outages and a ful
         // The disk fills (a ballast file leaves 64 KiB): posts are refused with a 503 OperationOutcome.
         // SQLite first reuses its write-ahead log's room (at most ~4 MiB: it is checkpointed at 1,000
         // pages), so some posts are still taken before the refusals start.
-        const { bavail, bsize } = statfsSync(dataDir);
-        writeFileSync(ballast, Buffer.alloc(Math.max(0, bavail * bsize - 64 * 1024)));
+        fillDisk(ballast, 64 * 1024);
         const refusedKeys: string[] = [];
         let refusal: Answer | undefined;
         let next = 20;
