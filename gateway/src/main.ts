@@ -13,6 +13,11 @@ import { researchExtractCommand } from './research/extract-command';
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === 'convert-ccda') {
+    // `convert-ccda *.xml | head`: a reader that stops early ends the run quietly, not with a stack.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? 0);
+    });
     process.exitCode = convertCcdaCommand(args.slice(1), (line) => process.stdout.write(`${line}\n`));
     return;
   }

@@ -563,3 +563,167 @@ describe('convertCcda keeps a decimal as the document wrote it', () => {
     expect(text).not.toContain('e-290');
   });
 });
+
+// --- What senders write that FHIR cannot hold as it is ----------------------------------------------
+
+/** A Goals section: each goal observation as [id element, statusCode, its text (Goal <i>)]. */
+function goalsSection(goals: [string, string, string?][]): string {
+  return `<section>
+  <templateId root="2.16.840.1.113883.10.20.22.2.60"/>
+  <code code="61146-7" codeSystem="2.16.840.1.113883.6.1"/>
+  <title>GOALS</title>
+  <text><paragraph>Goals</paragraph></text>
+  ${goals
+    .map(
+      ([id, status, text], i) => `<entry><observation classCode="OBS" moodCode="GOL">
+    <templateId root="2.16.840.1.113883.10.20.22.4.121"/>
+    ${id}
+    <code code="289169006" codeSystem="2.16.840.1.113883.6.96" displayName="Exercise"/>
+    <statusCode code="${status}"/>
+    <effectiveTime value="2015072${i}"/>
+    <value xsi:type="ST">${text ?? `Goal ${i}`}</value>
+  </observation></entry>`,
+    )
+    .join('\n')}
+</section>`;
+}
+
+const goalsOf = (bundle: Json) =>
+  new Map(resourcesOf(bundle, 'Goal').map((g) => [(g.description as { text?: string }).text, g.lifecycleStatus]));
+
+describe('convertCcda: what senders write that FHIR cannot hold as it is', () => {
+  it('gives each Goal the lifecycle status its statusCode names, found by its CDA id', () => {
+    const { bundle, warnings } = convert(
+      ccda({
+        body: structuredBody(
+          goalsSection([
+            ['<id root="2.16.840.1.113883.19" extension="G-1"/>', 'held'],
+            ['<id root="0f3c8e2a-1b2c-4d5e-8f90-123456789abc"/>', 'new'],
+            ['<id root="2.16.840.1.113883.19" extension="G-3"/>', 'active'],
+            ['<id root="2.16.840.1.113883.19" extension="G-4"/>', 'nullified'],
+          ]),
+        ),
+      }),
+    );
+    expect(errorsOf(bundle)).toEqual([]);
+    expect(goalsOf(bundle)).toEqual(
+      new Map([
+        ['Goal 0', 'on-hold'],
+        ['Goal 1', 'proposed'],
+        ['Goal 2', 'active'],
+        ['Goal 3', 'entered-in-error'],
+      ]),
+    );
+    expect(diagnostics(warnings).join('\n')).not.toMatch(/Goal/);
+  });
+
+  it('says so, once per repeated warning, when goals without ids have statuses it cannot tell apart', () => {
+    const { bundle, warnings } = convert(
+      ccda({
+        body: structuredBody(
+          goalsSection([
+            ['<id root="2.16.840.1.113883.19"/>', 'held', 'Walk daily'],
+            ['<id root="2.16.840.1.113883.19"/>', 'new', 'Walk daily'],
+          ]),
+        ),
+      }),
+    );
+    expect(errorsOf(bundle)).toEqual([]);
+    expect(resourcesOf(bundle, 'Goal').map((g) => g.lifecycleStatus)).toEqual(['proposed', 'proposed']);
+    const said = diagnostics(warnings).filter((d) => d.startsWith('Goal "Walk daily"'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/given as 'proposed' \(2 times\)$/);
+  });
+
+  it('leaves out the end of an interval that ends before it starts', () => {
+    const xml = ccda().replace(
+      '</custodian>',
+      '</custodian><documentationOf><serviceEvent classCode="PCPR"><effectiveTime>' +
+        '<low value="20130130090051"/><high value="20120130080051-0500"/></effectiveTime></serviceEvent></documentationOf>',
+    );
+    const { bundle, warnings } = convert(xml);
+    expect(errorsOf(bundle)).toEqual([]);
+    const events = oneOf(bundle, 'Composition').event as { period: { start?: string; end?: string } }[];
+    expect(events.map((e) => e.period)).toEqual([{ start: '2013-01-30T09:00:51Z' }]);
+    expect(diagnostics(warnings).join('\n')).toMatch(
+      /Composition\.event\.period: the interval's end \(2012-01-30T08:00:51-05:00\) is not after its start/,
+    );
+  });
+
+  it('says a document with no valid effectiveTime has an unknown date, never the day it was converted', () => {
+    for (const xml of [
+      ccda().replace(/\s*<effectiveTime value="20150722180000-0500"\/>(\s*<recordTarget>)/, '$1'),
+      ccda({ effectiveTime: '20151322' }),
+    ]) {
+      expect(xml).not.toMatch(/<effectiveTime value="20150722180000-0500"\/>\s*<recordTarget>/);
+      const first = convert(xml);
+      expect(errorsOf(first.bundle)).toEqual([]);
+      const composition = oneOf(first.bundle, 'Composition');
+      expect(composition.date).toBeUndefined();
+      expect(composition._date).toEqual({
+        extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }],
+      });
+      expect(oneOf(first.bundle, 'DocumentReference').date).toBeUndefined();
+      expect(diagnostics(first.warnings).join('\n')).toMatch(/no valid effectiveTime/);
+      // The same bytes, the same content: nothing in it depends on when it was converted.
+      expect(JSON.stringify(convert(xml).bundle)).toBe(JSON.stringify(first.bundle));
+    }
+  });
+
+  it('keeps a title written with attributes, or with no-break spaces, as its text', () => {
+    const { bundle } = convert(
+      ccda().replace(
+        '<title>Converter test document</title>',
+        '<title xsi:type="ST">Converter\u00a0test\u00a0document</title>',
+      ),
+    );
+    expect(errorsOf(bundle)).toEqual([]);
+    expect(oneOf(bundle, 'Composition').title).toBe('Converter\u00a0test\u00a0document');
+    expect(oneOf(bundle, 'DocumentReference').description).toBe('Converter\u00a0test\u00a0document');
+  });
+
+  it('names a document without a title by its type', () => {
+    const { bundle } = convert(ccda().replace('<title>Converter test document</title>', '<title> </title>'));
+    expect(errorsOf(bundle)).toEqual([]);
+    expect(oneOf(bundle, 'Composition').title).toBe('Summary of episode note');
+  });
+
+  it('leaves out a structuredBody component with no section, and refuses a body of only that', () => {
+    const body = `<component><structuredBody><component> </component><component>${resultsSection()}</component></structuredBody></component>`;
+    const { bundle } = convert(ccda({ body }));
+    expect(errorsOf(bundle)).toEqual([]);
+    expect(resultObservation(bundle)).toBeDefined();
+    const empty = '<component><structuredBody><component> </component></structuredBody></component>';
+    expect(refusal(ccda({ body: empty })).issues[0]!.diagnostics).toMatch(/no clinical content/);
+  });
+
+  it('writes a value with leading zeros as JSON can (00 → 0, 007.50 → 7.50), keeping its precision', () => {
+    const value = (v: string) =>
+      convert(
+        ccda({ body: structuredBody(resultsSection({ value: `<value xsi:type="PQ" value="${v}" unit="mg"/>` })) }),
+      );
+    for (const [written, json] of [
+      ['00', '0'],
+      ['007.50', '7.50'],
+      ['-0.50', '-0.50'],
+    ] as const) {
+      const { bundle } = value(written);
+      expect(errorsOf(bundle)).toEqual([]);
+      expect(JSON.stringify(resultObservation(bundle).valueQuantity)).toContain(`"value":${json},`);
+    }
+  });
+
+  it('keeps an organization address marked as home (HP) without the use FHIR forbids for it (org-2)', () => {
+    const { bundle, warnings } = convert(
+      ccda().replace(
+        '<name>Community Hospital</name>',
+        '<name>Community Hospital</name><addr use="HP"><streetAddressLine>1 Main St</streetAddressLine><city>Portland</city></addr>',
+      ),
+    );
+    expect(errorsOf(bundle)).toEqual([]);
+    const organization = resourcesOf(bundle, 'Organization').find((o) => o.name === 'Community Hospital')!;
+    expect(organization.address).toEqual([expect.objectContaining({ city: 'Portland' })]);
+    expect((organization.address as Json[])[0]!.use).toBeUndefined();
+    expect(diagnostics(warnings).join('\n')).toMatch(/Organization "Community Hospital".*org-2/);
+  });
+});

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { convertCcdaToFhir } from '@medplum/ccda';
 import { FhirError, isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
 import { readCcdaXml } from './ccda-xml';
-import { cdaNarrativeToXhtml, escapeText } from './cda-narrative';
+import { escapeText } from './cda-narrative';
+import { GoalStatuses, repairResource } from './fhir-repairs';
 import { uuidV8 } from '../ingest/uuid-v8';
 import { MEDPLUM_CCDA_VERSION } from './converter-version';
 
@@ -50,7 +51,8 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
   const entries = ((converted.entry as { resource?: Json }[] | undefined) ?? [])
     .map((e) => e.resource)
     .filter((r): r is Json => r !== undefined);
-  for (const r of entries) repairResource(r);
+  const context = { goalStatuses: GoalStatuses.in(document), warnings };
+  for (const r of entries) repairResource(r, context);
   const patient = entries.find((r) => r.resourceType === 'Patient');
   if (!patient || !hasIdentifier(patient)) {
     throw unprocessable(
@@ -60,6 +62,7 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
   }
   const patientIdentifier = identifierOf(patient);
   const composition = entries.find((r) => r.resourceType === 'Composition');
+  if (composition) undatedDocument(composition, document, warnings);
   const sections = sectionsOf(document);
   const nonXmlBody = document.component?.nonXMLBody !== undefined;
   if (!nonXmlBody && !sections.some((s) => s.entries > 0 || s.hasText)) {
@@ -98,7 +101,7 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
         request: { method: 'POST', url: String(resource.resourceType) },
       })),
     },
-    warnings,
+    warnings: collapseRepeats(warnings),
     ...(patientIdentifier ? { patientIdentifier } : {}),
   };
 }
@@ -120,6 +123,7 @@ function runConverter(xml: string): { document: CdaDocument; converted: Json; wa
   normaliseTimestamps(document, ['ClinicalDocument'], warnings);
   const decimals = protectDecimals(document);
   escapePlainNarratives(document);
+  plainTitles(document);
   try {
     return { document, converted: restored(convert(document, warnings), decimals), warnings };
   } catch (err) {
@@ -196,6 +200,51 @@ function escapePlainNarratives(document: CdaDocument): void {
     }
   };
   visit(document.component?.structuredBody?.component);
+}
+
+/**
+ * What the converter copies as it finds it and FHIR needs as plain text, or cannot iterate:
+ * - a title with attributes (`<title xsi:type="ST">`) is read as an object, which the converter
+ *   copies into Composition.title: the document's and each section's title become their text;
+ * - a structuredBody `<component>` with no section (HL7's own referral-closing example) makes the
+ *   converter fail on the whole document: it holds nothing, and is left out.
+ */
+function plainTitles(document: CdaDocument): void {
+  if (document.title !== undefined) document.title = textOf(document.title);
+  const visit = (components: { section?: CdaSection | CdaSection[] }[] | undefined): void => {
+    for (const component of components ?? []) {
+      for (const section of asArray(component.section)) {
+        if (section.title !== undefined) section.title = textOf(section.title);
+        visit(asArray(section.component));
+      }
+    }
+  };
+  const body = document.component?.structuredBody;
+  if (body && Array.isArray(body.component)) {
+    body.component = body.component.filter((c) => typeof c === 'object' && c !== null && asArray(c.section).length > 0);
+  }
+  visit(body?.component);
+}
+
+/**
+ * The converter dates a document that states no valid effectiveTime (none, or one left out by
+ * normaliseTimestamps) with the time it runs: the patient would see it dated the day it arrived, and
+ * the same bytes would convert to other content each time. Composition.date is required: it says
+ * the date is unknown (data-absent-reason) instead.
+ */
+function undatedDocument(composition: Json, document: CdaDocument, warnings: OutcomeIssue[]): void {
+  const stated = asArray(document.effectiveTime)[0]?.['@_value'];
+  if (typeof stated === 'string' && stated !== '') return;
+  delete composition.date;
+  composition._date = {
+    extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }],
+  };
+  warnings.push(
+    warning(
+      'the document states no valid effectiveTime (ClinicalDocument/effectiveTime): its Composition says the date ' +
+        'is unknown, and the converter’s date of conversion is not used',
+    ),
+  );
 }
 
 /** Sections the converter fails on when it converts each alone (the header with one section). */
@@ -317,7 +366,8 @@ function protectDecimals(document: CdaDocument): Map<number, string> {
     const value = record['@_value'];
     if (isNumber && typeof value === 'string' && DECIMAL.test(value) && !isExactNumberText(value)) {
       const k = texts.size + 1;
-      texts.set(Number(sentinel(k)), value);
+      // JSON has no leading zeros (`00`, `007.50`): they carry no precision, and go.
+      texts.set(Number(sentinel(k)), value.replace(/^(-?)0+(?=\d)/, '$1'));
       record['@_value'] = sentinel(k);
     }
     const interval = typeof type === 'string' && type.startsWith('IVL_') && isNumber;
@@ -371,42 +421,6 @@ function validTimestamp(value: string): boolean {
     within(zoneHours, 0, 14) &&
     within(zoneMinutes, 0, 59)
   );
-}
-
-/**
- * What FHIR requires and the converter's output misses; nothing here changes what the document says:
- * - empty arrays, objects and strings go (FHIR forbids them; the converter leaves them for absent data);
- * - an Immunization the document gives no time for says so (`occurrence[x]` is required);
- * - a Condition with an abatement is not "active" (C-CDA: the problem observation's effectiveTime/high
- *   is when it resolved; FHIR con-4), which the converter leaves as the concern act's status.
- */
-function repairResource(resource: Json): void {
-  if (resource.resourceType === 'Composition') repairComposition(resource);
-  pruneEmpty(resource);
-  if (resource.resourceType === 'Immunization' && !Object.keys(resource).some((k) => k.startsWith('occurrence'))) {
-    resource.occurrenceString = 'not stated in the C-CDA document';
-  }
-  if (resource.resourceType === 'Observation' && resource.code === undefined) {
-    resource.code = { text: 'no code in the C-CDA document' };
-  }
-  if (resource.resourceType === 'Condition' && Object.keys(resource).some((k) => k.startsWith('abatement'))) {
-    const coding = (resource.clinicalStatus as { coding?: { code?: string }[] } | undefined)?.coding?.[0];
-    if (coding && ['active', 'recurrence', 'relapse'].includes(coding.code ?? '')) coding.code = 'resolved';
-  }
-}
-
-function pruneEmpty(node: unknown): boolean {
-  if (node instanceof JsonNumber) return false;
-  if (Array.isArray(node)) {
-    for (let i = node.length - 1; i >= 0; i--) if (pruneEmpty(node[i])) node.splice(i, 1);
-    return node.length === 0;
-  }
-  if (typeof node === 'object' && node !== null) {
-    const record = node as Record<string, unknown>;
-    for (const [key, value] of Object.entries(record)) if (pruneEmpty(value)) delete record[key];
-    return Object.keys(record).length === 0;
-  }
-  return node === undefined || node === null || node === '';
 }
 
 /**
@@ -497,35 +511,6 @@ function redirectReferences(node: unknown, replaced: ReadonlyMap<string, string>
     if (key === 'reference' && typeof value === 'string') record[key] = replaced.get(value) ?? value;
     else redirectReferences(value, replaced);
   }
-}
-
-/**
- * The converter copies each section's CDA narrative into `text.div` as it is and leaves empty
- * `entry` arrays: the narrative becomes XHTML (cda-narrative.ts), a section without text loses
- * its `text`, and empty arrays go (FHIR forbids them).
- */
-function repairComposition(composition: Json): void {
-  const repairSections = (sections: unknown): void => {
-    if (!Array.isArray(sections)) return;
-    for (const section of sections as Json[]) {
-      const text = section.text as { div?: unknown } | undefined;
-      const div = typeof text?.div === 'string' ? cdaNarrativeToXhtml(text.div) : undefined;
-      if (div) section.text = { status: 'generated', div };
-      else delete section.text;
-      if (Array.isArray(section.entry) && section.entry.length === 0) delete section.entry;
-      repairSections(section.section);
-      if (Array.isArray(section.section) && section.section.length === 0) delete section.section;
-    }
-    // A section left with no text, entry or subsection (FHIR cmp-1) has nothing to say: its warning did.
-    if (Array.isArray(sections)) {
-      for (let i = sections.length - 1; i >= 0; i--) {
-        const s = sections[i] as Json;
-        if (!s.text && !s.entry && !s.section) sections.splice(i, 1);
-      }
-    }
-  };
-  repairSections(composition.section);
-  if (Array.isArray(composition.section) && composition.section.length === 0) delete composition.section;
 }
 
 /** The parts of the converter's parsed C-CDA this module reads. */
@@ -762,6 +747,20 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The same warning for each of twelve doses is one warning that says twelve times. */
+function collapseRepeats(warnings: readonly OutcomeIssue[]): OutcomeIssue[] {
+  const counts = new Map<string, { issue: OutcomeIssue; times: number }>();
+  for (const issue of warnings) {
+    const key = `${issue.severity} ${issue.code} ${issue.diagnostics ?? ''}`;
+    const seen = counts.get(key);
+    if (seen) seen.times++;
+    else counts.set(key, { issue, times: 1 });
+  }
+  return [...counts.values()].map(({ issue, times }) =>
+    times === 1 ? issue : { ...issue, diagnostics: `${issue.diagnostics ?? ''} (${times} times)` },
+  );
 }
 
 function warning(diagnostics: string): OutcomeIssue {

@@ -42,6 +42,7 @@ let dir: string;
 let withDoctype: string;
 let withoutPatient: string;
 let missing: string;
+let badSystem: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'convert-ccda-'));
@@ -61,6 +62,11 @@ beforeAll(() => {
   withoutPatient = join(dir, 'no-patient.xml');
   writeFileSync(withoutPatient, noIds);
   missing = join(dir, 'not-there.xml');
+  // CCD-2 with a SNOMED codeSystem OID that has a space: it converts, and FHIR refuses the system URI
+  const spaced = ccd.replace(/codeSystem="2\.16\.840\.1\.113883\.6\.96"/g, 'codeSystem="2.16 840"');
+  expect(spaced).not.toBe(ccd);
+  badSystem = join(dir, 'bad-system.xml');
+  writeFileSync(badSystem, spaced);
 });
 
 afterAll(() => {
@@ -150,6 +156,19 @@ describe('convertCcdaCommand: several files', () => {
     for (const line of lines) expect(line).not.toContain('\n');
   });
 
+  it('says where in the Bundle a validation error is', () => {
+    const { code, lines } = run([badSystem]);
+    expect(code).toBe(1);
+    const { outcome } = printed(lines);
+    expect(errors(outcome).length).toBeGreaterThan(0);
+    const batch = run([badSystem, example('CCD-2.xml')]);
+    expect(batch.lines[0]).toMatch(
+      new RegExp(
+        `^refused ${literal(badSystem)}: Invalid uri format \\(at Bundle\\.entry\\[\\d+\\]\\.resource\\..*system\\)$`,
+      ),
+    );
+  });
+
   it('exits 1 when none is accepted', () => {
     const { code, lines } = run([withDoctype, missing]);
     expect(code).toBe(1);
@@ -183,6 +202,18 @@ describe('phr-gateway convert-ccda (the built CLI)', () => {
     const lines = child.stdout.trim().split('\n');
     expect(lines.filter((line) => line.startsWith('accepted '))).toEqual(files.map((file) => `accepted ${file}`));
     expect(lines.at(-1)).toBe('15 of 15 accepted');
+    expect(child.status).toBe(0);
+  }, 150_000);
+
+  it('ends quietly when its reader stops early (`| head -1`)', () => {
+    const files = examples.map((file) => relative(REPO, file));
+    const child = spawnSync(
+      'bash',
+      ['-c', `"${process.execPath}" "${main}" convert-ccda "$@" | head -1; exit \${PIPESTATUS[0]}`, 'bash', ...files],
+      { cwd: REPO, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(child.stdout).toBe(`accepted ${files[0]}\n`);
+    expect(child.stderr).toBe('');
     expect(child.status).toBe(0);
   }, 150_000);
 });

@@ -67,12 +67,17 @@ export function convertCcdaCommand(files: readonly string[], out: (line: string)
     const run = dryRun(file, validator);
     if (run.accepted) accepted++;
     const first = run.issues.find((i) => i.severity === 'error' || i.severity === 'fatal');
-    out(
-      run.accepted ? `accepted ${file}` : `refused ${file}: ${oneLine(first?.diagnostics ?? first?.code ?? 'refused')}`,
-    );
+    out(run.accepted ? `accepted ${file}` : `refused ${file}: ${oneLine(firstError(first))}`);
   }
   out(`${accepted} of ${files.length} accepted`);
   return accepted === files.length ? 0 : 1;
+}
+
+/** The error and where it is (`Missing required property` alone does not say which). */
+function firstError(issue: OutcomeIssue | undefined): string {
+  const text = issue?.diagnostics ?? issue?.code ?? 'refused';
+  const where = issue?.expression?.[0];
+  return where ? `${text} (at ${where})` : text;
 }
 
 function oneLine(text: string): string {

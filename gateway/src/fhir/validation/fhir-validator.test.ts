@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OutcomeIssue } from '@phr/common';
 import { FhirValidator, hasErrors } from './fhir-validator';
+import { HL7_R4_SCHEMA_ID, prepareHl7Schema } from './hl7-json-schema';
 
 const patientUrl = 'urn:uuid:2b90dd2b-2dab-4c75-9bb9-a355e07401e8';
 
@@ -202,6 +203,50 @@ describe('FhirValidator', () => {
       expect(errorsAt(empty)).toEqual(['Patient.identifier[0].system']);
       const resource = validator.validateBundle(transaction([{ fullUrl: patientUrl, resource: 5 }]));
       expect(errorsAt(resource)).toContain('Bundle.entry[0].resource');
+    });
+
+    it('reads FHIR regexes in XML Schema dialect: a no-break space is text, not whitespace', () => {
+      const nbsp = '\u00a0';
+      const named = (text: string) => ({ resourceType: 'Patient', name: [{ text }] });
+      expect(errorsAt(validator.validateResource(named(`Ada${nbsp}Lovelace`)))).toEqual([]);
+      expect(errorsAt(validator.validateResource(named(`${nbsp}Ada`)))).toEqual([]);
+      // Whitespace only and empty are still refused (by Medplum's check and the schema's).
+      expect(errorsAt(validator.validateResource(named('   ')))).toEqual(['Patient.name[0].text']);
+      expect(errorsAt(validator.validateResource(named('')))).toEqual(['Patient.name[0].text']);
+      // code: no leading, trailing or double whitespace (Medplum's check also refuses a no-break space in a code).
+      const gender = (value: string) => ({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ code: value }] },
+      });
+      expect(errorsAt(validator.validateResource(gender('a  b')))).toEqual(['Observation.code.coding[0].code']);
+      expect(errorsAt(validator.validateResource(gender(' a')))).toEqual(['Observation.code.coding[0].code']);
+      // uri: no XML Schema whitespace.
+      const system = (value: string) => ({ resourceType: 'Patient', identifier: [{ system: value, value: 'x' }] });
+      expect(errorsAt(validator.validateResource(system('urn:a b')))).toEqual(['Patient.identifier[0].system']);
+    });
+
+    it('refuses to compile a schema pattern with \\s it has no XML Schema reading for', () => {
+      const schema = (pattern: string) => ({
+        id: HL7_R4_SCHEMA_ID,
+        discriminator: { propertyName: 'resourceType', mapping: {} },
+        definitions: { string: { pattern: '^[ \\r\\n\\t\\S]+$' }, other: { pattern } },
+      });
+      expect(() => prepareHl7Schema(schema('^[a-z]+$'))).not.toThrow();
+      const prepared = prepareHl7Schema(schema('^[a-z]+$'));
+      expect(prepared.definitions['string']!['pattern']).toBe('^[\\s\\S]+$');
+      expect(() => prepareHl7Schema(schema('^\\s+$'))).toThrow(/other's pattern .* no XML Schema translation/);
+    });
+
+    it('accepts an Attachment over 1 MiB (a C-CDA document or a PDF report; the request limits bound it)', () => {
+      const bytes = Buffer.alloc(1.5 * 1024 * 1024, 7);
+      const media = {
+        resourceType: 'Media',
+        status: 'completed',
+        content: { contentType: 'application/pdf', data: bytes.toString('base64'), size: bytes.length },
+      };
+      const issues = validator.validateResource(media);
+      expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
     });
 
     it('accepts FHIR 4.0.1 content the 4.0.0 schema file lacked', () => {

@@ -49,7 +49,36 @@ export function prepareHl7Schema(raw: unknown): JsonSchema {
     resourceList['discriminator'] = { propertyName: 'resourceType' };
   }
   applyR4TechnicalCorrection(schema);
+  withXsdWhitespace(schema);
   return schema;
+}
+
+/**
+ * FHIR writes its regexes in XML Schema's dialect, where `\s` is only space, tab, CR and LF. In a
+ * JavaScript regex `\s` also takes the no-break space and the other Unicode spaces, so `string`'s
+ * `^[ \r\n\t\S]+$` (in XML Schema: any non-empty text) would refuse every text with a no-break
+ * space, which clinical text copied from word processors often holds (HL7's Cerner sample title).
+ * Each pattern that names `\s` or `\S` is replaced by its XML Schema meaning; a pattern not listed
+ * here stops the compile, so a new schema file cannot bring JavaScript's meaning back unnoticed.
+ */
+const XSD_WHITESPACE_PATTERNS: Readonly<Record<string, string>> = {
+  '^[ \\r\\n\\t\\S]+$': '^[\\s\\S]+$',
+  '^\\S*$': '^[^ \\t\\n\\r]*$',
+  '^[^\\s]+(\\s[^\\s]+)*$': '^[^ \\t\\n\\r]+([ \\t\\n\\r][^ \\t\\n\\r]+)*$',
+};
+
+function withXsdWhitespace(schema: JsonSchema): void {
+  for (const [name, definition] of Object.entries(schema.definitions)) {
+    const pattern = definition['pattern'];
+    if (typeof pattern !== 'string' || !/\\[sS]/.test(pattern)) continue;
+    const replacement = XSD_WHITESPACE_PATTERNS[pattern];
+    if (replacement === undefined) {
+      throw new Error(
+        `${SCHEMA_FILE}: ${name}'s pattern ${pattern} uses \\s or \\S with no XML Schema translation here`,
+      );
+    }
+    definition['pattern'] = replacement;
+  }
 }
 
 /**
@@ -162,8 +191,8 @@ const FORMATS: Record<string, string> = {
   instant: 'YYYY-MM-DDThh:mm:ss with a time zone',
   time: 'hh:mm:ss',
   code: 'no leading, trailing or double whitespace',
-  string: 'must not be empty or whitespace only',
-  markdown: 'must not be empty or whitespace only',
+  string: 'must not be empty',
+  markdown: 'must not be empty',
 };
 
 function describeFormat(type: string): string {

@@ -25,10 +25,19 @@ interface MedplumIssue {
  */
 const UNRELIABLE_WARNING = /^Invalid reference: got /;
 
+/**
+ * Medplum refuses an Attachment over 1 MiB by default: a C-CDA document (attached whole to its
+ * DocumentReference) or a PDF report is often larger. The request's own limits (limits.maxBundleBytes,
+ * limits.maxCcdaBytes) bound what arrives; this only keeps Medplum's check from refusing below them.
+ */
+const BASE64_BINARY_MAX_BYTES = 1024 * 1024 * 1024;
+
 export function structureDefinitionIssues(resource: Record<string, unknown>): RawIssue[] {
   let reported: MedplumIssue[];
   try {
-    reported = medplumValidate(resource as Parameters<typeof medplumValidate>[0]) as MedplumIssue[];
+    reported = medplumValidate(resource as Parameters<typeof medplumValidate>[0], {
+      base64BinaryMaxBytes: BASE64_BINARY_MAX_BYTES,
+    }) as MedplumIssue[];
   } catch (error) {
     if (!(error instanceof OperationOutcomeError)) {
       // Content too malformed for Medplum's crawler (e.g. an object where an array belongs); the
