@@ -117,6 +117,60 @@ describe('readCcdaXml', () => {
     expect(compared).toBeGreaterThan(190);
   });
 
+  it.each(examples)('reads %s with CDA, SDTC and XSI bound to other prefixes as it reads the original', (name) => {
+    const xml = example(name);
+    // Every element of the default (CDA) namespace written as c:name, sdtc as s:, xsi as i:.
+    const prefixed = xml
+      .replace(/xmlns="urn:hl7-org:v3"/, 'xmlns:c="urn:hl7-org:v3"')
+      .replace(/xmlns:sdtc="urn:hl7-org:sdtc"/, 'xmlns:s="urn:hl7-org:sdtc"')
+      .replace(
+        /xmlns:xsi="http:\/\/www\.w3\.org\/2001\/XMLSchema-instance"/,
+        'xmlns:i="http://www.w3.org/2001/XMLSchema-instance"',
+      )
+      .replace(
+        /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<(\/?)([A-Za-z_][\w.-]*(?::[\w.-]+)?)/g,
+        (whole, slash: string | undefined, tag: string | undefined) => {
+          if (tag === undefined) return whole;
+          if (tag.startsWith('sdtc:')) return `<${slash}s:${tag.slice(5)}`;
+          return tag.includes(':') ? whole : `<${slash}c:${tag}`;
+        },
+      )
+      .replace(/\sxsi:(type|nil|schemaLocation)=/g, ' i:$1=')
+      .replace(/\ssdtc:(\w+)=/g, ' s:$1=');
+    expect(prefixed).toMatch(/<c:ClinicalDocument /);
+    expect(prefixed).not.toMatch(/ xsi:type=/);
+    // The namespace declarations differ, as written; nothing else does.
+    const undeclared = (tree: Record<string, unknown> | undefined) =>
+      Object.fromEntries(Object.entries(tree ?? {}).filter(([key]) => !key.startsWith('@_xmlns')));
+    expect(ordered(undeclared(readCcdaXml(prefixed)))).toBe(ordered(undeclared(readCcdaXml(xml))));
+  });
+
+  it('leaves names alone under the usual prefixes, and names in other namespaces as written', () => {
+    const doc = (attrs: string, body: string) =>
+      `<ClinicalDocument xmlns="urn:hl7-org:v3" ${attrs}><title>T</title>${body}</ClinicalDocument>`;
+    expect(readCcdaXml(doc('xmlns:sdtc="urn:hl7-org:sdtc"', '<sdtc:raceCode code="1"/>'))).toEqual({
+      title: 'T',
+      'sdtc:raceCode': { '@_code': '1' },
+      '@_xmlns': 'urn:hl7-org:v3',
+      '@_xmlns:sdtc': 'urn:hl7-org:sdtc',
+    });
+    expect(readCcdaXml(doc('xmlns:x="urn:example"', '<x:thing a="1"/>'))).toEqual({
+      title: 'T',
+      'x:thing': { '@_a': '1' },
+      '@_xmlns': 'urn:hl7-org:v3',
+      '@_xmlns:x': 'urn:example',
+    });
+    // A prefix bound to CDA only inside one element: its names are CDA's there, and as written outside.
+    expect(
+      readCcdaXml(doc('', '<x:a xmlns:x="urn:hl7-org:v3"><x:b>1</x:b></x:a><x:c xmlns:x="urn:example">2</x:c>')),
+    ).toEqual({
+      title: 'T',
+      a: { b: '1', '@_xmlns:x': 'urn:hl7-org:v3' },
+      'x:c': { '#text': '2', '@_xmlns:x': 'urn:example' },
+      '@_xmlns': 'urn:hl7-org:v3',
+    });
+  });
+
   it('keeps medplum’s array paths: its shipped source lists the same ones', () => {
     // The list is medplum's and not exported; its source map carries src/xml.ts, which must agree.
     const map = JSON.parse(

@@ -107,7 +107,20 @@ interface Open {
   text: string | undefined;
   /** the current run, until the next tag, CDATA section or processing instruction ends it */
   run: string;
+  /** namespace prefixes in scope that name CDA's, SDTC's or XML Schema instance's namespace */
+  prefixes: Prefixes;
 }
+
+const CDA_NS = 'urn:hl7-org:v3';
+/** What each namespace's names are written as in medplum's tree: CDA's bare, the others by their usual prefix. */
+const WRITTEN_AS: Readonly<Record<string, string>> = {
+  [CDA_NS]: '',
+  'urn:hl7-org:sdtc': 'sdtc:',
+  'http://www.w3.org/2001/XMLSchema-instance': 'xsi:',
+};
+/** prefix → how names with that prefix are written (`''` for CDA's); none bound by default. */
+type Prefixes = ReadonlyMap<string, string>;
+const NO_PREFIXES: Prefixes = new Map();
 
 /**
  * The ClinicalDocument of a well-formed document (one `guardXml` let through) as medplum's tree.
@@ -116,17 +129,30 @@ interface Open {
  *   says where).
  */
 export function readCcdaXml(xml: string): Tree | undefined {
-  const top: Open = { name: '', path: '', attributes: {}, children: {}, text: undefined, run: '' };
+  const top: Open = {
+    name: '',
+    path: '',
+    attributes: {},
+    children: {},
+    text: undefined,
+    run: '',
+    prefixes: NO_PREFIXES,
+  };
   const open: Open[] = [top];
-  // Namespaces stay prefixes (`sdtc:raceCode`), as medplum's paths name them; no positions kept.
+  // Names are read as written (`sdtc:raceCode`), as medplum's paths name them, unless a prefix
+  // binds CDA's own namespace (`<v3:ClinicalDocument xmlns:v3="urn:hl7-org:v3">`): see renamed().
   const parser = new SaxesParser({ xmlns: false, position: false });
   let current = top;
+  const scoped = bindsUnusualPrefixes(xml);
   parser.on('opentag', (tag: SaxesTagPlain) => {
     endRun(current);
+    const prefixes = scoped ? declared(tag.attributes, current.prefixes) : NO_PREFIXES;
+    const attributes = prefixes.size === 0 ? tag.attributes : renamedAttributes(tag.attributes, prefixes);
+    const written = prefixes.size === 0 ? tag.name : renamed(tag.name, prefixes);
     // fast-xml-parser's renaming: `__proto__` as a key would set the object's prototype.
-    const name = tag.name === '__proto__' ? '#__proto__' : tag.name;
+    const name = written === '__proto__' ? '#__proto__' : written;
     const path = current === top ? name : `${current.path}.${name}`;
-    current = { name, path, attributes: tag.attributes, children: {}, text: undefined, run: '' };
+    current = { name, path, attributes, children: {}, text: undefined, run: '', prefixes };
     open.push(current);
   });
   // Text outside the root element is whitespace (anything else is not well-formed): nothing to keep.
@@ -149,6 +175,53 @@ export function readCcdaXml(xml: string): Tree | undefined {
   parser.write(xml).close();
   const root = top.children.ClinicalDocument;
   return root !== null && typeof root === 'object' && !Array.isArray(root) ? (root as Tree) : undefined;
+}
+
+/**
+ * Whether the text declares a prefix for CDA's, SDTC's or XML Schema instance's namespace other than
+ * the usual one (`xmlns:v3="urn:hl7-org:v3"`). Most documents do not, and are then read without
+ * looking at each element's declarations. A match in text that is not a declaration only costs that.
+ */
+function bindsUnusualPrefixes(xml: string): boolean {
+  for (const m of xml.matchAll(/xmlns:([^\s=]+)\s*=\s*(["'])([^"']*)\2/g)) {
+    const as = WRITTEN_AS[(m[3] ?? '').trim()];
+    if (as !== undefined && as !== `${m[1] ?? ''}:`) return true;
+  }
+  return false;
+}
+
+/**
+ * The prefixes in scope after an element's own declarations. Only declarations that bind CDA's,
+ * SDTC's or XML Schema instance's namespace under another prefix than medplum reads matter; a
+ * document that writes `xmlns="urn:hl7-org:v3"`, `xmlns:sdtc` and `xmlns:xsi` as usual has none.
+ */
+function declared(attributes: Record<string, string>, outer: Prefixes): Prefixes {
+  let prefixes = outer;
+  for (const name in attributes) {
+    if (!name.startsWith('xmlns:')) continue;
+    const prefix = name.slice('xmlns:'.length);
+    const as = WRITTEN_AS[(attributes[name] as string).trim()];
+    const usual = as !== undefined && as === `${prefix}:`;
+    if ((as === undefined || usual) && !prefixes.has(prefix)) continue;
+    if (prefixes === outer) prefixes = new Map(outer);
+    if (as === undefined || usual) (prefixes as Map<string, string>).delete(prefix);
+    else (prefixes as Map<string, string>).set(prefix, as);
+  }
+  return prefixes;
+}
+
+/** `v3:section` → `section`, `s:raceCode` (SDTC) → `sdtc:raceCode`: the names medplum reads. */
+function renamed(name: string, prefixes: Prefixes): string {
+  const colon = name.indexOf(':');
+  if (colon < 0) return name;
+  const as = prefixes.get(name.slice(0, colon));
+  return as === undefined ? name : `${as}${name.slice(colon + 1)}`;
+}
+
+function renamedAttributes(attributes: Record<string, string>, prefixes: Prefixes): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in attributes) out[renamed(name, prefixes)] = attributes[name] as string;
+  return out;
 }
 
 function endRun(element: Open): void {
