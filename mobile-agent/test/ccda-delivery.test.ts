@@ -10,6 +10,7 @@ import { convertCcda } from '@phr/gateway';
 import { readReceipt } from '@phr/gateway';
 import { FIXTURES } from '@phr/test-support';
 import type { Agent } from '../src/agent';
+import { readAttachment } from '../src/ui/document-text';
 import { AgentHarness } from './support/agent-harness';
 
 jest.setTimeout(300_000);
@@ -136,6 +137,39 @@ describe('C-CDA documents posted to /ccda reach the patient verified, the origin
     expect(exported).toMatch(/"value":12\.0[,}]/);
     expect(exported).toMatch(/"value":3\.90[,}]/);
     expect(exported).not.toMatch(/"value":3\.9[,}]/);
+  });
+
+  it("a document in UTF-16 or ISO-8859-1 reaches the patient's page as the text it is", async () => {
+    const utf8 = readFileSync(join(DIR, 'CCD-2.xml'), 'utf8').replace('<given>', '<given>Zoë ');
+    const body = utf8.slice(utf8.indexOf('?>') + 2);
+    // what Latin-1 cannot hold is written as a character reference, as such a sender would
+    const latin = [...`<?xml version="1.0" encoding="ISO-8859-1"?>${body}`]
+      .map((c) => (c.codePointAt(0)! > 0xff ? `&#x${c.codePointAt(0)!.toString(16)};` : c))
+      .join('');
+    const documents = [
+      { bytes: Buffer.from(latin, 'latin1'), charset: 'iso-8859-1' },
+      {
+        bytes: Buffer.concat([
+          Buffer.from([0xff, 0xfe]),
+          Buffer.from(`<?xml version="1.0" encoding="UTF-16"?>${body}`, 'utf16le'),
+        ]),
+        charset: 'utf-16',
+      },
+    ];
+    const agent = await agentFor(mrnOf(readFileSync(join(DIR, 'CCD-2.xml'))));
+    for (const { bytes, charset } of documents) {
+      const res = await post(bytes);
+      expect(res.status).toBe(200);
+      await h.gw.gateway.outbox.idle();
+      await agent.sync();
+      const stored = (await agent['vault'].search({ kind: 'resource', resourceType: 'DocumentReference' }))
+        .map((d) => d.element.resource as { content: { attachment: { data?: string; contentType?: string } }[] })
+        .find((r) => r.content[0]!.attachment.data === bytes.toString('base64'));
+      expect(stored?.content[0]!.attachment.contentType).toBe(`text/xml; charset=${charset}`);
+      const view = readAttachment(stored!.content[0]!.attachment);
+      expect(view).toMatchObject({ kind: 'text', contentType: 'text/xml' });
+      expect((view as { text: string }).text).toContain('<given>Zoë ');
+    }
   });
 
   it('a document posted again is the same delivery: answered from the first, nothing new for the patient', async () => {

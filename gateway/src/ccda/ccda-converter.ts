@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { convertCcdaToFhir } from '@medplum/ccda';
 import { FhirError, isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
 import { readCcdaXml } from './ccda-xml';
+import { xmlCharset } from './xml-guard';
 import { escapeText } from './cda-narrative';
 import { GoalStatuses, repairResource } from './fhir-repairs';
 import { uuidV8 } from '../ingest/uuid-v8';
@@ -20,7 +21,10 @@ export interface ConvertedCcda {
   patientIdentifier?: { system: string; value: string };
 }
 
-/** The media type the original document is attached with (HL7 CDA R2 and IHE MHD use text/xml). */
+/**
+ * The media type the original document is attached with (HL7 CDA R2 and IHE MHD use text/xml), with
+ * `; charset=` when its bytes are not UTF-8 (UTF-16, or the Latin encoding its declaration names).
+ */
 export const CCDA_ATTACHMENT_TYPE = 'text/xml';
 /** IHE format code of a C-CDA R2.1 structured-body document. */
 const CCDA_FORMAT = {
@@ -598,6 +602,7 @@ function documentReference(
   const identifier = documentIdentifier(document);
   const date = instantOf(composition?.date);
   const title = typeof composition?.title === 'string' ? composition.title : textOf(document.title);
+  const charset = xmlCharset(bytes);
   return {
     resourceType: 'DocumentReference',
     id,
@@ -613,7 +618,7 @@ function documentReference(
     content: [
       {
         attachment: {
-          contentType: CCDA_ATTACHMENT_TYPE,
+          contentType: charset ? `${CCDA_ATTACHMENT_TYPE}; charset=${charset}` : CCDA_ATTACHMENT_TYPE,
           data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
           size: bytes.byteLength,
           title: title || 'C-CDA document',

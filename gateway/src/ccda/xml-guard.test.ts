@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { XMLValidator } from 'fast-xml-parser';
 import { FhirError } from '@phr/common';
 import { readCcdaXml } from './ccda-xml';
-import { DEFAULT_XML_LIMITS, guardXml, type XmlGuardLimits } from './xml-guard';
+import { DEFAULT_XML_LIMITS, guardXml, xmlCharset, type XmlGuardLimits } from './xml-guard';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'fixtures', 'ccda-examples');
 const examples = readdirSync(EXAMPLES).filter((name) => name.endsWith('.xml'));
@@ -455,21 +455,40 @@ describe('guardXml: encodings', () => {
     expect(guardXml(bom, DEFAULT_XML_LIMITS).text).toBe(cda());
   });
 
-  it('refuses a declared encoding other than UTF-8 or UTF-16', () => {
-    expect(refused(cda().replace('UTF-8', 'ISO-8859-1'))).toMatchObject({
-      status: 400,
-      code: 'not-supported',
-      diagnostics: expect.stringMatching(/names the encoding ISO-8859-1: only UTF-8 and UTF-16/),
-    });
-    expect(refused("<?xml version='1.0' encoding='windows-1252'?><ClinicalDocument/>").status).toBe(400);
+  it('reads a document in the Latin single-byte encoding its declaration names (ISO-8859-1, Windows-1252, ...)', () => {
+    const text = (encoding: string) => cda('<title>Müller – 5 €</title>').replace('UTF-8', encoding);
+    // ISO-8859-1 has no dash or euro sign: such a sender writes Windows-1252, as WHATWG reads both labels.
+    for (const encoding of ['ISO-8859-1', 'windows-1252', 'latin1', 'cp1252']) {
+      const bytes = Buffer.from(text(encoding).replace('–', '\u0096').replace('€', '\u0080'), 'latin1');
+      expect(guardXml(bytes, DEFAULT_XML_LIMITS).text).toBe(text(encoding));
+    }
+    const latin9 = Buffer.from(cda('<title>Müller</title>').replace('UTF-8', 'ISO-8859-15'), 'latin1');
+    expect(guardXml(latin9, DEFAULT_XML_LIMITS).text).toContain('<title>Müller</title>');
   });
 
-  it('refuses bytes that are not UTF-8, and UTF-16 that is broken', () => {
+  it('names the charset the bytes need beside text/xml: none for UTF-8', () => {
+    expect(xmlCharset(utf8(cda()))).toBeUndefined();
+    expect(xmlCharset(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8(cda())]))).toBeUndefined();
+    expect(xmlCharset(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(cda(), 'utf16le')]))).toBe('utf-16');
+    expect(xmlCharset(Buffer.from(cda().replace('UTF-8', 'ISO-8859-1'), 'latin1'))).toBe('iso-8859-1');
+    expect(xmlCharset(Buffer.from(cda().replace('UTF-8', 'Windows-1252'), 'latin1'))).toBe('windows-1252');
+  });
+
+  it('refuses a declared encoding it does not read', () => {
+    expect(refused(cda().replace('UTF-8', 'Shift_JIS'))).toMatchObject({
+      status: 400,
+      code: 'not-supported',
+      diagnostics: expect.stringMatching(/names the encoding Shift_JIS: UTF-8, UTF-16, ISO-8859-1/),
+    });
+    expect(refused("<?xml version='1.0' encoding='EBCDIC-CP-US'?><ClinicalDocument/>").status).toBe(400);
+  });
+
+  it('refuses bytes that are not UTF-8 (a Latin-1 document that does not say so), and UTF-16 that is broken', () => {
     const latin1 = Buffer.from(cda('<title>Müller</title>'), 'latin1');
     expect(refused(latin1)).toMatchObject({
       status: 400,
       code: 'structure',
-      diagnostics: expect.stringMatching(/not valid UTF-8/),
+      diagnostics: expect.stringMatching(/not valid UTF-8 \(a document in ISO-8859-1 or Windows-1252 must say so/),
     });
     const loneSurrogate = Buffer.concat([
       Buffer.from([0xff, 0xfe]),

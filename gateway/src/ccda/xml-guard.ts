@@ -43,14 +43,14 @@ const HL7_V3 = 'urn:hl7-org:v3';
 const FHIR = 'http://hl7.org/fhir';
 
 /**
- * `bytes` as a C-CDA document that is safe to parse: decoded (UTF-8, or UTF-16 with a byte-order
- * mark), free of DTDs and entity declarations, within `limits`, well-formed, and rooted in an HL7
+ * `bytes` as a C-CDA document that is safe to parse: decoded (UTF-8, UTF-16 with a byte-order
+ * mark, or the Latin single-byte encoding its XML declaration names), free of DTDs and entity declarations, within `limits`, well-formed, and rooted in an HL7
  * v3 `ClinicalDocument`. Every step is linear in the size of the body, and the hostile cases stop
  * at the first offending construct or limit.
  *
  * @throws FhirError 400 `security` for a DOCTYPE or entity declaration, `too-costly` past a limit,
  *   `structure` for undecodable or malformed XML (an undefined entity included), `not-supported`
- *   for an encoding other than UTF-8/UTF-16, `invalid` for a root other than ClinicalDocument;
+ *   for an encoding it does not read, `invalid` for a root other than ClinicalDocument;
  *   415 `not-supported` for FHIR XML.
  */
 export function guardXml(bytes: Uint8Array, limits: XmlGuardLimits): GuardedXml {
@@ -83,11 +83,38 @@ function malformed(text: string, offset: number, what: string): FhirError {
 
 // --- decoding -------------------------------------------------------------------------------
 
-/** UTF-16 only with a byte-order mark; anything else is read as UTF-8 (with or without its BOM). */
-function encodingOf(bytes: Uint8Array): 'utf-8' | 'utf-16le' | 'utf-16be' {
+/**
+ * UTF-16 only with a byte-order mark; without one, a declaration that names a Latin single-byte
+ * encoding (older EHRs write `encoding="ISO-8859-1"` or `windows-1252`) is read in it; anything
+ * else is read as UTF-8 (with or without its BOM). The declaration is ASCII in all of these, so
+ * it is read before the encoding is known.
+ */
+function encodingOf(bytes: Uint8Array): string {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
-  return 'utf-8';
+  const declared = declaredEncoding(
+    Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 512)).toString('latin1'),
+  );
+  return declared !== undefined && SINGLE_BYTE.test(declared) ? declared.toLowerCase() : 'utf-8';
+}
+
+/**
+ * Latin single-byte encodings read as the WHATWG decoder reads their labels (ISO-8859-1 and US-ASCII
+ * as Windows-1252, which differs only in the C1 controls no clinical text holds). Every byte maps,
+ * so such a document is never refused for its bytes; the original is attached to the patient as sent.
+ */
+const SINGLE_BYTE =
+  /^(?:iso-8859-1|iso8859-1|latin1|l1|windows-1252|cp1252|us-ascii|ascii|iso-8859-15|iso8859-15|l9)$/i;
+
+/**
+ * The charset parameter the document's bytes need beside `text/xml` for a reader to decode them as
+ * the gateway did (RFC 7303): none for UTF-8, `utf-16` (with its byte-order mark), or the Latin
+ * encoding the declaration names.
+ */
+export function xmlCharset(bytes: Uint8Array): string | undefined {
+  const encoding = encodingOf(bytes);
+  if (encoding === 'utf-8') return undefined;
+  return encoding.startsWith('utf-16') ? 'utf-16' : encoding;
 }
 
 function decode(bytes: Uint8Array): string {
@@ -100,22 +127,26 @@ function decode(bytes: Uint8Array): string {
       400,
       'structure',
       encoding === 'utf-8'
-        ? 'the document is not valid UTF-8 (a document in ISO-8859-1 or Windows-1252 must be converted to UTF-8 first)'
-        : `the document starts with a UTF-16 byte-order mark but is not valid ${encoding.toUpperCase()}`,
+        ? 'the document is not valid UTF-8 (a document in ISO-8859-1 or Windows-1252 must say so in its XML declaration)'
+        : `the document is not valid ${encoding.toUpperCase()}`,
     );
   }
 }
 
 const ENCODING_DECLARATION = /^<\?xml\s[^?]*?\bencoding\s*=\s*(["'])([^"']*)\1/;
 
-/** The bytes were decoded as UTF-8 or UTF-16; a document that says it is something else would be misread. */
+function declaredEncoding(text: string): string | undefined {
+  return ENCODING_DECLARATION.exec(text.slice(0, 512))?.[2];
+}
+
+/** The bytes were decoded as UTF-8, UTF-16 or a Latin single-byte encoding; one that says it is something else would be misread. */
 function checkDeclaredEncoding(text: string): void {
-  const declared = ENCODING_DECLARATION.exec(text.slice(0, 512))?.[2];
-  if (declared !== undefined && !/^utf-(?:8|16)$/i.test(declared)) {
+  const declared = declaredEncoding(text);
+  if (declared !== undefined && !/^utf-(?:8|16)$/i.test(declared) && !SINGLE_BYTE.test(declared)) {
     throw refusal(
       400,
       'not-supported',
-      `the XML declaration names the encoding ${declared}: only UTF-8 and UTF-16 are accepted (convert the document to UTF-8)`,
+      `the XML declaration names the encoding ${declared}: UTF-8, UTF-16, ISO-8859-1, ISO-8859-15, Windows-1252 and US-ASCII are read (convert the document to UTF-8)`,
     );
   }
 }

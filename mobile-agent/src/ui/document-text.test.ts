@@ -49,9 +49,62 @@ describe('readAttachment', () => {
       kind: 'unreadable',
       reason: 'encoding',
     });
-    expect(readAttachment({ contentType: 'text/xml; charset=utf-16', data: b64('<a/>') })).toMatchObject({
+    expect(readAttachment({ contentType: 'text/xml; charset=shift_jis', data: b64('<a/>') })).toMatchObject({
       kind: 'unreadable',
       reason: 'encoding',
+    });
+    // UTF-16 stated but the bytes are not: an odd length
+    expect(readAttachment({ contentType: 'text/xml; charset=utf-16', data: b64('<ab/>') })).toMatchObject({
+      kind: 'unreadable',
+      reason: 'encoding',
+    });
+  });
+
+  it('reads a C-CDA the gateway took in UTF-16 or a Latin encoding, by the charset it attached', () => {
+    const xml = '<title>Pénicilline – 5 € 😀</title>';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(xml, 'utf16le')]);
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(xml, 'utf16le').swap16()]);
+    for (const bytes of [le, be]) {
+      expect(readAttachment({ contentType: 'text/xml; charset=utf-16', data: bytes.toString('base64') })).toEqual({
+        kind: 'text',
+        contentType: 'text/xml',
+        text: xml,
+        bytes: bytes.length,
+        cut: false,
+      });
+    }
+    const latin = '<title>Pénicilline</title>';
+    expect(
+      readAttachment({
+        contentType: 'text/xml; charset=iso-8859-1',
+        data: Buffer.from(latin, 'latin1').toString('base64'),
+      }),
+    ).toMatchObject({ kind: 'text', text: latin });
+    // Windows-1252's euro sign is 0x80
+    expect(readAttachment({ contentType: 'text/xml; charset=windows-1252', data: 'gA==' })).toMatchObject({
+      text: '€',
+    });
+  });
+
+  it('cuts UTF-16 on a whole character, never between a surrogate pair', () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('ab😀c', 'utf16le')]);
+    // BOM 2 + a 2 + b 2 + 😀 4: a cut after 8 bytes would split the emoji
+    expect(
+      readAttachment({ contentType: 'text/xml; charset=utf-16', data: bytes.toString('base64') }, 8),
+    ).toMatchObject({
+      kind: 'text',
+      text: 'ab',
+      cut: true,
+    });
+    expect(
+      readAttachment({ contentType: 'text/xml; charset=utf-16', data: bytes.toString('base64') }, 9),
+    ).toMatchObject({
+      text: 'ab',
+    });
+    expect(
+      readAttachment({ contentType: 'text/xml; charset=utf-16', data: bytes.toString('base64') }, 10),
+    ).toMatchObject({
+      text: 'ab😀',
     });
   });
 

@@ -17,8 +17,31 @@ const TEXT_TYPES: ReadonlySet<string> = new Set([
   'text/plain',
 ]);
 
-/** Charsets the bytes may be declared in: anything else is not read as UTF-8 by guesswork. */
-const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii']);
+/**
+ * Charsets the bytes may be declared in, and how they are decoded: a C-CDA in UTF-16 or in a Latin
+ * single-byte encoding arrives with its charset (the gateway attaches the bytes as sent). Anything
+ * else is not read by guesswork.
+ */
+const DECODERS: Readonly<Record<string, Decoding>> = {
+  'utf-8': 'utf-8',
+  utf8: 'utf-8',
+  'utf-16': 'utf-16',
+  'utf-16le': 'utf-16le',
+  'utf-16be': 'utf-16be',
+  // WHATWG reads these labels as Windows-1252, as the gateway did when it took the document.
+  'us-ascii': 'windows-1252',
+  ascii: 'windows-1252',
+  'iso-8859-1': 'windows-1252',
+  'iso8859-1': 'windows-1252',
+  latin1: 'windows-1252',
+  l1: 'windows-1252',
+  'windows-1252': 'windows-1252',
+  cp1252: 'windows-1252',
+  'iso-8859-15': 'iso-8859-15',
+  'iso8859-15': 'iso-8859-15',
+  l9: 'iso-8859-15',
+};
+type Decoding = 'utf-8' | 'utf-16' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'iso-8859-15';
 
 export type AttachmentView =
   /** `cut`: only the first `limit` bytes are in `text`; `bytes` is the whole document's size. */
@@ -66,15 +89,30 @@ export function base64Size(compact: string): number {
   return (compact.length / 4) * 3 - padding;
 }
 
-/** The first `limit` bytes (all when fewer), ending on a whole UTF-8 character. */
-function leadingBytes(compact: string, bytes: number, limit: number): Buffer {
+/** The first `limit` bytes (all when fewer), ending on a whole character of `decoding`. */
+function leadingBytes(compact: string, bytes: number, limit: number, decoding: Decoding): Buffer {
   if (bytes <= limit) return Buffer.from(compact, 'base64');
   // decode only what is shown: a 4-character group is 3 bytes
   const buffer = Buffer.from(compact.slice(0, Math.ceil(limit / 3) * 4), 'base64');
   let end = limit;
-  // a continuation byte (10xxxxxx) at the cut means a character straddles it
-  while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
+  if (decoding === 'utf-8') {
+    // a continuation byte (10xxxxxx) at the cut means a character straddles it
+    while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
+  } else if (decoding.startsWith('utf-16')) {
+    end -= end % 2;
+    // a high surrogate (D800–DBFF) just before the cut: its pair is cut off
+    const littleEndian = decoding === 'utf-16le' || (decoding === 'utf-16' && buffer[0] === 0xff && buffer[1] === 0xfe);
+    const high = littleEndian ? buffer[end - 1] : buffer[end - 2];
+    if (end >= 2 && high !== undefined && (high & 0xfc) === 0xd8) end -= 2;
+  }
   return buffer.subarray(0, end);
+}
+
+/** UTF-16 without a stated byte order reads its byte-order mark (big-endian without one, RFC 2781). */
+function decodeText(decoding: Decoding, bytes: Buffer): string {
+  const encoding = decoding !== 'utf-16' ? decoding : bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : 'utf-16be';
+  // fatal: bytes that are not the charset are named, never shown as replacement characters
+  return new TextDecoder(encoding, { fatal: true }).decode(bytes);
 }
 
 /** The attachment's size in bytes: from its data when it has valid data, else as the hospital stated it. */
@@ -102,10 +140,11 @@ export function readAttachment(attachment: unknown, limit = DOCUMENT_TEXT_LIMIT)
   }
   const size = base64Size(compact);
   const unreadable = { kind: 'unreadable', contentType: media.type, reason: 'encoding', bytes: size } as const;
-  if (media.charset !== undefined && !UTF8_CHARSETS.has(media.charset)) return unreadable;
+  const decoding = media.charset === undefined ? 'utf-8' : DECODERS[media.charset];
+  if (decoding === undefined) return unreadable;
   try {
-    // fatal: bytes that are not UTF-8 are named, never shown as replacement characters
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(leadingBytes(compact, size, limit));
+    const shown = leadingBytes(compact, size, limit, decoding);
+    const text = decodeText(decoding, shown);
     return { kind: 'text', contentType: media.type, text, bytes: size, cut: size > limit };
   } catch {
     return unreadable;
