@@ -147,7 +147,7 @@ describe('C-CDA documents posted to /ccda reach the patient verified, the origin
       .map((c) => (c.codePointAt(0)! > 0xff ? `&#x${c.codePointAt(0)!.toString(16)};` : c))
       .join('');
     const documents = [
-      { bytes: Buffer.from(latin, 'latin1'), charset: 'iso-8859-1' },
+      { bytes: Buffer.from(latin, 'latin1'), charset: 'windows-1252' },
       {
         bytes: Buffer.concat([
           Buffer.from([0xff, 0xfe]),

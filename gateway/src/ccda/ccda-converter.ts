@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { convertCcdaToFhir } from '@medplum/ccda';
-import { FhirError, isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
-import { readCcdaXml } from './ccda-xml';
+import { isExactNumberText, JsonNumber, type OutcomeIssue } from '@phr/common';
+import { warning, unprocessable } from './ccda-issues';
+import { asArray, readCcdaXml } from './ccda-xml';
 import { xmlCharset } from './xml-guard';
 import { escapeText } from './cda-narrative';
-import { GoalStatuses, repairResource } from './fhir-repairs';
+import { repairResource } from './fhir-repairs';
+import { GoalStatuses } from './goal-statuses';
 import { uuidV8 } from '../ingest/uuid-v8';
 import { MEDPLUM_CCDA_VERSION } from './converter-version';
 
@@ -55,7 +57,8 @@ export function convertCcda(xml: string, bytes: Uint8Array): ConvertedCcda {
   const entries = ((converted.entry as { resource?: Json }[] | undefined) ?? [])
     .map((e) => e.resource)
     .filter((r): r is Json => r !== undefined);
-  const context = { goalStatuses: GoalStatuses.in(document), warnings };
+  const goals = entries.filter((r) => r.resourceType === 'Goal');
+  const context = { goalStatuses: GoalStatuses.in(document, goals), warnings };
   for (const r of entries) repairResource(r, context);
   const patient = entries.find((r) => r.resourceType === 'Patient');
   if (!patient || !hasIdentifier(patient)) {
@@ -746,10 +749,6 @@ function isNullFlavored(entry: unknown): boolean {
   return typeof entry === 'object' && entry !== null && '@_nullFlavor' in entry;
 }
 
-function asArray<T>(value: T | T[] | undefined): T[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -766,12 +765,4 @@ function collapseRepeats(warnings: readonly OutcomeIssue[]): OutcomeIssue[] {
   return [...counts.values()].map(({ issue, times }) =>
     times === 1 ? issue : { ...issue, diagnostics: `${issue.diagnostics ?? ''} (${times} times)` },
   );
-}
-
-function warning(diagnostics: string): OutcomeIssue {
-  return { severity: 'warning', code: 'incomplete', diagnostics };
-}
-
-function unprocessable(diagnostics: string): FhirError {
-  return new FhirError(422, [{ severity: 'error', code: 'processing', diagnostics }]);
 }

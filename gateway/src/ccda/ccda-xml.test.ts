@@ -135,10 +135,12 @@ describe('readCcdaXml', () => {
           return tag.includes(':') ? whole : `<${slash}c:${tag}`;
         },
       )
-      .replace(/\sxsi:(type|nil|schemaLocation)=/g, ' i:$1=')
+      .replace(/\sxsi:type="([^"]*)"/g, ' i:type="c:$1"')
+      .replace(/\sxsi:(nil|schemaLocation)=/g, ' i:$1=')
       .replace(/\ssdtc:(\w+)=/g, ' s:$1=');
     expect(prefixed).toMatch(/<c:ClinicalDocument /);
     expect(prefixed).not.toMatch(/ xsi:type=/);
+    expect(prefixed.includes(' i:type="c:')).toBe(xml.includes('xsi:type="'));
     // The namespace declarations differ, as written; nothing else does.
     const undeclared = (tree: Record<string, unknown> | undefined) =>
       Object.fromEntries(Object.entries(tree ?? {}).filter(([key]) => !key.startsWith('@_xmlns')));

@@ -96,6 +96,11 @@ function alwaysArray(name: string, path: () => string): boolean {
 
 type Tree = Record<string, unknown>;
 
+/** An element the tree holds once or several times (or not at all), as the list it is. */
+export function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
 /** An element being read. */
 interface Open {
   name: string;
@@ -218,9 +223,14 @@ function renamed(name: string, prefixes: Prefixes): string {
   return as === undefined ? name : `${as}${name.slice(colon + 1)}`;
 }
 
+/** Names, and the type an `xsi:type` names (`v3:PQ` is CDA's PQ, which medplum reads as `PQ`). */
 function renamedAttributes(attributes: Record<string, string>, prefixes: Prefixes): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name in attributes) out[renamed(name, prefixes)] = attributes[name] as string;
+  for (const name in attributes) {
+    const as = renamed(name, prefixes);
+    const value = attributes[name] as string;
+    out[as] = as === 'xsi:type' ? renamed(value.trim(), prefixes) : value;
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 import type { OutcomeIssue } from '@phr/common';
 import { FhirValidator } from '../fhir/validation';
-import { GoalStatuses, repairResource, type RepairContext } from './fhir-repairs';
+import { repairResource, type RepairContext } from './fhir-repairs';
+import { GoalStatuses } from './goal-statuses';
 
 type Json = Record<string, unknown>;
 
@@ -9,9 +10,9 @@ beforeAll(() => {
   validator = FhirValidator.create();
 });
 
-function repaired(resource: Json, document: unknown = {}): { resource: Json; warnings: string[] } {
+function repaired(resource: Json): { resource: Json; warnings: string[] } {
   const warnings: OutcomeIssue[] = [];
-  const context: RepairContext = { goalStatuses: GoalStatuses.in(document), warnings };
+  const context: RepairContext = { goalStatuses: GoalStatuses.in({}, []), warnings };
   repairResource(resource, context);
   return { resource, warnings: warnings.map((w) => w.diagnostics ?? '') };
 }
@@ -108,33 +109,5 @@ describe('repairResource: what FHIR requires and the converter leaves out', () =
     const { resource, warnings } = repaired({ resourceType: 'Encounter', status: 'finished', class: {}, period });
     expect(resource.period).toEqual(period);
     expect(warnings).toEqual([]);
-  });
-});
-
-describe('GoalStatuses: the statuses the converter drops', () => {
-  const observation = (id: Json, code: string) => ({ observation: [{ id: [id], statusCode: { '@_code': code } }] });
-
-  it('finds a goal by its extension or its bare UUID root, whatever the case', () => {
-    const statuses = GoalStatuses.in([
-      observation({ '@_root': '2.16.840.1.113883.19', '@_extension': 'G-1' }, 'held'),
-      observation({ '@_root': 'ABCDEF00-1111-2222-3333-444455556666' }, 'new'),
-    ]);
-    const warnings: OutcomeIssue[] = [];
-    expect(statuses.of({ identifier: [{ value: 'G-1' }] }, warnings)).toBe('on-hold');
-    expect(statuses.of({ id: 'abcdef00-1111-2222-3333-444455556666' }, warnings)).toBe('proposed');
-    expect(warnings).toEqual([]);
-  });
-
-  it('takes the one unmapped status a document uses for a goal it cannot find, and warns when there are several', () => {
-    const one = GoalStatuses.in([observation({ '@_root': '2.16.840.1.113883.19' }, 'suspended')]);
-    const warnings: OutcomeIssue[] = [];
-    expect(one.of({ description: { text: 'Walk' } }, warnings)).toBe('on-hold');
-    expect(warnings).toEqual([]);
-    const several = GoalStatuses.in([
-      observation({ '@_root': '2.16.840.1.113883.19' }, 'suspended'),
-      observation({ '@_root': '2.16.840.1.113883.19' }, 'obsolete'),
-    ]);
-    expect(several.of({ description: { text: 'Walk' } }, warnings)).toBe('proposed');
-    expect(warnings.map((w) => w.diagnostics)).toEqual([expect.stringMatching(/^Goal "Walk": .*given as 'proposed'$/)]);
   });
 });

@@ -1,6 +1,8 @@
 import { JsonNumber, type OutcomeIssue } from '@phr/common';
 import { periodStartNotAfterEnd } from '../fhir/validation/period-order';
+import { warning } from './ccda-issues';
 import { cdaNarrativeToXhtml } from './cda-narrative';
+import type { GoalStatuses } from './goal-statuses';
 
 type Json = Record<string, unknown>;
 
@@ -63,108 +65,36 @@ const REPAIRS: Readonly<Record<string, (resource: Json, context: RepairContext) 
 };
 
 /**
- * CDA ActStatus codes @medplum/ccda's goal mapping (active, completed, cancelled, aborted) leaves
- * out, as FHIR GoalLifecycleStatus. C-CDA R1.1's Plan of Care Activity Observation (mood RQO, status
- * `new`) becomes a Goal too, and R2.1 senders write `new` or `held` on goals.
- */
-const GOAL_LIFECYCLE: Readonly<Record<string, string>> = {
-  new: 'proposed',
-  held: 'on-hold',
-  suspended: 'on-hold',
-  nullified: 'entered-in-error',
-  obsolete: 'cancelled',
-  normal: 'active',
-};
-
-/** The statuses the converter drops, found by the CDA ids it keeps on the Goal. */
-export class GoalStatuses {
-  private constructor(
-    private readonly byId: ReadonlyMap<string, string>,
-    private readonly distinct: ReadonlySet<string>,
-  ) {}
-
-  /** Every element with an id and a statusCode whose code the converter's goal mapping lacks. */
-  static in(document: unknown): GoalStatuses {
-    const byId = new Map<string, string>();
-    const distinct = new Set<string>();
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) {
-        for (const child of node) walk(child);
-        return;
-      }
-      if (typeof node !== 'object' || node === null) return;
-      const record = node as Record<string, unknown>;
-      const status = firstOf(record.statusCode) as { '@_code'?: unknown } | undefined;
-      const code = typeof status?.['@_code'] === 'string' ? status['@_code'] : undefined;
-      if (code !== undefined && GOAL_LIFECYCLE[code] !== undefined) {
-        distinct.add(code);
-        for (const id of asArray(record.id) as { '@_root'?: unknown; '@_extension'?: unknown }[]) {
-          const key = typeof id['@_extension'] === 'string' ? id['@_extension'] : id['@_root'];
-          if (typeof key === 'string') byId.set(key.toLowerCase(), code);
-        }
-      }
-      for (const key in record) {
-        const child = record[key];
-        if (typeof child === 'object' && child !== null) walk(child);
-      }
-    };
-    walk(document);
-    return new GoalStatuses(byId, distinct);
-  }
-
-  /**
-   * The Goal's lifecycle status from its CDA statusCode: found by its id (the converter keeps a
-   * bare-UUID root as the resource id and an extension as an identifier's value); a Goal whose
-   * CDA id is a bare OID keeps none of it, and takes the one unmapped status the document uses.
-   */
-  of(goal: Json, warnings: OutcomeIssue[]): string {
-    const keys = [goal.id, ...((goal.identifier as { value?: unknown }[] | undefined) ?? []).map((i) => i.value)];
-    for (const key of keys) {
-      const code = typeof key === 'string' ? this.byId.get(key.toLowerCase()) : undefined;
-      if (code !== undefined) return GOAL_LIFECYCLE[code]!;
-    }
-    if (this.distinct.size === 1) return GOAL_LIFECYCLE[[...this.distinct][0]!]!;
-    warnings.push(
-      warning(
-        `Goal "${describe(goal.description)}": its status in the document could not be told apart from the ` +
-          "others' (no id): FHIR requires one, it is given as 'proposed'",
-      ),
-    );
-    return 'proposed';
-  }
-}
-
-/**
  * Units of time as senders write them in a PIVL_TS period, to FHIR's UnitsOfTime (whose codes are
  * UCUM's, so `h` or `d` pass as they are).
  */
-const UNITS_OF_TIME: Readonly<Record<string, string>> = {
-  s: 's',
-  sec: 's',
-  second: 's',
-  seconds: 's',
-  min: 'min',
-  minute: 'min',
-  minutes: 'min',
-  h: 'h',
-  hr: 'h',
-  hrs: 'h',
-  hour: 'h',
-  hours: 'h',
-  d: 'd',
-  day: 'd',
-  days: 'd',
-  wk: 'wk',
-  week: 'wk',
-  weeks: 'wk',
-  mo: 'mo',
-  month: 'mo',
-  months: 'mo',
-  a: 'a',
-  yr: 'a',
-  year: 'a',
-  years: 'a',
-};
+const UNITS_OF_TIME: ReadonlyMap<string, string> = new Map([
+  ['s', 's'],
+  ['sec', 's'],
+  ['second', 's'],
+  ['seconds', 's'],
+  ['min', 'min'],
+  ['minute', 'min'],
+  ['minutes', 'min'],
+  ['h', 'h'],
+  ['hr', 'h'],
+  ['hrs', 'h'],
+  ['hour', 'h'],
+  ['hours', 'h'],
+  ['d', 'd'],
+  ['day', 'd'],
+  ['days', 'd'],
+  ['wk', 'wk'],
+  ['week', 'wk'],
+  ['weeks', 'wk'],
+  ['mo', 'mo'],
+  ['month', 'mo'],
+  ['months', 'mo'],
+  ['a', 'a'],
+  ['yr', 'a'],
+  ['year', 'a'],
+  ['years', 'a'],
+]);
 
 function timingUnits(resource: Json, warnings: OutcomeIssue[]): void {
   const type = String(resource.resourceType);
@@ -177,7 +107,7 @@ function timingUnits(resource: Json, warnings: OutcomeIssue[]): void {
     ] as const) {
       const unit = repeat[unitKey];
       if (typeof unit !== 'string') continue;
-      const known = UNITS_OF_TIME[unit] ?? UNITS_OF_TIME[unit.toLowerCase()];
+      const known = UNITS_OF_TIME.get(unit) ?? UNITS_OF_TIME.get(unit.toLowerCase());
       if (known !== undefined) {
         repeat[unitKey] = known;
         continue;
@@ -219,7 +149,8 @@ function homeUse(resource: Json, warnings: OutcomeIssue[]): void {
 
 /**
  * obs-3: a reference range has a low, a high or a text. The converter keeps a range that is only a
- * pointer into the section's narrative (the narrative itself is in the Composition).
+ * pointer into the section's narrative (the narrative itself is in the Composition), or only its
+ * type or age.
  */
 function rangelessReferenceRanges(resource: Json, warnings: OutcomeIssue[]): void {
   const ranges = resource.referenceRange as Json[] | undefined;
@@ -230,8 +161,9 @@ function rangelessReferenceRanges(resource: Json, warnings: OutcomeIssue[]): voi
   else delete resource.referenceRange;
   warnings.push(
     warning(
-      `Observation "${describe(resource.code)}": a reference range with no low, high or text (only a pointer into the ` +
-        "section's narrative) is left out of the FHIR resource; the narrative is in the Composition and the original document",
+      `Observation "${describe(resource.code)}": a reference range with no low, high or text (FHIR obs-3; the converter ` +
+        "keeps one that only points into the section's narrative) is left out of the FHIR resource; the narrative is in " +
+        'the Composition, and the whole range in the original document (DocumentReference)',
     ),
   );
 }
@@ -331,16 +263,4 @@ function visitObjects(node: unknown, visit: (record: Json) => void): void {
   if (typeof node !== 'object' || node === null || node instanceof JsonNumber) return;
   visit(node as Json);
   for (const child of Object.values(node as Json)) visitObjects(child, visit);
-}
-
-function firstOf(value: unknown): unknown {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function asArray(value: unknown): unknown[] {
-  return value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
-}
-
-function warning(diagnostics: string): OutcomeIssue {
-  return { severity: 'warning', code: 'incomplete', diagnostics };
 }

@@ -470,8 +470,30 @@ describe('guardXml: encodings', () => {
     expect(xmlCharset(utf8(cda()))).toBeUndefined();
     expect(xmlCharset(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8(cda())]))).toBeUndefined();
     expect(xmlCharset(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(cda(), 'utf16le')]))).toBe('utf-16');
-    expect(xmlCharset(Buffer.from(cda().replace('UTF-8', 'ISO-8859-1'), 'latin1'))).toBe('iso-8859-1');
-    expect(xmlCharset(Buffer.from(cda().replace('UTF-8', 'Windows-1252'), 'latin1'))).toBe('windows-1252');
+    // by the name the bytes were read in: WHATWG reads ISO-8859-1 as Windows-1252
+    expect(xmlCharset(Buffer.from(cda().replace('UTF-8', 'ISO-8859-1'), 'latin1'))).toBe('windows-1252');
+    expect(xmlCharset(Buffer.from(cda().replace('UTF-8', 'cp1252'), 'latin1'))).toBe('windows-1252');
+    expect(xmlCharset(Buffer.from(cda().replace('UTF-8', 'l9'), 'latin1'))).toBe('iso-8859-15');
+  });
+
+  it('refuses UTF-8 bytes that say they are Latin-1, and a Latin declaration beside a byte-order mark', () => {
+    const mislabelled = utf8(cda('<title>Müller</title>').replace('UTF-8', 'ISO-8859-1'));
+    expect(refused(mislabelled)).toMatchObject({
+      status: 400,
+      code: 'structure',
+      diagnostics: expect.stringMatching(/names ISO-8859-1, but the document's bytes are UTF-8/),
+    });
+    // all ASCII: the same text in either
+    expect(
+      guardXml(utf8(cda('<title>Muller</title>').replace('UTF-8', 'ISO-8859-1')), DEFAULT_XML_LIMITS).text,
+    ).toContain('Muller');
+    const text = cda().replace('UTF-8', 'ISO-8859-1');
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    expect(refused(le).diagnostics).toMatch(
+      /names the encoding ISO-8859-1, but the document begins with a UTF-16 byte-order mark/,
+    );
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8(text)]);
+    expect(refused(bom).diagnostics).toMatch(/begins with a UTF-8 byte-order mark/);
   });
 
   it('refuses a declared encoding it does not read', () => {

@@ -54,8 +54,8 @@ const FHIR = 'http://hl7.org/fhir';
  *   415 `not-supported` for FHIR XML.
  */
 export function guardXml(bytes: Uint8Array, limits: XmlGuardLimits): GuardedXml {
-  const text = decode(bytes);
-  checkDeclaredEncoding(text);
+  const { text, encoding } = decode(bytes);
+  checkDeclaredEncoding(text, encoding);
   checkCharacters(text);
   const root = new XmlScan(text, limits).run();
   checkRoot(root);
@@ -83,33 +83,42 @@ function malformed(text: string, offset: number, what: string): FhirError {
 
 // --- decoding -------------------------------------------------------------------------------
 
+type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | LatinEncoding;
+type LatinEncoding = 'windows-1252' | 'iso-8859-15';
+
 /**
  * UTF-16 only with a byte-order mark; without one, a declaration that names a Latin single-byte
  * encoding (older EHRs write `encoding="ISO-8859-1"` or `windows-1252`) is read in it; anything
  * else is read as UTF-8 (with or without its BOM). The declaration is ASCII in all of these, so
  * it is read before the encoding is known.
  */
-function encodingOf(bytes: Uint8Array): string {
+function encodingOf(bytes: Uint8Array): Encoding {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
-  const declared = declaredEncoding(
-    Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 512)).toString('latin1'),
-  );
-  return declared !== undefined && SINGLE_BYTE.test(declared) ? declared.toLowerCase() : 'utf-8';
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 512)).toString('latin1');
+  return latinEncoding(declaredEncoding(head)) ?? 'utf-8';
 }
 
 /**
- * Latin single-byte encodings read as the WHATWG decoder reads their labels (ISO-8859-1 and US-ASCII
- * as Windows-1252, which differs only in the C1 controls no clinical text holds). Every byte maps,
- * so such a document is never refused for its bytes; the original is attached to the patient as sent.
+ * A declared label as the WHATWG Encoding Standard reads it, when that is a Latin single-byte
+ * encoding: ISO-8859-1, US-ASCII and their aliases are Windows-1252 there (it differs only in the
+ * C1 controls, which no clinical text holds), ISO-8859-15 is its own. Every byte maps in both.
  */
-const SINGLE_BYTE =
-  /^(?:iso-8859-1|iso8859-1|latin1|l1|windows-1252|cp1252|us-ascii|ascii|iso-8859-15|iso8859-15|l9)$/i;
+function latinEncoding(label: string | undefined): LatinEncoding | undefined {
+  if (label === undefined) return undefined;
+  let encoding: string;
+  try {
+    encoding = new TextDecoder(label.trim()).encoding;
+  } catch {
+    return undefined;
+  }
+  return encoding === 'windows-1252' || encoding === 'iso-8859-15' ? encoding : undefined;
+}
 
 /**
  * The charset parameter the document's bytes need beside `text/xml` for a reader to decode them as
  * the gateway did (RFC 7303): none for UTF-8, `utf-16` (with its byte-order mark), or the Latin
- * encoding the declaration names.
+ * encoding by its canonical name (`windows-1252` for a document that says ISO-8859-1).
  */
 export function xmlCharset(bytes: Uint8Array): string | undefined {
   const encoding = encodingOf(bytes);
@@ -117,11 +126,12 @@ export function xmlCharset(bytes: Uint8Array): string | undefined {
   return encoding.startsWith('utf-16') ? 'utf-16' : encoding;
 }
 
-function decode(bytes: Uint8Array): string {
+function decode(bytes: Uint8Array): { text: string; encoding: Encoding } {
   const encoding = encodingOf(bytes);
+  let text: string;
   try {
     // fatal: a byte that is not the named encoding is an error, not a silent U+FFFD. The decoder drops the BOM.
-    return new TextDecoder(encoding, { fatal: true }).decode(bytes);
+    text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
   } catch {
     throw refusal(
       400,
@@ -131,6 +141,27 @@ function decode(bytes: Uint8Array): string {
         : `the document is not valid ${encoding.toUpperCase()}`,
     );
   }
+  if (encoding !== 'utf-8' && !encoding.startsWith('utf-16') && isUtf8BeyondAscii(bytes)) {
+    // `MÃ¼ller` committed as the patient's name is worse than a refusal the sender can fix.
+    throw refusal(
+      400,
+      'structure',
+      `the XML declaration names ${declaredEncoding(text) ?? encoding}, but the document's bytes are UTF-8: ` +
+        'correct the declaration (encoding="UTF-8")',
+    );
+  }
+  return { text, encoding };
+}
+
+/** Bytes beyond ASCII that are valid UTF-8: Latin text almost never is (`Ã¼` is how UTF-8's ü reads in Latin-1). */
+function isUtf8BeyondAscii(bytes: Uint8Array): boolean {
+  if (!bytes.some((b) => b >= 0x80)) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const ENCODING_DECLARATION = /^<\?xml\s[^?]*?\bencoding\s*=\s*(["'])([^"']*)\1/;
@@ -139,16 +170,29 @@ function declaredEncoding(text: string): string | undefined {
   return ENCODING_DECLARATION.exec(text.slice(0, 512))?.[2];
 }
 
-/** The bytes were decoded as UTF-8, UTF-16 or a Latin single-byte encoding; one that says it is something else would be misread. */
-function checkDeclaredEncoding(text: string): void {
+/**
+ * A declaration that names an encoding the bytes were not read in: a Latin one beside a byte-order
+ * mark contradicts it (the mark decides), any other unknown one is refused. UTF-8 and UTF-16 are
+ * taken as the byte-order mark, or its absence, says.
+ */
+function checkDeclaredEncoding(text: string, encoding: Encoding): void {
   const declared = declaredEncoding(text);
-  if (declared !== undefined && !/^utf-(?:8|16)$/i.test(declared) && !SINGLE_BYTE.test(declared)) {
+  if (declared === undefined || /^utf-(?:8|16)$/i.test(declared)) return;
+  const latin = latinEncoding(declared);
+  if (latin === encoding) return;
+  if (latin !== undefined) {
     throw refusal(
       400,
-      'not-supported',
-      `the XML declaration names the encoding ${declared}: UTF-8, UTF-16, ISO-8859-1, ISO-8859-15, Windows-1252 and US-ASCII are read (convert the document to UTF-8)`,
+      'structure',
+      `the XML declaration names the encoding ${declared}, but the document begins with a ` +
+        `${encoding === 'utf-8' ? 'UTF-8' : 'UTF-16'} byte-order mark`,
     );
   }
+  throw refusal(
+    400,
+    'not-supported',
+    `the XML declaration names the encoding ${declared}: UTF-8, UTF-16, ISO-8859-1, ISO-8859-15, Windows-1252 and US-ASCII are read (convert the document to UTF-8)`,
+  );
 }
 
 // Characters XML 1.0 forbids outright (surrogates cannot occur: the decoders are fatal).

@@ -18,30 +18,25 @@ const TEXT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Charsets the bytes may be declared in, and how they are decoded: a C-CDA in UTF-16 or in a Latin
- * single-byte encoding arrives with its charset (the gateway attaches the bytes as sent). Anything
- * else is not read by guesswork.
+ * Encodings a text attachment is read in, its charset resolved as the WHATWG Encoding Standard
+ * resolves labels (ISO-8859-1 and US-ASCII are Windows-1252 there): a C-CDA the gateway took in
+ * UTF-16 or a Latin encoding arrives with that charset, the bytes as sent. Anything else is not
+ * read by guesswork.
  */
-const DECODERS: Readonly<Record<string, Decoding>> = {
-  'utf-8': 'utf-8',
-  utf8: 'utf-8',
-  'utf-16': 'utf-16',
-  'utf-16le': 'utf-16le',
-  'utf-16be': 'utf-16be',
-  // WHATWG reads these labels as Windows-1252, as the gateway did when it took the document.
-  'us-ascii': 'windows-1252',
-  ascii: 'windows-1252',
-  'iso-8859-1': 'windows-1252',
-  'iso8859-1': 'windows-1252',
-  latin1: 'windows-1252',
-  l1: 'windows-1252',
-  'windows-1252': 'windows-1252',
-  cp1252: 'windows-1252',
-  'iso-8859-15': 'iso-8859-15',
-  'iso8859-15': 'iso-8859-15',
-  l9: 'iso-8859-15',
-};
+const READABLE: ReadonlySet<string> = new Set(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-15']);
+/** `utf-16` is read by its byte-order mark (WHATWG would take it as little-endian). */
 type Decoding = 'utf-8' | 'utf-16' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'iso-8859-15';
+
+function decodingOf(charset: string | undefined): Decoding | undefined {
+  if (charset === undefined) return 'utf-8';
+  if (charset === 'utf-16') return 'utf-16';
+  try {
+    const encoding = new TextDecoder(charset).encoding;
+    return READABLE.has(encoding) ? (encoding as Decoding) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export type AttachmentView =
   /** `cut`: only the first `limit` bytes are in `text`; `bytes` is the whole document's size. */
@@ -140,7 +135,7 @@ export function readAttachment(attachment: unknown, limit = DOCUMENT_TEXT_LIMIT)
   }
   const size = base64Size(compact);
   const unreadable = { kind: 'unreadable', contentType: media.type, reason: 'encoding', bytes: size } as const;
-  const decoding = media.charset === undefined ? 'utf-8' : DECODERS[media.charset];
+  const decoding = decodingOf(media.charset);
   if (decoding === undefined) return unreadable;
   try {
     const shown = leadingBytes(compact, size, limit, decoding);

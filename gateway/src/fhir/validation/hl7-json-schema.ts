@@ -58,26 +58,36 @@ export function prepareHl7Schema(raw: unknown): JsonSchema {
  * JavaScript regex `\s` also takes the no-break space and the other Unicode spaces, so `string`'s
  * `^[ \r\n\t\S]+$` (in XML Schema: any non-empty text) would refuse every text with a no-break
  * space, which clinical text copied from word processors often holds (HL7's Cerner sample title).
- * Each pattern that names `\s` or `\S` is replaced by its XML Schema meaning; a pattern not listed
- * here stops the compile, so a new schema file cannot bring JavaScript's meaning back unnoticed.
+ * Every pattern in the schema that names `\s` or `\S` (the types' own, and the copies written into
+ * each element, such as Observation.valueString's) is replaced by its XML Schema meaning; a pattern
+ * not listed here stops the compile, so a new schema file cannot bring JavaScript's meaning back unnoticed.
  */
-const XSD_WHITESPACE_PATTERNS: Readonly<Record<string, string>> = {
-  '^[ \\r\\n\\t\\S]+$': '^[\\s\\S]+$',
-  '^\\S*$': '^[^ \\t\\n\\r]*$',
-  '^[^\\s]+(\\s[^\\s]+)*$': '^[^ \\t\\n\\r]+([ \\t\\n\\r][^ \\t\\n\\r]+)*$',
-};
+const XSD_WHITESPACE_PATTERNS: ReadonlyMap<string, string> = new Map([
+  ['^[ \\r\\n\\t\\S]+$', '^[\\s\\S]+$'],
+  ['^\\S*$', '^[^ \\t\\n\\r]*$'],
+  ['^[^\\s]+(\\s[^\\s]+)*$', '^[^ \\t\\n\\r]+([ \\t\\n\\r][^ \\t\\n\\r]+)*$'],
+  ['^(\\s*([0-9a-zA-Z\\+/=]){4}\\s*)+$', '^([ \\t\\n\\r]*([0-9a-zA-Z\\+/=]){4}[ \\t\\n\\r]*)+$'],
+]);
 
-function withXsdWhitespace(schema: JsonSchema): void {
-  for (const [name, definition] of Object.entries(schema.definitions)) {
-    const pattern = definition['pattern'];
-    if (typeof pattern !== 'string' || !/\\[sS]/.test(pattern)) continue;
-    const replacement = XSD_WHITESPACE_PATTERNS[pattern];
+function withXsdWhitespace(node: unknown, path = '#'): void {
+  if (Array.isArray(node)) {
+    node.forEach((child, i) => withXsdWhitespace(child, `${path}/${i}`));
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const record = node as Record<string, unknown>;
+  const pattern = record['pattern'];
+  if (typeof pattern === 'string' && /\\[sS]/.test(pattern)) {
+    const replacement = XSD_WHITESPACE_PATTERNS.get(pattern);
     if (replacement === undefined) {
       throw new Error(
-        `${SCHEMA_FILE}: ${name}'s pattern ${pattern} uses \\s or \\S with no XML Schema translation here`,
+        `${SCHEMA_FILE}: the pattern ${pattern} at ${path} uses \\s or \\S with no XML Schema translation here`,
       );
     }
-    definition['pattern'] = replacement;
+    record['pattern'] = replacement;
+  }
+  for (const [key, child] of Object.entries(record)) {
+    if (typeof child === 'object' && child !== null) withXsdWhitespace(child, `${path}/${key}`);
   }
 }
 
