@@ -652,6 +652,28 @@ describe('convertCcda: what senders write that FHIR cannot hold as it is', () =>
     ]);
   });
 
+  it('converts a document again without the entries of a section the converter fails on, saying each thing once', () => {
+    // A goal observation without a statusCode makes @medplum/ccda throw; the ED value makes it warn.
+    const failing = goalsSection([['<id root="2.16.840.1.113883.19"/>', 'active']]).replace(
+      '<statusCode code="active"/>',
+      '',
+    );
+    const { bundle, warnings } = convert(
+      ccda({
+        body: structuredBody(resultsSection({ value: '<value xsi:type="ED">scanned</value>' }), failing),
+      }),
+    );
+    expect(errorsOf(bundle)).toEqual([]);
+    expect(resourcesOf(bundle, 'Goal')).toEqual([]);
+    expect(resultObservation(bundle)).toBeDefined();
+    const said = diagnostics(warnings);
+    expect(said.filter((d) => d.startsWith('section "GOALS": the converter failed on its 1 entry'))).toHaveLength(1);
+    // Said by the failed attempt and by the retry: one warning, not "(2 times)".
+    expect(said.filter((d) => d.includes('Unhandled observation value type: ED'))).toEqual([
+      `@medplum/ccda ${MEDPLUM_CCDA_VERSION} left something out: Unhandled observation value type: ED; it is in the original document (DocumentReference)`,
+    ]);
+  });
+
   it('leaves out the end of an interval that ends before it starts', () => {
     const xml = ccda().replace(
       '</custodian>',

@@ -129,6 +129,7 @@ function runConverter(xml: string): { document: CdaDocument; converted: Json; wa
   const warnings: OutcomeIssue[] = [];
   normaliseTimestamps(document, ['ClinicalDocument'], warnings);
   const decimals = protectDecimals(document);
+  dropEmptyComponents(document);
   escapePlainNarratives(document);
   plainTitles(document);
   try {
@@ -168,28 +169,29 @@ function runConverter(xml: string): { document: CdaDocument; converted: Json; wa
  */
 /* eslint-disable no-console -- the converter's console is borrowed for the length of one synchronous call */
 function convert(document: CdaDocument, warnings?: OutcomeIssue[]): Json {
-  const said = new Map<string, number>();
+  const said: string[] = [];
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    const text = args.map(String).join(' ').slice(0, 200);
-    said.set(text, (said.get(text) ?? 0) + 1);
+    said.push(args.map(String).join(' ').slice(0, 200));
   };
+  let bundle: unknown;
   try {
     // typed as @medplum/fhirtypes' Bundle, a package not installed here: read as the JSON it is
-    const bundle: unknown = convertCcdaToFhir(document as never, { ignoreUnsupportedSections: true });
-    return bundle as Json;
+    bundle = convertCcdaToFhir(document as never, { ignoreUnsupportedSections: true });
   } finally {
     console.warn = warn;
     /* eslint-enable no-console */
-    for (const [text, times] of said) {
-      warnings?.push(
-        warning(
-          `@medplum/ccda ${MEDPLUM_CCDA_VERSION} left something out${times > 1 ? ` (${times} times)` : ''}: ${text}; ` +
-            'it is in the original document (DocumentReference)',
-        ),
-      );
-    }
   }
+  // Only a conversion that succeeds speaks: what a failed attempt said, the retry says again.
+  // Repeats are counted with every other warning (collapseRepeats).
+  for (const text of said) {
+    warnings?.push(
+      warning(
+        `@medplum/ccda ${MEDPLUM_CCDA_VERSION} left something out: ${text}; it is in the original document (DocumentReference)`,
+      ),
+    );
+  }
+  return bundle as Json;
 }
 
 /**
@@ -198,39 +200,44 @@ function convert(document: CdaDocument, warnings?: OutcomeIssue[]): Json {
  * (invalid XHTML) and `&lt;b&gt;` an element. Such text is escaped again first.
  */
 function escapePlainNarratives(document: CdaDocument): void {
-  const visit = (components: { section?: CdaSection | CdaSection[] }[] | undefined): void => {
+  eachSection(document, (section) => {
+    if (typeof section.text === 'string') section.text = escapeText(section.text);
+  });
+}
+
+/** Every section of the structured body, subsections included, in document order. */
+function eachSection(document: CdaDocument, visit: (section: CdaSection) => void): void {
+  const walk = (components: { section?: CdaSection | CdaSection[] }[] | undefined): void => {
     for (const component of components ?? []) {
       for (const section of asArray(component.section)) {
-        if (typeof section.text === 'string') section.text = escapeText(section.text);
-        visit(asArray(section.component));
+        visit(section);
+        walk(asArray(section.component));
       }
     }
   };
-  visit(document.component?.structuredBody?.component);
+  walk(document.component?.structuredBody?.component);
 }
 
 /**
- * What the converter copies as it finds it and FHIR needs as plain text, or cannot iterate:
- * - a title with attributes (`<title xsi:type="ST">`) is read as an object, which the converter
- *   copies into Composition.title: the document's and each section's title become their text;
- * - a structuredBody `<component>` with no section (HL7's own referral-closing example) makes the
- *   converter fail on the whole document: it holds nothing, and is left out.
+ * A title with attributes (`<title xsi:type="ST">`) is read as an object, which the converter
+ * copies into Composition.title: the document's and each section's title become their text.
  */
 function plainTitles(document: CdaDocument): void {
   if (document.title !== undefined) document.title = textOf(document.title);
-  const visit = (components: { section?: CdaSection | CdaSection[] }[] | undefined): void => {
-    for (const component of components ?? []) {
-      for (const section of asArray(component.section)) {
-        if (section.title !== undefined) section.title = textOf(section.title);
-        visit(asArray(section.component));
-      }
-    }
-  };
+  eachSection(document, (section) => {
+    if (section.title !== undefined) section.title = textOf(section.title);
+  });
+}
+
+/**
+ * A structuredBody `<component>` with no section (HL7's own referral-closing example) makes the
+ * converter fail on the whole document: it holds nothing, and is left out.
+ */
+function dropEmptyComponents(document: CdaDocument): void {
   const body = document.component?.structuredBody;
   if (body && Array.isArray(body.component)) {
     body.component = body.component.filter((c) => typeof c === 'object' && c !== null && asArray(c.section).length > 0);
   }
-  visit(body?.component);
 }
 
 /**

@@ -9,3 +9,10 @@ export function warning(diagnostics: string): OutcomeIssue {
 export function unprocessable(diagnostics: string): FhirError {
   return new FhirError(422, [{ severity: 'error', code: 'processing', diagnostics }]);
 }
+
+/** A CodeableConcept's text, or its first display or code, for naming a resource in a warning. */
+export function describe(concept: unknown): string {
+  const c = concept as { text?: unknown; coding?: { display?: unknown; code?: unknown }[] } | undefined;
+  const text = c?.text ?? c?.coding?.[0]?.display ?? c?.coding?.[0]?.code;
+  return typeof text === 'string' ? text.trim().slice(0, 80) : '';
+}

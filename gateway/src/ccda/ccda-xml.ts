@@ -1,4 +1,5 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { HL7_V3 } from './xml-guard';
 
 /**
  * A C-CDA document read into the object tree @medplum/ccda converts: the tree its own
@@ -116,13 +117,12 @@ interface Open {
   prefixes: Prefixes;
 }
 
-const CDA_NS = 'urn:hl7-org:v3';
 /** What each namespace's names are written as in medplum's tree: CDA's bare, the others by their usual prefix. */
-const WRITTEN_AS: Readonly<Record<string, string>> = {
-  [CDA_NS]: '',
-  'urn:hl7-org:sdtc': 'sdtc:',
-  'http://www.w3.org/2001/XMLSchema-instance': 'xsi:',
-};
+const WRITTEN_AS: ReadonlyMap<string, string> = new Map([
+  [HL7_V3, ''],
+  ['urn:hl7-org:sdtc', 'sdtc:'],
+  ['http://www.w3.org/2001/XMLSchema-instance', 'xsi:'],
+]);
 /** prefix → how names with that prefix are written (`''` for CDA's); none bound by default. */
 type Prefixes = ReadonlyMap<string, string>;
 const NO_PREFIXES: Prefixes = new Map();
@@ -189,7 +189,7 @@ export function readCcdaXml(xml: string): Tree | undefined {
  */
 function bindsUnusualPrefixes(xml: string): boolean {
   for (const m of xml.matchAll(/xmlns:([^\s=]+)\s*=\s*(["'])([^"']*)\2/g)) {
-    const as = WRITTEN_AS[(m[3] ?? '').trim()];
+    const as = WRITTEN_AS.get((m[3] ?? '').trim());
     if (as !== undefined && as !== `${m[1] ?? ''}:`) return true;
   }
   return false;
@@ -205,7 +205,7 @@ function declared(attributes: Record<string, string>, outer: Prefixes): Prefixes
   for (const name in attributes) {
     if (!name.startsWith('xmlns:')) continue;
     const prefix = name.slice('xmlns:'.length);
-    const as = WRITTEN_AS[(attributes[name] as string).trim()];
+    const as = WRITTEN_AS.get((attributes[name] as string).trim());
     const usual = as !== undefined && as === `${prefix}:`;
     if ((as === undefined || usual) && !prefixes.has(prefix)) continue;
     if (prefixes === outer) prefixes = new Map(outer);

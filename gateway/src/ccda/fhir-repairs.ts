@@ -1,6 +1,6 @@
 import { JsonNumber, type OutcomeIssue } from '@phr/common';
 import { periodStartNotAfterEnd } from '../fhir/validation/period-order';
-import { warning } from './ccda-issues';
+import { describe, warning } from './ccda-issues';
 import { cdaNarrativeToXhtml } from './cda-narrative';
 import type { GoalStatuses } from './goal-statuses';
 
@@ -11,7 +11,7 @@ type Json = Record<string, unknown>;
  * document before conversion, and where repairs write what they left out.
  */
 export interface RepairContext {
-  /** Goal statuses @medplum/ccda does not map, by the CDA id of the observation that states them. */
+  /** Goal statuses @medplum/ccda does not map, from the observation each Goal was made of. */
   goalStatuses: GoalStatuses;
   warnings: OutcomeIssue[];
 }
@@ -35,7 +35,7 @@ export function repairResource(resource: Json, context: RepairContext): void {
   pruneEmpty(resource);
   const warned = context.warnings.length;
   REPAIRS[type]?.(resource, context);
-  reversedPeriods(resource, type, [type], context.warnings);
+  reversedPeriods(resource, [type], context.warnings);
   // What a repair left out may leave its parent empty (a timing with no repeat).
   if (context.warnings.length > warned) pruneEmpty(resource);
 }
@@ -174,9 +174,9 @@ function rangelessReferenceRanges(resource: Json, warnings: OutcomeIssue[]): voi
  * FHIRPath cannot order (the same day, one with a time and one without). The end is left out: the
  * start is what the converter relies on for the resource's time.
  */
-function reversedPeriods(node: unknown, type: string, path: string[], warnings: OutcomeIssue[]): void {
+function reversedPeriods(node: unknown, path: string[], warnings: OutcomeIssue[]): void {
   if (Array.isArray(node)) {
-    for (const child of node) reversedPeriods(child, type, path, warnings);
+    for (const child of node) reversedPeriods(child, path, warnings);
     return;
   }
   if (typeof node !== 'object' || node === null || node instanceof JsonNumber) return;
@@ -196,12 +196,12 @@ function reversedPeriods(node: unknown, type: string, path: string[], warnings: 
     const child = record[key];
     if (typeof child !== 'object' || child === null) continue;
     path.push(key);
-    reversedPeriods(child, type, path, warnings);
+    reversedPeriods(child, path, warnings);
     path.pop();
   }
 }
 
-export function pruneEmpty(node: unknown): boolean {
+function pruneEmpty(node: unknown): boolean {
   if (node instanceof JsonNumber) return false;
   if (Array.isArray(node)) {
     for (let i = node.length - 1; i >= 0; i--) if (pruneEmpty(node[i])) node.splice(i, 1);
@@ -246,13 +246,6 @@ function repairComposition(composition: Json): void {
   if (typeof composition.title !== 'string' || composition.title.trim() === '') {
     composition.title = describe(composition.type) || 'untitled C-CDA document';
   }
-}
-
-/** A CodeableConcept's text or first display, for naming a resource in a warning. */
-function describe(concept: unknown): string {
-  const c = concept as { text?: unknown; coding?: { display?: unknown; code?: unknown }[] } | undefined;
-  const text = c?.text ?? c?.coding?.[0]?.display ?? c?.coding?.[0]?.code;
-  return typeof text === 'string' ? text.trim().slice(0, 80) : '';
 }
 
 function visitObjects(node: unknown, visit: (record: Json) => void): void {

@@ -1,5 +1,5 @@
 import type { OutcomeIssue } from '@phr/common';
-import { warning } from './ccda-issues';
+import { describe, warning } from './ccda-issues';
 import { asArray } from './ccda-xml';
 
 type Json = Record<string, unknown>;
@@ -75,10 +75,9 @@ export class GoalStatuses {
     const code = this.byGoal.get(goal);
     const status = code === undefined ? undefined : GOAL_LIFECYCLE.get(code);
     if (status !== undefined) return status;
-    const description = (goal.description as { text?: unknown } | undefined)?.text;
     warnings.push(
       warning(
-        `Goal "${typeof description === 'string' ? description.slice(0, 80) : 'unnamed'}": ` +
+        `Goal "${describe(goal.description) || 'unnamed'}": ` +
           (code === undefined
             ? 'its status in the document could not be matched to it'
             : `its status '${code.slice(0, 40)}' has no FHIR lifecycle status`) +

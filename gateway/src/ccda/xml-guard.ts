@@ -39,7 +39,8 @@ export interface GuardedXml {
  */
 export const DEFAULT_XML_LIMITS: XmlGuardLimits = { maxDepth: 64, maxNodes: 1_000_000 };
 
-const HL7_V3 = 'urn:hl7-org:v3';
+/** The HL7 v3 (CDA) namespace a ClinicalDocument's names are in. */
+export const HL7_V3 = 'urn:hl7-org:v3';
 const FHIR = 'http://hl7.org/fhir';
 
 /**

@@ -24,12 +24,15 @@ const TEXT_TYPES: ReadonlySet<string> = new Set([
  * read by guesswork.
  */
 const READABLE: ReadonlySet<string> = new Set(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-15']);
-/** `utf-16` is read by its byte-order mark (WHATWG would take it as little-endian). */
-type Decoding = 'utf-8' | 'utf-16' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'iso-8859-15';
+type Decoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'iso-8859-15';
 
-function decodingOf(charset: string | undefined): Decoding | undefined {
+/**
+ * The encoding `charset` names for these bytes. `utf-16` is read by the byte-order mark at `start`
+ * (big-endian without one, RFC 2781), where WHATWG would take it as little-endian.
+ */
+function decodingOf(charset: string | undefined, start: Buffer): Decoding | undefined {
   if (charset === undefined) return 'utf-8';
-  if (charset === 'utf-16') return 'utf-16';
+  if (charset === 'utf-16') return start[0] === 0xff && start[1] === 0xfe ? 'utf-16le' : 'utf-16be';
   try {
     const encoding = new TextDecoder(charset).encoding;
     return READABLE.has(encoding) ? (encoding as Decoding) : undefined;
@@ -96,18 +99,10 @@ function leadingBytes(compact: string, bytes: number, limit: number, decoding: D
   } else if (decoding.startsWith('utf-16')) {
     end -= end % 2;
     // a high surrogate (D800–DBFF) just before the cut: its pair is cut off
-    const littleEndian = decoding === 'utf-16le' || (decoding === 'utf-16' && buffer[0] === 0xff && buffer[1] === 0xfe);
-    const high = littleEndian ? buffer[end - 1] : buffer[end - 2];
+    const high = decoding === 'utf-16le' ? buffer[end - 1] : buffer[end - 2];
     if (end >= 2 && high !== undefined && (high & 0xfc) === 0xd8) end -= 2;
   }
   return buffer.subarray(0, end);
-}
-
-/** UTF-16 without a stated byte order reads its byte-order mark (big-endian without one, RFC 2781). */
-function decodeText(decoding: Decoding, bytes: Buffer): string {
-  const encoding = decoding !== 'utf-16' ? decoding : bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : 'utf-16be';
-  // fatal: bytes that are not the charset are named, never shown as replacement characters
-  return new TextDecoder(encoding, { fatal: true }).decode(bytes);
 }
 
 /** The attachment's size in bytes: from its data when it has valid data, else as the hospital stated it. */
@@ -135,11 +130,11 @@ export function readAttachment(attachment: unknown, limit = DOCUMENT_TEXT_LIMIT)
   }
   const size = base64Size(compact);
   const unreadable = { kind: 'unreadable', contentType: media.type, reason: 'encoding', bytes: size } as const;
-  const decoding = decodingOf(media.charset);
+  const decoding = decodingOf(media.charset, Buffer.from(compact.slice(0, 4), 'base64'));
   if (decoding === undefined) return unreadable;
   try {
-    const shown = leadingBytes(compact, size, limit, decoding);
-    const text = decodeText(decoding, shown);
+    // fatal: bytes that are not the charset are named, never shown as replacement characters
+    const text = new TextDecoder(decoding, { fatal: true }).decode(leadingBytes(compact, size, limit, decoding));
     return { kind: 'text', contentType: media.type, text, bytes: size, cut: size > limit };
   } catch {
     return unreadable;
